@@ -483,6 +483,44 @@ class NotifyCapture:
 
 # ---- the daemon ----------------------------------------------------------------
 
+def listen_tcp(host="127.0.0.1", port=0, backlog=128):
+    """A bound, listening TCP socket (port 0: a free one) to hand to a Daemon as a
+    socket-activated fd; its port is sock.getsockname()[1]."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(backlog)
+    _register(s.close)
+    return s
+
+
+def listen_unix(path, backlog=16):
+    """A bound, listening AF_UNIX stream socket, e.g. for the control socket."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    s.listen(backlog)
+    _register(s.close)
+    return s
+
+
+# Runs between fork and the daemon's exec when sockets are passed: moves them to
+# fds 3.. and sets LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID as systemd does (LISTEN_PID
+# must be the daemon's own pid, which only the exec'ing process knows).
+_LISTEN_SHIM = """\
+import fcntl, os, sys
+fds = [int(x) for x in os.environ.pop("APD_LISTEN_FDS_IN").split(",")]
+high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]
+for fd in fds:
+    os.close(fd)
+for i, fd in enumerate(high):
+    os.dup2(fd, 3 + i)
+    os.close(fd)
+os.environ["LISTEN_FDS"] = str(len(fds))
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.execvp(sys.argv[1], sys.argv[1:])
+"""
+
+
 class Daemon:
     """appealsd as a child process: `BINARY -c CONFIG ARGS... --set k=v...`.
 
@@ -490,14 +528,20 @@ class Daemon:
     overrides: dict or list of 'key=value', each passed as --set key=value.
     env: extra environment; NOTIFY_SOCKET comes from self.notify, and
     watchdog_usec sets WATCHDOG_USEC. stdout and stderr go to self.log_path.
+    listen: [(fdname, socket), ...] passed as socket activation does (fds 3..,
+    LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID); see listen_tcp() and listen_unix().
+    The sockets stay open here, so a restarted daemon gets the same ones.
     """
 
     def __init__(self, config=None, args=(), overrides=None, env=None, *, config_text=None,
-                 binary=None, name="appealsd", watchdog_usec=None, cwd=None):
-        self.name = name
+                 binary=None, name="appealsd", watchdog_usec=None, cwd=None, listen=()):
         d = tmpdir()
+        stem, n = name, 2
+        while (d / (stem + ".log")).exists() or (d / (stem + ".conf")).exists():
+            stem, n = "%s-%d" % (name, n), n + 1
+        self.name = stem
         if config_text is not None:
-            config = d / (name + ".conf")
+            config = d / (stem + ".conf")
             Path(config).write_text(config_text)
         if config is None:
             raise ValueError("Daemon needs config or config_text")
@@ -510,11 +554,9 @@ class Daemon:
         self.binary = Path(binary) if binary else daemon_binary()
         self.watchdog_usec = watchdog_usec
         self.cwd = cwd
-        self.log_path = d / (name + ".log")
-        n = 2
-        while self.log_path.exists():
-            self.log_path = d / ("%s-%d.log" % (name, n))
-            n += 1
+        self.listen = list(listen)
+        self.log_path = d / (stem + ".log")
+        self.log_path.touch()
         self.notify = None
         self.proc = None
         self._cleanup = None
@@ -529,7 +571,10 @@ class Daemon:
         self.close()
 
     def command(self):
-        cmd = shlex.split(os.environ.get("APD_DAEMON_WRAPPER", ""))
+        cmd = []
+        if self.listen:
+            cmd = ["/usr/bin/python3", "-c", _LISTEN_SHIM]
+        cmd += shlex.split(os.environ.get("APD_DAEMON_WRAPPER", ""))
         cmd += [str(self.binary), "-c", str(self.config)] + self.args
         for kv in self.overrides:
             cmd += ["--set", kv]
@@ -549,13 +594,18 @@ class Daemon:
         env.update(self.notify.env())
         if self.watchdog_usec is not None:
             env["WATCHDOG_USEC"] = str(int(self.watchdog_usec))
+        if self.listen:
+            env["APD_LISTEN_FDS_IN"] = ",".join(str(s.fileno()) for _, s in self.listen)
+            env["LISTEN_FDNAMES"] = ":".join(n for n, _ in self.listen)
         env.update({k: str(v) for k, v in self.extra_env.items()})
+        cmd = self.command()
         with open(self.log_path, "ab") as log:
-            log.write(("# %s\n" % shlex.join(self.command())).encode())
+            shown = cmd[3:] if self.listen else cmd
+            log.write(("# %s\n" % shlex.join(shown)).encode())
             log.flush()
-            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=subprocess.STDOUT, env=env,
-                                         cwd=self.cwd)
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, env=env, cwd=self.cwd,
+                                         pass_fds=[s.fileno() for _, s in self.listen])
         if self._cleanup is None:
             self._cleanup = _register(self.close)
         return self

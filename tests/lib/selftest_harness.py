@@ -47,6 +47,16 @@ FAKE_DAEMON = textwrap.dedent("""\
     if "--ignore-term" in args:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     time.sleep(0.2)
+    if os.environ.get("LISTEN_FDS"):
+        assert os.environ["LISTEN_PID"] == str(os.getpid())
+        names = os.environ["LISTEN_FDNAMES"].split(":")
+        assert len(names) == int(os.environ["LISTEN_FDS"])
+        http = socket.socket(fileno=3)
+        notify("READY=1\\nSTATUS=up")
+        while True:
+            c, _ = http.accept()
+            c.sendall(("fds %s pid %d" % (":".join(names), os.getpid())).encode())
+            c.close()
     notify("READY=1\\nSTATUS=up")
     while True:
         time.sleep(1)
@@ -133,6 +143,23 @@ def test_daemon_lifecycle():
         d.wait_ready(5)
         assert d.kill9() == -signal.SIGKILL
         assert d.log().count("fake daemon args") == 2
+
+
+def test_daemon_socket_activation():
+    http = h.listen_tcp()
+    ctl = h.listen_unix(h.tmpdir() / "ctl.sock")
+    port = http.getsockname()[1]
+    with h.Daemon(config_text="", binary=fake_daemon(),
+                  listen=[("http", http), ("control", ctl)]) as d:
+        d.wait_ready(5)
+        got = h.http_raw("127.0.0.1", port, b"", timeout=5).decode()
+        assert got == "fds http:control pid %d" % d.pid, got
+        # the same socket serves a restarted daemon
+        d.stop(5)
+        d.start()
+        d.wait_ready(5)
+        got = h.http_raw("127.0.0.1", port, b"", timeout=5).decode()
+        assert got == "fds http:control pid %d" % d.pid, got
 
 
 def test_daemon_exit_before_ready_is_reported():
