@@ -125,7 +125,7 @@ start_redis() {
         return 0
     fi
     mkdir -p "$DIR/redis"
-    local fresh port pid i t0 ok off
+    local fresh port pid t0 ok off
     for _ in 1 2 3; do
         fresh=0
         if [ ! -s "$DIR/redis.port" ]; then
@@ -141,7 +141,7 @@ start_redis() {
         pid=$!
         echo "$pid" >"$DIR/redis.pid"
         ok=0
-        for ((i = 0; i < READY_TIMEOUT * 20; i++)); do
+        while ((SECONDS - t0 < READY_TIMEOUT)); do
             kill -0 "$pid" 2>/dev/null || break
             # Bounded: a foreign listener on the port would never answer.
             if [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then
