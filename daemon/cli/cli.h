@@ -1,0 +1,19 @@
+/* Operator subcommands of the appealsd binary (`appealsd parse ...`,
+ * `appealsd classify ...`): tools that share the daemon's config and code
+ * but run once, on stdin/stdout, with no side effects. */
+#ifndef APPEALSD_CLI_H
+#define APPEALSD_CLI_H
+
+struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);   /* argv[0] is the subcommand name */
+    const char *synopsis;
+};
+
+/* NULL-terminated (subcommands.c). */
+extern const struct subcommand subcommands[];
+
+/* Default configuration file: $APPEALSD_CONFIG or SYSCONFDIR/appealsd/appealsd.conf. */
+const char *cli_default_config(void);
+
+#endif

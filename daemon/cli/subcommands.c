@@ -1,0 +1,14 @@
+#include <stdlib.h>
+
+#include "apd_build.h"
+#include "cli.h"
+
+const char *cli_default_config(void)
+{
+    const char *env = getenv("APPEALSD_CONFIG");
+    return env && *env ? env : APD_SYSCONF_DIR "/appealsd.conf";
+}
+
+const struct subcommand subcommands[] = {
+    {NULL, NULL, NULL},
+};

@@ -1,0 +1,332 @@
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apd_build.h"
+#include "log.h"
+#include "module.h"
+#include "tz.h"
+
+#define DAEMON(f) offsetof(struct apd_config, daemon.f)
+#define HTTP(f) offsetof(struct apd_config, http.f)
+#define SPOOL(f) offsetof(struct apd_config, spool.f)
+#define KAFKA(f) offsetof(struct apd_config, kafka.f)
+#define REDIS(f) offsetof(struct apd_config, redis.f)
+#define CONTROL(f) offsetof(struct apd_config, control.f)
+
+static const char *const log_levels[] = {"", "", "", "error", "warn", "notice", "info", "debug",
+                                         NULL};
+
+static const struct conf_key daemon_keys[] = {
+    {"instance", CT_STR, DAEMON(instance), "appealsd", 0, 0, NULL, 0,
+     "name of this instance in logs, metrics and Kafka client ids"},
+    {"log_level", CT_ENUM, DAEMON(log_level), "info", 0, 0, log_levels, 0,
+     "error, warn, notice, info or debug"},
+    {"plugin_dir", CT_STR, DAEMON(plugin_dir), APD_PLUGIN_DIR, 0, 0, NULL, CF_RESTART,
+     "where source and classifier plugins are loaded from"},
+    {"shutdown_timeout", CT_DURATION, DAEMON(shutdown_timeout_ms), "10s", 100, 3600000, NULL, 0,
+     "how long SIGTERM waits for in-flight work before leaving it in the spool"},
+    {"timezone", CT_STR, DAEMON(timezone), "Europe/Moscow", 0, 0, NULL, 0,
+     "zone for working-time arithmetic and human output"},
+    {"pseudonym_key", CT_SECRET, DAEMON(pseudonym_key), NULL, 0, 0, NULL, 0,
+     "key of the keyed hash that pseudonymises author ids leaving the daemon"},
+    {"max_inflight", CT_INT, DAEMON(max_inflight), "4096", 1, 1000000, NULL, 0,
+     "spool records processed at once; the rest wait on disk, keeping memory bounded"},
+    {0},
+};
+
+static const struct conf_key http_keys[] = {
+    {"listen", CT_STR, HTTP(listen), "127.0.0.1:8080", 0, 0, NULL, CF_RESTART,
+     "address:port of the webhook listener (ignored under socket activation)"},
+    {"max_body", CT_SIZE, HTTP(max_body), "1MiB", 1024, 64 << 20, NULL, 0,
+     "largest accepted request body; larger ones get 413 before they are read"},
+    {"timeout", CT_DURATION, HTTP(timeout_ms), "30s", 100, 3600000, NULL, 0,
+     "idle and read timeout of a client connection"},
+    {"retry_after", CT_INT, HTTP(retry_after_s), "30", 1, 86400, NULL, 0,
+     "seconds in Retry-After when the daemon cannot accept (spool full, draining)"},
+    {"max_headers", CT_SIZE, HTTP(max_headers), "16KiB", 1024, 1 << 20, NULL, 0,
+     "largest accepted request header block"},
+    {0},
+};
+
+static const struct conf_key spool_keys[] = {
+    {"dir", CT_STR, SPOOL(dir), "/var/lib/appealsd/spool", 0, 0, NULL, CF_RESTART,
+     "directory of the durable intake spool (the acknowledgement point)"},
+    {"max_size", CT_SIZE, SPOOL(max_size), "1GiB", 1 << 20, INT64_MAX, NULL, 0,
+     "disk quota of the spool; when reached, webhooks get 503 with Retry-After"},
+    {"segment_size", CT_SIZE, SPOOL(segment_size), "64MiB", 64 << 10, 1LL << 32, NULL, 0,
+     "size at which a spool segment file is closed and a new one started"},
+    {0},
+};
+
+static const struct conf_key kafka_keys[] = {
+    {"brokers", CT_STR, KAFKA(brokers), "127.0.0.1:9092", 0, 0, NULL, CF_RESTART,
+     "bootstrap servers, comma-separated"},
+    {"client_id", CT_STR, KAFKA(client_id), NULL, 0, 0, NULL, CF_RESTART,
+     "Kafka client id (default: appealsd-INSTANCE)"},
+    {"delivery_timeout", CT_DURATION, KAFKA(delivery_timeout_ms), "30s", 1000, 3600000, NULL,
+     CF_RESTART, "how long one produce may take before it is retried from the spool"},
+    {"linger", CT_DURATION, KAFKA(linger_ms), "1ms", 0, 1000, NULL, CF_RESTART,
+     "producer batching delay; acknowledgement waits for it, so keep it small"},
+    {"topic_all", CT_STR, KAFKA(topic_all), "appeals.all", 0, 0, NULL, 0,
+     "every appeal and update, for the ЦУР and analytics"},
+    {"topic_triage", CT_STR, KAFKA(topic_triage), "appeals.triage", 0, 0, NULL, 0,
+     "appeals no rule could route"},
+    {"topic_sla", CT_STR, KAFKA(topic_sla), "appeals.sla", 0, 0, NULL, 0,
+     "SLA warnings, breaches, escalations"},
+    {"topic_status", CT_STR, KAFKA(topic_status), "appeals.status", 0, 0, NULL, 0,
+     "agencies' status updates (consumed)"},
+    {"topic_dlq", CT_STR, KAFKA(topic_dlq), "appeals.dlq", 0, 0, NULL, 0,
+     "status messages the daemon could not accept, with the reason"},
+    {"topic_org_prefix", CT_STR, KAFKA(topic_org_prefix), "appeals.org.", 0, 0, NULL, 0,
+     "per-organisation topic name prefix (an [org] may set its own topic)"},
+    {"partitions", CT_INT, KAFKA(partitions), "3", 1, 10000, NULL, 0,
+     "partitions of topics made by --create-topics"},
+    {"replication", CT_INT, KAFKA(replication), "1", 1, 32, NULL, 0,
+     "replication factor of topics made by --create-topics"},
+    {"queue_max_messages", CT_INT, KAFKA(queue_max_messages), "100000", 100, 10000000, NULL,
+     CF_RESTART, "producer queue bound; beyond it records wait in the spool"},
+    {"property", CT_LIST, KAFKA(properties), NULL, 0, 0, NULL, CF_RESTART,
+     "extra librdkafka settings as name=value (repeatable)"},
+    {0},
+};
+
+static const struct conf_key redis_keys[] = {
+    {"url", CT_STR, REDIS(url), "redis://127.0.0.1:6379/0", 0, 0, NULL, CF_RESTART,
+     "redis://[:PASSWORD@]HOST:PORT/DB or unix:/PATH[?db=N]"},
+    {"prefix", CT_STR, REDIS(prefix), "apd:", 0, 0, NULL, CF_RESTART,
+     "prefix of every key the daemon writes"},
+    {"connect_timeout", CT_DURATION, REDIS(connect_timeout_ms), "2s", 50, 60000, NULL, 0,
+     "connect deadline; then reconnect with backoff"},
+    {"command_timeout", CT_DURATION, REDIS(command_timeout_ms), "5s", 50, 600000, NULL, 0,
+     "a reply slower than this drops the connection and retries"},
+    {"dedup_ttl", CT_DURATION, REDIS(dedup_ttl_ms), "48h", 3600000, 30LL * 86400000, NULL, 0,
+     "how long platform delivery ids are remembered to drop redeliveries"},
+    {0},
+};
+
+static const struct conf_key control_keys[] = {
+    {"socket", CT_STR, CONTROL(socket), "/run/appealsd/control.sock", 0, 0, NULL, CF_RESTART,
+     "Unix socket for appealsctl"},
+    {"mode", CT_MODE, CONTROL(mode), "0660", 0, 0, NULL, CF_RESTART, "socket file mode"},
+    {"group", CT_STR, CONTROL(group), NULL, 0, 0, NULL, CF_RESTART,
+     "group owning the socket (operators who may connect)"},
+    {"admin_group", CT_STR, CONTROL(admin_group), NULL, 0, 0, NULL, 0,
+     "members may run commands that change state; others are read-only"},
+    {"max_output", CT_SIZE, CONTROL(max_output), "1MiB", 4096, 1 << 30, NULL, 0,
+     "bytes buffered per client; a tail that falls further behind loses events"},
+    {0},
+};
+
+struct section_table {
+    const char *name;
+    const struct conf_key *keys;
+};
+
+static const struct section_table core_sections[] = {
+    {"daemon", daemon_keys}, {"http", http_keys},       {"spool", spool_keys},
+    {"kafka", kafka_keys},   {"redis", redis_keys},     {"control", control_keys},
+};
+
+static int parse_redis_url(struct cfg_redis *r, struct diag *d, struct ini_entry *e)
+{
+    const char *file = e ? e->file : NULL;
+    int line = e ? e->line : 0;
+    const char *u = r->url;
+    r->db = 0;
+    if (strncmp(u, "unix:", 5) == 0) {
+        const char *q = strchr(u + 5, '?');
+        r->unix_path = q ? strndup(u + 5, (size_t)(q - u - 5)) : strdup(u + 5);
+        if (q && sscanf(q, "?db=%d", &r->db) != 1) {
+            diag_add(d, file, line, "[redis] url: bad query in '%s' (use ?db=N)", u);
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp(u, "redis://", 8) != 0) {
+        diag_add(d, file, line, "[redis] url: '%s' must start with redis:// or unix:", u);
+        return -1;
+    }
+    const char *p = u + 8;
+    const char *at = strchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *pw = colon ? colon + 1 : p;
+        r->password = strndup(pw, (size_t)(at - pw));
+        p = at + 1;
+    }
+    const char *slash = strchr(p, '/');
+    const char *hostend = slash ? slash : p + strlen(p);
+    const char *colon = NULL;
+    if (*p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(hostend - p));
+        if (rb == NULL) {
+            diag_add(d, file, line, "[redis] url: unbalanced '[' in '%s'", u);
+            return -1;
+        }
+        r->host = strndup(p + 1, (size_t)(rb - p - 1));
+        colon = rb[1] == ':' ? rb + 1 : NULL;
+    } else {
+        colon = memchr(p, ':', (size_t)(hostend - p));
+        r->host = strndup(p, (size_t)((colon ? colon : hostend) - p));
+    }
+    r->port = 6379;
+    if (colon) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (end != hostend || port <= 0 || port > 65535) {
+            diag_add(d, file, line, "[redis] url: bad port in '%s'", u);
+            return -1;
+        }
+        r->port = (int)port;
+    }
+    if (slash && slash[1]) {
+        char *end;
+        long db = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || db < 0 || db > 1000) {
+            diag_add(d, file, line, "[redis] url: bad database number in '%s'", u);
+            return -1;
+        }
+        r->db = (int)db;
+    }
+    if (r->host[0] == '\0') {
+        diag_add(d, file, line, "[redis] url: no host in '%s'", u);
+        return -1;
+    }
+    return 0;
+}
+
+static void validate_core(struct apd_config *c, struct ini *ini, struct diag *d)
+{
+    struct ini_section *rs = ini_find(ini, "redis", NULL);
+    struct ini_entry *ue = NULL;
+    if (rs)
+        for (size_t i = 0; i < rs->n; i++)
+            if (strcmp(rs->e[i].key, "url") == 0)
+                ue = &rs->e[i];
+    parse_redis_url(&c->redis, d, ue);
+    if (!tz_exists(c->daemon.timezone))
+        diag_add(d, NULL, 0, "[daemon] timezone: unknown zone '%s'", c->daemon.timezone);
+    if (c->kafka.client_id == NULL) {
+        size_t n = strlen(c->daemon.instance) + 16;
+        c->kafka.client_id = malloc(n);
+        snprintf(c->kafka.client_id, n, "appealsd-%s", c->daemon.instance);
+    }
+    for (size_t i = 0; i < c->kafka.properties.n; i++)
+        if (strchr(c->kafka.properties.v[i], '=') == NULL)
+            diag_add(d, NULL, 0, "[kafka] property: '%s' must be name=value",
+                     c->kafka.properties.v[i]);
+}
+
+const char *const config_named_types[] = {"source", "page", "org", "rule", "policy",
+                                          "calendar", "classifier", "hours", NULL};
+
+struct apd_config *config_load(const struct config_opts *o, struct diag *d)
+{
+    static unsigned generation;
+    size_t before = d->n;
+    struct ini *ini = ini_load(o->path, d);
+    if (ini == NULL)
+        return NULL;
+    for (size_t i = 0; o->overrides && o->overrides[i]; i++)
+        ini_override(ini, o->overrides[i], config_named_types, d);
+
+    struct apd_config *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->path = strdup(o->path);
+    for (size_t i = 0; i < sizeof(core_sections) / sizeof(core_sections[0]); i++) {
+        char label[64];
+        snprintf(label, sizeof(label), "[%s]", core_sections[i].name);
+        conf_bind(core_sections[i].keys, ini_find(ini, core_sections[i].name, NULL), c, label, d);
+    }
+    validate_core(c, ini, d);
+    for (const struct conf_module *const *m = conf_modules; *m; m++)
+        if ((*m)->build)
+            (*m)->build(c, ini, o, d);
+    conf_report_unused(ini, d);
+    ini_free(ini);
+    if (d->n > before) {
+        config_free(c);
+        return NULL;
+    }
+    c->generation = ++generation;
+    c->refs = 1;
+    return c;
+}
+
+void config_free(struct apd_config *c)
+{
+    if (c == NULL)
+        return;
+    for (const struct conf_module *const *m = conf_modules; *m; m++)
+        if ((*m)->free)
+            (*m)->free(c);
+    for (size_t i = 0; i < sizeof(core_sections) / sizeof(core_sections[0]); i++)
+        conf_unbind(core_sections[i].keys, c);
+    free(c->redis.host);
+    free(c->redis.unix_path);
+    free(c->redis.password);
+    free(c->path);
+    free(c);
+}
+
+struct apd_config *config_ref(struct apd_config *c)
+{
+    c->refs++;
+    return c;
+}
+
+void config_unref(struct apd_config *c)
+{
+    if (c && --c->refs == 0)
+        config_free(c);
+}
+
+const char *config_restart_diff(const struct apd_config *a, const struct apd_config *b)
+{
+    static char buf[128];
+    for (size_t i = 0; i < sizeof(core_sections) / sizeof(core_sections[0]); i++) {
+        const char *k = conf_restart_diff(core_sections[i].keys, a, b);
+        if (k) {
+            snprintf(buf, sizeof(buf), "%s.%s", core_sections[i].name, k);
+            return buf;
+        }
+    }
+    for (const struct conf_module *const *m = conf_modules; *m; m++) {
+        const char *k = (*m)->restart_diff ? (*m)->restart_diff(a, b) : NULL;
+        if (k)
+            return k;
+    }
+    return NULL;
+}
+
+static const char *type_name(enum conf_type t)
+{
+    static const char *const n[] = {"string", "secret", "integer", "yes/no", "duration",
+                                    "size", "mode", "choice", "list", "number"};
+    return n[t];
+}
+
+void conf_print_keys(const char *section, const struct conf_key *keys)
+{
+    printf("[%s]\n", section);
+    for (const struct conf_key *k = keys; k->name; k++)
+        printf("  %-22s %-8s %-10s %s%s\n", k->name, type_name(k->type),
+               k->def ? k->def : "-", k->doc ? k->doc : "",
+               (k->flags & CF_RESTART) ? " (restart to change)" : "");
+}
+
+void config_print_reference(void)
+{
+    for (size_t i = 0; i < sizeof(core_sections) / sizeof(core_sections[0]); i++) {
+        conf_print_keys(core_sections[i].name, core_sections[i].keys);
+        printf("\n");
+    }
+    for (const struct conf_module *const *m = conf_modules; *m; m++)
+        if ((*m)->reference)
+            (*m)->reference();
+}

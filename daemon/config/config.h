@@ -1,0 +1,125 @@
+/* The daemon's configuration: an immutable snapshot built from appealsd.conf
+ * (plus includes and --set overrides), validated completely before use.
+ *
+ * Reload builds a new snapshot next to the running one and swaps only when
+ * it is valid and changes nothing marked CF_RESTART; otherwise the old one
+ * keeps serving and the reason is reported.  Modules that own a part of the
+ * config (sources, directory, rules, SLA, classifier) register a builder in
+ * config.c; each keeps its own struct and frees it itself. */
+#ifndef APPEALSD_CONFIG_H
+#define APPEALSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bind.h"
+#include "diag.h"
+#include "ini.h"
+
+struct cfg_daemon {
+    char *instance;
+    int log_level;            /* enum log_level */
+    char *plugin_dir;
+    int64_t shutdown_timeout_ms;
+    char *timezone;
+    char *pseudonym_key;      /* keyed hash for author ids leaving the daemon */
+    int64_t max_inflight;     /* spool records processed at once */
+};
+
+struct cfg_http {
+    char *listen;             /* "127.0.0.1:8080", "[::1]:8080", "8080" */
+    uint64_t max_body;
+    int64_t timeout_ms;
+    int64_t retry_after_s;    /* Retry-After on 503 */
+    uint64_t max_headers;
+};
+
+struct cfg_spool {
+    char *dir;
+    uint64_t max_size;        /* quota over all live segments */
+    uint64_t segment_size;
+};
+
+struct cfg_kafka {
+    char *brokers;
+    char *client_id;
+    int64_t delivery_timeout_ms;
+    int64_t linger_ms;
+    char *topic_all;
+    char *topic_triage;
+    char *topic_sla;
+    char *topic_status;
+    char *topic_dlq;
+    char *topic_org_prefix;   /* per-organisation topic = prefix + org code */
+    int64_t partitions;
+    int64_t replication;
+    int64_t queue_max_messages;
+    struct strlist properties; /* extra librdkafka "name=value" pairs */
+};
+
+struct cfg_redis {
+    char *url;                /* redis://HOST:PORT/DB or unix:/path?db=N */
+    char *prefix;             /* key prefix: several deployments can share a Redis */
+    int64_t connect_timeout_ms;
+    int64_t command_timeout_ms;
+    int64_t dedup_ttl_ms;
+    /* parsed from url */
+    char *host;
+    int port;
+    char *unix_path;
+    int db;
+    char *password;
+};
+
+struct cfg_control {
+    char *socket;
+    int mode;
+    char *group;              /* group owning the socket */
+    char *admin_group;        /* peers in this group (or root/same uid) may steer */
+    uint64_t max_output;      /* per-client buffered bytes before events are dropped */
+};
+
+struct source_cfg;
+struct directory;
+
+struct apd_config {
+    unsigned generation;
+    unsigned refs;            /* the running daemon and every job in flight */
+    char *path;
+    struct cfg_daemon daemon;
+    struct cfg_http http;
+    struct cfg_spool spool;
+    struct cfg_kafka kafka;
+    struct cfg_redis redis;
+    struct cfg_control control;
+    struct source_cfg *sources;
+    size_t nsources;
+    struct directory *dir;
+    /* later modules hang their parsed config here */
+    void *sla;
+    void *rules;
+    void *classifier;
+};
+
+/* Options for building a config. */
+struct config_opts {
+    const char *path;
+    const char *const *overrides;  /* "section.key=value", NULL-terminated */
+    bool skip_plugins;             /* tools that do not need source plugins */
+};
+
+/* Builds and validates a config; NULL with every problem in d. */
+struct apd_config *config_load(const struct config_opts *o, struct diag *d);
+void config_free(struct apd_config *c);
+/* Jobs keep the snapshot they started with alive across a reload. */
+struct apd_config *config_ref(struct apd_config *c);
+void config_unref(struct apd_config *c);
+/* Names the first setting that needs a restart to change, or NULL. */
+const char *config_restart_diff(const struct apd_config *old, const struct apd_config *new_);
+/* Prints the key reference (for --help-config and the docs). */
+void config_print_reference(void);
+
+/* Section types that take a name: [org "x"], --set org.x.key=v. */
+extern const char *const config_named_types[];
+
+#endif

@@ -1,0 +1,15 @@
+/* The registry of config modules, in build order: sources first (they load
+ * plugins), then the directory of organisations and pages that rules and SLA
+ * policies refer to. */
+#include "module.h"
+
+extern const struct conf_module sources_conf_module;
+extern const struct conf_module directory_conf_module;
+extern const struct conf_module sla_conf_module;
+
+const struct conf_module *const conf_modules[] = {
+    &sources_conf_module,
+    &directory_conf_module,
+    &sla_conf_module,
+    NULL,
+};

@@ -1,0 +1,137 @@
+/* The control commands.  Each one is small: it reads live state and writes a
+ * JSON result; appealsctl turns that into tables. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "apd_build.h"
+#include "app.h"
+#include "config.h"
+#include "control.h"
+#include "http.h"
+#include "json.h"
+#include "kafka.h"
+#include "pipeline.h"
+#include "redis.h"
+#include "sbuf.h"
+#include "spool.h"
+#include "units.h"
+
+static const char *state_name(enum app_state s)
+{
+    switch (s) {
+    case APP_STARTING: return "starting";
+    case APP_RUNNING: return "running";
+    case APP_DRAINING: return "draining";
+    default: return "stopped";
+    }
+}
+
+static int cmd_status(struct ctl_client *c, struct app *app, const struct json *args,
+                      struct jw *w)
+{
+    int64_t now = now_ms();
+    jw_kstr(w, "version", APD_VERSION);
+    jw_kstr(w, "instance", app->cfg->daemon.instance);
+    jw_kstr(w, "state", state_name(app->state));
+    jw_kint(w, "uptime_s", (now - app->started_ms) / 1000);
+    jw_kint(w, "config_generation", app->cfg->generation);
+    jw_kint(w, "reloads", (int64_t)app->reloads);
+    jw_kint(w, "reload_failures", (int64_t)app->reload_failures);
+    if (app->last_reload_error[0])
+        jw_kstr(w, "last_reload_error", app->last_reload_error);
+
+    jw_key(w, "kafka");
+    jw_obj(w);
+    jw_kstr(w, "brokers", app->cfg->kafka.brokers);
+    jw_kbool(w, "connected", kafka_up(app->kafka));
+    jw_kint(w, "brokers_up", kafka_brokers_up(app->kafka));
+    jw_kint(w, "queued", (int64_t)kafka_outq(app->kafka));
+    jw_obj_end(w);
+
+    struct redis_stats rs;
+    redis_get_stats(app->redis, &rs);
+    jw_key(w, "redis");
+    jw_obj(w);
+    jw_kstr(w, "url", app->cfg->redis.url);
+    jw_kbool(w, "connected", rs.up);
+    jw_kint(w, "pending", rs.pending);
+    jw_kint(w, "commands", (int64_t)rs.commands);
+    jw_kint(w, "errors", (int64_t)rs.errors);
+    jw_kint(w, "timeouts", (int64_t)rs.timeouts);
+    jw_kbool(w, "came_back_empty", rs.empty_detected);
+    jw_obj_end(w);
+
+    struct spool_stats ss;
+    spool_get_stats(app->spool, &ss);
+    jw_key(w, "spool");
+    jw_obj(w);
+    jw_kstr(w, "dir", app->cfg->spool.dir);
+    jw_kint(w, "bytes", (int64_t)ss.bytes);
+    jw_kint(w, "max_bytes", (int64_t)app->cfg->spool.max_size);
+    jw_kint(w, "segments", (int64_t)ss.segments);
+    jw_kint(w, "unreleased", (int64_t)ss.unreleased);
+    jw_kint(w, "appended", (int64_t)ss.appended);
+    jw_kint(w, "released", (int64_t)ss.released);
+    jw_kint(w, "fsyncs", (int64_t)ss.fsyncs);
+    jw_kint(w, "write_errors", (int64_t)ss.write_errors);
+    jw_obj_end(w);
+
+    struct pipeline_stats ps;
+    pipeline_get_stats(app->pipeline, &ps);
+    jw_key(w, "pipeline");
+    jw_obj(w);
+    jw_kint(w, "inflight", (int64_t)ps.inflight);
+    jw_kint(w, "records_done", (int64_t)ps.jobs_done);
+    jw_kint(w, "published", (int64_t)ps.published);
+    jw_kint(w, "duplicates", (int64_t)ps.duplicates);
+    jw_kint(w, "ignored", (int64_t)ps.ignored);
+    jw_kint(w, "quarantined", (int64_t)ps.quarantined);
+    jw_kint(w, "answers", (int64_t)ps.answers);
+    jw_kint(w, "retries", (int64_t)ps.retries);
+    jw_kint(w, "waiting_for_redis", (int64_t)ps.waiting_redis);
+    jw_obj_end(w);
+
+    jw_key(w, "http");
+    jw_obj(w);
+    jw_kint(w, "port", app->http ? http_port(app->http) : 0);
+    jw_kint(w, "waiting_for_spool", app->http ? http_inflight(app->http) : 0);
+    jw_obj_end(w);
+    return 0;
+}
+
+static int cmd_reload(struct ctl_client *c, struct app *app, const struct json *args,
+                      struct jw *w)
+{
+    char err[1024];
+    if (app_reload(app, err, sizeof(err)) != 0) {
+        ctl_error(c, "reload_failed", "%s", err);
+        return -1;
+    }
+    jw_kint(w, "config_generation", app->cfg->generation);
+    return 0;
+}
+
+static int cmd_help(struct ctl_client *c, struct app *app, const struct json *args,
+                    struct jw *w)
+{
+    jw_key(w, "commands");
+    jw_arr(w);
+    for (const struct ctl_cmd *k = ctl_commands; k->name; k++) {
+        jw_obj(w);
+        jw_kstr(w, "name", k->name);
+        jw_kbool(w, "admin", k->admin);
+        jw_kstr(w, "help", k->help);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_kbool(w, "admin", ctl_is_admin(c));
+    return 0;
+}
+
+const struct ctl_cmd ctl_commands[] = {
+    {"status", false, cmd_status, "uptime, Kafka and Redis state, spool and pipeline counters"},
+    {"reload", true, cmd_reload, "reload the configuration; fails if the new one is refused"},
+    {"help", false, cmd_help, "list commands"},
+    {NULL, false, NULL, NULL},
+};

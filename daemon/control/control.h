@@ -1,0 +1,51 @@
+/* The operators' control socket: line-delimited JSON over a Unix socket.
+ *
+ * One request per line, one reply per request, in order:
+ *   → {"cmd": "status", "args": {...}}
+ *   ← {"ok": true, "result": {...}}  or  {"ok": false, "error": "...", "code": "..."}
+ * The peer's credentials (SO_PEERCRED) decide whether it may run commands
+ * that change state: root, the daemon's own user, and members of
+ * control.admin_group may; everyone else who can open the socket is
+ * read-only.  docs/control-protocol.md describes every command. */
+#ifndef APPEALSD_CONTROL_H
+#define APPEALSD_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct app;
+struct control;
+struct ctl_client;
+struct json;
+struct jw;
+
+struct control *control_start(struct app *app, char *err, size_t errlen);
+void control_free(struct control *ctl);
+
+/* A command fills the result object through w (already opened) and returns
+ * 0, or returns -1 after ctl_error(); or it returns 1 after ctl_hold() and
+ * finishes later with ctl_finish(). */
+typedef int (*ctl_fn)(struct ctl_client *c, struct app *app, const struct json *args,
+                      struct jw *w);
+
+struct ctl_cmd {
+    const char *name;
+    bool admin;             /* changes state: refused for read-only peers */
+    ctl_fn fn;
+    const char *help;
+};
+
+/* NULL-terminated command table (commands.c). */
+extern const struct ctl_cmd ctl_commands[];
+
+void ctl_error(struct ctl_client *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Asynchronous commands: hold the client, answer later.  The client may have
+ * disconnected meanwhile; ctl_finish then just drops the answer. */
+struct ctl_client *ctl_hold(struct ctl_client *c);
+/* result_json: the encoded result object, or NULL with an error set through
+ * ctl_error() beforehand. */
+void ctl_finish(struct ctl_client *c, const char *result_json);
+bool ctl_is_admin(const struct ctl_client *c);
+
+#endif

@@ -1,0 +1,221 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "sbuf.h"
+#include "spool.h"
+#include "webhook.h"
+
+struct http_server {
+    struct app *app;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    int port;
+    bool stopping;
+};
+
+static struct mfam *m_requests;
+
+void http_count(const char *source, int status)
+{
+    char st[8];
+    snprintf(st, sizeof(st), "%d", status);
+    metrics_add(m_requests, 1, source, st);
+}
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+void http_reply_text(struct evhttp_request *req, int status, const char *body)
+{
+    struct evbuffer *b = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+    evbuffer_add(b, body, strlen(body));
+    evhttp_send_reply(req, status, reason_of(status), b);
+    evbuffer_free(b);
+}
+
+static void reply_unavailable(struct app *app, struct evhttp_request *req, const char *why)
+{
+    char ra[16];
+    snprintf(ra, sizeof(ra), "%lld", (long long)app->cfg->http.retry_after_s);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+    http_reply_text(req, 503, why);
+}
+
+static void on_healthz(struct http_server *h, struct evhttp_request *req)
+{
+    struct app *app = h->app;
+    if (app->state != APP_RUNNING)
+        reply_unavailable(app, req, "draining\n");
+    else if (spool_full(app->spool))
+        reply_unavailable(app, req, "spool full\n");
+    else
+        http_reply_text(req, 200, "ok\n");
+}
+
+static void on_metrics(struct evhttp_request *req)
+{
+    struct sbuf b = SBUF_INIT;
+    metrics_render(&b);
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add(out, b.p ? b.p : "", b.len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+    sbuf_free(&b);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct http_server *h = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (path == NULL) {
+        http_count("-", 400);
+        http_reply_text(req, 400, "bad request line\n");
+        return;
+    }
+    if (h->stopping) {
+        http_count("-", 503);
+        reply_unavailable(h->app, req, "shutting down\n");
+        return;
+    }
+    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
+        if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+            http_reply_text(req, 405, "use GET\n");
+            return;
+        }
+        if (path[1] == 'h')
+            on_healthz(h, req);
+        else
+            on_metrics(req);
+        return;
+    }
+    webhook_handle(h->app, req, path, cmd);
+}
+
+static int bind_listener(struct http_server *h, const char *listen, char *err, size_t errlen)
+{
+    int fd = notify_listen_fd("http");
+    if (fd >= 0) {
+        /* Socket activation (or the test harness) passed a bound socket. */
+        evutil_make_socket_nonblocking(fd);
+        h->bound = evhttp_accept_socket_with_handle(h->http, fd);
+        if (h->bound == NULL) {
+            snprintf(err, errlen, "cannot accept on the passed socket (fd %d)", fd);
+            return -1;
+        }
+    } else {
+        char host[256];
+        int port;
+        const char *colon = strrchr(listen, ':');
+        if (colon == NULL) {
+            snprintf(host, sizeof(host), "0.0.0.0");
+            port = atoi(listen);
+        } else {
+            size_t n = (size_t)(colon - listen);
+            if (listen[0] == '[' && n >= 2)
+                snprintf(host, sizeof(host), "%.*s", (int)(n - 2), listen + 1);
+            else
+                snprintf(host, sizeof(host), "%.*s", (int)n, listen);
+            port = atoi(colon + 1);
+        }
+        if (port < 0 || port > 65535) {
+            snprintf(err, errlen, "http.listen: bad port in '%s'", listen);
+            return -1;
+        }
+        h->bound = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
+        if (h->bound == NULL) {
+            snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
+            return -1;
+        }
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(evhttp_bound_socket_get_fd(h->bound), (struct sockaddr *)&ss, &sl) == 0)
+        h->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    return 0;
+}
+
+struct http_server *http_start(struct app *app, char *err, size_t errlen)
+{
+    const struct apd_config *c = app->cfg;
+    struct http_server *h = calloc(1, sizeof(*h));
+    h->app = app;
+    m_requests = metrics_family("appealsd_http_requests_total", M_COUNTER,
+                                "HTTP requests by source and status", "source,status");
+    h->http = evhttp_new(app->base);
+    evhttp_set_max_body_size(h->http, (ev_ssize_t)c->http.max_body);
+    evhttp_set_max_headers_size(h->http, (ev_ssize_t)c->http.max_headers);
+    struct timeval tv = {c->http.timeout_ms / 1000, (c->http.timeout_ms % 1000) * 1000};
+    evhttp_set_timeout_tv(h->http, &tv);
+    /* Every method reaches us so we can answer 405 ourselves. */
+    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    /* Read and drop an oversize body after the 413, so the client sees the
+     * answer instead of a reset connection. */
+    evhttp_set_flags(h->http, EVHTTP_SERVER_LINGERING_CLOSE);
+    evhttp_set_gencb(h->http, on_request, h);
+    if (bind_listener(h, c->http.listen, err, errlen) != 0) {
+        http_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void http_stop_intake(struct http_server *h)
+{
+    if (h == NULL || h->stopping)
+        return;
+    h->stopping = true;
+    if (h->bound) {
+        evhttp_del_accept_socket(h->http, h->bound);
+        h->bound = NULL;
+    }
+}
+
+unsigned http_inflight(const struct http_server *h) { return webhook_inflight(); }
+int http_port(const struct http_server *h) { return h->port; }
+
+void http_free(struct http_server *h)
+{
+    if (h == NULL)
+        return;
+    if (h->http)
+        evhttp_free(h->http);
+    free(h);
+}

@@ -1,0 +1,93 @@
+/* The durable intake spool: the point where a webhook may be acknowledged.
+ *
+ * Raw request bodies are appended to segment files in spool.dir and made
+ * durable with fdatasync by a dedicated thread, so one fsync serves every
+ * request that arrived meanwhile (group commit) and the event loop never
+ * waits for the disk.  A record is released only after its whole pipeline
+ * (Kafka delivery, Redis bookkeeping) has finished; releases go to a small
+ * per-segment ack log.  On start every unreleased record is replayed.
+ *
+ * Records are handed to the pipeline strictly in order through a cursor, so
+ * memory stays bounded however large the backlog on disk grows (a Kafka
+ * outage simply lets the backlog grow up to spool.max_size).
+ *
+ * Record layout (little endian):
+ *   u32 magic "APD1" | u32 total length | u32 crc32 of the rest | u32 flags
+ *   u64 id | i64 received_ms | u16 source len | u16 path len | u32 body len
+ *   source | path | body
+ */
+#ifndef APPEALSD_SPOOL_H
+#define APPEALSD_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct spool;
+
+struct spool_rec {
+    uint64_t id;
+    int64_t received_ms;
+    const char *source;   /* NUL-terminated views into the record buffer */
+    const char *path;
+    const char *body;
+    size_t body_len;
+};
+
+/* Called on the loop when the record is durable (err 0) or could not be
+ * made durable (err -EIO): then the request must not be acknowledged. */
+typedef void (*spool_synced_fn)(void *arg, uint64_t id, int err);
+
+struct spool_stats {
+    uint64_t bytes;        /* live segment bytes (counted against max_size) */
+    uint64_t segments;
+    uint64_t unreleased;   /* records not yet released (in the pipeline or waiting) */
+    uint64_t appended, released, fsyncs, write_errors, corrupt;
+};
+
+/**
+ * @brief Open (creating) the spool directory and scan what an earlier run left.
+ * @returns the spool, or NULL with the reason in err.
+ * @remark Starts the fsync thread; loop thread only afterwards.
+ */
+struct spool *spool_open(const char *dir, uint64_t max_size, uint64_t segment_size,
+                         struct event_base *base, char *err, size_t errlen);
+/* Stops the fsync thread after a final sync and closes everything. */
+void spool_close(struct spool *sp);
+
+/**
+ * @brief Append one raw body.
+ * @returns 0 (cb follows when durable), or -errno now: -EDQUOT when the quota
+ *          is reached, -ENOSPC/-EIO when the disk refuses.  On error nothing
+ *          is stored and the caller answers 503 with Retry-After.
+ */
+int spool_append(struct spool *sp, const char *source, const char *path, int64_t received_ms,
+                 const char *body, size_t body_len, spool_synced_fn cb, void *arg,
+                 uint64_t *id_out);
+
+/**
+ * @brief Hand the next durable, unreleased record to the pipeline.
+ * @returns 1 and fills rec (valid until the next spool_next call on the same
+ *          buffer; *buf is owned by the caller, free() it), 0 when nothing is
+ *          waiting.
+ */
+int spool_next(struct spool *sp, struct spool_rec *rec, void **buf);
+/* True when id is the record spool_next would return next: lets the intake
+ * hand over a just-synced record from memory without reading it back. */
+bool spool_is_next(struct spool *sp, uint64_t id);
+/* Moves the cursor past id after the caller took it from memory. */
+void spool_take(struct spool *sp, uint64_t id);
+
+/* Releases a record: its pipeline is finished.  Idempotent. */
+void spool_release(struct spool *sp, uint64_t id);
+
+void spool_get_stats(struct spool *sp, struct spool_stats *st);
+/* Over quota? (for /healthz and STATUS=) */
+bool spool_full(struct spool *sp);
+
+/* Scans a record buffer; used by the fuzzer and `appealsd spool-dump`.
+ * Returns record length consumed, 0 if incomplete, -1 if corrupt. */
+long spool_decode(const void *buf, size_t len, struct spool_rec *rec);
+
+#endif

@@ -1,0 +1,145 @@
+/* appealsd: the daemon, and its one-shot operator tools.
+ *
+ *   appealsd [-c FILE] [--set K=V]...        run the daemon
+ *   appealsd --check-config [-c FILE]        validate and exit
+ *   appealsd --create-topics [-c FILE]       create the Kafka topics
+ *   appealsd SUBCOMMAND ...                  see `appealsd --help` */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apd_build.h"
+#include "app.h"
+#include "cli.h"
+#include "config.h"
+#include "directory.h"
+#include "kafka.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: appealsd [-c FILE] [--set SECTION.KEY=VALUE]...   run the daemon\n"
+            "       appealsd --check-config [-c FILE] [--set ...]   validate the configuration\n"
+            "       appealsd --create-topics [-c FILE]              create the Kafka topics\n"
+            "       appealsd --help-config                          list every setting\n"
+            "       appealsd --version\n");
+    for (const struct subcommand *s = subcommands; s->name; s++)
+        fprintf(f, "       appealsd %s\n", s->synopsis);
+    fprintf(f, "\nThe default configuration is %s (or $APPEALSD_CONFIG).\n",
+            cli_default_config());
+}
+
+static int check_config(const char *path, const char *const *sets)
+{
+    struct diag d = {0};
+    struct config_opts o = {.path = path, .overrides = sets};
+    struct apd_config *c = config_load(&o, &d);
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "%s\n", d.msg[i]);
+    if (c == NULL) {
+        fprintf(stderr, "%s: %zu problem%s; the configuration is not usable\n", path, d.n,
+                d.n == 1 ? "" : "s");
+        diag_free(&d);
+        return 1;
+    }
+    printf("%s: ok (%zu sources, %zu organisations, %zu pages)\n", path, c->nsources,
+           c->dir->norgs, c->dir->npages);
+    diag_free(&d);
+    config_unref(c);
+    return 0;
+}
+
+static void add_topic(const char **v, size_t *n, const char *t)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(v[i], t) == 0)
+            return;
+    v[(*n)++] = t;
+}
+
+static int create_topics(const char *path, const char *const *sets)
+{
+    struct diag d = {0};
+    struct config_opts o = {.path = path, .overrides = sets, .skip_plugins = true};
+    struct apd_config *c = config_load(&o, &d);
+    if (c == NULL) {
+        for (size_t i = 0; i < d.n; i++)
+            fprintf(stderr, "%s\n", d.msg[i]);
+        diag_free(&d);
+        return 1;
+    }
+    const char **topics = calloc(c->dir->norgs + 8, sizeof(char *));
+    size_t n = 0;
+    add_topic(topics, &n, c->kafka.topic_all);
+    add_topic(topics, &n, c->kafka.topic_triage);
+    add_topic(topics, &n, c->kafka.topic_sla);
+    add_topic(topics, &n, c->kafka.topic_status);
+    add_topic(topics, &n, c->kafka.topic_dlq);
+    for (size_t i = 0; i < c->dir->norgs; i++)
+        if (c->dir->orgs[i].kafka)
+            add_topic(topics, &n, c->dir->orgs[i].topic);
+    char err[512];
+    int rc = kafka_create_topics(c, topics, n, 15000, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "appealsd: cannot create topics: %s\n", err);
+    free(topics);
+    diag_free(&d);
+    config_unref(c);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    log_init("appealsd");
+    if (argc > 1 && argv[1][0] != '-') {
+        for (const struct subcommand *s = subcommands; s->name; s++)
+            if (strcmp(s->name, argv[1]) == 0)
+                return s->run(argc - 1, argv + 1);
+        fprintf(stderr, "appealsd: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    enum { OPT_SET = 256, OPT_CHECK, OPT_TOPICS, OPT_HELPCONF };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, OPT_SET},
+        {"check-config", no_argument, NULL, OPT_CHECK},
+        {"create-topics", no_argument, NULL, OPT_TOPICS},
+        {"help-config", no_argument, NULL, OPT_HELPCONF},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = cli_default_config();
+    const char **sets = calloc((size_t)argc + 1, sizeof(char *));
+    size_t nsets = 0;
+    int mode = 0, opt;
+    while ((opt = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config = optarg; break;
+        case OPT_SET: sets[nsets++] = optarg; break;
+        case OPT_CHECK:
+        case OPT_TOPICS:
+        case OPT_HELPCONF: mode = opt; break;
+        case 'V': printf("appealsd %s\n", APD_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "appealsd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    int rc;
+    switch (mode) {
+    case OPT_CHECK: rc = check_config(config, sets); break;
+    case OPT_TOPICS: rc = create_topics(config, sets); break;
+    case OPT_HELPCONF: config_print_reference(); rc = 0; break;
+    default: rc = app_run(config, sets); break;
+    }
+    free(sets);
+    return rc;
+}

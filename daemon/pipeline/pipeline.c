@@ -1,0 +1,724 @@
+#include "pipeline.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+
+#include "app.h"
+#include "appeals.h"
+#include "config.h"
+#include "crypto.h"
+#include "directory.h"
+#include "kafka.h"
+#include "log.h"
+#include "message.h"
+#include "metrics.h"
+#include "pevent.h"
+#include "quarantine.h"
+#include "redis.h"
+#include "route.h"
+#include "sbuf.h"
+#include "sla.h"
+#include "sources.h"
+#include "spool.h"
+#include "strmap.h"
+#include "units.h"
+
+#define RETRY_MIN_MS 500
+#define RETRY_MAX_MS 30000
+
+enum step { STEP_START, STEP_CLAIM, STEP_PUBLISH, STEP_COMMIT };
+
+struct job {
+    struct pipeline *pl;
+    struct apd_config *cfg;       /* the snapshot this job started with */
+    uint64_t rec_id;
+    char source[64];
+    int64_t received_ms;
+    struct pevents ev;
+    size_t cur;
+    void *rawbuf;                 /* the record as read from disk, or NULL */
+    const char *body;
+    size_t body_len;
+    /* the current event */
+    enum step step;
+    char tag[48];
+    char *lock_key;
+    struct claim_result claim;
+    struct route_result route;
+    int64_t due_ms;
+    int pending;
+    bool failed;
+    int retry_ms;
+    struct event *retry_ev;
+    bool waiting_redis;
+    struct job *prev, *next;      /* all jobs */
+    struct job *wnext;            /* lock queue / redis wait list */
+};
+
+struct alock {
+    struct job *wh, *wt;
+};
+
+struct pipeline {
+    struct app *app;
+    struct job *jobs;
+    size_t inflight;
+    bool draining, pumping;
+    struct strmap locks;
+    struct job *redis_wait;
+    struct event *tick;
+    struct pipeline_stats st;
+    struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined;
+};
+
+static void start_event(struct job *j);
+static void step_claim(struct job *j);
+static void step_publish(struct job *j);
+static void step_commit(struct job *j);
+
+static struct pevent *cur_ev(struct job *j) { return j->ev.v[j->cur]; }
+
+static const char *event_name(enum apd_event_type t)
+{
+    switch (t) {
+    case APD_EV_CREATED: return "created";
+    case APD_EV_EDITED: return "updated";
+    case APD_EV_DELETED: return "withdrawn";
+    case APD_EV_RESTORED: return "restored";
+    case APD_EV_ANSWER: return "answered";
+    default: return "ignored";
+    }
+}
+
+/* ---- per-appeal ordering ---- */
+
+static bool lock_acquire(struct pipeline *pl, struct job *j, const char *key)
+{
+    j->lock_key = strdup(key);
+    struct alock *l = strmap_get(&pl->locks, key);
+    if (l == NULL) {
+        l = calloc(1, sizeof(*l));
+        strmap_put(&pl->locks, key, l);
+        return true;
+    }
+    j->wnext = NULL;
+    if (l->wt)
+        l->wt->wnext = j;
+    else
+        l->wh = j;
+    l->wt = j;
+    return false;
+}
+
+/* ---- waiting for Redis / retries ---- */
+
+static void wait_redis(struct job *j)
+{
+    if (j->waiting_redis)
+        return;
+    j->waiting_redis = true;
+    j->wnext = j->pl->redis_wait;
+    j->pl->redis_wait = j;
+    j->pl->st.waiting_redis++;
+}
+
+static void resume(struct job *j)
+{
+    switch (j->step) {
+    case STEP_CLAIM: step_claim(j); break;
+    case STEP_PUBLISH: step_publish(j); break;
+    case STEP_COMMIT: step_commit(j); break;
+    default: start_event(j); break;
+    }
+}
+
+static void resume_redis_waiters(struct pipeline *pl)
+{
+    struct job *list = pl->redis_wait;
+    pl->redis_wait = NULL;
+    /* Restore arrival order before resuming. */
+    struct job *rev = NULL;
+    while (list) {
+        struct job *n = list->wnext;
+        list->wnext = rev;
+        rev = list;
+        list = n;
+    }
+    while (rev) {
+        struct job *n = rev->wnext;
+        rev->wnext = NULL;
+        rev->waiting_redis = false;
+        pl->st.waiting_redis--;
+        resume(rev);
+        rev = n;
+    }
+}
+
+static void on_redis_up(void *arg) { resume_redis_waiters(arg); }
+
+static void on_retry(evutil_socket_t fd, short what, void *arg) { resume(arg); }
+
+static void schedule_retry(struct job *j)
+{
+    j->retry_ms = j->retry_ms ? j->retry_ms * 2 : RETRY_MIN_MS;
+    if (j->retry_ms > RETRY_MAX_MS)
+        j->retry_ms = RETRY_MAX_MS;
+    if (j->retry_ev == NULL)
+        j->retry_ev = evtimer_new(j->pl->app->base, on_retry, j);
+    struct timeval tv = {j->retry_ms / 1000, (j->retry_ms % 1000) * 1000};
+    evtimer_add(j->retry_ev, &tv);
+    j->pl->st.retries++;
+}
+
+/* ---- job lifecycle ---- */
+
+static void job_free(struct job *j)
+{
+    struct pipeline *pl = j->pl;
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        pl->jobs = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    pl->inflight--;
+    if (j->retry_ev)
+        event_free(j->retry_ev);
+    free(j->lock_key);
+    pevents_free(&j->ev);
+    free(j->rawbuf);
+    config_unref(j->cfg);
+    free(j);
+}
+
+static void job_done(struct job *j)
+{
+    struct pipeline *pl = j->pl;
+    spool_release(pl->app->spool, j->rec_id);
+    pl->st.jobs_done++;
+    job_free(j);
+    pipeline_pump(pl);
+}
+
+static void finish_event(struct job *j)
+{
+    struct pipeline *pl = j->pl;
+    struct job *next = NULL;
+    if (j->lock_key) {
+        struct alock *l = strmap_get(&pl->locks, j->lock_key);
+        if (l && l->wh) {
+            /* The next event of this appeal inherits the lock. */
+            next = l->wh;
+            l->wh = next->wnext;
+            if (l->wh == NULL)
+                l->wt = NULL;
+            next->wnext = NULL;
+        } else if (l) {
+            strmap_del(&pl->locks, j->lock_key);
+            free(l);
+        }
+        free(j->lock_key);
+        j->lock_key = NULL;
+    }
+    j->cur++;
+    j->step = STEP_START;
+    j->retry_ms = 0;
+    if (next)
+        step_claim(next);
+    start_event(j);
+}
+
+static void start_event(struct job *j)
+{
+    struct pipeline *pl = j->pl;
+    if (j->cur >= j->ev.n) {
+        job_done(j);
+        return;
+    }
+    struct pevent *ev = cur_ev(j);
+    memset(&j->claim, 0, sizeof(j->claim));
+    memset(&j->route, 0, sizeof(j->route));
+    j->failed = false;
+    snprintf(j->tag, sizeof(j->tag), "%016" PRIx64 "/%zu", j->rec_id, j->cur);
+    if (ev->quarantine) {
+        quarantine_write(j->cfg, j->rec_id, j->source, ev->quarantine, j->body, j->body_len);
+        metrics_add(pl->m_quarantined, 1, j->source);
+        pl->st.quarantined++;
+        log_warn("intake: %s event in record %016" PRIx64 " quarantined: %s", j->source,
+                 j->rec_id, ev->quarantine);
+        finish_event(j);
+        return;
+    }
+    const char *key = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id;
+    if (ev->type == APD_EV_IGNORED || key == NULL) {
+        metrics_add(pl->m_ignored, 1, j->source,
+                    ev->platform_type ? ev->platform_type : "unknown");
+        pl->st.ignored++;
+        finish_event(j);
+        return;
+    }
+    j->step = STEP_CLAIM;
+    if (lock_acquire(pl, j, key))
+        step_claim(j);
+}
+
+/* ---- claim ---- */
+
+static void on_claim(void *arg, const struct claim_result *res)
+{
+    struct job *j = arg;
+    struct pipeline *pl = j->pl;
+    struct pevent *ev = cur_ev(j);
+    switch (res->status) {
+    case CLAIM_FAILED:
+        wait_redis(j);
+        return;
+    case CLAIM_DUP:
+    case CLAIM_EXISTS:
+        pl->st.duplicates++;
+        metrics_add(pl->m_dups, 1, j->source);
+        log_debug("pipeline: %s %s is a repeat; dropped", event_name(ev->type), ev->appeal_id);
+        finish_event(j);
+        return;
+    case CLAIM_ABSENT:
+        pl->st.ignored++;
+        metrics_add(pl->m_ignored, 1, j->source, ev->type == APD_EV_ANSWER ? "answer-to-non-appeal"
+                                                                           : "update-of-unknown");
+        finish_event(j);
+        return;
+    case CLAIM_NEW:
+    case CLAIM_REPLAY:
+        j->claim = *res;
+        j->step = STEP_PUBLISH;
+        step_publish(j);
+        return;
+    }
+}
+
+static void step_claim(struct job *j)
+{
+    struct pevent *ev = cur_ev(j);
+    char dedup[600];
+    j->step = STEP_CLAIM;
+    if (ev->dedup_key)
+        snprintf(dedup, sizeof(dedup), j->cur ? "%s#%zu" : "%s", ev->dedup_key, j->cur);
+    else
+        snprintf(dedup, sizeof(dedup), "rec:%s", j->tag);
+    const char *id = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id;
+    if (!redis_up(j->pl->app->redis) ||
+        appeals_claim(j->pl->app->redis, dedup, id, j->tag, j->cfg->redis.dedup_ttl_ms,
+                      event_name(ev->type), on_claim, j) != 0)
+        wait_redis(j);
+}
+
+/* ---- publish ---- */
+
+static void pseudonym(struct job *j, const char *author, char out[17])
+{
+    char mac[65], msg[256];
+    snprintf(msg, sizeof(msg), "%s:%s", j->source, author);
+    const char *key = j->cfg->daemon.pseudonym_key ? j->cfg->daemon.pseudonym_key
+                                                   : j->pl->app->pseudonym_key;
+    hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
+    memcpy(out, mac, 16);
+    out[16] = '\0';
+}
+
+static void on_delivered(void *arg, int err, const char *errstr)
+{
+    struct job *j = arg;
+    if (err) {
+        j->failed = true;
+        log_warn("kafka: %s of appeal %s not delivered (%s); kept in the spool, retrying",
+                 event_name(cur_ev(j)->type), cur_ev(j)->type == APD_EV_ANSWER
+                     ? cur_ev(j)->reply_to : cur_ev(j)->appeal_id, errstr);
+    }
+    if (--j->pending > 0)
+        return;
+    if (j->failed) {
+        j->failed = false;
+        schedule_retry(j);
+        return;
+    }
+    j->retry_ms = 0;
+    j->pl->st.published++;
+    j->step = STEP_COMMIT;
+    step_commit(j);
+}
+
+static void decide(struct job *j, const struct org **org, const char **topic)
+{
+    struct pevent *ev = cur_ev(j);
+    if (ev->type == APD_EV_CREATED) {
+        struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text};
+        route_decide(j->cfg, &in, &j->route);
+        *org = j->route.org;
+        *topic = j->route.topic;
+        j->due_ms = sla_first_response_due(j->cfg, *org, j->received_ms);
+        return;
+    }
+    *org = directory_org(j->cfg->dir, j->claim.org);
+    *topic = *org ? (*org)->topic : j->cfg->kafka.topic_triage;
+    j->due_ms = j->claim.first_response_due_ms;
+}
+
+static void step_publish(struct job *j)
+{
+    struct pipeline *pl = j->pl;
+    struct pevent *ev = cur_ev(j);
+    const struct org *org = NULL;
+    const char *topic = NULL;
+    decide(j, &org, &topic);
+    const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
+    char pseudo[17] = "";
+    if (ev->author_id)
+        pseudonym(j, ev->author_id, pseudo);
+    bool is_answer = ev->type == APD_EV_ANSWER;
+    struct appeal_view v = {
+        .event = event_name(ev->type),
+        .appeal_id = is_answer ? ev->reply_to : ev->appeal_id,
+        .seq = j->claim.seq,
+        .source = j->source,
+        .page = ev->page,
+        .page_name = page ? page->name : NULL,
+        .municipality = page ? page->municipality : NULL,
+        .item_kind = is_answer ? NULL : ev->item_kind,
+        .link = is_answer ? NULL : ev->link,
+        .thread = ev->thread,
+        .platform_type = ev->platform_type,
+        .author_pseudonym = is_answer || !ev->author_id ? NULL : pseudo,
+        .text = is_answer || ev->type == APD_EV_DELETED ? NULL : ev->text,
+        .text_len = ev->text_len,
+        .created_ms = ev->created_ms,
+        .received_ms = j->received_ms,
+        .now_ms = now_ms(),
+        .org_code = org ? org->code : NULL,
+        .org_name = org ? org->name : NULL,
+        .route = ev->type == APD_EV_CREATED ? &j->route : NULL,
+        .first_response_due_ms = ev->type == APD_EV_CREATED ? j->due_ms : 0,
+        .answer_link = is_answer ? ev->link : NULL,
+        .tz = j->cfg->daemon.timezone,
+    };
+    /* The organisation's own copy may carry personal data; appeals.all never does. */
+    struct sbuf pub = SBUF_INIT, priv = SBUF_INIT;
+    message_appeal(&pub, &v);
+    bool personal = org && org->personal_data && ev->author_id && !is_answer;
+    if (personal) {
+        v.author_id = ev->author_id;
+        v.author_name = ev->author_name;
+        message_appeal(&priv, &v);
+    }
+    const char *topics[2 + ROUTE_MAX_COPIES];
+    const struct sbuf *bodies[2 + ROUTE_MAX_COPIES];
+    size_t nt = 0;
+    topics[nt] = topic;
+    bodies[nt++] = personal ? &priv : &pub;
+    for (size_t i = 0; i < j->route.ncopies; i++) {
+        topics[nt] = j->route.copies[i]->topic;
+        bodies[nt++] = j->route.copies[i]->personal_data && personal ? &priv : &pub;
+    }
+    topics[nt] = j->cfg->kafka.topic_all;
+    bodies[nt++] = &pub;
+    struct kafka_header hdrs[] = {
+        {"event-type", v.event},
+        {"schema", APPEAL_SCHEMA},
+        {"schema-version", APPEAL_SCHEMA_VERSION},
+    };
+    j->pending = 1;   /* guard: no completion while queueing */
+    j->failed = false;
+    for (size_t i = 0; i < nt; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < i; k++)
+            seen |= strcmp(topics[k], topics[i]) == 0;
+        if (seen || topics[i] == NULL)
+            continue;
+        int rc = kafka_produce(pl->app->kafka, topics[i], v.appeal_id, bodies[i]->p,
+                               bodies[i]->len, hdrs, 3, on_delivered, j);
+        if (rc == 0)
+            j->pending++;
+        else
+            j->failed = true;
+    }
+    if (org)
+        metrics_add(pl->m_appeals, 1, org->code, v.event);
+    else
+        metrics_add(pl->m_appeals, 1, "triage", v.event);
+    sbuf_free(&pub);
+    sbuf_free(&priv);
+    on_delivered(j, 0, NULL);   /* drop the guard */
+}
+
+/* ---- commit ---- */
+
+static void on_commit(void *arg, int ok)
+{
+    struct job *j = arg;
+    if (!ok) {
+        wait_redis(j);
+        return;
+    }
+    struct pevent *ev = cur_ev(j);
+    if (ev->type == APD_EV_ANSWER)
+        j->pl->st.answers++;
+    log_debug("pipeline: %s %s seq %lld done", event_name(ev->type),
+              ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
+              (long long)j->claim.seq);
+    finish_event(j);
+}
+
+static void audit(struct job *j, struct sbuf *b, const char *action, const char *org,
+                  const char *reason)
+{
+    struct jw w;
+    char ts[48];
+    format_iso8601(now_ms(), j->cfg->daemon.timezone, ts, sizeof(ts));
+    jw_init(&w, b);
+    jw_obj(&w);
+    jw_kstr(&w, "at", ts);
+    jw_kstr(&w, "actor", j->source);
+    jw_kstr(&w, "action", action);
+    jw_kint(&w, "seq", j->claim.seq);
+    if (org)
+        jw_kstr(&w, "org", org);
+    if (reason)
+        jw_kstr(&w, "reason", reason);
+    jw_obj_end(&w);
+}
+
+static void step_commit(struct job *j)
+{
+    struct pevent *ev = cur_ev(j);
+    struct sbuf aud = SBUF_INIT;
+    char now[24], created[24], received[24], due[24];
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+    snprintf(created, sizeof(created), "%lld", (long long)ev->created_ms);
+    snprintf(received, sizeof(received), "%lld", (long long)j->received_ms);
+    snprintf(due, sizeof(due), "%lld", (long long)j->due_ms);
+    const char *fields[40];
+    size_t nf = 0;
+#define F(k, v) (fields[2 * nf] = (k), fields[2 * nf + 1] = (v), nf++)
+    static const char *const fr[] = {"first_response"};
+    int64_t arm_at[1] = {j->due_ms};
+    struct commit_req q = {.appeal_id = ev->appeal_id, .fields = fields};
+    char pseudo[17] = "";
+    switch (ev->type) {
+    case APD_EV_CREATED: {
+        const char *org = j->route.org ? j->route.org->code : "";
+        if (ev->author_id)
+            pseudonym(j, ev->author_id, pseudo);
+        F("id", ev->appeal_id);
+        F("source", j->source);
+        F("page", ev->page ? ev->page : "");
+        F("org", org);
+        F("state", "open");
+        F("created_ms", created);
+        F("received_ms", received);
+        F("text", ev->text ? ev->text : "");
+        F("link", ev->link ? ev->link : "");
+        F("author", pseudo);
+        F("item_kind", ev->item_kind ? ev->item_kind : "");
+        F("rule", j->route.rule ? j->route.rule : "");
+        F("triage", j->route.triage ? "1" : "0");
+        F("first_response_due_ms", due);
+        q.arm = fr;
+        q.arm_at = arm_at;
+        q.narm = 1;
+        audit(j, &aud, "created", org, j->route.reason);
+        break;
+    }
+    case APD_EV_EDITED:
+        F("text", ev->text ? ev->text : "");
+        F("edited_ms", now);
+        audit(j, &aud, "edited", NULL, NULL);
+        break;
+    case APD_EV_DELETED:
+        F("state", "withdrawn");
+        F("withdrawn_ms", now);
+        q.disarm = fr;
+        q.ndisarm = 1;
+        audit(j, &aud, "withdrawn", NULL, "deleted by its author or a moderator");
+        break;
+    case APD_EV_RESTORED:
+        F("state", "open");
+        F("restored_ms", now);
+        audit(j, &aud, "restored", NULL, NULL);
+        break;
+    case APD_EV_ANSWER:
+        q.appeal_id = ev->reply_to;
+        F("first_response_ms", now);
+        F("first_response_link", ev->link ? ev->link : "");
+        if (strcmp(j->claim.state, "open") == 0)
+            F("state", "answered");
+        q.disarm = fr;
+        q.ndisarm = 1;
+        audit(j, &aud, "answered", NULL, "the page replied in the thread");
+        break;
+    default:
+        break;
+    }
+#undef F
+    q.nfields = nf;
+    q.audit_json = aud.p;
+    j->step = STEP_COMMIT;
+    if (!redis_up(j->pl->app->redis) || appeals_commit(j->pl->app->redis, &q, on_commit, j) != 0)
+        wait_redis(j);
+    sbuf_free(&aud);
+}
+
+/* ---- intake side ---- */
+
+static struct job *job_new(struct pipeline *pl, uint64_t rec_id, const char *source,
+                           int64_t received_ms)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    j->pl = pl;
+    j->cfg = config_ref(pl->app->cfg);
+    j->rec_id = rec_id;
+    snprintf(j->source, sizeof(j->source), "%s", source);
+    j->received_ms = received_ms;
+    j->next = pl->jobs;
+    if (pl->jobs)
+        pl->jobs->prev = j;
+    pl->jobs = j;
+    pl->inflight++;
+    return j;
+}
+
+static bool has_quarantine(const struct pevents *ev)
+{
+    for (size_t i = 0; i < ev->n; i++)
+        if (ev->v[i]->quarantine)
+            return true;
+    return false;
+}
+
+static size_t max_inflight(struct pipeline *pl)
+{
+    return (size_t)pl->app->cfg->daemon.max_inflight;
+}
+
+void pipeline_offer(struct pipeline *pl, uint64_t rec_id, const char *source,
+                    int64_t received_ms, struct pevents *ev)
+{
+    /* Quarantined records are re-read from disk so their raw body is kept. */
+    if (!pl->draining && !pl->pumping && pl->inflight < max_inflight(pl) &&
+        !has_quarantine(ev) && spool_is_next(pl->app->spool, rec_id)) {
+        spool_take(pl->app->spool, rec_id);
+        struct job *j = job_new(pl, rec_id, source, received_ms);
+        j->ev = *ev;
+        ev->v = NULL;
+        ev->n = 0;
+        start_event(j);
+        return;
+    }
+    pevents_free(ev);
+    pipeline_pump(pl);
+}
+
+static const char *header_none(const struct apd_request *req, const char *name) { return NULL; }
+
+/* A record read back from disk: parse it again, without authentication (it
+ * was authenticated when it was accepted). */
+static void take_from_disk(struct pipeline *pl, struct spool_rec *rec, void *buf)
+{
+    struct job *j = job_new(pl, rec->id, rec->source, rec->received_ms);
+    j->rawbuf = buf;
+    j->body = rec->body;
+    j->body_len = rec->body_len;
+    struct source *src = sources_find(pl->app->sources, rec->source);
+    if (src == NULL) {
+        log_error("spool: record %016" PRIx64 " is from source '%s', which is no longer "
+                  "configured; quarantining it", rec->id, rec->source);
+        quarantine_write(j->cfg, rec->id, rec->source, "source no longer configured",
+                         rec->body, rec->body_len);
+        pl->st.quarantined++;
+        job_done(j);
+        return;
+    }
+    struct apd_request req = {.struct_size = sizeof(req), .path = rec->path, .body = rec->body,
+                              .body_len = rec->body_len, .header = header_none};
+    struct apd_reply reply = {0};
+    enum apd_verdict v = src->ops->handle(src->state, &req, APD_HANDLE_NOAUTH, &reply,
+                                          pevents_collect, &j->ev);
+    if (v != APD_ACCEPT) {
+        log_error("spool: record %016" PRIx64 " of %s no longer parses (%s); quarantining it",
+                  rec->id, rec->source, reply.reason ? reply.reason : "rejected");
+        quarantine_write(j->cfg, rec->id, rec->source, reply.reason ? reply.reason : "rejected",
+                         rec->body, rec->body_len);
+        pl->st.quarantined++;
+        pevents_free(&j->ev);
+        job_done(j);
+        return;
+    }
+    start_event(j);
+}
+
+void pipeline_pump(struct pipeline *pl)
+{
+    if (pl->pumping)
+        return;
+    pl->pumping = true;
+    while (!pl->draining && pl->inflight < max_inflight(pl)) {
+        struct spool_rec rec;
+        void *buf = NULL;
+        if (spool_next(pl->app->spool, &rec, &buf) <= 0)
+            break;
+        take_from_disk(pl, &rec, buf);
+    }
+    pl->pumping = false;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct pipeline *pl = arg;
+    if (pl->redis_wait && redis_up(pl->app->redis))
+        resume_redis_waiters(pl);
+    pipeline_pump(pl);
+}
+
+struct pipeline *pipeline_new(struct app *app)
+{
+    struct pipeline *pl = calloc(1, sizeof(*pl));
+    pl->app = app;
+    pl->m_appeals = metrics_family("appealsd_appeals_total", M_COUNTER,
+                                   "Appeal events published, by organisation and event", "org,event");
+    pl->m_dups = metrics_family("appealsd_duplicates_total", M_COUNTER,
+                                "Redelivered events dropped", "source");
+    pl->m_ignored = metrics_family("appealsd_ignored_total", M_COUNTER,
+                                   "Events acknowledged and counted without an appeal",
+                                   "source,type");
+    pl->m_quarantined = metrics_family("appealsd_quarantined_total", M_COUNTER,
+                                       "Events kept aside because their content is broken",
+                                       "source");
+    redis_on_up(app->redis, on_redis_up, pl);
+    pl->tick = event_new(app->base, -1, EV_PERSIST, on_tick, pl);
+    struct timeval tv = {0, 250000};
+    event_add(pl->tick, &tv);
+    return pl;
+}
+
+void pipeline_drain(struct pipeline *pl) { pl->draining = true; }
+
+void pipeline_free(struct pipeline *pl)
+{
+    if (pl == NULL)
+        return;
+    /* Unfinished jobs keep their spool records: they are replayed next start. */
+    while (pl->jobs)
+        job_free(pl->jobs);
+    for (size_t i = 0; i < pl->locks.cap; i++)
+        if (pl->locks.slots[i].key)
+            free(pl->locks.slots[i].val);
+    strmap_free(&pl->locks);
+    event_free(pl->tick);
+    free(pl);
+}
+
+void pipeline_get_stats(struct pipeline *pl, struct pipeline_stats *st)
+{
+    *st = pl->st;
+    st->inflight = pl->inflight;
+}

@@ -1,0 +1,171 @@
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static struct plugin *loaded;
+
+/* Fields every ABI 1.x descriptor has; the struct may only grow past them. */
+#define APD_PLUGIN_MIN_SIZE offsetof(struct apd_plugin, reserved)
+
+int plugin_check_desc(const struct apd_plugin *d, size_t avail, char *err, size_t errlen)
+{
+    if (d->abi_major != APD_PLUGIN_ABI_MAJOR) {
+        snprintf(err, errlen, "built for plugin ABI %u.%u, this appealsd speaks %u.%u; "
+                 "rebuild the plugin against this version's include/appealsd/plugin.h",
+                 d->abi_major, d->abi_minor, APD_PLUGIN_ABI_MAJOR, APD_PLUGIN_ABI_MINOR);
+        return -1;
+    }
+    if (d->struct_size < APD_PLUGIN_MIN_SIZE || d->struct_size > avail) {
+        snprintf(err, errlen, "descriptor size %zu is not a valid ABI %u descriptor "
+                 "(expected at least %zu bytes)", d->struct_size, APD_PLUGIN_ABI_MAJOR,
+                 (size_t)APD_PLUGIN_MIN_SIZE);
+        return -1;
+    }
+    if (d->struct_size >= sizeof(struct apd_plugin)) {
+        for (size_t i = 0; i < sizeof(d->reserved) / sizeof(d->reserved[0]); i++)
+            if (d->reserved[i] != NULL) {
+                snprintf(err, errlen, "reserved field %zu is set; the plugin was built "
+                         "for a newer ABI 1.x than this appealsd knows", i);
+                return -1;
+            }
+    }
+    if (d->name == NULL || d->init == NULL) {
+        snprintf(err, errlen, "descriptor lacks a name or an init callback");
+        return -1;
+    }
+    if (d->kind == APD_PLUGIN_SOURCE &&
+        (d->source == NULL || d->source->handle == NULL)) {
+        snprintf(err, errlen, "a source plugin must provide source->handle");
+        return -1;
+    }
+    return 0;
+}
+
+static struct conf_key *translate_keys(const struct apd_config_key *k, char *err, size_t errlen)
+{
+    size_t n = 0;
+    while (k && k[n].name)
+        n++;
+    struct conf_key *out = calloc(n + 1, sizeof(*out));
+    if (out == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        out[i].name = k[i].name;
+        out[i].off = k[i].offset;
+        out[i].def = k[i].def;
+        out[i].min = k[i].min;
+        out[i].max = k[i].max;
+        out[i].doc = k[i].doc;
+        switch (k[i].type) {
+        case APD_KEY_STR: out[i].type = CT_STR; break;
+        case APD_KEY_SECRET: out[i].type = CT_SECRET; break;
+        case APD_KEY_INT: out[i].type = CT_INT; break;
+        case APD_KEY_BOOL: out[i].type = CT_BOOL; break;
+        case APD_KEY_DURATION: out[i].type = CT_DURATION; break;
+        case APD_KEY_SIZE: out[i].type = CT_SIZE; break;
+        case APD_KEY_LIST: out[i].type = CT_LIST; break;
+        default:
+            snprintf(err, errlen, "config key '%s' has unknown type %d", k[i].name,
+                     (int)k[i].type);
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static char *find_file(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s.so", dir, name);
+    if (access(path, R_OK) == 0)
+        return strdup(path);
+    snprintf(path, sizeof(path), "%s/%s/%s.so", dir, name, name);
+    if (access(path, R_OK) == 0)
+        return strdup(path);
+    return NULL;
+}
+
+struct plugin *plugin_get(const char *dir, const char *name, char *err, size_t errlen)
+{
+    for (struct plugin *p = loaded; p; p = p->next)
+        if (strcmp(p->name, name) == 0) {
+            p->refs++;
+            return p;
+        }
+    char *path = find_file(dir, name);
+    if (path == NULL) {
+        snprintf(err, errlen, "plugin %s: no %s.so in %s (check daemon.plugin_dir)", name, name,
+                 dir);
+        return NULL;
+    }
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (dl == NULL) {
+        snprintf(err, errlen, "dlopen(\"%s\") failed: %s; a missing library is the usual "
+                 "cause, check with ldd(1)", path, dlerror());
+        free(path);
+        return NULL;
+    }
+    const struct apd_plugin *d = dlsym(dl, "apd_plugin_entry");
+    if (d == NULL) {
+        snprintf(err, errlen, "%s does not export apd_plugin_entry; not an appealsd plugin",
+                 path);
+        goto fail;
+    }
+    char why[384];
+    if (plugin_check_desc(d, (size_t)-1, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "plugin %s (%s): %s", name, path, why);
+        goto fail;
+    }
+    if (strcmp(d->name, name) != 0) {
+        snprintf(err, errlen, "%s calls itself '%s', expected '%s'", path, d->name, name);
+        goto fail;
+    }
+    struct plugin *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        abort();
+    /* Copy only what the plugin has; fields a newer host appended stay NULL. */
+    size_t n = d->struct_size < sizeof(p->desc) ? d->struct_size : sizeof(p->desc);
+    memcpy(&p->desc, d, n);
+    p->keys = translate_keys(p->desc.keys, why, sizeof(why));
+    if (p->keys == NULL) {
+        snprintf(err, errlen, "plugin %s: %s", name, why);
+        free(p);
+        goto fail;
+    }
+    p->name = strdup(name);
+    p->path = path;
+    p->dl = dl;
+    p->refs = 1;
+    p->next = loaded;
+    loaded = p;
+    log_debug("plugin %s %s loaded from %s", name, p->desc.version ? p->desc.version : "",
+              path);
+    return p;
+fail:
+    dlclose(dl);
+    free(path);
+    return NULL;
+}
+
+void plugin_put(struct plugin *p)
+{
+    if (p == NULL || --p->refs > 0)
+        return;
+    for (struct plugin **pp = &loaded; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    dlclose(p->dl);
+    free(p->keys);
+    free(p->name);
+    free(p->path);
+    free(p);
+}

@@ -1,0 +1,34 @@
+/* Loading plugins: dlopen, ABI checks, and the config keys they declare.
+ *
+ * A shared object is opened once per process and reference-counted, so a
+ * reload that keeps a plugin does not dlclose/dlopen it. */
+#ifndef APPEALSD_LOADER_H
+#define APPEALSD_LOADER_H
+
+#include <stddef.h>
+
+#include "appealsd/plugin.h"
+#include "bind.h"
+
+struct plugin {
+    char *name;
+    char *path;
+    void *dl;
+    struct apd_plugin desc;       /* zero-extended copy of the plugin's descriptor */
+    struct conf_key *keys;        /* desc.keys translated for the binder */
+    unsigned refs;
+    struct plugin *next;
+};
+
+/**
+ * @brief Find NAME.so (or NAME/NAME.so, as in a build tree) in dir and check it.
+ * @returns a new reference (release with plugin_put), or NULL with the reason
+ *          in err, phrased for the operator (what failed and what to check).
+ */
+struct plugin *plugin_get(const char *dir, const char *name, char *err, size_t errlen);
+void plugin_put(struct plugin *p);
+
+/* Checks a descriptor the way the loader does; exposed for tests. */
+int plugin_check_desc(const struct apd_plugin *d, size_t avail, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,247 @@
+#include "directory.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "module.h"
+
+static const char *const org_types[] = {"cur", "ministry", "municipality", "service", NULL};
+
+const char *org_type_name(int type)
+{
+    return type >= 0 && type <= ORG_SERVICE ? org_types[type] : "?";
+}
+
+#define ORG(f) offsetof(struct org, f)
+static const struct conf_key org_keys[] = {
+    {"name", CT_STR, ORG(name), NULL, 0, 0, NULL, CF_REQUIRED, "full name of the body"},
+    {"type", CT_ENUM, ORG(type), NULL, 0, 0, org_types, CF_REQUIRED,
+     "cur, ministry, municipality or service"},
+    {"parent", CT_STR, ORG(parent), NULL, 0, 0, NULL, 0,
+     "code of the body above it (escalations go up this chain)"},
+    {"topic", CT_STR, ORG(topic), NULL, 0, 0, NULL, 0,
+     "Kafka topic it consumes (default kafka.topic_org_prefix + code)"},
+    {"municipality", CT_STR, ORG(municipality), NULL, 0, 0, NULL, 0,
+     "municipality code a municipal administration governs"},
+    {"http_url", CT_STR, ORG(http_url), NULL, 0, 0, NULL, 0,
+     "HTTP endpoint for bodies without Kafka"},
+    {"http_secret", CT_SECRET, ORG(http_secret), NULL, 0, 0, NULL, 0,
+     "HMAC-SHA256 key for the X-Appealsd-Signature header"},
+    {"personal_data", CT_BOOL, ORG(personal_data), "no", 0, 0, NULL, 0,
+     "receives author ids in clear instead of pseudonyms"},
+    {"kafka", CT_BOOL, ORG(kafka), "yes", 0, 0, NULL, 0, "deliver to its Kafka topic"},
+    {"calendar", CT_STR, ORG(calendar), NULL, 0, 0, NULL, 0, "working calendar for SLA"},
+    {"hours", CT_STR, ORG(hours), NULL, 0, 0, NULL, 0, "working hours for SLA"},
+    {"sla_policy", CT_STR, ORG(sla_policy), NULL, 0, 0, NULL, 0, "default SLA policy"},
+    {0},
+};
+
+#define PAGE(f) offsetof(struct page, f)
+static const struct conf_key page_keys[] = {
+    {"org", CT_STR, PAGE(org), NULL, 0, 0, NULL, CF_REQUIRED, "code of the owning organisation"},
+    {"municipality", CT_STR, PAGE(municipality), NULL, 0, 0, NULL, 0,
+     "municipality the page belongs to (fallback for appeals naming no place)"},
+    {"name", CT_STR, PAGE(name), NULL, 0, 0, NULL, 0, "display name"},
+    {"secret", CT_SECRET, PAGE(secret), NULL, 0, 0, NULL, 0,
+     "authentication secret of the page's webhook (VK secret key, ...)"},
+    {"confirmation", CT_STR, PAGE(confirmation), NULL, 0, 0, NULL, 0,
+     "VK Callback API confirmation string"},
+    {"token", CT_SECRET, PAGE(token), NULL, 0, 0, NULL, 0,
+     "unguessable path token of the page's webhook URL (OK)"},
+    {0},
+};
+
+struct org *directory_org(const struct directory *d, const char *code)
+{
+    return d && code ? strmap_get(&d->org_by_code, code) : NULL;
+}
+
+struct page *directory_page(const struct directory *d, const char *source, const char *id)
+{
+    return d && source && id ? strmap_get2(&d->page_by_key, source, ':', id) : NULL;
+}
+
+struct page *directory_page_by_token(const struct directory *d, const char *source,
+                                     const char *token)
+{
+    struct page *hit = NULL;
+    if (d == NULL || token == NULL)
+        return NULL;
+    /* Compare against every candidate so timing does not reveal a prefix match. */
+    for (size_t i = 0; i < d->npages; i++) {
+        struct page *p = &d->pages[i];
+        if (p->token && strcmp(p->source, source) == 0 && ct_streq(p->token, token))
+            hit = p;
+    }
+    return hit;
+}
+
+static size_t count_sections(struct ini *ini, const char *type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ini->n; i++)
+        if (strcmp(ini->s[i]->type, type) == 0)
+            n++;
+    return n;
+}
+
+static bool valid_code(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+static void build_orgs(struct directory *dir, const struct apd_config *c, struct ini *ini,
+                       struct diag *d)
+{
+    dir->orgs = calloc(count_sections(ini, "org") + 1, sizeof(struct org));
+    for (size_t i = 0; i < ini->n; i++) {
+        struct ini_section *s = ini->s[i];
+        if (strcmp(s->type, "org") != 0)
+            continue;
+        char label[256];
+        snprintf(label, sizeof(label), "[org \"%s\"]", s->name ? s->name : "");
+        if (s->name == NULL || !valid_code(s->name)) {
+            diag_add(d, s->file, s->line, "%s: organisation codes use a-z, 0-9, '_' and '-'",
+                     label);
+            s->used = true;
+            for (size_t j = 0; j < s->n; j++)
+                s->e[j].used = true;
+            continue;
+        }
+        struct org *o = &dir->orgs[dir->norgs++];
+        conf_bind(org_keys, s, o, label, d);
+        o->code = strdup(s->name);
+        if (o->topic == NULL) {
+            size_t n = strlen(c->kafka.topic_org_prefix) + strlen(o->code) + 1;
+            o->topic = malloc(n);
+            snprintf(o->topic, n, "%s%s", c->kafka.topic_org_prefix, o->code);
+        }
+        strmap_put(&dir->org_by_code, o->code, o);
+        if (o->type == ORG_CUR && dir->cur == NULL)
+            dir->cur = o;
+    }
+}
+
+static void link_orgs(struct directory *dir, struct diag *d)
+{
+    for (size_t i = 0; i < dir->norgs; i++) {
+        struct org *o = &dir->orgs[i];
+        if (o->parent == NULL)
+            continue;
+        o->up = directory_org(dir, o->parent);
+        if (o->up == NULL)
+            diag_add(d, NULL, 0, "[org \"%s\"] parent: no organisation '%s'", o->code, o->parent);
+    }
+    for (size_t i = 0; i < dir->norgs; i++) {
+        size_t steps = 0;
+        for (struct org *o = dir->orgs[i].up; o; o = o->up)
+            if (++steps > dir->norgs) {
+                diag_add(d, NULL, 0, "[org \"%s\"] parent: the chain loops back on itself",
+                         dir->orgs[i].code);
+                break;
+            }
+    }
+}
+
+static void fill_pub(struct page *p)
+{
+    p->pub.struct_size = sizeof(p->pub);
+    p->pub.source = p->source;
+    p->pub.id = p->id;
+    p->pub.org = p->org;
+    p->pub.municipality = p->municipality;
+    p->pub.name = p->name;
+    p->pub.secret = p->secret;
+    p->pub.confirmation = p->confirmation;
+    p->pub.token = p->token;
+}
+
+static void build_pages(struct directory *dir, struct ini *ini, struct diag *d)
+{
+    dir->pages = calloc(count_sections(ini, "page") + 1, sizeof(struct page));
+    for (size_t i = 0; i < ini->n; i++) {
+        struct ini_section *s = ini->s[i];
+        if (strcmp(s->type, "page") != 0)
+            continue;
+        char label[256];
+        snprintf(label, sizeof(label), "[page \"%s\"]", s->name ? s->name : "");
+        const char *colon = s->name ? strchr(s->name, ':') : NULL;
+        if (colon == NULL || colon == s->name || colon[1] == '\0') {
+            diag_add(d, s->file, s->line, "%s: the name must be SOURCE:ID, e.g. \"vk:123456\"",
+                     label);
+            s->used = true;
+            for (size_t j = 0; j < s->n; j++)
+                s->e[j].used = true;
+            continue;
+        }
+        struct page *p = &dir->pages[dir->npages++];
+        conf_bind(page_keys, s, p, label, d);
+        p->source = strndup(s->name, (size_t)(colon - s->name));
+        p->id = strdup(colon + 1);
+        p->owner = directory_org(dir, p->org);
+        if (p->org && p->owner == NULL)
+            diag_add(d, s->file, s->line, "%s org: no organisation '%s'", label, p->org);
+        if (p->municipality == NULL && p->owner && p->owner->municipality)
+            p->municipality = strdup(p->owner->municipality);
+        fill_pub(p);
+        strmap_put(&dir->page_by_key, s->name, p);
+    }
+}
+
+static void directory_build(struct apd_config *c, struct ini *ini, const struct config_opts *o,
+                            struct diag *d)
+{
+    struct directory *dir = calloc(1, sizeof(*dir));
+    if (dir == NULL)
+        abort();
+    build_orgs(dir, c, ini, d);
+    link_orgs(dir, d);
+    build_pages(dir, ini, d);
+    c->dir = dir;
+}
+
+static void directory_free(struct apd_config *c)
+{
+    struct directory *dir = c->dir;
+    if (dir == NULL)
+        return;
+    for (size_t i = 0; i < dir->norgs; i++) {
+        conf_unbind(org_keys, &dir->orgs[i]);
+        free(dir->orgs[i].code);
+    }
+    for (size_t i = 0; i < dir->npages; i++) {
+        conf_unbind(page_keys, &dir->pages[i]);
+        free(dir->pages[i].source);
+        free(dir->pages[i].id);
+    }
+    free(dir->orgs);
+    free(dir->pages);
+    strmap_free(&dir->org_by_code);
+    strmap_free(&dir->page_by_key);
+    free(dir);
+    c->dir = NULL;
+}
+
+static void directory_reference(void)
+{
+    conf_print_keys("org \"CODE\"", org_keys);
+    printf("\n");
+    conf_print_keys("page \"SOURCE:ID\"", page_keys);
+    printf("\n");
+}
+
+const struct conf_module directory_conf_module = {
+    .name = "directory",
+    .build = directory_build,
+    .free = directory_free,
+    .reference = directory_reference,
+};

@@ -1,0 +1,66 @@
+/* The organisation directory: who exists, who owns which page, who is above
+ * whom (the escalation chain), and where each one receives appeals.  Built
+ * from [org "CODE"] and [page "SOURCE:ID"] sections as part of a config
+ * snapshot; read-only afterwards. */
+#ifndef APPEALSD_DIRECTORY_H
+#define APPEALSD_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "appealsd/plugin.h"
+#include "bind.h"
+#include "strmap.h"
+
+enum org_type { ORG_CUR, ORG_MINISTRY, ORG_MUNICIPALITY, ORG_SERVICE };
+
+struct org {
+    char *code;
+    char *name;
+    int type;                 /* enum org_type */
+    char *parent;             /* code of the next level of escalation, or NULL */
+    char *topic;              /* Kafka topic; default kafka.topic_org_prefix + code */
+    char *municipality;       /* for municipal bodies: the municipality they govern */
+    char *http_url;           /* HTTP delivery endpoint, or NULL */
+    char *http_secret;        /* HMAC-SHA256 key for HTTP delivery signatures */
+    bool personal_data;       /* may receive author ids in clear */
+    bool kafka;               /* deliver to its Kafka topic (default yes) */
+    char *calendar;           /* working calendar name for SLA */
+    char *hours;              /* working hours name for SLA */
+    char *sla_policy;         /* default SLA policy */
+    struct org *up;           /* resolved parent */
+};
+
+struct page {
+    struct apd_page pub;      /* the view plugins get; points into the fields below */
+    char *source;
+    char *id;
+    char *org;
+    char *municipality;
+    char *name;
+    char *secret;
+    char *confirmation;
+    char *token;
+    struct org *owner;
+};
+
+struct directory {
+    struct org *orgs;
+    size_t norgs;
+    struct page *pages;
+    size_t npages;
+    struct strmap org_by_code;
+    struct strmap page_by_key;      /* "source:id" */
+    struct org *cur;                /* the ЦУР: top of every chain, triage owner */
+};
+
+struct apd_config;
+
+struct org *directory_org(const struct directory *d, const char *code);
+struct page *directory_page(const struct directory *d, const char *source, const char *id);
+/* Page whose token equals token (constant-time per candidate), or NULL. */
+struct page *directory_page_by_token(const struct directory *d, const char *source,
+                                     const char *token);
+const char *org_type_name(int type);
+
+#endif

@@ -1,0 +1,448 @@
+#include "redis.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "units.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct pending {
+    struct redis *r;
+    redis_cb cb;
+    void *arg;
+    int64_t sent_ms;
+    /* for EVALSHA -> EVAL fallback */
+    struct redis_script *script;
+    int argc;
+    char **argv;
+    size_t *argvlen;
+    struct pending *prev, *next;
+};
+
+struct up_hook {
+    void (*fn)(void *);
+    void *arg;
+    struct up_hook *next;
+};
+
+struct redis {
+    struct event_base *base;
+    redisAsyncContext *ac;
+    char *host;        /* resolved IP literal */
+    int port;
+    char *unix_path;
+    char *password;
+    int db;
+    char *prefix;
+    int64_t connect_timeout_ms, command_timeout_ms;
+    bool up, connecting, ever_up, had_marker, closing;
+    int backoff_ms;
+    struct event *reconnect_ev, *watch_ev;
+    int64_t connect_started_ms;
+    struct pending *head, *tail;   /* in send order */
+    struct up_hook *hooks;
+    struct redis_stats st;
+    struct mfam *m_errors;
+};
+
+static void schedule_reconnect(struct redis *r);
+
+static void pend_link(struct redis *r, struct pending *p)
+{
+    p->prev = r->tail;
+    if (r->tail)
+        r->tail->next = p;
+    else
+        r->head = p;
+    r->tail = p;
+    r->st.pending++;
+}
+
+static void pend_unlink(struct redis *r, struct pending *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        r->head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    else
+        r->tail = p->prev;
+    r->st.pending--;
+}
+
+static void pend_free(struct pending *p)
+{
+    for (int i = 0; i < p->argc; i++)
+        free(p->argv[i]);
+    free(p->argv);
+    free(p->argvlen);
+    free(p);
+}
+
+static int send_pending(struct redis *r, struct pending *p, int argc, const char **argv,
+                        const size_t *argvlen);
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct pending *p = privdata;
+    struct redis *r = p->r;
+    redisReply *rep = reply;
+    pend_unlink(r, p);
+    if (rep && rep->type == REDIS_REPLY_ERROR && p->script &&
+        strncmp(rep->str, "NOSCRIPT", 8) == 0 && r->up) {
+        /* Redis restarted or flushed its script cache: send the source. */
+        const char *argv0 = "EVAL";
+        free(p->argv[1]);
+        p->argv[1] = strdup(p->script->src);
+        p->argvlen[1] = strlen(p->script->src);
+        const char **av = malloc(sizeof(char *) * (size_t)p->argc);
+        av[0] = argv0;
+        size_t *al = malloc(sizeof(size_t) * (size_t)p->argc);
+        al[0] = 4;
+        for (int i = 1; i < p->argc; i++) {
+            av[i] = p->argv[i];
+            al[i] = p->argvlen[i];
+        }
+        struct redis_script *s = p->script;
+        p->script = NULL;    /* one fallback only */
+        int rc = send_pending(r, p, p->argc, av, al);
+        free(av);
+        free(al);
+        if (rc == 0)
+            return;
+        p->script = s;
+        rep = NULL;
+    }
+    if (rep == NULL)
+        r->st.errors++;
+    else if (rep->type == REDIS_REPLY_ERROR) {
+        r->st.errors++;
+        log_warn("redis: command failed: %s", rep->str);
+        metrics_add(r->m_errors, 1, "reply");
+    }
+    if (p->cb)
+        p->cb(r, rep, p->arg);
+    pend_free(p);
+}
+
+static int send_pending(struct redis *r, struct pending *p, int argc, const char **argv,
+                        const size_t *argvlen)
+{
+    if (r->ac == NULL || !r->up)
+        return -1;
+    if (redisAsyncCommandArgv(r->ac, on_reply, p, argc, argv, argvlen) != REDIS_OK)
+        return -1;
+    p->sent_ms = mono_ms();
+    pend_link(r, p);
+    r->st.commands++;
+    return 0;
+}
+
+int redis_cmd(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,
+              const size_t *argvlen)
+{
+    struct pending *p = calloc(1, sizeof(*p));
+    p->r = r;
+    p->cb = cb;
+    p->arg = arg;
+    if (send_pending(r, p, argc, argv, argvlen) != 0) {
+        free(p);
+        return -1;
+    }
+    return 0;
+}
+
+int redis_cmdf(struct redis *r, redis_cb cb, void *arg, const char *fmt, ...)
+{
+    if (r->ac == NULL || !r->up)
+        return -1;
+    struct pending *p = calloc(1, sizeof(*p));
+    p->r = r;
+    p->cb = cb;
+    p->arg = arg;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = redisvAsyncCommand(r->ac, on_reply, p, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK) {
+        free(p);
+        return -1;
+    }
+    p->sent_ms = mono_ms();
+    pend_link(r, p);
+    r->st.commands++;
+    return 0;
+}
+
+int redis_eval(struct redis *r, struct redis_script *s, redis_cb cb, void *arg, int nkeys,
+               int argc, const char **argv, const size_t *argvlen)
+{
+    if (s->sha[0] == '\0') {
+        unsigned char md[SHA_DIGEST_LENGTH];
+        SHA1((const unsigned char *)s->src, strlen(s->src), md);
+        for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+            sprintf(s->sha + 2 * i, "%02x", md[i]);
+    }
+    int n = argc + 3;
+    struct pending *p = calloc(1, sizeof(*p));
+    p->r = r;
+    p->cb = cb;
+    p->arg = arg;
+    p->script = s;
+    p->argc = n;
+    /* Kept until the reply: a NOSCRIPT answer resends them with EVAL. */
+    p->argv = calloc((size_t)n, sizeof(char *));
+    p->argvlen = calloc((size_t)n, sizeof(size_t));
+    char nk[16];
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    p->argv[0] = strdup("EVALSHA");
+    p->argv[1] = strdup(s->sha);
+    p->argv[2] = strdup(nk);
+    p->argvlen[0] = 7;
+    p->argvlen[1] = 40;
+    p->argvlen[2] = strlen(nk);
+    for (int i = 0; i < argc; i++) {
+        size_t l = argvlen ? argvlen[i] : strlen(argv[i]);
+        p->argv[3 + i] = malloc(l + 1);
+        memcpy(p->argv[3 + i], argv[i], l);
+        p->argv[3 + i][l] = '\0';
+        p->argvlen[3 + i] = l;
+    }
+    if (send_pending(r, p, n, (const char **)p->argv, p->argvlen) != 0) {
+        pend_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_marker(struct redis *r, redisReply *rep, void *arg)
+{
+    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER)
+        return;
+    if (rep->integer == 1 && r->had_marker) {
+        /* SETNX succeeded although we saw the marker before: Redis came
+         * back without its data (restart without persistence, failover to an
+         * empty replica, FLUSHALL). */
+        r->st.empty_detected = true;
+        log_error("redis: %s came back EMPTY: appeal records and SLA timers were lost; run "
+                  "`appealsctl rebuild` to re-arm open appeals from Kafka", r->host ? r->host
+                  : r->unix_path);
+    }
+    r->had_marker = true;
+}
+
+static void on_select(struct redis *r, redisReply *rep, void *arg)
+{
+    if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+        log_error("redis: AUTH/SELECT refused (%s); reconnecting", rep ? rep->str : "no reply");
+        if (r->ac)
+            redisAsyncDisconnect(r->ac);
+        return;
+    }
+    if (arg == NULL)
+        return;   /* the AUTH reply; SELECT follows */
+    r->backoff_ms = BACKOFF_MIN_MS;
+    if (!r->ever_up)
+        log_info("redis: connected to %s:%d db %d", r->host ? r->host : r->unix_path, r->port,
+                 r->db);
+    else
+        log_notice("redis: connection restored; resuming appeals that waited for it");
+    r->ever_up = true;
+    char key[256];
+    snprintf(key, sizeof(key), "%smeta:epoch", r->prefix);
+    char now[32];
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+    redis_cmdf(r, on_marker, NULL, "SETNX %s %s", key, now);
+    for (struct up_hook *h = r->hooks; h; h = h->next)
+        h->fn(h->arg);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct redis *r = ac->data;
+    r->connecting = false;
+    if (status != REDIS_OK) {
+        log_warn("redis: cannot connect to %s:%d (%s); retrying in %d ms",
+                 r->host ? r->host : r->unix_path, r->port, ac->errstr, r->backoff_ms);
+        r->ac = NULL;     /* hiredis frees the context after a failed connect */
+        schedule_reconnect(r);
+        return;
+    }
+    /* AUTH and SELECT go first; other commands wait for `up`. */
+    r->up = true;
+    if (r->password)
+        redis_cmdf(r, on_select, NULL, "AUTH %s", r->password);
+    char db[16];
+    snprintf(db, sizeof(db), "%d", r->db);
+    redis_cmdf(r, on_select, r, "SELECT %s", db);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct redis *r = ac->data;
+    bool was_up = r->up;
+    r->ac = NULL;
+    r->up = false;
+    r->connecting = false;
+    if (r->closing)
+        return;
+    if (was_up)
+        log_warn("redis: connection lost (%s); appeals wait in the spool, reconnecting",
+                 status == REDIS_OK ? "closed" : ac->errstr);
+    metrics_add(r->m_errors, 1, "disconnect");
+    schedule_reconnect(r);
+}
+
+static void do_connect(struct redis *r)
+{
+    if (r->ac || r->connecting)
+        return;
+    redisAsyncContext *ac = r->unix_path ? redisAsyncConnectUnix(r->unix_path)
+                                         : redisAsyncConnect(r->host, r->port);
+    if (ac == NULL || ac->err) {
+        log_warn("redis: connect to %s failed: %s", r->host ? r->host : r->unix_path,
+                 ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        schedule_reconnect(r);
+        return;
+    }
+    ac->data = r;
+    redisLibeventAttach(ac, r->base);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    r->ac = ac;
+    r->connecting = true;
+    r->connect_started_ms = mono_ms();
+    r->st.reconnects++;
+}
+
+static void on_reconnect(evutil_socket_t fd, short what, void *arg) { do_connect(arg); }
+
+static void schedule_reconnect(struct redis *r)
+{
+    struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
+    evtimer_add(r->reconnect_ev, &tv);
+    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
+}
+
+/* Our own deadlines: the 0.14 adapter has none. */
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    struct redis *r = arg;
+    int64_t now = mono_ms();
+    if (r->ac && r->connecting && now - r->connect_started_ms > r->connect_timeout_ms) {
+        log_warn("redis: connect to %s:%d timed out after %lld ms; retrying",
+                 r->host ? r->host : r->unix_path, r->port, (long long)r->connect_timeout_ms);
+        r->st.timeouts++;
+        redisAsyncFree(r->ac);    /* calls on_disconnect */
+        return;
+    }
+    if (r->ac && r->head && now - r->head->sent_ms > r->command_timeout_ms) {
+        log_warn("redis: no reply for %lld ms; dropping the connection (pending commands "
+                 "are retried)", (long long)(now - r->head->sent_ms));
+        r->st.timeouts++;
+        metrics_add(r->m_errors, 1, "timeout");
+        redisAsyncFree(r->ac);    /* pending callbacks get NULL replies */
+    }
+}
+
+static char *resolve(const char *host)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return NULL;
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (res->ai_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, buf, sizeof(buf));
+    else
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, buf, sizeof(buf));
+    freeaddrinfo(res);
+    return strdup(buf);
+}
+
+struct redis *redis_new(const struct apd_config *c, struct event_base *base)
+{
+    struct redis *r = calloc(1, sizeof(*r));
+    r->base = base;
+    r->port = c->redis.port;
+    r->db = c->redis.db;
+    r->prefix = strdup(c->redis.prefix);
+    r->password = c->redis.password ? strdup(c->redis.password) : NULL;
+    r->connect_timeout_ms = c->redis.connect_timeout_ms;
+    r->command_timeout_ms = c->redis.command_timeout_ms;
+    r->backoff_ms = BACKOFF_MIN_MS;
+    r->m_errors = metrics_family("appealsd_redis_errors_total", M_COUNTER,
+                                 "Redis failures: lost connections, timeouts, error replies",
+                                 "kind");
+    if (c->redis.unix_path) {
+        r->unix_path = strdup(c->redis.unix_path);
+    } else {
+        /* Resolve once here: hiredis would call getaddrinfo on the loop. */
+        r->host = resolve(c->redis.host);
+        if (r->host == NULL) {
+            log_warn("redis: cannot resolve %s; using it as given", c->redis.host);
+            r->host = strdup(c->redis.host);
+        }
+    }
+    r->reconnect_ev = evtimer_new(base, on_reconnect, r);
+    r->watch_ev = event_new(base, -1, EV_PERSIST, on_watch, r);
+    struct timeval tv = {0, 200000};
+    event_add(r->watch_ev, &tv);
+    do_connect(r);
+    return r;
+}
+
+void redis_free(struct redis *r)
+{
+    if (r == NULL)
+        return;
+    for (struct up_hook *h = r->hooks, *n; h; h = n) {
+        n = h->next;
+        free(h);
+    }
+    r->hooks = NULL;
+    r->closing = true;
+    if (r->ac)
+        redisAsyncFree(r->ac);
+    event_free(r->reconnect_ev);
+    event_free(r->watch_ev);
+    free(r->host);
+    free(r->unix_path);
+    free(r->password);
+    free(r->prefix);
+    free(r);
+}
+
+bool redis_up(const struct redis *r) { return r->up && r->ever_up && r->ac != NULL; }
+const char *redis_prefix(const struct redis *r) { return r->prefix; }
+
+void redis_on_up(struct redis *r, void (*fn)(void *arg), void *arg)
+{
+    struct up_hook *h = calloc(1, sizeof(*h));
+    h->fn = fn;
+    h->arg = arg;
+    h->next = r->hooks;
+    r->hooks = h;
+}
+
+void redis_get_stats(const struct redis *r, struct redis_stats *st)
+{
+    *st = r->st;
+    st->up = redis_up(r);
+}

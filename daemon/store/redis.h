@@ -1,0 +1,55 @@
+/* One asynchronous Redis connection on the event loop (hiredis + libevent).
+ *
+ * Debian's hiredis 0.14 has no timeouts in its libevent adapter and resolves
+ * names with a blocking getaddrinfo, so this module: resolves the host once at
+ * start, arms its own connect and command deadlines, and reconnects from a
+ * timer with capped exponential backoff.  Commands issued while disconnected
+ * fail at once (-1): callers keep their work (the spool does) and retry when
+ * the connection is back (redis_on_up). */
+#ifndef APPEALSD_REDIS_H
+#define APPEALSD_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct apd_config;
+struct redisReply;
+struct redis;
+
+/* reply is NULL when the connection failed before the answer came; it is
+ * borrowed for the duration of the callback. */
+typedef void (*redis_cb)(struct redis *r, struct redisReply *reply, void *arg);
+
+/* A Lua script run with EVALSHA, falling back to EVAL when Redis lost it. */
+struct redis_script {
+    const char *name;
+    const char *src;
+    char sha[41];
+};
+
+struct redis *redis_new(const struct apd_config *c, struct event_base *base);
+void redis_free(struct redis *r);
+bool redis_up(const struct redis *r);
+const char *redis_prefix(const struct redis *r);
+/* Called every time the connection becomes usable (after AUTH/SELECT). */
+void redis_on_up(struct redis *r, void (*fn)(void *arg), void *arg);
+
+/* argv-style command; returns 0 (cb will be called) or -1 (not connected). */
+int redis_cmd(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,
+              const size_t *argvlen);
+/* printf-style convenience (hiredis format: %s, %b, %lld). */
+int redis_cmdf(struct redis *r, redis_cb cb, void *arg, const char *fmt, ...);
+int redis_eval(struct redis *r, struct redis_script *s, redis_cb cb, void *arg, int nkeys,
+               int argc, const char **argv, const size_t *argvlen);
+
+struct redis_stats {
+    uint64_t commands, errors, timeouts, reconnects;
+    int pending;
+    bool up;
+    bool empty_detected;   /* came back without our marker key: data lost */
+};
+void redis_get_stats(const struct redis *r, struct redis_stats *st);
+
+#endif

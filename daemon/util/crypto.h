@@ -1,0 +1,23 @@
+/* Hashes and comparisons for authentication and ids (OpenSSL libcrypto). */
+#ifndef APPEALSD_CRYPTO_H
+#define APPEALSD_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Compares two byte strings in time that depends only on their lengths, so a
+ * wrong webhook secret reveals nothing about the right one. */
+bool ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+bool ct_streq(const char *a, const char *b);
+
+/* HMAC-SHA256 of msg under key, as 64 lowercase hex digits plus NUL. */
+void hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t len,
+                     char out[65]);
+/* SHA-256 as hex, truncated to hexlen digits (<= 64). */
+void sha256_hex(const void *msg, size_t len, char *out, size_t hexlen);
+/* 64-bit FNV-1a, for in-memory hash tables (not for anything adversarial
+ * where an attacker chooses keys: those tables are bounded). */
+uint64_t fnv1a64(const void *data, size_t len);
+
+#endif

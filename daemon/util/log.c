@@ -1,0 +1,85 @@
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static enum log_level cur_level = LOG_LVL_INFO;
+static bool journal;
+static const char *log_ident = "appealsd";
+
+static const char *const names[] = {
+    [LOG_LVL_ERROR] = "error", [LOG_LVL_WARN] = "warn", [LOG_LVL_NOTICE] = "notice",
+    [LOG_LVL_INFO] = "info", [LOG_LVL_DEBUG] = "debug",
+};
+
+void log_init(const char *ident)
+{
+    log_ident = ident;
+    /* systemd sets JOURNAL_STREAM when stderr goes to the journal: the
+     * journal adds its own timestamp, so we only add the priority. */
+    journal = getenv("JOURNAL_STREAM") != NULL || getenv("INVOCATION_ID") != NULL;
+}
+
+void log_set_level(enum log_level lvl) { cur_level = lvl; }
+enum log_level log_get_level(void) { return cur_level; }
+bool log_enabled(enum log_level lvl) { return lvl <= cur_level; }
+
+int log_level_parse(const char *s)
+{
+    for (int i = LOG_LVL_ERROR; i <= LOG_LVL_DEBUG; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    if (strcmp(s, "warning") == 0)
+        return LOG_LVL_WARN;
+    return -1;
+}
+
+const char *log_level_name(enum log_level lvl)
+{
+    return (lvl >= LOG_LVL_ERROR && lvl <= LOG_LVL_DEBUG) ? names[lvl] : "?";
+}
+
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+{
+    char line[2048];
+    int n;
+
+    if (!log_enabled(lvl))
+        return;
+    if (journal) {
+        n = snprintf(line, sizeof(line), "<%d>", (int)lvl);
+    } else {
+        struct timeval tv;
+        struct tm tm;
+        gettimeofday(&tv, NULL);
+        localtime_r(&tv.tv_sec, &tm);
+        n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03ld %s %s: ",
+                      (long)(tv.tv_usec / 1000), log_ident, names[lvl]);
+    }
+    if (n < 0 || (size_t)n >= sizeof(line))
+        n = 0;
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    /* One event, one line: newlines inside a message would split it in the journal. */
+    for (size_t i = (size_t)n; i < len; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    line[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(lvl, fmt, ap);
+    va_end(ap);
+}

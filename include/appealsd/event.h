@@ -1,0 +1,70 @@
+/**
+ * @file event.h
+ * @brief The normalised event a source plugin hands to appealsd.
+ *
+ * Every network (VK, Telegram, MAX, OK, generic JSON) sends its own shapes; a
+ * source plugin turns one webhook body into zero or more `struct apd_event`
+ * values and the rest of the daemon sees only these.  This header is part of
+ * the plugin ABI (see plugin.h for the version rules): fields are only ever
+ * appended, before `reserved`, and a plugin sets `struct_size` so the host
+ * knows which fields it filled.
+ *
+ * Strings are UTF-8 and NUL-terminated unless a length is given.  All pointers
+ * are borrowed: they must stay valid until the emit callback returns; the host
+ * copies what it keeps.
+ */
+#ifndef APPEALSD_EVENT_H_INCLUDED_
+#define APPEALSD_EVENT_H_INCLUDED_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What happened to the item a citizen wrote. */
+enum apd_event_type {
+    APD_EV_CREATED = 1,  /**< a new comment, message or suggested post */
+    APD_EV_EDITED = 2,   /**< the author changed the text */
+    APD_EV_DELETED = 3,  /**< removed (by the author or a moderator): withdraws the appeal */
+    APD_EV_RESTORED = 4, /**< a deleted item came back */
+    APD_EV_ANSWER = 5,   /**< the page itself replied: stops the first-response clock */
+    APD_EV_IGNORED = 6,  /**< acknowledged and counted, nothing to do (likes, joins, unknown types) */
+};
+
+/**
+ * @brief One normalised event.
+ *
+ * Identity rules (they make redelivery harmless):
+ * - `appeal_id` is deterministic from platform ids, e.g.
+ *   "vk:-123456:wall:789:c1011": the same comment always maps to the same id,
+ *   and edits/deletes of it carry the same id.
+ * - `dedup_key` identifies this delivery's content, e.g. "vk:ev:<event_id>";
+ *   the host keeps it in Redis for at least 24 h and drops repeats.
+ */
+struct apd_event {
+    size_t struct_size;          /**< sizeof(struct apd_event) as the plugin was built */
+    enum apd_event_type type;
+    const char *platform_type;   /**< the network's own name: "wall_reply_new" */
+    const char *dedup_key;       /**< platform idempotency key; NULL: none */
+    const char *appeal_id;       /**< deterministic id of the item (required except IGNORED) */
+    const char *page;            /**< page id as written in [page "SOURCE:ID"] sections */
+    const char *author_id;       /**< platform author id as text; pseudonymised downstream */
+    const char *author_name;     /**< display name when the platform sends one, else NULL */
+    const char *text;            /**< the citizen's text (may be empty: attachments only) */
+    size_t text_len;
+    int64_t created_ms;          /**< platform timestamp, Unix milliseconds (0: unknown) */
+    const char *link;            /**< public URL of the item, or NULL */
+    const char *reply_to;        /**< ANSWER/replies: appeal_id of the item answered */
+    const char *thread;          /**< the post/topic/chat the item belongs to, or NULL */
+    const char *item_kind;       /**< "comment", "message", "suggested_post", "post", ... */
+    const char *quarantine;      /**< non-NULL: stored but not processed, with this reason */
+    void *reserved[8];           /**< must be NULL */
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

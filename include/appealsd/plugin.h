@@ -1,0 +1,205 @@
+/**
+ * @file plugin.h
+ * @brief The appealsd plugin ABI: how the daemon loads source plugins.
+ *
+ * A plugin is a shared object that exports one symbol, `apd_plugin_entry`, a
+ * `const struct apd_plugin`.  Define it with APD_PLUGIN_DEFINE().  The host
+ * loads it with dlopen(RTLD_NOW|RTLD_LOCAL) and checks, in order:
+ *  1. the symbol exists;
+ *  2. `abi_major == APD_PLUGIN_ABI_MAJOR` (a different major changes meaning:
+ *     the host refuses the plugin and says which ABI each side speaks);
+ *  3. `struct_size` covers at least the fields of ABI 1.0 and every
+ *     `reserved` slot is NULL;
+ *  4. the name is not loaded yet.
+ * The host then copies min(struct_size, sizeof(struct apd_plugin)) bytes into
+ * a zeroed struct, so fields a newer host appended read as NULL ("not
+ * provided") for older plugins.
+ *
+ * Versioning: a minor version only appends fields and callbacks (before
+ * `reserved`, with struct_size telling them apart); older minors keep loading.
+ * Anything else is a new major.
+ *
+ * Threading: every callback runs on the daemon's event-loop thread and must
+ * not block.
+ *
+ * A plugin never links against the daemon: everything it may call is in the
+ * `struct apd_host_api` table it receives in init().
+ */
+#ifndef APPEALSD_PLUGIN_H_INCLUDED_
+#define APPEALSD_PLUGIN_H_INCLUDED_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "appealsd/event.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define APD_PLUGIN_ABI_MAJOR 1
+#define APD_PLUGIN_ABI_MINOR 0
+
+/** Log levels for apd_host_api.log (syslog numbering). */
+enum apd_log_level {
+    APD_LOG_ERROR = 3,
+    APD_LOG_WARN = 4,
+    APD_LOG_NOTICE = 5,
+    APD_LOG_INFO = 6,
+    APD_LOG_DEBUG = 7,
+};
+
+/** Types a plugin's config keys may have. */
+enum apd_key_type {
+    APD_KEY_STR = 0,      /**< char *, owned by the host, freed on unload */
+    APD_KEY_SECRET = 1,   /**< like STR, never printed */
+    APD_KEY_INT = 2,      /**< int64_t */
+    APD_KEY_BOOL = 3,     /**< bool */
+    APD_KEY_DURATION = 4, /**< int64_t milliseconds */
+    APD_KEY_SIZE = 5,     /**< uint64_t bytes */
+    APD_KEY_LIST = 8,     /**< struct { char **v; size_t n; } */
+};
+
+/**
+ * @brief One key of the plugin's `[source "NAME"]` section.
+ *
+ * The host parses the section into the plugin's config block (of
+ * `config_size` bytes) at `offset`, reports bad values with file and line,
+ * and rejects keys nobody declared.
+ */
+struct apd_config_key {
+    const char *name;
+    enum apd_key_type type;
+    size_t offset;
+    const char *def;      /**< default as text, or NULL */
+    int64_t min, max;     /**< bounds for INT/DURATION/SIZE when max > min */
+    const char *doc;      /**< one line for `appealsd --help-config` */
+};
+
+/**
+ * @brief A page (community, channel, group, bot) from the directory.
+ *
+ * Built from `[page "SOURCE:ID"]` sections.  Borrowed: valid until the plugin's
+ * next reload() or destroy().
+ */
+struct apd_page {
+    size_t struct_size;
+    const char *source;       /**< "vk" */
+    const char *id;           /**< "123456" as written after the colon */
+    const char *org;          /**< owning organisation code */
+    const char *municipality; /**< the page's municipality code, or NULL */
+    const char *name;         /**< display name, or NULL */
+    const char *secret;       /**< per-page authentication secret, or NULL */
+    const char *confirmation; /**< VK Callback API confirmation string, or NULL */
+    const char *token;        /**< unguessable path token (OK), or NULL */
+    void *reserved[8];
+};
+
+/** @brief Services the host offers a plugin.  Copied by value is fine. */
+struct apd_host_api {
+    uint32_t abi_major, abi_minor;
+    size_t struct_size;
+    /** Logs one line prefixed "[plugin:NAME]"; handle is the one given to init(). */
+    void (*log)(void *handle, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+    /** The page of this plugin's source with this id, or NULL. */
+    const struct apd_page *(*page_find)(void *handle, const char *id);
+    /** The page whose `token` equals token (constant-time compare), or NULL. */
+    const struct apd_page *(*page_by_token)(void *handle, const char *token);
+    void *reserved[8];
+};
+
+/** @brief A borrowed view of one webhook request. */
+struct apd_request {
+    size_t struct_size;
+    const char *path;        /**< what follows the source's path: "" or "/TOKEN" */
+    const char *body;        /**< NUL-terminated; body_len excludes the NUL */
+    size_t body_len;
+    const char *remote_addr; /**< peer address as text, or NULL in replays */
+    /** Header value by case-insensitive name, or NULL. */
+    const char *(*header)(const struct apd_request *req, const char *name);
+    void *host_private;
+};
+
+/** @brief What the host answers.  The plugin fills it in handle(). */
+struct apd_reply {
+    int status;              /**< HTTP status; 0 means 200 */
+    const char *reason;      /**< static text for the log and metrics on rejects */
+    char body[256];          /**< reply body; empty means "ok" */
+};
+
+/** handle() verdicts. */
+enum apd_verdict {
+    APD_ACCEPT = 0,   /**< store the body durably, then answer `reply` (default "ok") */
+    APD_RESPOND = 1,  /**< answer `reply` now, store nothing (e.g. VK confirmation) */
+    APD_REJECT = 2,   /**< answer reply->status (400/403/404) with reply->reason */
+};
+
+/** handle() flags. */
+#define APD_HANDLE_NOAUTH 0x1u  /**< replay from the spool, or `appealsd parse`: skip
+                                     authentication; request headers may be absent */
+
+/** Host callback receiving each normalised event; returns 0 or -errno. */
+typedef int (*apd_emit_fn)(void *ctx, const struct apd_event *ev);
+
+/** @brief Callbacks of a source plugin. */
+struct apd_source_ops {
+    size_t struct_size;
+    /**
+     * @brief Authenticate, check and normalise one request body.
+     *
+     * Must not have side effects beyond calling emit: the host decides what
+     * is stored.  Unless APD_HANDLE_NOAUTH is set, authenticate before looking
+     * at anything else and answer APD_REJECT with 403 on failure.  Unknown
+     * event types are APD_ACCEPT with one APD_EV_IGNORED event, never errors.
+     * Text that is not valid UTF-8 (or holds NUL or lone surrogates) in an
+     * authenticated body is APD_ACCEPT with `quarantine` set on the event.
+     */
+    enum apd_verdict (*handle)(void *state, const struct apd_request *req, unsigned flags,
+                               struct apd_reply *reply, apd_emit_fn emit, void *ctx);
+    /** The body a successful delivery must be answered with ("ok" for VK). */
+    const char *ok_body;
+    void *reserved[6];
+};
+
+/** Plugin kinds. */
+enum apd_plugin_kind {
+    APD_PLUGIN_SOURCE = 1,
+};
+
+/** @brief The exported descriptor. */
+struct apd_plugin {
+    uint32_t abi_major, abi_minor;
+    size_t struct_size;
+    enum apd_plugin_kind kind;
+    const char *name;                     /**< unique: "source_vk" */
+    const char *version;
+    const char *description;
+    const struct apd_config_key *keys;    /**< terminated by a zeroed entry; may be NULL */
+    size_t config_size;                   /**< bytes of the config block keys are parsed into */
+    /**
+     * @brief Create the plugin's state from its parsed config.
+     * @param config  host-owned config block; valid until destroy()
+     * @returns state (non-NULL), or NULL with a reason in err.
+     */
+    void *(*init)(const struct apd_host_api *api, void *handle, const void *config,
+                  char *err, size_t errlen);
+    /** Free everything init() made.  The event loop is still alive. */
+    void (*destroy)(void *state);
+    const struct apd_source_ops *source;  /**< kind == APD_PLUGIN_SOURCE */
+    void *reserved[8];                    /**< must be NULL */
+};
+
+#define APD_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+/** Defines the exported descriptor with the ABI fields filled in. */
+#define APD_PLUGIN_DEFINE(...)                                                   \
+    APD_PLUGIN_EXPORT const struct apd_plugin apd_plugin_entry = {              \
+        .abi_major = APD_PLUGIN_ABI_MAJOR, .abi_minor = APD_PLUGIN_ABI_MINOR,    \
+        .struct_size = sizeof(struct apd_plugin), __VA_ARGS__ }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
