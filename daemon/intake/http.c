@@ -186,9 +186,9 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
     evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    /* Read and drop an oversize body after the 413, so the client sees the
-     * answer instead of a reset connection. */
-    evhttp_set_flags(h->http, EVHTTP_SERVER_LINGERING_CLOSE);
+    /* No EVHTTP_SERVER_LINGERING_CLOSE: with it libevent 2.1 reads the whole
+     * declared body before answering 413; without it the answer goes out as
+     * soon as the headers are in. */
     evhttp_set_gencb(h->http, on_request, h);
     if (bind_listener(h, c->http.listen, err, errlen) != 0) {
         http_free(h);

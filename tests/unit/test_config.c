@@ -1,0 +1,212 @@
+/* Config: the INI reader, typed binding, overrides, and that every error
+ * names file, line and key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "directory.h"
+#include "ini.h"
+#include "sla.h"
+#include "test.h"
+#include "units.h"
+
+static char tmpdir[256];
+
+static const char *write_file(const char *name, const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static struct apd_config *load(const char *text, struct diag *d, const char *const *sets)
+{
+    const char *p = write_file("t.conf", text);
+    struct config_opts o = {.path = p, .overrides = sets, .skip_plugins = true};
+    return config_load(&o, d);
+}
+
+static bool diag_has(const struct diag *d, const char *needle)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strstr(d->msg[i], needle))
+            return true;
+    printf("# no diagnostic contains \"%s\"; got:\n", needle);
+    for (size_t i = 0; i < d->n; i++)
+        printf("#   %s\n", d->msg[i]);
+    return false;
+}
+
+TEST(defaults)
+{
+    struct diag d = {0};
+    struct apd_config *c = load("", &d, NULL);
+    CHECK(c != NULL);
+    CHECK_STR(c->http.listen, "127.0.0.1:8080");
+    CHECK_INT(c->http.max_body, 1024 * 1024);
+    CHECK_STR(c->redis.host, "127.0.0.1");
+    CHECK_INT(c->redis.port, 6379);
+    CHECK_STR(c->kafka.client_id, "appealsd-appealsd");
+    config_unref(c);
+    diag_free(&d);
+}
+
+TEST(values_and_units)
+{
+    struct diag d = {0};
+    struct apd_config *c = load("[http]\nlisten = 0.0.0.0:9000\nmax_body = 64k\n"
+                                "timeout = 1m30s\n[redis]\nurl = redis://:pw@10.0.0.5:6380/3\n"
+                                "[sla]\nfirst_response = 8h\n",
+                                &d, NULL);
+    CHECK(c != NULL);
+    CHECK_STR(c->http.listen, "0.0.0.0:9000");
+    CHECK_INT(c->http.max_body, 65536);
+    CHECK_INT(c->http.timeout_ms, 90000);
+    CHECK_STR(c->redis.host, "10.0.0.5");
+    CHECK_INT(c->redis.port, 6380);
+    CHECK_INT(c->redis.db, 3);
+    CHECK_STR(c->redis.password, "pw");
+    CHECK_INT(((struct sla_config *)c->sla)->first_response_ms, 8 * 3600 * 1000);
+    config_unref(c);
+    diag_free(&d);
+}
+
+TEST(errors_name_file_line_and_key)
+{
+    struct diag d = {0};
+    struct apd_config *c = load("[http]\nmax_body = lots\n\n[kafka]\nbrokerz = x\n"
+                                "[bogus]\n[org \"a\"]\nname = A\n", &d, NULL);
+    CHECK(c == NULL);
+    CHECK(diag_has(&d, "t.conf:2: [http] max_body: 'lots' is not a size"));
+    CHECK(diag_has(&d, "t.conf:5: [kafka] brokerz: unknown key"));
+    CHECK(diag_has(&d, "t.conf:6: [bogus]: unknown section"));
+    CHECK(diag_has(&d, "[org \"a\"] type: required"));
+    CHECK(d.n == 4);
+    diag_free(&d);
+}
+
+TEST(syntax_errors)
+{
+    struct diag d = {0};
+    struct apd_config *c = load("[http\nlisten = x\nnot a line\n[org \"\"]\n", &d, NULL);
+    CHECK(c == NULL);
+    CHECK(diag_has(&d, "t.conf:1: section header must end with ']'"));
+    CHECK(diag_has(&d, "t.conf:3: expected 'key = value'"));
+    CHECK(diag_has(&d, "t.conf:4:"));
+    diag_free(&d);
+}
+
+TEST(overrides)
+{
+    struct diag d = {0};
+    const char *sets[] = {"http.listen=127.0.0.1:1", "kafka.brokers=k:1",
+                          "redis.url=unix:/tmp/r.sock?db=2", "control.socket=/tmp/c.sock",
+                          "spool.dir=/tmp/s", "org.cur.name=Other", NULL};
+    struct apd_config *c = load("[org \"cur\"]\nname = ЦУР\ntype = cur\n", &d, sets);
+    CHECK(c != NULL);
+    CHECK_STR(c->http.listen, "127.0.0.1:1");
+    CHECK_STR(c->kafka.brokers, "k:1");
+    CHECK_STR(c->redis.unix_path, "/tmp/r.sock");
+    CHECK_INT(c->redis.db, 2);
+    CHECK_STR(c->control.socket, "/tmp/c.sock");
+    CHECK_STR(c->spool.dir, "/tmp/s");
+    CHECK_STR(directory_org(c->dir, "cur")->name, "Other");
+    config_unref(c);
+    diag_free(&d);
+    const char *bad[] = {"nodot=1", NULL};
+    c = load("", &d, bad);
+    CHECK(c == NULL);
+    CHECK(diag_has(&d, "expected section.key=value"));
+    diag_free(&d);
+}
+
+TEST(directory_links)
+{
+    struct diag d = {0};
+    struct apd_config *c = load("[org \"cur\"]\nname = ЦУР\ntype = cur\n"
+                                "[org \"m\"]\nname = М\ntype = municipality\nparent = cur\n"
+                                "municipality = maykop\n"
+                                "[page \"vk:1\"]\norg = m\nsecret = s\n", &d, NULL);
+    CHECK(c != NULL);
+    struct page *p = directory_page(c->dir, "vk", "1");
+    CHECK(p != NULL && p->owner == directory_org(c->dir, "m"));
+    CHECK_STR(p ? p->municipality : NULL, "maykop");
+    CHECK_STR(directory_org(c->dir, "m")->topic, "appeals.org.m");
+    CHECK(directory_org(c->dir, "m")->up == c->dir->cur);
+    config_unref(c);
+    diag_free(&d);
+    c = load("[org \"a\"]\nname = A\ntype = service\nparent = b\n"
+             "[org \"b\"]\nname = B\ntype = service\nparent = a\n"
+             "[page \"vk:1\"]\norg = nobody\n[page \"novk\"]\norg = a\n", &d, NULL);
+    CHECK(c == NULL);
+    CHECK(diag_has(&d, "loops back"));
+    CHECK(diag_has(&d, "no organisation 'nobody'"));
+    CHECK(diag_has(&d, "SOURCE:ID"));
+    diag_free(&d);
+}
+
+TEST(includes_sorted_and_duplicates)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/conf.d", tmpdir);
+    mkdir(dir, 0700);
+    write_file("conf.d/20-b.conf", "[http]\nlisten = second:2\n");
+    write_file("conf.d/10-a.conf", "[http]\nlisten = first:1\nmax_body = 2k\n");
+    struct diag d = {0};
+    struct apd_config *c = load("[http]\nlisten = main:0\ninclude conf.d/*.conf\n", &d, NULL);
+    CHECK(c != NULL);
+    CHECK_STR(c->http.listen, "second:2");
+    CHECK_INT(c->http.max_body, 2048);
+    config_unref(c);
+    diag_free(&d);
+    c = load("[org \"x\"]\nname = X\ntype = cur\n[org \"x\"]\nname = Y\ntype = cur\n", &d, NULL);
+    CHECK(c == NULL);
+    CHECK(diag_has(&d, "already defined"));
+    diag_free(&d);
+}
+
+TEST(units)
+{
+    int64_t ms;
+    uint64_t b;
+    CHECK(parse_duration_ms("250ms", &ms) == 0 && ms == 250);
+    CHECK(parse_duration_ms("3d", &ms) == 0 && ms == 3 * 86400000LL);
+    CHECK(parse_duration_ms("1h30m", &ms) == 0 && ms == 5400000);
+    CHECK(parse_duration_ms("15", &ms) == 0 && ms == 15000);
+    CHECK(parse_duration_ms("5 parsecs", &ms) != 0);
+    CHECK(parse_size("1MiB", &b) == 0 && b == 1048576);
+    CHECK(parse_size("64k", &b) == 0 && b == 65536);
+    CHECK(parse_size("x", &b) != 0);
+    char buf[64];
+    format_iso8601(1795935647945LL, "Europe/Moscow", buf, sizeof(buf));
+    CHECK_STR(buf, "2026-11-29T10:00:47.945+03:00");
+    CHECK(parse_iso8601("2026-11-29T10:00:47.945+03:00", NULL, &ms) == 0 && ms == 1795935647945LL);
+    CHECK(parse_iso8601("2026-11-29T10:00", "Europe/Moscow", &ms) == 0 &&
+          ms == 1795935600000LL);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-test-config-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return 1;
+    RUN(defaults);
+    RUN(values_and_units);
+    RUN(errors_name_file_line_and_key);
+    RUN(syntax_errors);
+    RUN(overrides);
+    RUN(directory_links);
+    RUN(includes_sorted_and_duplicates);
+    RUN(units);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        return 1;
+    return test_done();
+}
