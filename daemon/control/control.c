@@ -310,6 +310,13 @@ fail:
     return NULL;
 }
 
+void control_publish(struct control *ctl, const struct tail_event *ev)
+{
+    /* Subscribers arrive with the tail command (docs/control-protocol.md). */
+    (void)ctl;
+    (void)ev;
+}
+
 void control_free(struct control *ctl)
 {
     if (ctl == NULL)

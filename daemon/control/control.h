@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct app;
 struct control;
@@ -21,6 +22,27 @@ struct jw;
 
 struct control *control_start(struct app *app, char *err, size_t errlen);
 void control_free(struct control *ctl);
+
+/* One event for the operators' live view (`appealsctl tail`).  The strings
+ * are borrowed for the call; json is the complete event object, and the
+ * other fields are what tail filters match on (NULL: not applicable). */
+struct tail_event {
+    const char *type;          /* "appeal", "sla", "status" */
+    const char *event;         /* created, answered, warning, breach, escalation, ... */
+    const char *appeal_id;
+    const char *org;
+    const char *category;
+    const char *municipality;
+    const char *priority;
+    const char *state;
+    int64_t due_ms;            /* next deadline, 0 when none */
+    const char *json;
+};
+
+/* Hands the event to every tail subscriber whose filters match; never
+ * blocks: a subscriber that cannot keep up loses events and is told how
+ * many.  Safe to call with ctl == NULL (tools without a control socket). */
+void control_publish(struct control *ctl, const struct tail_event *ev);
 
 /* A command fills the result object through w (already opened) and returns
  * 0, or returns -1 after ctl_error(); or it returns 1 after ctl_hold() and
