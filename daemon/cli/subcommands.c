@@ -1,6 +1,7 @@
 #include <stdlib.h>
 
 #include "apd_build.h"
+#include "classify_cli.h"
 #include "cli.h"
 
 const char *cli_default_config(void)
@@ -10,5 +11,6 @@ const char *cli_default_config(void)
 }
 
 const struct subcommand subcommands[] = {
+    {"classify", classify_main, "classify [-c FILE] [--set ...] < texts.jsonl"},
     {NULL, NULL, NULL},
 };

@@ -55,7 +55,24 @@ static void split_list(struct strlist *l, const char *v)
     }
 }
 
-static int set_value(const struct conf_key *k, void *base, const char *v, char *why, size_t wl)
+/* A relative path names a place next to the file that wrote it, as
+ * `include` does; values from the command line (file "--set") and absolute
+ * paths are taken as they are. */
+static char *resolve_path(const char *v, const char *file)
+{
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    char *out;
+    if (v[0] == '/' || file == NULL || strcmp(file, "--set") == 0 || slash == NULL)
+        out = strdup(v);
+    else if (asprintf(&out, "%.*s/%s", (int)(slash - file), file, v) < 0)
+        out = NULL;
+    if (out == NULL)
+        abort();
+    return out;
+}
+
+static int set_value(const struct conf_key *k, void *base, const char *v, const char *file,
+                     char *why, size_t wl)
 {
     char *field = (char *)base + k->off;
     int64_t i64;
@@ -138,6 +155,23 @@ static int set_value(const struct conf_key *k, void *base, const char *v, char *
     case CT_LIST:
         split_list((struct strlist *)field, v);
         return 0;
+    case CT_PATH: {
+        char **p = (char **)field;
+        free(*p);
+        *p = resolve_path(v, file);
+        return 0;
+    }
+    case CT_PATH_LIST: {
+        struct strlist items = {0};
+        split_list(&items, v);
+        for (size_t i = 0; i < items.n; i++) {
+            char *path = resolve_path(items.v[i], file);
+            strlist_add((struct strlist *)field, path);
+            free(path);
+        }
+        strlist_free(&items);
+        return 0;
+    }
     case CT_DOUBLE: {
         char *end;
         double x = strtod(v, &end);
@@ -158,7 +192,7 @@ int conf_bind(const struct conf_key *keys, struct ini_section *sec, void *base,
     int errors = 0;
     char why[256];
     for (const struct conf_key *k = keys; k->name; k++) {
-        if (k->def && set_value(k, base, k->def, why, sizeof(why)) != 0) {
+        if (k->def && set_value(k, base, k->def, sec ? sec->file : NULL, why, sizeof(why)) != 0) {
             diag_add(d, NULL, 0, "%s %s: bad built-in default: %s", label, k->name, why);
             errors++;
         }
@@ -175,10 +209,10 @@ int conf_bind(const struct conf_key *keys, struct ini_section *sec, void *base,
             if (strcmp(e->key, k->name) != 0)
                 continue;
             e->used = true;
-            if (k->type == CT_LIST && !seen)
+            if ((k->type == CT_LIST || k->type == CT_PATH_LIST) && !seen)
                 strlist_free((struct strlist *)((char *)base + k->off));
             seen = true;
-            if (set_value(k, base, e->value, why, sizeof(why)) != 0) {
+            if (set_value(k, base, e->value, e->file, why, sizeof(why)) != 0) {
                 diag_add(d, e->file, e->line, "%s %s: %s", label, k->name, why);
                 errors++;
             }
@@ -197,10 +231,10 @@ void conf_unbind(const struct conf_key *keys, void *base)
 {
     for (const struct conf_key *k = keys; k->name; k++) {
         char *field = (char *)base + k->off;
-        if (k->type == CT_STR || k->type == CT_SECRET) {
+        if (k->type == CT_STR || k->type == CT_SECRET || k->type == CT_PATH) {
             free(*(char **)field);
             *(char **)field = NULL;
-        } else if (k->type == CT_LIST) {
+        } else if (k->type == CT_LIST || k->type == CT_PATH_LIST) {
             strlist_free((struct strlist *)field);
         }
     }
@@ -211,7 +245,8 @@ static bool field_equal(const struct conf_key *k, const void *a, const void *b)
     const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
     switch (k->type) {
     case CT_STR:
-    case CT_SECRET: {
+    case CT_SECRET:
+    case CT_PATH: {
         const char *x = *(char *const *)fa, *y = *(char *const *)fb;
         return (x == NULL && y == NULL) || (x && y && strcmp(x, y) == 0);
     }
@@ -222,7 +257,8 @@ static bool field_equal(const struct conf_key *k, const void *a, const void *b)
     case CT_MODE:
     case CT_ENUM: return *(const int *)fa == *(const int *)fb;
     case CT_DOUBLE: return *(const double *)fa == *(const double *)fb;
-    case CT_LIST: {
+    case CT_LIST:
+    case CT_PATH_LIST: {
         const struct strlist *x = (const void *)fa, *y = (const void *)fb;
         if (x->n != y->n)
             return false;

@@ -23,6 +23,9 @@ enum conf_type {
     CT_ENUM,       /* int index into enums[]                        */
     CT_LIST,       /* struct strlist: comma-separated, or repeated  */
     CT_DOUBLE,     /* double                                        */
+    CT_PATH,       /* char *; relative to the directory of the file
+                      the key (or, for defaults, its section) is in */
+    CT_PATH_LIST,  /* struct strlist of paths resolved like CT_PATH  */
 };
 
 /* Keys marked CF_RESTART cannot change on reload: the daemon refuses the new

@@ -307,7 +307,8 @@ const char *config_restart_diff(const struct apd_config *a, const struct apd_con
 static const char *type_name(enum conf_type t)
 {
     static const char *const n[] = {"string", "secret", "integer", "yes/no", "duration",
-                                    "size", "mode", "choice", "list", "number"};
+                                    "size", "mode", "choice", "list", "number", "path",
+                                    "paths"};
     return n[t];
 }
 

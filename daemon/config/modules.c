@@ -6,10 +6,12 @@
 extern const struct conf_module sources_conf_module;
 extern const struct conf_module directory_conf_module;
 extern const struct conf_module sla_conf_module;
+extern const struct conf_module classifier_conf_module;
 
 const struct conf_module *const conf_modules[] = {
     &sources_conf_module,
     &directory_conf_module,
     &sla_conf_module,
+    &classifier_conf_module,
     NULL,
 };

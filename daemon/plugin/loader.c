@@ -44,6 +44,11 @@ int plugin_check_desc(const struct apd_plugin *d, size_t avail, char *err, size_
         snprintf(err, errlen, "a source plugin must provide source->handle");
         return -1;
     }
+    if (d->kind == APD_PLUGIN_CLASSIFIER &&
+        (d->classifier == NULL || d->classifier->classify == NULL)) {
+        snprintf(err, errlen, "a classifier plugin must provide classifier->classify");
+        return -1;
+    }
     return 0;
 }
 
@@ -70,6 +75,8 @@ static struct conf_key *translate_keys(const struct apd_config_key *k, char *err
         case APD_KEY_DURATION: out[i].type = CT_DURATION; break;
         case APD_KEY_SIZE: out[i].type = CT_SIZE; break;
         case APD_KEY_LIST: out[i].type = CT_LIST; break;
+        case APD_KEY_PATH: out[i].type = CT_PATH; break;
+        case APD_KEY_PATH_LIST: out[i].type = CT_PATH_LIST; break;
         default:
             snprintf(err, errlen, "config key '%s' has unknown type %d", k[i].name,
                      (int)k[i].type);

@@ -1,6 +1,7 @@
 /**
  * @file plugin.h
- * @brief The appealsd plugin ABI: how the daemon loads source plugins.
+ * @brief The appealsd plugin ABI: how the daemon loads source and classifier
+ *        plugins.
  *
  * A plugin is a shared object that exports one symbol, `apd_plugin_entry`, a
  * `const struct apd_plugin`.  Define it with APD_PLUGIN_DEFINE().  The host
@@ -31,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "appealsd/classify.h"
 #include "appealsd/event.h"
 
 #ifdef __cplusplus
@@ -38,7 +40,8 @@ extern "C" {
 #endif
 
 #define APD_PLUGIN_ABI_MAJOR 1
-#define APD_PLUGIN_ABI_MINOR 0
+/* 1.1: classifier plugins (classify.h), path keys, host text analysis. */
+#define APD_PLUGIN_ABI_MINOR 1
 
 /** Log levels for apd_host_api.log (syslog numbering). */
 enum apd_log_level {
@@ -58,10 +61,14 @@ enum apd_key_type {
     APD_KEY_DURATION = 4, /**< int64_t milliseconds */
     APD_KEY_SIZE = 5,     /**< uint64_t bytes */
     APD_KEY_LIST = 8,     /**< struct { char **v; size_t n; } */
+    APD_KEY_PATH = 9,     /**< char *; a relative path is resolved against the
+                               directory of the file the key is written in (1.1) */
+    APD_KEY_PATH_LIST = 10, /**< like LIST, each item resolved like PATH (1.1) */
 };
 
 /**
- * @brief One key of the plugin's `[source "NAME"]` section.
+ * @brief One key of the plugin's `[source "NAME"]` or `[classifier "NAME"]`
+ *        section.
  *
  * The host parses the section into the plugin's config block (of
  * `config_size` bytes) at `offset`, reports bad values with file and line,
@@ -106,6 +113,18 @@ struct apd_host_api {
     const struct apd_page *(*page_find)(void *handle, const char *id);
     /** The page whose `token` equals token (constant-time compare), or NULL. */
     const struct apd_page *(*page_by_token)(void *handle, const char *token);
+    /**
+     * @brief Analyse a text the way the host analyses texts before a
+     *        classifier sees them (ABI 1.1; NULL in hosts before 1.1 and for
+     *        source plugins).
+     *
+     * Classifiers use it to bring their lexicons into the same form as the
+     * tokens they will be matched against.  Returns a new analysis owned by
+     * the plugin (release with text_free), or NULL when out of memory.
+     */
+    const struct apd_text *(*text_analyze)(void *handle, const char *s, size_t len);
+    /** Releases what text_analyze returned (ABI 1.1). */
+    void (*text_free)(void *handle, const struct apd_text *t);
     void *reserved[8];
 };
 
@@ -165,6 +184,7 @@ struct apd_source_ops {
 /** Plugin kinds. */
 enum apd_plugin_kind {
     APD_PLUGIN_SOURCE = 1,
+    APD_PLUGIN_CLASSIFIER = 2,  /**< ABI 1.1: see classify.h */
 };
 
 /** @brief The exported descriptor. */
@@ -187,6 +207,8 @@ struct apd_plugin {
     /** Free everything init() made.  The event loop is still alive. */
     void (*destroy)(void *state);
     const struct apd_source_ops *source;  /**< kind == APD_PLUGIN_SOURCE */
+    /** kind == APD_PLUGIN_CLASSIFIER (ABI 1.1; reads NULL for 1.0 plugins) */
+    const struct apd_classifier_ops *classifier;
     void *reserved[8];                    /**< must be NULL */
 };
 

@@ -1,0 +1,222 @@
+/* `appealsd classify`: the classifier chain of a configuration over JSON
+ * lines on stdin, one decision per line on stdout.
+ *
+ *   {"id": 1, "text": "...", "page": "vk:100001"}     page optional: SOURCE:ID
+ *                                                     or a bare page id
+ *   → {"id": 1, "is_appeal": true, "kind": ..., "category": ..., "municipality": ...,
+ *      "priority": ..., "priority_reason": ..., "confidence": {...}, "evidence": [...]}
+ *
+ * A line that cannot be classified gets {"id": …, "line": N, "error": "…"}
+ * and the next line is read.  Exit status: 0 when every line was
+ * classified, 1 when some had errors, 2 when the configuration is unusable. */
+#include "classify_cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "cli.h"
+#include "config.h"
+#include "directory.h"
+#include "json.h"
+#include "sbuf.h"
+
+#define LINE_MAX_BYTES (4u << 20)
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: appealsd classify [-c FILE] [--set SECTION.KEY=VALUE]... < texts.jsonl\n"
+               "  each input line: {\"id\": ..., \"text\": \"...\", \"page\": \"SOURCE:ID\"}\n"
+               "  each output line: id, is_appeal, kind, category, municipality, priority,\n"
+               "  priority_reason, confidence, evidence (or id, line and error)\n");
+}
+
+/* The page of "SOURCE:ID", or of a bare id in any source. */
+static const struct page *find_page(const struct directory *dir, const char *ref)
+{
+    const char *colon = strchr(ref, ':');
+    if (colon) {
+        char source[64];
+        size_t n = (size_t)(colon - ref);
+        if (n < sizeof(source)) {
+            memcpy(source, ref, n);
+            source[n] = '\0';
+            const struct page *p = directory_page(dir, source, colon + 1);
+            if (p)
+                return p;
+        }
+    }
+    for (size_t i = 0; dir && i < dir->npages; i++)
+        if (strcmp(dir->pages[i].id, ref) == 0)
+            return &dir->pages[i];
+    return NULL;
+}
+
+/* The input's id as it was written (a string or a number), or null. */
+static void put_id(struct jw *w, const struct json *id)
+{
+    jw_key(w, "id");
+    if (id && id->type == JSON_STRING)
+        jw_strn(w, id->u.s, id->len);
+    else if (id && id->type == JSON_NUMBER)
+        jw_raw(w, id->u.s, id->len);
+    else
+        jw_null(w);
+}
+
+static void put_error(struct sbuf *out, const struct json *id, size_t line, const char *msg)
+{
+    struct jw w;
+    jw_init(&w, out);
+    jw_obj(&w);
+    put_id(&w, id);
+    jw_kint(&w, "line", (int64_t)line);
+    jw_kstr(&w, "error", msg);
+    jw_obj_end(&w);
+    sbuf_addc(out, '\n');
+}
+
+/* Classifies one input line into out; returns 0, or -1 after an error line. */
+static int one_line(struct apd_config *cfg, struct classify_chain *ch, const char *buf,
+                    size_t len, size_t lineno, struct classify_result *res, struct sbuf *out)
+{
+    char err[256];
+    struct json_doc *doc = json_parse(buf, len, 16, err, sizeof(err));
+    if (doc == NULL) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "not JSON: %s", err);
+        put_error(out, NULL, lineno, msg);
+        return -1;
+    }
+    int rc = -1;
+    const struct json *id = json_get(&doc->root, "id");
+    const struct json *text = json_get(&doc->root, "text");
+    const struct json *page = json_get(&doc->root, "page");
+    if (doc->root.type != JSON_OBJECT) {
+        put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
+    } else if (text == NULL || text->type != JSON_STRING) {
+        put_error(out, id, lineno, "\"text\" must be a string");
+    } else if (page && page->type != JSON_STRING && page->type != JSON_NULL) {
+        put_error(out, id, lineno, "\"page\" must be a string such as \"vk:100001\"");
+    } else {
+        const struct page *p = page && page->type == JSON_STRING ? find_page(cfg->dir, page->u.s)
+                                                                 : NULL;
+        struct classify_request rq = {
+            .text = text->u.s, .len = text->len,
+            .source = p ? p->source : NULL, .page = p ? p->id : NULL,
+            .page_municipality = p ? p->municipality : NULL,
+        };
+        classify_text(ch, &rq, res);
+        struct jw w;
+        jw_init(&w, out);
+        jw_obj(&w);
+        put_id(&w, id);
+        classify_result_members(res, &w);
+        if (page && page->type == JSON_STRING && p == NULL)
+            jw_kstr(&w, "warning", "the page is not in the directory; no municipality fallback");
+        jw_obj_end(&w);
+        sbuf_addc(out, '\n');
+        rc = 0;
+    }
+    json_free(doc);
+    return rc;
+}
+
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return false;
+    return true;
+}
+
+static int run(struct apd_config *cfg, struct classify_chain *ch)
+{
+    struct classify_result res;
+    classify_result_init(&res);
+    struct sbuf out = SBUF_INIT;
+    char *line = NULL;
+    size_t cap = 0, lineno = 0, bad = 0;
+    ssize_t n;
+    bool tty = isatty(STDOUT_FILENO);
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        if (blank(line, (size_t)n))
+            continue;
+        if ((size_t)n > LINE_MAX_BYTES) {
+            put_error(&out, NULL, lineno, "line longer than 4 MiB");
+            bad++;
+        } else if (one_line(cfg, ch, line, (size_t)n, lineno, &res, &out) != 0) {
+            bad++;
+        }
+        if (out.len >= 65536 || tty) {
+            fwrite(out.p, 1, out.len, stdout);
+            sbuf_reset(&out);
+            if (tty)
+                fflush(stdout);
+        }
+    }
+    if (out.len)
+        fwrite(out.p, 1, out.len, stdout);
+    fflush(stdout);
+    free(line);
+    sbuf_free(&out);
+    classify_result_free(&res);
+    if (bad)
+        fprintf(stderr, "appealsd classify: %zu of %zu lines had errors (see their "
+                "\"error\")\n", bad, lineno);
+    return bad ? 1 : 0;
+}
+
+int classify_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = cli_default_config();
+    const char **sets = calloc((size_t)argc + 1, sizeof(char *));
+    size_t nsets = 0;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 's': sets[nsets++] = optarg; break;
+        case 'h': usage(stdout); free(sets); return 0;
+        default: usage(stderr); free(sets); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "appealsd classify: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        free(sets);
+        return 2;
+    }
+    struct diag d = {0};
+    struct config_opts o = {.path = path, .overrides = sets};
+    struct apd_config *cfg = config_load(&o, &d);
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "%s\n", d.msg[i]);
+    diag_free(&d);
+    free(sets);
+    if (cfg == NULL) {
+        fprintf(stderr, "appealsd classify: %s is not usable\n", path);
+        return 2;
+    }
+    struct classify_chain *ch = classify_chain_of(cfg);
+    if (ch == NULL) {
+        fprintf(stderr, "appealsd classify: %s has no enabled [classifier \"NAME\"] section\n",
+                path);
+        config_unref(cfg);
+        return 2;
+    }
+    int rc = run(cfg, ch);
+    config_unref(cfg);
+    return rc;
+}

@@ -1,0 +1,371 @@
+/* classify_ru: from matched lexicon entries to a decision.
+ *
+ * Every section of the lexicons gets the sum of the weights of its entries
+ * found in the text (a misspelt match counts fuzzy_factor of it; each entry
+ * once) plus what fired rules add.  Then:
+ *   category     the category section with the highest score, when it
+ *                reaches category_min; else fallback_category;
+ *   kind         the highest of five scores, each its lexicon section plus
+ *                structural signals weighted by [param]s (see kind_scores);
+ *   priority     critical when its score reaches critical_min, else high when
+ *                its reaches high_min, else normal; the reason is the
+ *                heaviest phrase (or rule) behind it;
+ *   municipality the place section with the highest score (ties: the one
+ *                named first); places inside a longer place ("Майкопский
+ *                район" over "Майкоп…") and street names ("ул. Майкопская")
+ *                do not count.
+ * Confidences: softmax over the kind scores; best/(best + runner-up + 1)
+ * for category; rising with the evidence for priority and municipality. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ru.h"
+
+static double hit_weight(const struct ru *ru, const struct lex_hit *h)
+{
+    double w = ru->lx->entries[h->entry].weight;
+    return (h->flags & LEX_HIT_FUZZY) ? w * ru->p.fuzzy_factor : w;
+}
+
+static bool place_suppressed(const struct ru *ru, const struct lex_hit *h)
+{
+    const struct lex_matcher *m = ru->m;
+    for (size_t i = 0; i < m->nhits; i++) {
+        const struct lex_hit *o = &m->hits[i];
+        if (o == h || ru->sec_role[ru->lx->entries[o->entry].section] != ROLE_PLACE)
+            continue;
+        if (o->first <= h->first && o->last >= h->last &&
+            o->last - o->first > h->last - h->first)
+            return true;
+    }
+    return lex_preceded_by(ru->m, h->first, "street");
+}
+
+static bool counts(const struct ru *ru, const struct lex_hit *h)
+{
+    uint8_t role = ru->sec_role[ru->lx->entries[h->entry].section];
+    return role != ROLE_NONE && (role != ROLE_PLACE || !place_suppressed(ru, h));
+}
+
+static void accumulate(struct ru *ru)
+{
+    const struct lex *lx = ru->lx;
+    const struct lex_matcher *m = ru->m;
+    memset(ru->score, 0, lx->nsections * sizeof(double));
+    for (size_t i = 0; i < m->nhits; i++)
+        if (counts(ru, &m->hits[i]))
+            ru->score[lx->entries[m->hits[i].entry].section] += hit_weight(ru, &m->hits[i]);
+    for (size_t r = 0; r < lx->nrules; r++)
+        if (m->rule_fired[r])
+            for (uint32_t a = 0; a < lx->rules[r].nactions; a++)
+                ru->score[lx->rules[r].actions[a].section] += lx->rules[r].actions[a].weight;
+}
+
+static double sec(const struct ru *ru, int s) { return s >= 0 ? ru->score[s] : 0; }
+
+/* ---- evidence ---- */
+
+struct out {
+    struct ru *ru;
+    apd_evidence_fn fn;
+    void *ctx;
+};
+
+static void say(const struct out *o, const char *field, const char *value, const char *term,
+                const char *rule, double w, uint32_t start, uint32_t len, unsigned flags)
+{
+    struct apd_evidence ev = {.struct_size = sizeof(ev), .field = field, .value = value,
+                              .term = term, .rule = rule, .weight = w, .start = start,
+                              .len = len, .flags = flags};
+    o->fn(o->ctx, &ev);
+}
+
+/* The hits of section s (at most max) and the rules that added to it. */
+static void say_section(const struct out *o, int s, const char *field, const char *value,
+                        size_t max)
+{
+    const struct ru *ru = o->ru;
+    const struct lex *lx = ru->lx;
+    const struct lex_matcher *m = ru->m;
+    size_t said = 0;
+    for (size_t i = 0; i < m->nhits && said < max; i++) {
+        const struct lex_hit *h = &m->hits[i];
+        const struct lex_entry *e = &lx->entries[h->entry];
+        if ((int)e->section != s || !counts(ru, h))
+            continue;
+        unsigned f = ((h->flags & LEX_HIT_FUZZY) ? APD_EVD_FUZZY : 0) |
+                     ((h->flags & LEX_HIT_SPLIT) ? APD_EVD_SPLIT : 0);
+        say(o, field, value, e->text, NULL, hit_weight(ru, h), h->start, h->len, f);
+        said++;
+    }
+    for (size_t r = 0; r < lx->nrules; r++) {
+        if (!m->rule_fired[r])
+            continue;
+        for (uint32_t a = 0; a < lx->rules[r].nactions; a++)
+            if ((int)lx->rules[r].actions[a].section == s)
+                say(o, field, value, NULL, lx->rules[r].name, lx->rules[r].actions[a].weight,
+                    0, 0, 0);
+    }
+}
+
+/* ---- kind ---- */
+
+struct signals {
+    double topic;              /* strength of the best category */
+    unsigned content;          /* words that are not prepositions, particles, numbers */
+    unsigned negations;
+    bool shouting;
+};
+
+static void measure(const struct ru *ru, const struct apd_text *t, struct signals *s)
+{
+    const struct lex_matcher *m = ru->m;
+    memset(s, 0, sizeof(*s));
+    for (size_t i = 0; i < m->nvt; i++) {
+        const struct lex_vtok *v = &m->vt[i];
+        if (v->flags & APD_TOK_NEGATOR)
+            s->negations++;
+        if (!v->function && !(v->flags & APD_TOK_NUMBER) && strlen(v->word) > 2)
+            s->content++;
+    }
+    s->shouting = t->letters >= 12 && t->upper_letters * 10 >= t->letters * 6;
+}
+
+struct kind_part {
+    const char *name;
+    double w;
+};
+
+/* The structural part of each kind's score, named for the evidence. */
+static size_t structure(const struct ru *ru, const struct apd_text *t, const struct signals *s,
+                        int k, struct kind_part *parts)
+{
+    const struct ru_params *p = &ru->p;
+    double topic = fmin(s->topic, p->topic_cap);
+    size_t n = 0;
+#define PART(nm, v) do { double v_ = (v); if (v_ != 0) parts[n++] = (struct kind_part){nm, v_}; } while (0)
+    switch (k) {
+    case RU_COMPLAINT:
+        PART("category-strength", p->topic_weight * topic);
+        PART("negation", p->negation * fmin(s->negations, 3));
+        PART("negative-emoji", p->negative_emoji * fmin(t->emoji_negative, 3));
+        PART("exclamation", t->exclaim_runs ? p->exclaim : 0);
+        PART("capitals", s->shouting ? p->caps : 0);
+        break;
+    case RU_QUESTION:
+        PART("question-mark", p->question_mark * fmin(t->questions, 2));
+        break;
+    case RU_GRATITUDE:
+        PART("positive-emoji", p->positive_emoji * fmin(t->emoji_positive, 3));
+        PART("thanks-despite-problem", -p->thanks_vs_problem * sec(ru, ru->kind_sec[RU_COMPLAINT]));
+        break;
+    case RU_NOISE:
+        PART("base", p->noise_base);
+        PART("short-text", s->content <= p->short_words ? p->short_text : 0);
+        PART("links", p->link * fmin(t->nurls, 3));
+        PART("phone-number", p->phone * fmin(t->phones, 2));
+        PART("category-strength", -p->topic_vs_noise * topic);
+        break;
+    }
+#undef PART
+    return n;
+}
+
+static int decide_kind(const struct ru *ru, const struct apd_text *t, const struct signals *s,
+                       double score[RU_NKINDS])
+{
+    struct kind_part parts[8];
+    for (int k = 0; k < RU_NKINDS; k++) {
+        score[k] = sec(ru, ru->kind_sec[k]);
+        size_t n = structure(ru, t, s, k, parts);
+        for (size_t i = 0; i < n; i++)
+            score[k] += parts[i].w;
+    }
+    /* ties go to appeals: losing one is worse than reading one more */
+    static const int order[RU_NKINDS] = {RU_COMPLAINT, RU_REQUEST, RU_QUESTION, RU_GRATITUDE,
+                                         RU_NOISE};
+    int best = order[0];
+    for (int i = 1; i < RU_NKINDS; i++)
+        if (score[order[i]] > score[best])
+            best = order[i];
+    return best;
+}
+
+static double softmax_top(const double *score, int n, int best, double temp)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += exp((score[i] - score[best]) / temp);
+    return 1 / sum;
+}
+
+static void say_kind(const struct out *o, const struct apd_text *t, const struct signals *s,
+                     int k)
+{
+    const char *code = ru_kind_codes[k];
+    say_section(o, o->ru->kind_sec[k], "kind", code, 5);
+    struct kind_part parts[8];
+    size_t n = structure(o->ru, t, s, k, parts);
+    for (size_t i = 0; i < n; i++)
+        say(o, "kind", code, NULL, parts[i].name, parts[i].w, 0, 0, 0);
+}
+
+/* ---- category ---- */
+
+static int best_of_role(const struct ru *ru, int role, double *best, double *second)
+{
+    int b = -1;
+    *best = *second = 0;
+    for (size_t i = 0; i < ru->lx->nsections; i++) {
+        if (ru->sec_role[i] != role)
+            continue;
+        double v = ru->score[i];
+        if (b < 0 || v > *best) {
+            *second = b < 0 ? 0 : *best;
+            *best = v;
+            b = (int)i;
+        } else if (v > *second) {
+            *second = v;
+        }
+    }
+    return b;
+}
+
+static void decide_category(const struct out *o, struct apd_classification *io, int cat,
+                            double best, double second)
+{
+    const struct ru *ru = o->ru;
+    if (cat < 0 || best < ru->p.category_min) {
+        io->category = ru->p.fallback_category;
+        io->category_confidence = 0.4;
+        say(o, "category", io->category, NULL, "no-topic", best, 0, 0, 0);
+        return;
+    }
+    io->category = ru->lx->sections[cat].code;
+    io->category_confidence = best / (best + second + 1);
+    say_section(o, cat, "category", io->category, 6);
+}
+
+/* ---- priority ---- */
+
+/* The heaviest phrase of section s as the reason, or the first rule. */
+static const char *reason_of(struct ru *ru, int s)
+{
+    const struct lex *lx = ru->lx;
+    const struct lex_matcher *m = ru->m;
+    const struct lex_hit *best = NULL;
+    for (size_t i = 0; i < m->nhits; i++) {
+        const struct lex_hit *h = &m->hits[i];
+        if ((int)lx->entries[h->entry].section == s &&
+            (best == NULL || hit_weight(ru, h) > hit_weight(ru, best)))
+            best = h;
+    }
+    if (best) {
+        const struct lex_entry *e = &lx->entries[best->entry];
+        if (e->label)
+            return e->label;
+        /* the words of the text that matched, as the citizen wrote them */
+        size_t n = best->len < sizeof(ru->reason) ? best->len : sizeof(ru->reason) - 1;
+        memcpy(ru->reason, ru->m->text + best->start, n);
+        ru->reason[n] = '\0';
+        return ru->reason;
+    }
+    for (size_t r = 0; r < lx->nrules; r++)
+        for (uint32_t a = 0; m->rule_fired[r] && a < lx->rules[r].nactions; a++)
+            if ((int)lx->rules[r].actions[a].section == s)
+                return lx->rules[r].name;
+    return NULL;
+}
+
+static void decide_priority(const struct out *o, struct apd_classification *io)
+{
+    struct ru *ru = o->ru;
+    double crit = sec(ru, ru->crit_sec), high = sec(ru, ru->high_sec);
+    int s = -1;
+    if (crit >= ru->p.critical_min) {
+        io->priority = "critical";
+        io->priority_confidence = fmin(0.95, 0.6 + 0.1 * crit);
+        s = ru->crit_sec;
+    } else if (high >= ru->p.high_min) {
+        io->priority = "high";
+        io->priority_confidence = fmin(0.9, 0.55 + 0.1 * high);
+        s = ru->high_sec;
+    } else {
+        io->priority = "normal";
+        io->priority_confidence = fmax(0.5, 0.8 - 0.15 * (crit + high));
+        io->priority_reason = NULL;
+        return;
+    }
+    const char *why = reason_of(ru, s);
+    if (why != ru->reason)
+        snprintf(ru->reason, sizeof(ru->reason), "%s", why ? why : io->priority);
+    io->priority_reason = ru->reason;
+    say_section(o, s, "priority", io->priority, 4);
+}
+
+/* ---- municipality ---- */
+
+static void decide_place(const struct out *o, struct apd_classification *io)
+{
+    const struct ru *ru = o->ru;
+    const struct lex *lx = ru->lx;
+    const struct lex_matcher *m = ru->m;
+    int best = -1;
+    uint32_t best_at = 0;
+    double total = 0;
+    for (size_t i = 0; i < m->nhits; i++) {
+        const struct lex_hit *h = &m->hits[i];
+        int s = (int)lx->entries[h->entry].section;
+        if (ru->sec_role[s] != ROLE_PLACE || !counts(ru, h))
+            continue;
+        if (best < 0 || ru->score[s] > ru->score[best] ||
+            (ru->score[s] == ru->score[best] && h->start < best_at)) {
+            best = s;
+            best_at = h->start;
+        }
+    }
+    for (size_t i = 0; i < lx->nsections; i++)
+        if (ru->sec_role[i] == ROLE_PLACE && ru->score[i] > 0)
+            total += ru->score[i];
+    if (best < 0 || ru->score[best] < ru->p.place_min) {
+        io->municipality = NULL;
+        io->municipality_confidence = 0;
+        return;
+    }
+    io->municipality = lx->sections[best].code;
+    io->municipality_confidence = 0.95 * ru->score[best] / total;
+    say_section(o, best, "municipality", io->municipality, 3);
+}
+
+/* ---- all of it ---- */
+
+void ru_decide(struct ru *ru, const struct apd_text *t, struct apd_classification *io,
+               apd_evidence_fn evidence, void *ctx)
+{
+    struct out o = {ru, evidence, ctx};
+    accumulate(ru);
+    double best, second;
+    int cat = best_of_role(ru, ROLE_CATEGORY, &best, &second);
+    struct signals s;
+    measure(ru, t, &s);
+    s.topic = best;
+    double score[RU_NKINDS];
+    int k = decide_kind(ru, t, &s, score);
+    io->kind = ru_kind_codes[k];
+    io->kind_confidence = softmax_top(score, RU_NKINDS, k, ru->p.kind_temperature);
+    say_kind(&o, t, &s, k);
+    if (k == RU_GRATITUDE || k == RU_NOISE) {
+        /* not an appeal: nothing to file or to hurry */
+        io->category = NULL;
+        io->category_confidence = 0;
+        io->priority = "normal";
+        io->priority_confidence = 1;
+        io->priority_reason = NULL;
+    } else {
+        decide_category(&o, io, cat, best, second);
+        decide_priority(&o, io);
+    }
+    decide_place(&o, io);
+}

@@ -1,0 +1,48 @@
+/* classify_ru: the default Russian classifier.  It reads its knowledge from
+ * lexicon files (the .lex files of config/classifier/ru), matches them against the
+ * host's analysis of a text, and decides kind, category, municipality and
+ * priority from weighted evidence plus a few structural signals (question
+ * marks, negations, emoji, links, length) whose weights are [param]s of the
+ * same files.  See docs/classifier.md for how the decision is made. */
+#ifndef APPEALSD_RU_H
+#define APPEALSD_RU_H
+
+#include <stddef.h>
+
+#include "appealsd/plugin.h"
+#include "lex.h"
+
+/* Numbers from [param]; defaults in ru.c. */
+struct ru_params {
+    double topic_weight, topic_cap, negation, negative_emoji, exclaim, caps;
+    double question_mark, positive_emoji, thanks_vs_problem;
+    double noise_base, short_text, short_words, link, phone, topic_vs_noise;
+    double category_min, fuzzy_factor, critical_min, high_min, place_min;
+    double kind_temperature;
+    const char *fallback_category;
+};
+
+enum ru_kind { RU_COMPLAINT, RU_QUESTION, RU_REQUEST, RU_GRATITUDE, RU_NOISE, RU_NKINDS };
+
+struct ru {
+    const struct apd_host_api *api;
+    void *handle;
+    struct lex *lx;
+    struct lex_matcher *m;
+    struct ru_params p;
+    int kind_sec[RU_NKINDS];    /* section of each kind, -1 if the lexicon has none */
+    int crit_sec, high_sec;
+    uint8_t *sec_role;          /* per section: enum ru_role */
+    double *score;              /* per section, for the current text */
+    char reason[160];
+};
+
+enum ru_role { ROLE_NONE, ROLE_CATEGORY, ROLE_KIND, ROLE_PRIORITY, ROLE_PLACE };
+
+extern const char *const ru_kind_codes[RU_NKINDS];
+
+/* Decides everything for one matched text (ru->m holds the match). */
+void ru_decide(struct ru *ru, const struct apd_text *t, struct apd_classification *io,
+               apd_evidence_fn evidence, void *ctx);
+
+#endif

@@ -1,0 +1,209 @@
+/* Lexicons for classifier plugins: the data files operators edit, and
+ * matching them against an analysed text.
+ *
+ * File format (UTF-8, line-based; see config/classifier/README.md):
+ *
+ *   # comment
+ *   [category roads]            a section: TYPE and an optional CODE
+ *   яма = 3                     a phrase and its weight (default 1)
+ *   ямочный ремонт = 3          words in order; one other word may stand between
+ *   асфальт* = 1.5              '*' after a word: any word starting so
+ *   =газ                        '=' before a word: this exact form, not its stem
+ *   !вода = 2                   '!' before a word: only when negated ("нет воды")
+ *   ~горит = 3                  '~' before a word: only when not negated
+ *   @победа                     '@' before a phrase: only after a settlement
+ *                               marker ("пос. Победа")
+ *   !вод* = 2 : нет воды        ' : ' and a label: how the phrase is named
+ *                               where a person reads it (a priority's reason)
+ *
+ *   [param]                     named numbers and words the plugin reads
+ *   question_mark = 2
+ *
+ *   [rule road-lighting]        a context rule:
+ *   if = фонарь | освещение     any of these phrases ...
+ *   and = дорога | трасса       ... and any of these (repeat `and` for more)
+ *   unless = двор | парк        ... and none of these
+ *   then = category roads +3    actions, ';'-separated: TYPE CODE +W | TYPE CODE -W
+ *
+ * Words are brought into the same form as texts by the host's own analysis
+ * (apd_host_api.text_analyze), so a lexicon matches every grammatical form
+ * of what it lists.  Misspellings within one edit of a lexicon stem of five
+ * letters or more, and words glued to a preposition or a negation
+ * ("вподъезде", "нетводы"), match too, marked as such in the evidence.
+ *
+ * A struct lex is read-only after lex_load(); a struct lex_matcher holds the
+ * per-text scratch space and a memo of words seen, and belongs to one thread. */
+#ifndef APPEALSD_LEX_H
+#define APPEALSD_LEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "appealsd/plugin.h"
+#include "strmap.h"
+
+enum lex_term_kind { LEX_STEM, LEX_WORD, LEX_PREFIX };
+enum lex_neg { LEX_NEG_ANY, LEX_NEG_ONLY, LEX_NEG_NEVER };
+
+struct lex_term {
+    char *key;
+    uint8_t kind;          /* enum lex_term_kind */
+    uint8_t neg;           /* enum lex_neg */
+    uint16_t cps;          /* code points of key */
+};
+
+#define LEX_ENTRY_MARKER 0x1u   /* needs a settlement marker before it */
+
+struct lex_entry {
+    uint32_t section;
+    float weight;
+    uint32_t first;        /* index of its first term id in lex.seq */
+    uint16_t nterms;
+    uint8_t flags;
+    char *text;            /* as written, for the evidence */
+    char *label;           /* "PHRASE = W : LABEL": a human name for it, or NULL */
+};
+
+struct lex_section {
+    char *type;
+    char *code;            /* NULL for sections without one */
+};
+
+struct lex_action {
+    uint32_t section;      /* what it adds to: a (type, code) section */
+    float weight;
+};
+
+struct lex_rule {
+    char *name;
+    /* groups of entry ids: group 0 is `if`, 1..ngroups-1 are the `and`s */
+    uint32_t *group_first;  /* ngroups+1 offsets into lex.rule_entries */
+    uint32_t ngroups;
+    uint32_t unless_first, unless_n;   /* into lex.rule_entries */
+    struct lex_action *actions;
+    uint32_t nactions;
+};
+
+struct lex_param {
+    char *name;
+    char *value;
+    char *where;           /* "FILE:LINE" */
+    double num;
+    bool is_num;
+};
+
+struct lex {
+    struct lex_term *terms;
+    size_t nterms;
+    struct strmap term_by_key;      /* "s:stem", "w!word", ... -> id+1 */
+    uint32_t *seq;                  /* term ids of all entries, back to back */
+    size_t nseq;
+    struct lex_entry *entries;
+    size_t nentries;
+    uint32_t **starts;              /* per term: entries whose first term it is */
+    uint32_t *nstarts;
+    struct lex_section *sections;
+    size_t nsections;
+    struct lex_rule *rules;
+    size_t nrules;
+    uint32_t *rule_entries;
+    size_t nrule_entries;
+    struct lex_param *params;
+    size_t nparams;
+    struct strmap prefixes;         /* prefix keys present, for word-prefix lookups */
+    uint16_t min_prefix_cps;
+    struct strmap known;            /* words never taken for misspellings */
+    struct strmap function;         /* prepositions and particles */
+    struct strmap fuzzy;            /* deletion variant -> struct lex_ids of stem terms */
+    unsigned fuzzy_min_cps;
+};
+
+/* What the plugin tells the loader: which section types exist, and whether
+ * each needs a code ("category roads") or takes none ("param"). */
+struct lex_schema {
+    const char *type;
+    bool has_code;
+    bool is_list;          /* lines are lists of words, each its own entry */
+};
+
+/**
+ * @brief Loads every path (a .lex file, or a directory whose *.lex files
+ *        are read in name order) into a new lexicon.
+ * @returns the lexicon, or NULL with "FILE:LINE: problem" in err.
+ * @remark Calls api->text_analyze for every phrase; init time only.
+ */
+struct lex *lex_load(const struct apd_host_api *api, void *handle,
+                     const struct lex_schema *schema, const char *const *paths, size_t npaths,
+                     unsigned fuzzy_min_cps, char *err, size_t errlen);
+void lex_free(struct lex *lx);
+
+/* Index of section (type, code), or -1. */
+int lex_section(const struct lex *lx, const char *type, const char *code);
+/* A [param] value: number (def when absent) or string (NULL when absent). */
+double lex_param(const struct lex *lx, const char *name, double def);
+const char *lex_param_str(const struct lex *lx, const char *name);
+/* Every [param] must be one of names (NULL-terminated): else -1 and
+ * "FILE:LINE: unknown [param] 'x'" in err, so a misspelt name is not silently
+ * ignored. */
+int lex_check_params(const struct lex *lx, const char *const *names, char *err, size_t errlen);
+
+/* ---- matching ---- */
+
+#define LEX_HIT_FUZZY 0x1u
+#define LEX_HIT_SPLIT 0x2u
+
+struct lex_hit {
+    uint32_t entry;
+    uint32_t first, last;   /* virtual token range */
+    uint32_t start, len;    /* bytes of apd_text.text */
+    uint8_t flags;
+};
+
+/* A token as the matcher sees it: a real token, or half of a glued one. */
+struct lex_vtok {
+    const uint32_t *cand;   /* candidate term ids */
+    uint16_t ncand;
+    uint16_t flags;         /* APD_TOK_* */
+    uint16_t sentence;
+    uint8_t how;            /* LEX_HIT_* */
+    bool function;          /* a preposition, particle or negation */
+    uint32_t start, len;
+    const char *word;
+};
+
+struct lex_matcher {
+    const struct lex *lx;
+    const struct apd_host_api *api;
+    void *handle;
+    struct strmap memo;      /* word -> struct lex_cands */
+    size_t memo_bytes;
+    struct lex_vtok *vt;
+    size_t nvt, vtcap;
+    struct lex_hit *hits;
+    size_t nhits, hitcap;
+    uint32_t *seen;          /* per entry: index + 1 of its hit, 0 when not hit */
+    uint32_t *seen_list;
+    size_t nseen;
+    uint8_t *rule_fired;     /* per rule */
+    const char *text;        /* apd_text.text of the last match */
+    size_t text_len;
+};
+
+struct lex_matcher *lex_matcher_new(const struct lex *lx, const struct apd_host_api *api,
+                                    void *handle);
+void lex_matcher_free(struct lex_matcher *m);
+
+/* Matches the lexicon against t: fills m->vt and m->hits (each entry once,
+ * at its first occurrence) and evaluates the rules (m->rule_fired). */
+void lex_match(struct lex_matcher *m, const struct apd_text *t);
+
+/* Token i - 1 (same sentence) is a one-word entry of a section of this
+ * type ("marker", "street"); a one-letter word counts only when a dot
+ * follows it ("с. Белое", not "с Белой"). */
+bool lex_preceded_by(const struct lex_matcher *m, uint32_t i, const char *type);
+
+/* The first hit of an entry in the last match, or NULL. */
+const struct lex_hit *lex_hit_of(const struct lex_matcher *m, uint32_t entry);
+
+#endif
