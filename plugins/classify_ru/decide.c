@@ -43,10 +43,42 @@ static bool place_suppressed(const struct ru *ru, const struct lex_hit *h)
     return lex_preceded_by(ru->m, h->first, "street");
 }
 
+/* Whether a hit speaks for its section.  A place inside a longer place
+ * does not; neither does a place or a topic word that is the name of a
+ * street: "ул. Школьная" is not about a school, "ул. Связи" not about
+ * phones. */
 static bool counts(const struct ru *ru, const struct lex_hit *h)
 {
     uint8_t role = ru->sec_role[ru->lx->entries[h->entry].section];
-    return role != ROLE_NONE && (role != ROLE_PLACE || !place_suppressed(ru, h));
+    if (role == ROLE_PLACE)
+        return !place_suppressed(ru, h);
+    if (role == ROLE_CATEGORY)
+        return !lex_preceded_by(ru->m, h->first, "street");
+    return role != ROLE_NONE;
+}
+
+/* The lead sentence: the first with three words that are not grammar (a
+ * greeting before the point does not count). */
+static uint16_t lead_sentence(const struct ru *ru)
+{
+    const struct lex_matcher *m = ru->m;
+    unsigned content = 0;
+    for (size_t i = 0; i < m->nvt; i++) {
+        if (i > 0 && m->vt[i].sentence != m->vt[i - 1].sentence)
+            content = 0;
+        if (!m->vt[i].function && !(m->vt[i].flags & APD_TOK_NUMBER) && ++content == 3)
+            return m->vt[i].sentence;
+    }
+    return m->nvt ? m->vt[0].sentence : 0;
+}
+
+/* Requests and questions weigh fully where the text makes its point. */
+static double position_factor(const struct ru *ru, const struct lex_hit *h)
+{
+    int s = (int)ru->lx->entries[h->entry].section;
+    if (s != ru->kind_sec[RU_REQUEST] && s != ru->kind_sec[RU_QUESTION])
+        return 1;
+    return ru->m->vt[h->first].sentence == ru->lead ? 1 : ru->p.later_sentence;
 }
 
 static void accumulate(struct ru *ru)
@@ -54,9 +86,11 @@ static void accumulate(struct ru *ru)
     const struct lex *lx = ru->lx;
     const struct lex_matcher *m = ru->m;
     memset(ru->score, 0, lx->nsections * sizeof(double));
+    ru->lead = lead_sentence(ru);
     for (size_t i = 0; i < m->nhits; i++)
         if (counts(ru, &m->hits[i]))
-            ru->score[lx->entries[m->hits[i].entry].section] += hit_weight(ru, &m->hits[i]);
+            ru->score[lx->entries[m->hits[i].entry].section] +=
+                hit_weight(ru, &m->hits[i]) * position_factor(ru, &m->hits[i]);
     for (size_t r = 0; r < lx->nrules; r++)
         if (m->rule_fired[r])
             for (uint32_t a = 0; a < lx->rules[r].nactions; a++)
@@ -97,7 +131,8 @@ static void say_section(const struct out *o, int s, const char *field, const cha
             continue;
         unsigned f = ((h->flags & LEX_HIT_FUZZY) ? APD_EVD_FUZZY : 0) |
                      ((h->flags & LEX_HIT_SPLIT) ? APD_EVD_SPLIT : 0);
-        say(o, field, value, e->text, NULL, hit_weight(ru, h), h->start, h->len, f);
+        say(o, field, value, e->text, NULL, hit_weight(ru, h) * position_factor(ru, h), h->start,
+            h->len, f);
         said++;
     }
     for (size_t r = 0; r < lx->nrules; r++) {
@@ -117,6 +152,8 @@ struct signals {
     unsigned content;          /* words that are not prepositions, particles, numbers */
     unsigned negations;
     bool shouting;
+    bool lead_question;        /* the lead sentence ends with '?' */
+    unsigned other_questions;  /* other sentences that do */
 };
 
 static void measure(const struct ru *ru, const struct apd_text *t, struct signals *s)
@@ -131,6 +168,13 @@ static void measure(const struct ru *ru, const struct apd_text *t, struct signal
             s->content++;
     }
     s->shouting = t->letters >= 12 && t->upper_letters * 10 >= t->letters * 6;
+    for (size_t i = 0; i < m->nvt; i++)
+        if ((m->vt[i].flags & APD_TOK_SENT_START) && (m->vt[i].flags & APD_TOK_QUESTION)) {
+            if (m->vt[i].sentence == ru->lead)
+                s->lead_question = true;
+            else
+                s->other_questions++;
+        }
 }
 
 struct kind_part {
@@ -138,7 +182,9 @@ struct kind_part {
     double w;
 };
 
-/* The structural part of each kind's score, named for the evidence. */
+/* The structural part of each kind's score, named for the evidence.  The
+ * category's strength is not part of it: it says whether a text is an
+ * appeal at all (appeal_boost), not which kind of appeal. */
 static size_t structure(const struct ru *ru, const struct apd_text *t, const struct signals *s,
                         int k, struct kind_part *parts)
 {
@@ -148,14 +194,14 @@ static size_t structure(const struct ru *ru, const struct apd_text *t, const str
 #define PART(nm, v) do { double v_ = (v); if (v_ != 0) parts[n++] = (struct kind_part){nm, v_}; } while (0)
     switch (k) {
     case RU_COMPLAINT:
-        PART("category-strength", p->topic_weight * topic);
         PART("negation", p->negation * fmin(s->negations, 3));
         PART("negative-emoji", p->negative_emoji * fmin(t->emoji_negative, 3));
         PART("exclamation", t->exclaim_runs ? p->exclaim : 0);
         PART("capitals", s->shouting ? p->caps : 0);
         break;
     case RU_QUESTION:
-        PART("question-mark", p->question_mark * fmin(t->questions, 2));
+        PART("question-mark", s->lead_question ? p->question_mark : 0);
+        PART("later-question-mark", s->other_questions ? p->question_mark * p->later_sentence : 0);
         break;
     case RU_GRATITUDE:
         PART("positive-emoji", p->positive_emoji * fmin(t->emoji_positive, 3));
@@ -173,6 +219,16 @@ static size_t structure(const struct ru *ru, const struct apd_text *t, const str
     return n;
 }
 
+/* What makes any appeal kind more likely than gratitude or noise: a topic
+ * of the lexicons (capped), or its absence. */
+static double appeal_boost(const struct ru *ru, const struct signals *s)
+{
+    const struct ru_params *p = &ru->p;
+    if (s->topic < p->category_min)
+        return -p->no_topic;
+    return p->topic_weight * fmin(s->topic, p->topic_cap);
+}
+
 static int decide_kind(const struct ru *ru, const struct apd_text *t, const struct signals *s,
                        double score[RU_NKINDS])
 {
@@ -183,14 +239,20 @@ static int decide_kind(const struct ru *ru, const struct apd_text *t, const stru
         for (size_t i = 0; i < n; i++)
             score[k] += parts[i].w;
     }
-    /* ties go to appeals: losing one is worse than reading one more */
-    static const int order[RU_NKINDS] = {RU_COMPLAINT, RU_REQUEST, RU_QUESTION, RU_GRATITUDE,
-                                         RU_NOISE};
-    int best = order[0];
-    for (int i = 1; i < RU_NKINDS; i++)
-        if (score[order[i]] > score[best])
-            best = order[i];
-    return best;
+    /* Which appeal, if any: complaint unless a request or a question is
+     * clearly made (ties go to the complaint, the commonest appeal). */
+    int appeal = RU_COMPLAINT;
+    if (score[RU_REQUEST] > score[appeal])
+        appeal = RU_REQUEST;
+    if (score[RU_QUESTION] > score[appeal])
+        appeal = RU_QUESTION;
+    double boost = appeal_boost(ru, s);
+    for (int k = RU_COMPLAINT; k <= RU_REQUEST; k++)
+        score[k] += boost;
+    /* Not an appeal only when thanks or noise clearly win: a lost appeal
+     * costs more than one more text for an operator to read. */
+    int other = score[RU_NOISE] > score[RU_GRATITUDE] ? RU_NOISE : RU_GRATITUDE;
+    return score[other] > score[appeal] ? other : appeal;
 }
 
 static double softmax_top(const double *score, int n, int best, double temp)
@@ -210,6 +272,9 @@ static void say_kind(const struct out *o, const struct apd_text *t, const struct
     size_t n = structure(o->ru, t, s, k, parts);
     for (size_t i = 0; i < n; i++)
         say(o, "kind", code, NULL, parts[i].name, parts[i].w, 0, 0, 0);
+    if (k <= RU_REQUEST)
+        say(o, "kind", code, NULL, s->topic < o->ru->p.category_min ? "no-topic"
+            : "category-strength", appeal_boost(o->ru, s), 0, 0, 0);
 }
 
 /* ---- category ---- */

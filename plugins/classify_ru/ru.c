@@ -28,17 +28,18 @@ static const struct apd_config_key ru_keys[] = {
 
 /* Section types the lexicons may use. */
 static const struct lex_schema ru_schema[] = {
-    {"category", true, false}, {"kind", true, false},  {"priority", true, false},
-    {"place", true, false},    {"marker", false, true}, {"street", false, true},
-    {NULL, false, false},
+    {"category", true, false, false}, {"kind", true, false, false},
+    {"priority", true, false, false}, {"place", true, false, false},
+    {"marker", false, true, false},   {"street", false, true, false},
+    {NULL, false, false, false},
 };
 
 const char *const ru_kind_codes[RU_NKINDS] = {"complaint", "question", "request", "gratitude",
                                               "noise"};
 
 static const char *const param_names[] = {
-    "topic_weight", "topic_cap", "negation", "negative_emoji", "exclaim", "caps",
-    "question_mark", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text",
+    "topic_weight", "topic_cap", "no_topic", "negation", "negative_emoji", "exclaim", "caps",
+    "question_mark", "later_sentence", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text",
     "short_words", "link", "phone", "topic_vs_noise", "category_min", "fuzzy_factor",
     "critical_min", "high_min", "place_min", "kind_temperature", "fallback_category", NULL,
 };
@@ -49,11 +50,13 @@ static void read_params(struct ru *ru)
     struct ru_params *p = &ru->p;
     p->topic_weight = lex_param(lx, "topic_weight", 0.5);
     p->topic_cap = lex_param(lx, "topic_cap", 6);
+    p->no_topic = lex_param(lx, "no_topic", 1.5);
     p->negation = lex_param(lx, "negation", 0.8);
     p->negative_emoji = lex_param(lx, "negative_emoji", 0.6);
     p->exclaim = lex_param(lx, "exclaim", 0.5);
     p->caps = lex_param(lx, "caps", 0.8);
     p->question_mark = lex_param(lx, "question_mark", 2.0);
+    p->later_sentence = lex_param(lx, "later_sentence", 0.5);
     p->positive_emoji = lex_param(lx, "positive_emoji", 0.8);
     p->thanks_vs_problem = lex_param(lx, "thanks_vs_problem", 0.6);
     p->noise_base = lex_param(lx, "noise_base", 1.2);

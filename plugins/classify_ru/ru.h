@@ -14,8 +14,8 @@
 
 /* Numbers from [param]; defaults in ru.c. */
 struct ru_params {
-    double topic_weight, topic_cap, negation, negative_emoji, exclaim, caps;
-    double question_mark, positive_emoji, thanks_vs_problem;
+    double topic_weight, topic_cap, no_topic, negation, negative_emoji, exclaim, caps;
+    double question_mark, later_sentence, positive_emoji, thanks_vs_problem;
     double noise_base, short_text, short_words, link, phone, topic_vs_noise;
     double category_min, fuzzy_factor, critical_min, high_min, place_min;
     double kind_temperature;
@@ -34,6 +34,7 @@ struct ru {
     int crit_sec, high_sec;
     uint8_t *sec_role;          /* per section: enum ru_role */
     double *score;              /* per section, for the current text */
+    uint16_t lead;              /* the lead sentence of the current text */
     char reason[160];
 };
 

@@ -138,8 +138,8 @@ static int section_add(struct lex *lx, const char *type, const char *code)
 
 /* Built-in section types, beside the plugin's own. */
 static const struct lex_schema builtin[] = {
-    {"param", false, false}, {"rule", true, false}, {"known", false, true},
-    {"function", false, true}, {NULL, false, false},
+    {"param", false, false, false}, {"rule", true, false, false}, {"known", false, true, false},
+    {"function", false, true, false}, {NULL, false, false, false},
 };
 
 static const struct lex_schema *schema_find(const struct lex_schema *s, const char *type)
@@ -424,6 +424,33 @@ static void term_line(struct loader *L, char *s, size_t *seqcap, size_t *entcap)
 
 static void rule_line(struct loader *L, char *s, size_t *seqcap, size_t *entcap);
 
+/* "bit.ly = 2": kept as written, for the plugin to use. */
+static void raw_line(struct loader *L, char *s, size_t *entcap)
+{
+    struct lex *lx = L->lx;
+    double w = 1;
+    char *eq = strrchr(s, '=');
+    if (eq && eq > s && (eq[-1] == ' ' || eq[-1] == '\t')) {
+        if (!parse_number(trim(eq + 1), &w)) {
+            fail(L, "'%s' is not a weight", trim(eq + 1));
+            return;
+        }
+        *eq = '\0';
+    }
+    char *text = trim(s);
+    if (*text == '\0' || strpbrk(text, " \t")) {
+        fail(L, "a line here is one item and an optional weight");
+        return;
+    }
+    lx->entries = lex_grow(lx->entries, entcap, lx->nentries + 1, sizeof(*lx->entries));
+    struct lex_entry *e = &lx->entries[lx->nentries++];
+    memset(e, 0, sizeof(*e));
+    e->section = (uint32_t)L->cur_section;
+    e->weight = (float)w;
+    e->first = (uint32_t)lx->nseq;
+    e->text = strdup(text);
+}
+
 /* "пос поселок п станица": each word an entry of weight 1. */
 static void list_line(struct loader *L, char *s, size_t *seqcap, size_t *entcap)
 {
@@ -458,6 +485,8 @@ static void parse_line(struct loader *L, char *line, size_t *seqcap, size_t *ent
         word_list(L, s, &L->lx->known);
     else if (strcmp(type, "function") == 0)
         word_list(L, s, &L->lx->function);
+    else if (schema_find(L->schema, type)->is_raw)
+        raw_line(L, s, entcap);
     else if (schema_find(L->schema, type)->is_list)
         list_line(L, s, seqcap, entcap);
     else
@@ -641,6 +670,8 @@ static void build_starts(struct lex *lx)
     if (lx->starts == NULL || lx->nstarts == NULL || caps == NULL)
         abort();
     for (size_t e = 0; e < lx->nentries; e++) {
+        if (lx->entries[e].nterms == 0)
+            continue;                 /* raw entries match no words */
         uint32_t t = lx->seq[lx->entries[e].first];
         lx->starts[t] = lex_grow(lx->starts[t], &caps[t], lx->nstarts[t] + 1, sizeof(uint32_t));
         lx->starts[t][lx->nstarts[t]++] = (uint32_t)e;

@@ -16,6 +16,10 @@
  *   !вод* = 2 : нет воды        ' : ' and a label: how the phrase is named
  *                               where a person reads it (a priority's reason)
  *
+ *   [domain shortener]          in sections a plugin declares raw, lines are
+ *   bit.ly = 2                  kept as written (host names, codes) for the
+ *                               plugin to use; they match no words
+ *
  *   [param]                     named numbers and words the plugin reads
  *   question_mark = 2
  *
@@ -125,6 +129,8 @@ struct lex_schema {
     const char *type;
     bool has_code;
     bool is_list;          /* lines are lists of words, each its own entry */
+    bool is_raw;           /* entries are kept as written, not matched against
+                              words (host names, codes): nterms is 0 */
 };
 
 /**

@@ -7,11 +7,14 @@
 # reported with its line and the running configuration stays.
 
 [param]
-# --- kind: complaint ---
-# the best category's score, times this (capped at topic_cap), speaks for a
-# complaint: a text about roads, water or rubbish is usually one
-topic_weight = 0.5
+# --- appeal or not ---
+# the best category's score, times this (capped at topic_cap), speaks for
+# an appeal of any kind: a text about roads, water or rubbish usually is one;
+# a text about none of the lexicons' topics loses no_topic instead
+topic_weight = 0.4
 topic_cap = 6
+no_topic = 1.5
+# --- kind: complaint ---
 # per negation word (не, нет, без), at most three
 negation = 0.7
 negative_emoji = 0.6
@@ -96,3 +99,11 @@ place_min = 1.0
 [street]
 ул улица улице улицы улицу пер переулок переулке проспект пр просп пр-т
 шоссе ш проезд бульвар б-р наб набережная площадь пл тупик
+
+[param]
+# Request and question phrases and question marks count fully in the lead
+# sentence (the first with three words that are not grammar: a greeting
+# does not count) and this much anywhere else.  "Трава по пояс, никто не
+# косит. Покосите!" is a complaint; "Просим покосить траву" a request;
+# "…вонь на всю улицу. Куда смотрят?" a complaint, not a question.
+later_sentence = 0.5

@@ -19,14 +19,15 @@ then = category improvement +3
 
 [rule lighting-in-entrance]
 if = свет | освещени* | лампочк* | лампа | лампы | не =горит | не =горят | темно | светильник*
-and = подъезд* | подьезд* | лестничн* | тамбур* | на этаж* | этажах
+and = в подъезд* | в подьезд* | подъезд* темно | лестничн* | тамбур* | на этаж* | этажах | на лестниц*
+unless = двор | у подъезд* | возле подъезд*
 then = category housing +4
 
 # A power cut in a building is the grid (power), unless it is the
 # entrance's lamp (above).
 [rule power-outage]
 if = !свет | отключ* свет* | свет отключ* | !электричеств* | отключени* электр* | обесточ* | свет дали
-unless = подъезд* | лампочк*
+unless = в подъезд* | лампочк*
 then = category power +2
 
 # Snow and ice: on a road roads, in a yard or park improvement, on a roof
@@ -107,9 +108,9 @@ then = category improvement +2.5
 
 # Water in a river or sea is ecology, not the water supply.
 [rule river-water]
-if = вод* | вода
-and = рек* | речк* | водоем* | озер* | берег*
-unless = !вод* | кран* | квартир* | водопровод*
+if = вода
+and = река | речк* | водоем* | озер* | берег* | водохранилищ* | купаться
+unless = !вода | кран* | квартир* | водопровод*
 then = category ecology +2; category housing -1
 
 # Emergency housing and relocation are social protection.
@@ -152,3 +153,23 @@ then = category transport +2
 if = помогите | нужна помощь | прошу помочь | помочь
 and = пособи* | выплат* | пенси* | инвалид* | многодетн* | малоимущ* | материальн* помощ* | льгот*
 then = kind request +1.5
+
+# A new or rebuilt building with defects is a construction matter, not the
+# housing of the people in it.
+[rule defects-of-new-building]
+if = построил* | построен* | новое здание | новостро* | сдали | достро* | реконструкци* | после строительств*
+and = трещин* | протека* | течет | фасад* | крыш* | разваливается | крыльц* | нарушени* | пандус*
+then = category construction +3
+
+# A sports ground's grass, pits and showers are the sports ground's.
+[rule inside-sports-facility]
+if = трава | бурьян* | ям | яма | ямы | вода | воды | душ* | крыш* | протека* | освещени* | покрыти* | сломан* | заросл* | заросло
+and = стадион* | спортзал* | спортивн* зал* | фок | футбольн* пол* | корт* | хоккейн* | бассейн* | спортплощадк* | спортивн* площадк*
+then = category sport +3
+
+# Gas bills are gas ("its cost", says the scheme); other utility bills
+# are housing.
+[rule gas-bill]
+if = газ | газов*
+and = квитанци* | счет* | начисл* | оплат* | тариф* | норматив* | счетчик*
+then = category gas +2

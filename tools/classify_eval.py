@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""Evaluate the classifier on a labelled JSON-lines file.
+
+Each input line: {"id", "text", "kind", "category" (null for non-appeals),
+"municipality" (null when unknown), "priority", optional "page"}.
+
+    classify_eval.py DATA.jsonl [-c CONFIG] [--appealsd BIN] [--set K=V]...
+    classify_eval.py DATA.jsonl --predictions OUT.jsonl   (output of appealsd classify)
+
+Prints accuracy, macro-F1 and a confusion matrix for kind and for category
+(on the texts labelled as appeals), appeal recall, noise rejection, and the
+accuracy of municipality and priority.  With --min-* thresholds it exits 1
+when a target is missed, naming it (a quality gate for the test suite).
+Standard library only.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections import Counter, defaultdict
+
+APPEAL_KINDS = ("complaint", "question", "request")
+KINDS = ("complaint", "question", "request", "gratitude", "noise")
+NONE = "(none)"
+
+
+def read_jsonl(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as e:
+                    sys.exit("%s:%d: not JSON: %s" % (path, n, e))
+    return rows
+
+
+def run_classifier(args, rows):
+    cmd = [args.appealsd, "classify"]
+    if args.config:
+        cmd += ["-c", args.config]
+    for s in args.set or []:
+        cmd += ["--set", s]
+    feed = "".join(json.dumps({k: r[k] for k in ("id", "text", "page") if k in r},
+                              ensure_ascii=False) + "\n" for r in rows)
+    p = subprocess.run(cmd, input=feed.encode(), capture_output=True, timeout=600)
+    if p.returncode not in (0, 1):
+        sys.exit("%s failed (exit %d): %s" % (" ".join(cmd), p.returncode,
+                                               p.stderr.decode(errors="replace")))
+    return [json.loads(l) for l in p.stdout.decode().splitlines() if l.strip()]
+
+
+def f1_table(pairs, labels):
+    """Per-label precision, recall, F1 and the macro average over labels."""
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for gold, pred in pairs:
+        if gold == pred:
+            tp[gold] += 1
+        else:
+            fp[pred] += 1
+            fn[gold] += 1
+    per = {}
+    for l in labels:
+        p = tp[l] / (tp[l] + fp[l]) if tp[l] + fp[l] else 0.0
+        r = tp[l] / (tp[l] + fn[l]) if tp[l] + fn[l] else 0.0
+        per[l] = (p, r, 2 * p * r / (p + r) if p + r else 0.0, tp[l] + fn[l])
+    present = [l for l in labels if per[l][3] > 0]
+    macro = sum(per[l][2] for l in present) / len(present) if present else 0.0
+    return per, macro
+
+
+def confusion(pairs, labels, out, title):
+    cols = list(labels) + ([NONE] if any(p == NONE for _, p in pairs) else [])
+    m = defaultdict(Counter)
+    for g, p in pairs:
+        m[g][p] += 1
+    short = {c: c[:6] for c in cols}
+    out.write("\n%s confusion (rows: gold, columns: predicted)\n" % title)
+    out.write("%-16s" % "" + "".join("%7s" % short[c] for c in cols) + "\n")
+    for g in labels:
+        if sum(m[g].values()) == 0:
+            continue
+        out.write("%-16s" % g + "".join("%7s" % (m[g][c] or ".") for c in cols) + "\n")
+
+
+def evaluate(rows, preds):
+    by_id = {}
+    errors = []
+    for p in preds:
+        if "error" in p:
+            errors.append(p)
+        else:
+            by_id[str(p.get("id"))] = p
+    res = {"n": len(rows), "errors": len(errors)}
+    kind_pairs, cat_pairs, cat_cond, mun_pairs, prio_pairs = [], [], [], [], []
+    appeals = recalled = noise = noise_rej = nonapp = nonapp_rej = 0
+    mistakes = []
+    for r in rows:
+        p = by_id.get(str(r["id"]))
+        if p is None:
+            mistakes.append((r, None, "no prediction"))
+            continue
+        kind_pairs.append((r["kind"], p.get("kind") or NONE))
+        gold_appeal = r["kind"] in APPEAL_KINDS
+        pred_appeal = bool(p.get("is_appeal"))
+        if gold_appeal:
+            appeals += 1
+            recalled += pred_appeal
+            cat_pairs.append((r["category"], p.get("category") or NONE))
+            if pred_appeal:
+                cat_cond.append((r["category"], p.get("category") or NONE))
+            prio_pairs.append((r["priority"], p.get("priority") or NONE))
+        else:
+            nonapp += 1
+            nonapp_rej += not pred_appeal
+            if r["kind"] == "noise":
+                noise += 1
+                noise_rej += not pred_appeal
+        mun_pairs.append((r.get("municipality") or NONE, p.get("municipality") or NONE))
+        wrong = [f for f, a, b in (("kind", r["kind"], p.get("kind")),
+                                   ("category", r["category"], p.get("category")),
+                                   ("municipality", r.get("municipality"), p.get("municipality")),
+                                   ("priority", r["priority"], p.get("priority")))
+                 if (a or None) != (b or None) and (f != "category" or gold_appeal)]
+        if wrong:
+            mistakes.append((r, p, ",".join(wrong)))
+    acc = lambda pairs: sum(g == p for g, p in pairs) / len(pairs) if pairs else 0.0
+    cats = sorted({g for g, _ in cat_pairs})
+    res.update(
+        kind_accuracy=acc(kind_pairs),
+        kind_macro_f1=f1_table(kind_pairs, KINDS)[1],
+        category_accuracy=acc(cat_pairs),
+        category_accuracy_when_appeal=acc(cat_cond),
+        category_macro_f1=f1_table(cat_pairs, cats)[1],
+        appeal_recall=recalled / appeals if appeals else 0.0,
+        noise_rejection=noise_rej / noise if noise else 0.0,
+        non_appeal_rejection=nonapp_rej / nonapp if nonapp else 0.0,
+        municipality_accuracy=acc(mun_pairs),
+        priority_accuracy=acc(prio_pairs),
+        appeals=appeals, noise=noise, non_appeals=nonapp,
+    )
+    return res, kind_pairs, cat_pairs, prio_pairs, mistakes
+
+
+def report(res, kind_pairs, cat_pairs, prio_pairs, out):
+    out.write("texts %d (appeals %d, noise %d, gratitude %d), error lines %d\n" % (
+        res["n"], res["appeals"], res["noise"], res["non_appeals"] - res["noise"], res["errors"]))
+    out.write("kind:         accuracy %.3f  macro-F1 %.3f\n" % (res["kind_accuracy"],
+                                                              res["kind_macro_f1"]))
+    out.write("category:     accuracy %.3f  macro-F1 %.3f  (on appeals; %.3f on those "
+              "recognised as appeals)\n" % (res["category_accuracy"], res["category_macro_f1"],
+                                            res["category_accuracy_when_appeal"]))
+    out.write("appeal recall %.3f   noise rejected %.3f   non-appeals rejected %.3f\n" % (
+        res["appeal_recall"], res["noise_rejection"], res["non_appeal_rejection"]))
+    out.write("municipality: accuracy %.3f   priority: accuracy %.3f (on appeals)\n" % (
+        res["municipality_accuracy"], res["priority_accuracy"]))
+    per, _ = f1_table(kind_pairs, KINDS)
+    out.write("\n%-16s %6s %6s %6s %5s\n" % ("kind", "prec", "recall", "F1", "n"))
+    for k in KINDS:
+        out.write("%-16s %6.3f %6.3f %6.3f %5d\n" % ((k,) + per[k]))
+    confusion(kind_pairs, KINDS, out, "kind")
+    cats = sorted({g for g, _ in cat_pairs})
+    per, _ = f1_table(cat_pairs, cats)
+    out.write("\n%-16s %6s %6s %6s %5s\n" % ("category", "prec", "recall", "F1", "n"))
+    for c in cats:
+        out.write("%-16s %6.3f %6.3f %6.3f %5d\n" % ((c,) + per[c]))
+    confusion(cat_pairs, cats, out, "category")
+    confusion(prio_pairs, ("critical", "high", "normal"), out, "priority")
+
+
+TARGETS = (("min_category_accuracy", "category_accuracy"),
+           ("min_appeal_recall", "appeal_recall"),
+           ("min_noise_rejection", "noise_rejection"),
+           ("min_kind_accuracy", "kind_accuracy"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data", help="labelled JSON lines")
+    ap.add_argument("-c", "--config", help="appealsd configuration")
+    ap.add_argument("--appealsd", default=os.environ.get("APPEALSD", "appealsd"),
+                    help="the appealsd binary (default $APPEALSD or appealsd)")
+    ap.add_argument("--set", action="append", help="SECTION.KEY=VALUE for appealsd")
+    ap.add_argument("--predictions", help="read this output of appealsd classify instead")
+    ap.add_argument("--errors", type=int, default=0, metavar="N", help="show N mistakes")
+    ap.add_argument("--json", action="store_true", help="print the summary as JSON")
+    for opt, _ in TARGETS:
+        ap.add_argument("--" + opt.replace("_", "-"), type=float, dest=opt)
+    args = ap.parse_args(argv)
+    rows = read_jsonl(args.data)
+    preds = read_jsonl(args.predictions) if args.predictions else run_classifier(args, rows)
+    res, kind_pairs, cat_pairs, prio_pairs, mistakes = evaluate(rows, preds)
+    if args.json:
+        print(json.dumps(res, indent=1, sort_keys=True))
+    else:
+        report(res, kind_pairs, cat_pairs, prio_pairs, sys.stdout)
+    for r, p, why in mistakes[:args.errors]:
+        got = "-" if p is None else "%s/%s/%s/%s" % (p.get("kind"), p.get("category"),
+                                                     p.get("municipality"), p.get("priority"))
+        print("\n[%s] %s\n  gold %s/%s/%s/%s  got %s  (%s)" % (
+            r["id"], r["text"], r["kind"], r["category"], r.get("municipality"), r["priority"],
+            got, why))
+    missed = [(opt, res[key], getattr(args, opt)) for opt, key in TARGETS
+              if getattr(args, opt) is not None and res[key] < getattr(args, opt)]
+    for opt, got, want in missed:
+        print("TARGET MISSED: %s is %.3f, needs %.3f" % (opt[4:], got, want))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
