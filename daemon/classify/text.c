@@ -315,7 +315,7 @@ static void emit_run(struct text_analyzer *an, struct text_result *r, const stru
         if (cut) {
             emit_word(an, r, cps, a, i, i == n ? end_off : cps[i].off,
                       (uint16_t)(flags | (a > 0 || i < n ? APD_TOK_SPLIT : 0)), sentence);
-            flags &= (uint16_t)~APD_TOK_HYPHEN;
+            flags &= (uint16_t)~(APD_TOK_HYPHEN | APD_TOK_CLAUSE);
             a = i;
         }
     }
@@ -342,6 +342,7 @@ struct scan {
     uint16_t sentence;
     size_t sent_first;         /* first token of the open sentence */
     bool pending_hyphen;
+    bool pending_clause;       /* a comma or the like since the last word */
 };
 
 static void close_sentence(struct text_result *r, struct scan *sc, bool q, bool ex)
@@ -506,10 +507,13 @@ static void scan_text(struct text_analyzer *an, struct text_result *r)
             continue;
         }
         if (ncp > 0) {
-            emit_run(an, r, cps, ncp, run_end, sc.pending_hyphen ? APD_TOK_HYPHEN : 0,
-                     sc.sentence);
+            uint16_t f = (uint16_t)((sc.pending_hyphen ? APD_TOK_HYPHEN : 0) |
+                                    (sc.pending_clause && r->pub.ntokens > sc.sent_first
+                                         ? APD_TOK_CLAUSE : 0));
+            emit_run(an, r, cps, ncp, run_end, f, sc.sentence);
             ncp = 0;
             sc.pending_hyphen = false;
+            sc.pending_clause = false;
             if (word)
                 continue;      /* an overlong run goes on as a new word */
             /* a hyphen between two words joins them: "из-за", "Ново-Адыгейск" */
@@ -529,6 +533,9 @@ static void scan_text(struct text_analyzer *an, struct text_result *r)
         }
         if (cp == '\n')
             close_sentence(r, &sc, false, false);
+        else if (cp == ',' || cp == ';' || cp == ':' || cp == '-' || cp == 0x2013 ||
+                 cp == 0x2014)
+            sc.pending_clause = true;
         else if (cp == ')' || cp == '(') {
             i = smileys(r, s, len, i);
             continue;

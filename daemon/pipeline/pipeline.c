@@ -11,6 +11,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "directory.h"
+#include "event_class.h"
 #include "kafka.h"
 #include "log.h"
 #include "message.h"
@@ -47,6 +48,8 @@ struct job {
     char tag[48];
     char *lock_key;
     struct claim_result claim;
+    struct event_class cls;       /* the classifiers' decision on this event */
+    bool promoted;                /* an edit turned a non-appeal into an appeal */
     struct route_result route;
     int64_t due_ms;
     int pending;
@@ -188,6 +191,7 @@ static void job_free(struct job *j)
     if (j->retry_ev)
         event_free(j->retry_ev);
     free(j->lock_key);
+    event_class_free(&j->cls);
     pevents_free(&j->ev);
     free(j->rawbuf);
     config_unref(j->cfg);
@@ -241,6 +245,8 @@ static void start_event(struct job *j)
     struct pevent *ev = cur_ev(j);
     memset(&j->claim, 0, sizeof(j->claim));
     memset(&j->route, 0, sizeof(j->route));
+    event_class_reset(&j->cls);
+    j->promoted = false;
     j->failed = false;
     snprintf(j->tag, sizeof(j->tag), "%016" PRIx64 "/%zu", j->rec_id, j->cur);
     if (ev->quarantine) {
@@ -352,8 +358,20 @@ static void on_delivered(void *arg, int err, const char *errstr)
 static void decide(struct job *j, const struct org **org, const char **topic)
 {
     struct pevent *ev = cur_ev(j);
-    if (ev->type == APD_EV_CREATED) {
+    event_class_run(&j->cls, j->cfg, j->source, ev);
+    bool appeal = event_class_is_appeal(&j->cls);
+    bool was_not = event_class_state_is_non_appeal(j->claim.state);
+    j->promoted = ev->type == APD_EV_EDITED && was_not && appeal;
+    if ((ev->type == APD_EV_CREATED && !appeal) || (was_not && !j->promoted)) {
+        /* not an appeal: kept and counted, published to appeals.all only */
+        *org = NULL;
+        *topic = NULL;
+        j->due_ms = 0;
+        return;
+    }
+    if (ev->type == APD_EV_CREATED || j->promoted) {
         struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text};
+        event_class_route_input(&j->cls, &in);
         route_decide(j->cfg, &in, &j->route);
         *org = j->route.org;
         *topic = j->route.topic;
@@ -397,8 +415,9 @@ static void step_publish(struct job *j)
         .now_ms = now_ms(),
         .org_code = org ? org->code : NULL,
         .org_name = org ? org->name : NULL,
-        .route = ev->type == APD_EV_CREATED ? &j->route : NULL,
-        .first_response_due_ms = ev->type == APD_EV_CREATED ? j->due_ms : 0,
+        .route = j->route.rule ? &j->route : NULL,
+        .first_response_due_ms = j->route.rule ? j->due_ms : 0,
+        .classification_json = event_class_json(&j->cls),
         .answer_link = is_answer ? ev->link : NULL,
         .tz = j->cfg->daemon.timezone,
     };
@@ -414,8 +433,10 @@ static void step_publish(struct job *j)
     const char *topics[2 + ROUTE_MAX_COPIES];
     const struct sbuf *bodies[2 + ROUTE_MAX_COPIES];
     size_t nt = 0;
-    topics[nt] = topic;
-    bodies[nt++] = personal ? &priv : &pub;
+    if (topic) {                  /* none for what is not an appeal: appeals.all only */
+        topics[nt] = topic;
+        bodies[nt++] = personal ? &priv : &pub;
+    }
     for (size_t i = 0; i < j->route.ncopies; i++) {
         topics[nt] = j->route.copies[i]->topic;
         bodies[nt++] = j->route.copies[i]->personal_data && personal ? &priv : &pub;
@@ -444,7 +465,7 @@ static void step_publish(struct job *j)
     }
     if (org)
         metrics_add(pl->m_appeals, 1, org->code, v.event);
-    else
+    else if (topic)
         metrics_add(pl->m_appeals, 1, "triage", v.event);
     sbuf_free(&pub);
     sbuf_free(&priv);
@@ -513,7 +534,7 @@ static void step_commit(struct job *j)
         F("source", j->source);
         F("page", ev->page ? ev->page : "");
         F("org", org);
-        F("state", "open");
+        F("state", event_class_state(&j->cls));
         F("created_ms", created);
         F("received_ms", received);
         F("text", ev->text ? ev->text : "");
@@ -523,16 +544,33 @@ static void step_commit(struct job *j)
         F("rule", j->route.rule ? j->route.rule : "");
         F("triage", j->route.triage ? "1" : "0");
         F("first_response_due_ms", due);
-        q.arm = fr;
-        q.arm_at = arm_at;
-        q.narm = 1;
-        audit(j, &aud, "created", org, j->route.reason);
+        nf += event_class_fields(&j->cls, fields, nf);
+        if (event_class_is_appeal(&j->cls)) {
+            q.arm = fr;
+            q.arm_at = arm_at;
+            q.narm = 1;
+        }
+        audit(j, &aud, "created", org, event_class_is_appeal(&j->cls) ? j->route.reason
+                                                                      : "not an appeal");
         break;
     }
     case APD_EV_EDITED:
         F("text", ev->text ? ev->text : "");
         F("edited_ms", now);
-        audit(j, &aud, "edited", NULL, NULL);
+        nf += event_class_fields(&j->cls, fields, nf);
+        if (j->promoted) {
+            /* an edit made an appeal of what was not one: route it now */
+            F("state", "open");
+            F("org", j->route.org ? j->route.org->code : "");
+            F("rule", j->route.rule ? j->route.rule : "");
+            F("triage", j->route.triage ? "1" : "0");
+            F("first_response_due_ms", due);
+            q.arm = fr;
+            q.arm_at = arm_at;
+            q.narm = 1;
+        }
+        audit(j, &aud, "edited", j->promoted && j->route.org ? j->route.org->code : NULL,
+              j->promoted ? j->route.reason : NULL);
         break;
     case APD_EV_DELETED:
         F("state", "withdrawn");

@@ -7,7 +7,8 @@
  *   P d:KEY          string platform delivery id -> "TAG|SEQ", expires after
  *                           redis.dedup_ttl: drops redelivered webhooks
  *   P sla:due        zset   "ID|TIMER" scored by due time (ms)
- *   P idx:open       zset   ids of appeals not closed/withdrawn/resolved, by received_ms
+ *   P idx:open       zset   ids of appeals not closed/withdrawn/resolved (nor texts that
+ *                           are no appeal: not_appeal, feedback), by received_ms
  *   P idx:org:ORG    zset   the same per organisation (a re-route must ZREM the old org)
  *
  * Two scripts, both idempotent so a replay after a crash is harmless:

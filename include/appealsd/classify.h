@@ -57,7 +57,9 @@ extern "C" {
 #define APD_TOK_SENT_START 0x0100u /**< first token of its sentence */
 #define APD_TOK_QUESTION   0x0200u /**< its sentence ends with '?' */
 #define APD_TOK_EXCLAIM    0x0400u /**< its sentence ends with '!' */
-#define APD_TOK_HYPHEN     0x0800u /**< contains an inner hyphen ("из-за") */
+#define APD_TOK_HYPHEN     0x0800u /**< joined to the word before by a hyphen ("из-за") */
+#define APD_TOK_CLAUSE     0x1000u /**< first word after a comma, semicolon, colon or dash
+                                        inside its sentence */
 /**@}*/
 
 /**

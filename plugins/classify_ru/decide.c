@@ -72,13 +72,24 @@ static uint16_t lead_sentence(const struct ru *ru)
     return m->nvt ? m->vt[0].sentence : 0;
 }
 
-/* Requests and questions weigh fully where the text makes its point. */
+/* Requests and questions weigh fully where the text makes its point: in the
+ * lead sentence, among its first lead_words words that are not grammar
+ * ("Просим установить…", "Уважаемая администрация, обратите внимание…"),
+ * and later_sentence as much after that ("…сломаны качели, дети могут
+ * пораниться, почините" reports a problem first). */
 static double position_factor(const struct ru *ru, const struct lex_hit *h)
 {
     int s = (int)ru->lx->entries[h->entry].section;
     if (s != ru->kind_sec[RU_REQUEST] && s != ru->kind_sec[RU_QUESTION])
         return 1;
-    return ru->m->vt[h->first].sentence == ru->lead ? 1 : ru->p.later_sentence;
+    const struct lex_matcher *m = ru->m;
+    if (m->vt[h->first].sentence != ru->lead)
+        return ru->p.later_sentence;
+    unsigned before = 0;
+    for (size_t i = 0; i < h->first; i++)
+        before += m->vt[i].sentence == ru->lead && !m->vt[i].function &&
+                  !(m->vt[i].flags & APD_TOK_NUMBER);
+    return before < ru->p.lead_words ? 1 : ru->p.later_sentence;
 }
 
 static void accumulate(struct ru *ru)

@@ -39,7 +39,7 @@ const char *const ru_kind_codes[RU_NKINDS] = {"complaint", "question", "request"
 
 static const char *const param_names[] = {
     "topic_weight", "topic_cap", "no_topic", "negation", "negative_emoji", "exclaim", "caps",
-    "question_mark", "later_sentence", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text",
+    "question_mark", "later_sentence", "lead_words", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text",
     "short_words", "link", "phone", "topic_vs_noise", "category_min", "fuzzy_factor",
     "critical_min", "high_min", "place_min", "kind_temperature", "fallback_category", NULL,
 };
@@ -57,6 +57,7 @@ static void read_params(struct ru *ru)
     p->caps = lex_param(lx, "caps", 0.8);
     p->question_mark = lex_param(lx, "question_mark", 2.0);
     p->later_sentence = lex_param(lx, "later_sentence", 0.5);
+    p->lead_words = lex_param(lx, "lead_words", 6);
     p->positive_emoji = lex_param(lx, "positive_emoji", 0.8);
     p->thanks_vs_problem = lex_param(lx, "thanks_vs_problem", 0.6);
     p->noise_base = lex_param(lx, "noise_base", 1.2);

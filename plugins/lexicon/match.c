@@ -5,7 +5,7 @@
  * misspelling within one edit of a stem; failing that, a split into a
  * preposition or negation and a lexicon word ("вподъезде", "нетводы",
  * "водынет").  Phrases are then followed word by word over those candidates,
- * allowing one stray word between two of their words. */
+ * allowing one stray word between two of their words, within one clause. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -261,7 +261,8 @@ static long follow(const struct lex_matcher *m, const struct lex_entry *e, size_
         uint32_t want = lx->seq[e->first + k];
         size_t next = 0;
         for (size_t p = pos + 1; p <= pos + 2 && p < m->nvt; p++) {
-            if (m->vt[p].sentence != m->vt[i].sentence)
+            /* a phrase stays within its clause: "нет воды, в доме" is no "вода в домах" */
+            if (m->vt[p].sentence != m->vt[i].sentence || (m->vt[p].flags & APD_TOK_CLAUSE))
                 break;
             if (has_term(lx, &m->vt[p], want)) {
                 next = p;

@@ -101,9 +101,12 @@ place_min = 1.0
 шоссе ш проезд бульвар б-р наб набережная площадь пл тупик
 
 [param]
-# Request and question phrases and question marks count fully in the lead
-# sentence (the first with three words that are not grammar: a greeting
-# does not count) and this much anywhere else.  "Трава по пояс, никто не
-# косит. Покосите!" is a complaint; "Просим покосить траву" a request;
-# "…вонь на всю улицу. Куда смотрят?" a complaint, not a question.
+# Request and question phrases count fully among the first lead_words words
+# (not counting grammar) of the lead sentence (the first with three such
+# words: a greeting does not count), and later_sentence as much anywhere
+# else; a question mark counts fully when it ends the lead sentence.
+# "Трава по пояс, никто не косит, покосите!" is a complaint; "Просим
+# покосить траву" a request; "…вонь на всю улицу. Куда смотрят?" a
+# complaint, not a question.
 later_sentence = 0.5
+lead_words = 6

@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""Classification in the pipeline, end to end: a VK comment that is an appeal
+reaches its organisation's topic with the classifiers' decision; noise and
+thanks are counted and kept (appeals.all, a Redis record without a timer) but
+never reach an organisation; an edit can make an appeal of a non-appeal; and
+the lexicons are read again on reload."""
+
+import json
+import shutil
+
+import apd
+from apd import h, vk_appeal_id, vk_comment, vk_event
+
+
+def metric(a, line_start):
+    st, _, body = h.http_get(a.url("/metrics"))
+    assert st == 200
+    for line in body.decode().splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_appeal_carries_classification_noise_is_counted_not_routed():
+    with h.Services() as svc, apd.Apd(svc) as a:
+        noise = "Доброе утро всем! 😊"
+        thanks = "Спасибо администрации за новую детскую площадку, дети в восторге!"
+        appeal = ("Здравствуйте! В Майкопе на ул. Пионерской третий день нет горячей воды, "
+                  "в доме маленькие дети. Примите меры!")
+        for cid, text in ((901, noise), (902, thanks), (903, appeal)):
+            st, _, body = a.post("/webhook/vk", vk_comment(100001, cid, text))
+            assert (st, body) == (200, b"ok"), (st, body)
+
+        org = a.consume("org.maykop", 1)
+        assert len(org) == 1, [m["json"]["text"] for m in org]
+        m = org[0]["json"]
+        assert m["appeal_id"] == vk_appeal_id(100001, 903), m
+        c = m["classification"]
+        assert c["is_appeal"] is True and c["kind"] == "complaint", c
+        assert c["category"] == "housing" and c["municipality"] == "maykop", c
+        assert c["priority"] == "high" and c["priority_reason"] == "нет воды", c
+        assert c["confidence"]["category"] > 0.5, c
+        terms = {(e["field"], e.get("term")) for e in c["evidence"]}
+        assert ("category", "горяч* вода") in terms and ("municipality", "майкоп*") in terms, terms
+        assert c["classifiers"] == ["ru", "spam"], c
+
+        everything = a.consume("all", 3)
+        by_id = {x["json"]["appeal_id"]: x["json"] for x in everything}
+        n = by_id[vk_appeal_id(100001, 901)]
+        assert n["classification"]["is_appeal"] is False and n["classification"]["kind"] == "noise"
+        assert "org" not in n and "route" not in n and "sla" not in n, n
+        g = by_id[vk_appeal_id(100001, 902)]
+        assert g["classification"]["kind"] == "gratitude", g
+        assert len(a.consume("triage", 0, timeout=1)) == 0
+
+        a.wait_idle()
+        rec = a.appeal(vk_appeal_id(100001, 901))
+        assert rec["state"] == "not_appeal" and rec["kind"] == "noise", rec
+        assert rec["category"] == "", rec
+        assert a.appeal(vk_appeal_id(100001, 902))["state"] == "feedback"
+        rec = a.appeal(vk_appeal_id(100001, 903))
+        assert rec["state"] == "open" and rec["category"] == "housing", rec
+        assert rec["municipality"] == "maykop" and rec["priority"] == "high", rec
+        with a.redis() as r:
+            timers = [t for t in r.zrange(a.rkey("sla:due"))]
+            still_open = r.zrange(a.rkey("idx:open"))
+        assert timers == [vk_appeal_id(100001, 903) + "|first_response"], timers
+        assert still_open == [vk_appeal_id(100001, 903)], still_open
+
+        assert metric(a, 'appealsd_classified_total{kind="noise"}') == 1
+        assert metric(a, 'appealsd_classified_total{kind="gratitude"}') == 1
+        assert metric(a, 'appealsd_classified_total{kind="complaint"}') == 1
+        assert metric(a, 'appealsd_appeals_total{org="maykop",event="created"}') == 1
+
+
+def test_edit_makes_an_appeal_of_noise():
+    with h.Services() as svc, apd.Apd(svc) as a:
+        aid = vk_appeal_id(100001, 950)
+        a.post("/webhook/vk", vk_comment(100001, 950, "+"))
+        a.wait_idle()
+        assert a.appeal(aid)["state"] == "not_appeal"
+        edit = vk_event(100001, "wall_reply_edit",
+                        {"id": 950, "from_id": 7001, "date": 1795900100, "post_id": 42,
+                         "owner_id": -100001, "text": "Во дворе на Курганной сломаны качели, "
+                         "дети могут пораниться, почините пожалуйста"}, "ev-edit-950")
+        st, _, body = a.post("/webhook/vk", edit)
+        assert (st, body) == (200, b"ok")
+        org = a.consume("org.maykop", 1)
+        assert len(org) == 1 and org[0]["json"]["event"] == "updated", org
+        c = org[0]["json"]["classification"]
+        assert c["is_appeal"] and c["category"] == "improvement", c
+        assert org[0]["json"]["route"]["rule"], org[0]["json"]
+        a.wait_idle()
+        rec = a.appeal(aid)
+        assert rec["state"] == "open" and rec["org"] == "maykop", rec
+        assert rec["kind"] == "complaint" and rec["category"] == "improvement", rec
+        with a.redis() as r:
+            assert r.zrange(a.rkey("sla:due")) == [aid + "|first_response"]
+
+
+def test_reload_reads_the_lexicons_again_and_keeps_them_when_broken():
+    tmp = h.tmpdir()
+    extra = tmp / "local.lex"
+    extra.write_text("[category culture]\n")
+    # a repeated list key adds to the list: the shipped lexicons, then this file
+    with h.Services() as svc, apd.Apd(svc, overrides={"classifier.ru.lexicon": str(extra)}) as a:
+        text = "Когда в Майкопе снова будут показывать кукольный спектакль про Бабу-Ягу?"
+        a.post("/webhook/vk", vk_comment(100001, 960, text))
+        first = a.consume("all", 1)[0]["json"]["classification"]
+        assert first["category"] != "sport", first
+
+        extra.write_text("[category sport]\nкукольн* спектакл* = 10\n")
+        rep = a.ctl("reload")
+        assert rep["ok"], rep
+        a.post("/webhook/vk", vk_comment(100001, 961, text))
+        second = a.consume("all", 2)[1]["json"]["classification"]
+        assert second["category"] == "sport", second
+        assert {"by": "ru", "field": "category", "value": "sport", "term": "кукольн* спектакл*",
+                "text": "кукольный спектакль", "weight": 10.0} in second["evidence"], second
+
+        extra.write_text("[category sport]\nкукольн* спектакл* = ten\n")
+        rep = a.ctl("reload")
+        assert not rep["ok"] and "local.lex:2" in rep["error"], rep
+        a.post("/webhook/vk", vk_comment(100001, 962, text))
+        third = a.consume("all", 3)[2]["json"]["classification"]
+        assert third["category"] == "sport", "the old lexicons must keep serving"
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    h.main(globals())
