@@ -450,7 +450,8 @@ static void mark_negation(struct text_result *r)
         bool post = absent || strcmp(w, "нет") == 0 || strcmp(w, "нету") == 0;
         /* forward scope */
         int content = 0;
-        for (size_t j = i + 1; j < n && j <= i + 4; j++) {
+        size_t j;
+        for (j = i + 1; j < n && j <= i + 4; j++) {
             if (r->tok[j].sentence != r->tok[i].sentence)
                 break;
             const char *x = tok_word(r, j);
@@ -462,6 +463,10 @@ static void mark_negation(struct text_result *r)
             if (!word_in(x, function_words) && ++content == 2)
                 break;
         }
+        /* "нет горячей воды и света": the scope goes on across "и", "или" */
+        if (!ne && j + 2 < n && r->tok[j + 2].sentence == r->tok[i].sentence &&
+            (strcmp(tok_word(r, j + 1), "и") == 0 || strcmp(tok_word(r, j + 1), "или") == 0))
+            r->tok[j + 2].flags |= APD_TOK_NEGATED;
         /* "воды нет", "освещение отсутствует": the word before */
         if (post && i > 0 && r->tok[i - 1].sentence == r->tok[i].sentence) {
             const char *x = tok_word(r, i - 1);

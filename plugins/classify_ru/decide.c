@@ -266,12 +266,21 @@ static int decide_kind(const struct ru *ru, const struct apd_text *t, const stru
     return score[other] > score[appeal] ? other : appeal;
 }
 
-static double softmax_top(const double *score, int n, int best, double temp)
+/* Confidence of the kind: how sure it is an appeal (or not), times how
+ * sure it is this kind among the appeal kinds (or among gratitude and
+ * noise).  A complaint is the default appeal, so it starts with a prior. */
+static double kind_confidence(const struct ru *ru, const double *score, int best)
 {
-    double sum = 0;
-    for (int i = 0; i < n; i++)
-        sum += exp((score[i] - score[best]) / temp);
-    return 1 / sum;
+    double temp = ru->p.kind_temperature;
+    double appeal = fmax(score[RU_COMPLAINT], fmax(score[RU_QUESTION], score[RU_REQUEST]));
+    double other = fmax(score[RU_GRATITUDE], score[RU_NOISE]);
+    double p_appeal = 1 / (1 + exp((other - appeal) / temp));
+    double within[3] = {score[RU_COMPLAINT] + 1, score[RU_QUESTION], score[RU_REQUEST]};
+    int lo = best <= RU_REQUEST ? 0 : RU_GRATITUDE, hi = best <= RU_REQUEST ? 2 : RU_NOISE;
+    double top = best <= RU_REQUEST ? within[best] : score[best], sum = 0;
+    for (int k = lo; k <= hi; k++)
+        sum += exp(((best <= RU_REQUEST ? within[k] : score[k]) - top) / temp);
+    return (best <= RU_REQUEST ? p_appeal : 1 - p_appeal) / sum;
 }
 
 static void say_kind(const struct out *o, const struct apd_text *t, const struct signals *s,
@@ -430,7 +439,7 @@ void ru_decide(struct ru *ru, const struct apd_text *t, struct apd_classificatio
     double score[RU_NKINDS];
     int k = decide_kind(ru, t, &s, score);
     io->kind = ru_kind_codes[k];
-    io->kind_confidence = softmax_top(score, RU_NKINDS, k, ru->p.kind_temperature);
+    io->kind_confidence = kind_confidence(ru, score, k);
     say_kind(&o, t, &s, k);
     if (k == RU_GRATITUDE || k == RU_NOISE) {
         /* not an appeal: nothing to file or to hurry */

@@ -93,9 +93,15 @@ void lex_build_fuzzy(struct lex *lx)
         return;
     for (size_t i = 0; i < lx->nterms; i++) {
         const struct lex_term *t = &lx->terms[i];
-        if (t->kind != LEX_STEM || t->cps < lx->fuzzy_min_cps ||
+        if (t->kind == LEX_WORD || t->cps < lx->fuzzy_min_cps ||
             ((unsigned char)t->key[0] < 0x80))
             continue;
+        if (t->kind == LEX_PREFIX) {
+            if (lx->fuzzy_prefix_min == 0 || t->cps < lx->fuzzy_prefix_min)
+                lx->fuzzy_prefix_min = t->cps;
+            if (t->cps > lx->fuzzy_prefix_max)
+                lx->fuzzy_prefix_max = t->cps;
+        }
         struct add_ctx x = {lx, (uint32_t)i};
         variants(t->key, index_variant, &x);
     }
@@ -105,6 +111,7 @@ struct find_ctx {
     const struct lex *lx;
     const uint32_t *cp;
     size_t n;
+    uint8_t kind;               /* the kind of term this probe may find */
     struct lex_ids *out;
 };
 
@@ -114,6 +121,8 @@ static void probe_variant(void *arg, const char *v)
     const struct lex_ids *s = strmap_get(&x->lx->fuzzy, v);
     for (uint32_t k = 0; s && k < s->n; k++) {
         const struct lex_term *t = &x->lx->terms[s->v[k]];
+        if (t->kind != x->kind)
+            continue;
         uint32_t cp[MAX_CPS];
         size_t off[MAX_CPS + 1];
         size_t m = decode(t->key, cp, off);
@@ -122,15 +131,31 @@ static void probe_variant(void *arg, const char *v)
     }
 }
 
-void lex_fuzzy_find(const struct lex *lx, const char *stem, struct lex_ids *out)
+void lex_fuzzy_find(const struct lex *lx, const char *word, const char *stem,
+                    struct lex_ids *out)
 {
     if (lx->fuzzy_min_cps == 0 || lx->fuzzy.n == 0)
         return;
     uint32_t cp[MAX_CPS];
     size_t off[MAX_CPS + 1];
     size_t n = decode(stem, cp, off);
-    if (n + 1 < lx->fuzzy_min_cps || n >= MAX_CPS)
+    if (n + 1 >= lx->fuzzy_min_cps && n < MAX_CPS) {
+        struct find_ctx x = {lx, cp, n, LEX_STEM, out};
+        variants(stem, probe_variant, &x);
+    }
+    /* "подъезд*" in a lexicon, "падъезде" in a text: the word's prefixes of
+     * about the length of an indexed prefix, one edit away */
+    if (lx->fuzzy_prefix_max == 0)
         return;
-    struct find_ctx x = {lx, cp, n, out};
-    variants(stem, probe_variant, &x);
+    n = decode(word, cp, off);
+    char buf[4 * MAX_CPS + 1];
+    for (size_t len = lx->fuzzy_prefix_min - 1; len <= lx->fuzzy_prefix_max + 1 && len <= n;
+         len++) {
+        if (len < 2 || off[len] >= sizeof(buf))
+            continue;
+        memcpy(buf, word, off[len]);
+        buf[off[len]] = '\0';
+        struct find_ctx x = {lx, cp, len, LEX_PREFIX, out};
+        variants(buf, probe_variant, &x);
+    }
 }

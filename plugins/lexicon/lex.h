@@ -119,8 +119,9 @@ struct lex {
     uint16_t min_prefix_cps;
     struct strmap known;            /* words never taken for misspellings */
     struct strmap function;         /* prepositions and particles */
-    struct strmap fuzzy;            /* deletion variant -> struct lex_ids of stem terms */
+    struct strmap fuzzy;            /* deletion variant -> struct lex_ids of terms */
     unsigned fuzzy_min_cps;
+    unsigned fuzzy_prefix_min, fuzzy_prefix_max;   /* lengths of indexed prefixes */
 };
 
 /* What the plugin tells the loader: which section types exist, and whether

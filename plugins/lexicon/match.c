@@ -50,29 +50,37 @@ static void lookup(const struct lex *lx, char kind, const char *key, size_t klen
         lex_ids_add(out, s->v[i]);
 }
 
-static void exact_cands(const struct lex *lx, const char *word, const char *stem,
-                        struct lex_ids *out)
+/* Adds the terms that match word exactly, by its stem, or by a prefix;
+ * returns the length in code points of the longest match (the whole word
+ * for stem and exact matches). */
+static size_t exact_cands(const struct lex *lx, const char *word, const char *stem,
+                          struct lex_ids *out)
 {
-    size_t wl = strlen(word);
+    size_t wl = strlen(word), before = out->n, longest = 0;
     lookup(lx, 's', stem, strlen(stem), out);
     lookup(lx, 'w', word, wl, out);
+    size_t total = lex_cps(word);
+    if (out->n > before)
+        longest = total;
     if (lx->prefixes.n == 0 || wl >= KEY_MAX)
-        return;
+        return longest;
     char buf[KEY_MAX];
     size_t cps = 0;
-    for (size_t i = 0; i < wl; i++) {
-        if (((unsigned char)word[i] & 0xC0) == 0x80)
+    for (size_t i = 0; i <= wl; i++) {
+        if (i < wl && ((unsigned char)word[i] & 0xC0) == 0x80)
             continue;
-        if (cps >= lx->min_prefix_cps) {
+        if (cps >= lx->min_prefix_cps && i > 0) {
             memcpy(buf, word, i);
             buf[i] = '\0';
+            size_t n = out->n;
             if (strmap_get(&lx->prefixes, buf))
                 lookup(lx, 'p', buf, i, out);
+            if (out->n > n && cps > longest)
+                longest = cps;
         }
         cps++;
     }
-    if (strmap_get(&lx->prefixes, word))
-        lookup(lx, 'p', word, wl, out);
+    return longest;
 }
 
 /* Candidates of a part of a glued word, analysed like any text. */
@@ -146,12 +154,16 @@ static const struct lex_cands *cands_for(struct lex_matcher *m, const struct apd
     const struct lex *lx = m->lx;
     struct lex_ids ids = {0};
     struct lex_cands proto = {0};
-    exact_cands(lx, tk->word, tk->stem, &ids);
-    bool eligible = ids.n == 0 && (tk->flags & APD_TOK_CYRILLIC) &&
+    /* A match by a short prefix only ("свет*" in "светафор") leaves room
+     * for a misspelling of a longer word. */
+    size_t longest = exact_cands(lx, tk->word, tk->stem, &ids);
+    bool weak = longest + 2 < lex_cps(tk->word);
+    bool eligible = weak && (tk->flags & APD_TOK_CYRILLIC) &&
                     !strmap_get(&lx->known, tk->word) && !strmap_get(&lx->function, tk->word);
     if (eligible) {
-        lex_fuzzy_find(lx, tk->stem, &ids);
-        if (ids.n)
+        size_t had = ids.n;
+        lex_fuzzy_find(lx, tk->word, tk->stem, &ids);
+        if (ids.n > had)
             proto.how = LEX_HIT_FUZZY;
     }
     if (eligible && ids.n == 0 && lex_cps(tk->word) >= 5 && split_word(m, tk->word, &ids, &proto))

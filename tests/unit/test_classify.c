@@ -1,0 +1,344 @@
+/* The classifier chain with the shipped plugins and lexicons: places in any
+ * grammatical case, the hard cases of the default scheme, misspellings,
+ * negation, the page fallback, the chain's order and overrides, and the
+ * errors a broken lexicon gives.  Needs the plugins of the build tree
+ * (APD_BUILD_DIR) and the sources (APD_SOURCE_DIR). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "config.h"
+#include "directory.h"
+#include "test.h"
+
+static char tmpdir[256];
+static const char *build_dir, *source_dir;
+
+static const char *write_file(const char *name, const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* A configuration with the shipped lexicons and the example directory;
+ * `set` is one override ("classifier.spam.order=1") or NULL. */
+static struct apd_config *load(const char *set, struct diag *d)
+{
+    char text[8192];
+    snprintf(text, sizeof(text),
+             "[daemon]\nplugin_dir = %s/plugins\n"
+             "include %s/config/conf.d/10-organisations.conf\n"
+             "include %s/config/conf.d/20-pages.conf\n"
+             "[classifier \"ru\"]\nlexicon = %s/config/classifier/ru\norder = 10\n"
+             "[classifier \"spam\"]\nlexicon = %s/config/classifier/spam.lex\norder = 20\n",
+             build_dir, source_dir, source_dir, source_dir, source_dir);
+    const char *sets[] = {set, NULL};
+    struct config_opts o = {.path = write_file("t.conf", text), .overrides = sets};
+    return config_load(&o, d);
+}
+
+static struct apd_config *cfg;
+static struct classify_result res;
+
+static const struct classify_result *classify(const char *text, const char *page)
+{
+    const struct page *p = page ? directory_page(cfg->dir, "vk", page) : NULL;
+    struct classify_request rq = {.text = text, .len = strlen(text), .source = "vk",
+                                  .page = page, .page_municipality = p ? p->municipality : NULL};
+    classify_text(classify_chain_of(cfg), &rq, &res);
+    return &res;
+}
+
+static const char *mun(const char *text) { return classify(text, NULL)->municipality; }
+static const char *cat(const char *text) { return classify(text, NULL)->category; }
+
+static bool has_evidence(const char *needle)
+{
+    bool ok = res.evidence.p && strstr(res.evidence.p, needle);
+    if (!ok)
+        printf("# no \"%s\" in the evidence: [%s]\n", needle, res.evidence.p ? res.evidence.p : "");
+    return ok;
+}
+
+TEST(places_in_any_case)
+{
+    CHECK_STR(mun("Третий день нет воды в Майкопе"), "maykop");
+    CHECK_STR(mun("Автобус из Яблоновского не пришёл"), "takhtamukaysky");
+    CHECK_STR(mun("Дороги по Гиагинскому району разбиты"), "giaginsky");
+    CHECK_STR(mun("В станице Ханской нет газа"), "maykop");
+    CHECK_STR(mun("Аул Понежукай без света"), "teuchezhsky");
+    CHECK_STR(mun("В Новой Адыгее нет МФЦ"), "takhtamukaysky");
+    CHECK_STR(mun("В Майкопском районе сломан мост"), "maykopsky");
+    CHECK_STR(mun("Майкопские дороги хуже всех"), "maykop");
+    CHECK_STR(mun("В Адыгейске прорвало трубу"), "adygeysk");
+    CHECK_STR(mun("мусор не вывозят, Кошехабль"), "koshekhablsky");
+    /* ambiguous names count only after a settlement marker */
+    CHECK_STR(mun("В пос. Победа нет связи"), "maykopsky");
+    CHECK_STR(mun("С Днём Победы! Ямы на дороге так и не заделали"), "");
+    CHECK_STR(mun("В село Белое не ходит автобус"), "krasnogvardeysky");
+    CHECK_STR(mun("Разлили белую краску на дороге"), "");
+    /* the Adyghe adjective is not the city; a street is not a place */
+    CHECK_STR(mun("Адыгейский университет задерживает стипендию"), "");
+    CHECK_STR(mun("Яблоновский, ул. Майкопская, 12: нет воды"), "takhtamukaysky");
+    CHECK_STR(mun("На ул. Гиагинской яма"), "");
+    CHECK_STR(mun("Нет воды третий день"), "");
+    CHECK(res.municipality_source == NULL);
+}
+
+TEST(page_fallback_never_guesses)
+{
+    classify("Во дворе не вывозят мусор", "100001");
+    CHECK_STR(res.municipality, "maykop");
+    CHECK_STR(res.municipality_source, "page");
+    CHECK(has_evidence("\"rule\":\"page\""));
+    CHECK(has_evidence("vk:100001"));
+    /* a place in the text wins over the page */
+    classify("В Яблоновском во дворе не вывозят мусор", "100001");
+    CHECK_STR(res.municipality, "takhtamukaysky");
+    CHECK_STR(res.municipality_source, "text");
+    /* a ministry's page has no municipality: unknown stays unknown */
+    classify("Не могу записаться к врачу", "100002");
+    CHECK_STR(res.municipality, "");
+}
+
+TEST(hard_cases_of_the_scheme)
+{
+    CHECK_STR(cat("На дороге по улице Ленина не горят фонари, машины не видят пешеходов"), "roads");
+    CHECK_STR(cat("Во дворе не горят фонари, у подъездов темнота"), "improvement");
+    CHECK_STR(cat("В парке вечером не работает освещение"), "improvement");
+    CHECK_STR(cat("Снег на дороге не убирают третий день"), "roads");
+    CHECK_STR(cat("Во дворе снег по колено, не чистят"), "improvement");
+    CHECK_STR(cat("Нет света во всём доме с утра"), "power");
+    CHECK_STR(cat("В подъезде не горит лампочка на третьем этаже"), "housing");
+    CHECK_STR(cat("Стая бродячих собак у школы кидается на детей"), "safety");
+    CHECK_STR(cat("В школе холодно, батареи еле тёплые"), "education");
+    CHECK_STR(cat("В детском саду не работает отопление"), "education");
+    CHECK_STR(cat("Яма возле школы на дороге, машины бьют колёса"), "roads");
+}
+
+TEST(kinds_and_appeals)
+{
+    classify("Когда отремонтируют дорогу на Пионерской?", NULL);
+    CHECK_STR(res.kind, "question");
+    CHECK(res.is_appeal);
+    classify("Просим установить светофор на перекрёстке у рынка", NULL);
+    CHECK_STR(res.kind, "request");
+    classify("Третий день нет воды, сколько можно терпеть!!!", NULL);
+    CHECK_STR(res.kind, "complaint");
+    CHECK_STR(res.category, "housing");
+    classify("Спасибо большое за новую детскую площадку! 👍", NULL);
+    CHECK_STR(res.kind, "gratitude");
+    CHECK(!res.is_appeal);
+    CHECK_STR(res.category, "");          /* nothing to file */
+    CHECK_STR(res.priority, "normal");
+    classify("Спасибо администрации за «прекрасные» дороги, опять пробил колесо в яме", NULL);
+    CHECK_STR(res.kind, "complaint");     /* thanks that are a complaint */
+    const char *noise[] = {"+", "👍👍👍", "Доброе утро всем!", "С праздником, земляки!",
+                           "ахахах ну вы даёте", "", NULL};
+    for (size_t i = 0; noise[i]; i++) {
+        classify(noise[i], NULL);
+        if (strcmp(res.kind, "noise") != 0)
+            printf("# \"%s\" is %s\n", noise[i], res.kind);
+        CHECK_STR(res.kind, "noise");
+        CHECK(!res.is_appeal);
+    }
+    CHECK(res.kind_confidence > 0.5 && res.kind_confidence <= 1);
+}
+
+TEST(priority_and_negation)
+{
+    classify("В подъезде сильно пахнет газом!", NULL);
+    CHECK_STR(res.priority, "critical");
+    CHECK_STR(res.priority_reason, "пахнет газом");
+    CHECK_STR(res.category, "gas");
+    classify("Третий день нет воды, в доме лежачая бабушка", NULL);
+    CHECK_STR(res.priority, "high");
+    CHECK_STR(res.priority_reason, "нет воды");
+    /* the same words without the negation are no lost service */
+    classify("Вода из крана идёт ржавая", NULL);
+    CHECK_STR(res.priority, "normal");
+    classify("На остановке провод оборван и искрит!", NULL);
+    CHECK_STR(res.priority, "critical");
+    classify("Фонарь не горит во дворе", NULL);
+    CHECK_STR(res.priority, "normal");    /* "не горит" is no fire */
+}
+
+TEST(misspellings_and_glued_words)
+{
+    classify("в падъезде грязно и воняет", NULL);       /* о → а */
+    CHECK_STR(res.category, "housing");
+    CHECK(has_evidence("\"fuzzy\":true"));
+    classify("нетводы уже неделю", NULL);
+    CHECK_STR(res.category, "housing");
+    CHECK(has_evidence("\"split\":true"));
+    CHECK_STR(res.priority, "high");
+    classify("мусор нe вывoзят", NULL);                   /* Latin e and o */
+    CHECK_STR(res.category, "waste");
+}
+
+TEST(chain_order_and_override)
+{
+    classify("Продам дом в Майкопе, газ, вода, звоните 89181234567", NULL);
+    CHECK_STR(res.kind, "noise");             /* spam overrides ru */
+    CHECK_STR(res.by, "ru,spam");
+    CHECK(has_evidence("\"by\":\"spam\""));
+    CHECK(has_evidence("\"rule\":\"spam\""));
+    classify("Третий день нет воды на Гагарина, перезвоните мне 89181234567", NULL);
+    CHECK_STR(res.kind, "complaint");         /* a phone with a complaint is no ad */
+    /* spam first and final: ru never runs on spam */
+    struct diag d = {0};
+    struct apd_config *c2 = load("classifier.spam.order=1", &d);
+    CHECK(c2 != NULL);
+    struct apd_config *keep = cfg;
+    cfg = c2;
+    classify("Работа на дому, доход от 5000 в день, пишите в личку", NULL);
+    CHECK_STR(res.kind, "noise");
+    CHECK_STR(res.by, "spam");
+    classify("Яма на дороге", NULL);
+    CHECK_STR(res.by, "spam,ru");
+    CHECK_STR(res.category, "roads");
+    cfg = keep;
+    config_unref(c2);
+    diag_free(&d);
+    /* a disabled classifier is not run; no classifier at all: an appeal of unknown kind */
+    c2 = load("classifier.spam.enabled=no", &d);
+    CHECK(c2 != NULL && classify_chain_length(classify_chain_of(c2)) == 1);
+    config_unref(c2);
+    struct classify_request rq = {.text = "x", .len = 1};
+    classify_text(NULL, &rq, &res);
+    CHECK(res.is_appeal && !res.classified);
+    CHECK_STR(res.kind, "");
+    CHECK_STR(res.priority, "normal");
+    diag_free(&d);
+}
+
+static bool diag_has(const struct diag *d, const char *needle)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strstr(d->msg[i], needle))
+            return true;
+    printf("# no diagnostic contains \"%s\"; got:\n", needle);
+    for (size_t i = 0; i < d->n; i++)
+        printf("#   %s\n", d->msg[i]);
+    return false;
+}
+
+TEST(broken_lexicons_are_reported_with_file_and_line)
+{
+    static const struct {
+        const char *lex, *want;
+    } cases[] = {
+        {"[category roads]\nяма = много\n", "bad.lex:2: 'много' is not a weight"},
+        {"яма = 2\n", "bad.lex:1: a line before the first [section]"},
+        {"[categroy roads]\n", "bad.lex:1: unknown section type 'categroy'"},
+        {"[category]\n", "bad.lex:1: [category] needs a code"},
+        {"[param]\nquestion_mrak = 2\n", "bad.lex:2: unknown [param] 'question_mrak'"},
+        {"[priority urgent]\nпожар = 3\n", "[priority urgent]: priorities are critical and high"},
+        {"[rule r]\nif = яма\n", "rule r needs an `if` and a `then`"},
+        {"[rule r]\nif = яма\nthen = category roads lots\n", "bad.lex:3: rule r: 'lots' is not"},
+        {"[category roads]\nя* = 1\n", "bad.lex:2: 'я*': a prefix needs three letters"},
+        {"[category roads]\n😀 = 1\n", "bad.lex:2: '😀' has no word in it"},
+        {NULL, NULL},
+    };
+    for (size_t i = 0; cases[i].lex; i++) {
+        write_file("bad.lex", cases[i].lex);
+        char set[600];
+        snprintf(set, sizeof(set), "classifier.ru.lexicon=%s/bad.lex", tmpdir);
+        struct diag d = {0};
+        struct apd_config *c = load(set, &d);
+        CHECK(c == NULL);
+        CHECK(diag_has(&d, cases[i].want));
+        CHECK(diag_has(&d, "t.conf:5: [classifier \"ru\"]"));   /* and the section naming it */
+        config_unref(c);
+        diag_free(&d);
+    }
+    struct diag d = {0};
+    CHECK(load("classifier.ru.lexicon=/nonexistent/x.lex", &d) == NULL);
+    CHECK(diag_has(&d, "/nonexistent/x.lex:0: cannot read"));
+    diag_free(&d);
+    CHECK(load("classifier.x.plugin=classify_nothing", &d) == NULL);
+    CHECK(diag_has(&d, "no classify_nothing.so"));
+    diag_free(&d);
+    CHECK(load("classifier.v.plugin=source_vk", &d) == NULL);
+    CHECK(diag_has(&d, "not a classifier plugin"));
+    diag_free(&d);
+}
+
+TEST(later_lexicons_extend_and_reweigh)
+{
+    write_file("local.lex", "[category culture]\nкукольн* театр* = 5\n"
+                            "[category roads]\nяма = 0.1\n");
+    char set[600];
+    snprintf(set, sizeof(set), "classifier.ru.lexicon=%s/local.lex", tmpdir);
+    struct diag d = {0};
+    struct apd_config *c = load(set, &d);
+    CHECK(c != NULL);
+    struct apd_config *keep = cfg;
+    cfg = c;
+    CHECK_STR(cat("Когда откроют кукольный театр после ремонта?"), "culture");
+    classify("Огромная яма посреди дороги, колесо пробил", NULL);
+    CHECK(has_evidence("\"term\":\"яма\",\"text\":\"яма\",\"weight\":0.10"));
+    cfg = keep;
+    config_unref(c);
+    diag_free(&d);
+}
+
+TEST(json_of_a_decision)
+{
+    classify("В Майкопе на Пионерской яма на дороге", NULL);
+    struct sbuf b = SBUF_INIT;
+    classify_result_json(&res, &b);
+    static const char head[] = "{\"is_appeal\":true,\"kind\":\"complaint\",\"category\":"
+                               "\"roads\",\"municipality\":\"maykop\",\"priority\":\"normal\","
+                               "\"priority_reason\":null,\"confidence\":{\"kind\":";
+    CHECK(strncmp(b.p, head, sizeof(head) - 1) == 0);
+    CHECK(strstr(b.p, "\"municipality_source\":\"text\",\"evidence\":[{\"by\":\"ru\""));
+    CHECK(strstr(b.p, "\"classifiers\":[\"ru\",\"spam\"]}"));
+    sbuf_free(&b);
+}
+
+int main(void)
+{
+    build_dir = getenv("APD_BUILD_DIR");
+    source_dir = getenv("APD_SOURCE_DIR");
+    if (build_dir == NULL || source_dir == NULL) {
+        printf("1..0 # SKIP APD_BUILD_DIR and APD_SOURCE_DIR are not set\n");
+        return 77;
+    }
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-test-classify-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return 1;
+    struct diag d = {0};
+    cfg = load(NULL, &d);
+    if (cfg == NULL) {
+        for (size_t i = 0; i < d.n; i++)
+            printf("# %s\n", d.msg[i]);
+        printf("Bail out! the shipped configuration does not load\n");
+        return 1;
+    }
+    diag_free(&d);
+    classify_result_init(&res);
+    RUN(places_in_any_case);
+    RUN(page_fallback_never_guesses);
+    RUN(hard_cases_of_the_scheme);
+    RUN(kinds_and_appeals);
+    RUN(priority_and_negation);
+    RUN(misspellings_and_glued_words);
+    RUN(chain_order_and_override);
+    RUN(broken_lexicons_are_reported_with_file_and_line);
+    RUN(later_lexicons_extend_and_reweigh);
+    RUN(json_of_a_decision);
+    classify_result_free(&res);
+    config_unref(cfg);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", tmpdir);
+    return test_done();
+}
