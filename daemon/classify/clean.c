@@ -324,6 +324,26 @@ static size_t special(const unsigned char *s, size_t len, size_t i, struct clean
     return 0;
 }
 
+/* Bytes that are copied as they are: Cyrillic letters, and ASCII that is
+ * neither markup, nor a control character, nor the start of a word (which
+ * may be a link or a phone number). */
+static size_t plain_run(const unsigned char *s, size_t len, size_t i)
+{
+    size_t e = i;
+    while (e < len) {
+        unsigned char c = s[e];
+        if ((c == 0xD0 || c == 0xD1) && e + 1 < len && (s[e + 1] & 0xC0) == 0x80) {
+            e += 2;
+            continue;
+        }
+        if (c >= 0x80 || c < 0x20 || c == 0x7F || c == '<' || c == '&' || c == '[' ||
+            c == '@' || c == '+' || (is_alnum(c) && !word_before(s, e)))
+            break;
+        e++;
+    }
+    return e;
+}
+
 void clean_text(const char *str, size_t len, struct clean_out *o)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -334,6 +354,12 @@ void clean_text(const char *str, size_t len, struct clean_out *o)
     sbuf_reserve(&o->text, len + 1);
     size_t i = 0;
     while (i < len) {
+        size_t run = plain_run(s, len, i);
+        if (run > i) {
+            sbuf_add(&o->text, s + i, run - i);
+            i = run;
+            continue;
+        }
         unsigned char c = s[i];
         if (c < 0x80) {
             size_t e = strchr("<&[@+hHwW0123456789", c) != NULL || is_alnum(c)

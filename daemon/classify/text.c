@@ -11,7 +11,7 @@
 
 #include "clean.h"
 #include "sbuf.h"
-#include "strmap.h"
+#include "wordmap.h"
 #include "utf8.h"
 
 /* Stems cached before the cache is emptied: bounds memory on adversarial
@@ -24,6 +24,7 @@ struct text_result {
     struct apd_text pub;       /* first: the public view is the result */
     struct clean_out clean;
     struct apd_token *tok;
+    uint32_t *ids;             /* word ids, parallel to tok */
     uint32_t *woff, *soff;     /* word/stem offsets into pool until pointers are fixed */
     size_t cap;
     struct sbuf pool;
@@ -31,9 +32,14 @@ struct text_result {
     size_t ucap;
 };
 
+/* The vocabulary: every distinct word seen gets an id, with its stem, so a
+ * word is stemmed once and classifiers can remember words by id. */
 struct text_analyzer {
     struct sb_stemmer *stemmer;
-    struct strmap cache;       /* folded word -> malloc'd stem */
+    struct wordmap ids;        /* folded word -> id + 1 */
+    char **stems;              /* by id: the stem, or NULL when it is the word */
+    size_t nwords, cap;
+    uint32_t generation;
     struct text_result hot;
 };
 
@@ -144,13 +150,14 @@ static void result_reset(struct text_result *r)
 {
     const struct clean_out keep = r->clean;
     struct apd_token *tok = r->tok;
-    uint32_t *woff = r->woff, *soff = r->soff;
+    uint32_t *ids = r->ids, *woff = r->woff, *soff = r->soff;
     size_t cap = r->cap, ucap = r->ucap;
     struct sbuf pool = r->pool;
     const char **urls = r->urls;
     memset(r, 0, sizeof(*r));
     r->clean = keep;
     r->tok = tok;
+    r->ids = ids;
     r->woff = woff;
     r->soff = soff;
     r->cap = cap;
@@ -165,6 +172,7 @@ static void result_free(struct text_result *r)
 {
     clean_out_free(&r->clean);
     free(r->tok);
+    free(r->ids);
     free(r->woff);
     free(r->soff);
     free(r->urls);
@@ -178,9 +186,11 @@ static struct apd_token *new_token(struct text_result *r)
         struct apd_token *t = realloc(r->tok, cap * sizeof(*t));
         uint32_t *w = realloc(r->woff, cap * sizeof(*w));
         uint32_t *s = realloc(r->soff, cap * sizeof(*s));
-        if (t == NULL || w == NULL || s == NULL)
+        uint32_t *d = realloc(r->ids, cap * sizeof(*d));
+        if (t == NULL || w == NULL || s == NULL || d == NULL)
             abort();
         r->tok = t;
+        r->ids = d;
         r->woff = w;
         r->soff = s;
         r->cap = cap;
@@ -190,27 +200,45 @@ static struct apd_token *new_token(struct text_result *r)
     return t;
 }
 
-/* ---- stemming ---- */
+/* ---- the vocabulary ---- */
 
-static const char *stem_word(struct text_analyzer *a, const char *w, size_t wlen)
+static void vocabulary_clear(struct text_analyzer *a)
 {
-    const char *hit = strmap_get(&a->cache, w);
-    if (hit)
-        return hit;
-    const sb_symbol *s = sb_stemmer_stem(a->stemmer, (const sb_symbol *)w, (int)wlen);
-    if (s == NULL)
-        return NULL;
-    int n = sb_stemmer_length(a->stemmer);
-    if (a->cache.n >= STEM_CACHE_MAX) {
-        for (size_t i = 0; i < a->cache.cap; i++)
-            free(a->cache.slots[i].val);
-        strmap_free(&a->cache);
+    for (size_t i = 0; i < a->nwords; i++)
+        free(a->stems[i]);
+    a->nwords = 0;
+    wordmap_clear(&a->ids, NULL);
+    a->generation++;
+}
+
+/* The id of word w (stemmed when `stem`); *st gets its stem. */
+static uint32_t word_id(struct text_analyzer *a, const char *w, size_t wlen, bool stem,
+                        const char **st)
+{
+    uintptr_t got = (uintptr_t)wordmap_get(&a->ids, w, wlen);
+    if (got) {
+        *st = a->stems[got - 1] ? a->stems[got - 1] : w;
+        return (uint32_t)(got - 1);
     }
-    char *copy = strndup((const char *)s, (size_t)n);
-    if (copy == NULL)
-        abort();
-    strmap_put(&a->cache, w, copy);
-    return copy;
+    if (a->nwords >= STEM_CACHE_MAX)
+        vocabulary_clear(a);
+    char *copy = NULL;
+    const sb_symbol *s = stem ? sb_stemmer_stem(a->stemmer, (const sb_symbol *)w, (int)wlen) : NULL;
+    if (s) {
+        int n = sb_stemmer_length(a->stemmer);
+        if ((size_t)n != wlen || memcmp(s, w, wlen) != 0)
+            if ((copy = strndup((const char *)s, (size_t)n)) == NULL)
+                abort();
+    }
+    if (a->nwords == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 1024;
+        if ((a->stems = realloc(a->stems, a->cap * sizeof(*a->stems))) == NULL)
+            abort();
+    }
+    a->stems[a->nwords] = copy;
+    wordmap_put(&a->ids, w, wlen, (void *)(uintptr_t)(a->nwords + 1));
+    *st = copy ? copy : w;
+    return (uint32_t)a->nwords++;
 }
 
 /* ---- words ---- */
@@ -242,22 +270,24 @@ static void emit_word(struct text_analyzer *an, struct text_result *r, const str
     bool repair = cyr > 0 && lat > 0 && fixable == lat;
     struct apd_token *t = new_token(r);
     uint32_t woff = (uint32_t)r->pool.len;
+    /* at most 4 bytes per folded character, 3 characters per fold */
+    sbuf_reserve(&r->pool, (b - a) * 12 + 1);
+    char *out = r->pool.p + r->pool.len;
     for (size_t i = a; i < b; i++) {
         uint32_t cp = cps[i].cp;
         if (repair && (cps[i].cls & CH_LAT))
             cp = lookalike(cp);
-        uint32_t out[4];
+        uint32_t fold[4];
         size_t n = 1;
         if (cp < FAST_CPS && fast_fold[cp])
-            out[0] = fast_fold[cp];
+            fold[0] = fast_fold[cp];
         else
-            fold_one(cp, out, &n);
-        for (size_t k = 0; k < n; k++) {
-            char u[4];
-            utf8proc_ssize_t m = utf8proc_encode_char((utf8proc_int32_t)out[k], (utf8proc_uint8_t *)u);
-            sbuf_add(&r->pool, u, (size_t)m);
-        }
+            fold_one(cp, fold, &n);
+        for (size_t k = 0; k < n; k++)
+            out += utf8proc_encode_char((utf8proc_int32_t)fold[k], (utf8proc_uint8_t *)out);
     }
+    r->pool.len = (size_t)(out - r->pool.p);
+    r->pool.p[r->pool.len] = '\0';
     size_t wlen = r->pool.len - woff;
     sbuf_addc(&r->pool, '\0');
     if (repair) {
@@ -275,15 +305,16 @@ static void emit_word(struct text_analyzer *an, struct text_result *r, const str
         flags |= APD_TOK_CAPS;
     uint32_t soff = woff;
     size_t slen = wlen;
-    if ((flags & APD_TOK_CYRILLIC) && letters > 2) {
-        const char *st = stem_word(an, r->pool.p + woff, wlen);
-        if (st) {
-            slen = strlen(st);
-            soff = (uint32_t)r->pool.len;
-            sbuf_add(&r->pool, st, slen);
-            sbuf_addc(&r->pool, '\0');
-        }
+    const char *st;
+    uint32_t id = word_id(an, r->pool.p + woff, wlen, (flags & APD_TOK_CYRILLIC) && letters > 2,
+                          &st);
+    if (st != r->pool.p + woff) {
+        slen = strlen(st);
+        soff = (uint32_t)r->pool.len;
+        sbuf_add(&r->pool, st, slen);
+        sbuf_addc(&r->pool, '\0');
     }
+    r->ids[r->pub.ntokens] = id;
     t->start = cps[a].off;
     t->len = end_off - cps[a].off;
     t->wlen = (uint16_t)wlen;
@@ -437,12 +468,21 @@ static const char *tok_word(const struct text_result *r, size_t i)
     return r->pool.p + r->woff[i];
 }
 
+/* Every negator starts with н, б or о: most words are ruled out by their
+ * first letter before any comparison. */
+static bool may_negate(const char *w)
+{
+    return (unsigned char)w[0] == 0xD0 &&
+           ((unsigned char)w[1] == 0xBD || (unsigned char)w[1] == 0xB1 ||
+            (unsigned char)w[1] == 0xBE);
+}
+
 static void mark_negation(struct text_result *r)
 {
     size_t n = r->pub.ntokens;
     for (size_t i = 0; i < n; i++) {
         const char *w = tok_word(r, i);
-        if (!word_in(w, negators))
+        if (!may_negate(w) || !word_in(w, negators))
             continue;
         r->tok[i].flags |= APD_TOK_NEGATOR;
         bool ne = strcmp(w, "не") == 0 || strcmp(w, "ни") == 0;
@@ -495,6 +535,9 @@ static void scan_text(struct text_analyzer *an, struct text_result *r)
             unsigned char c = (unsigned char)s[i];
             if (c < 0x80) {
                 cp = c;
+            } else if (c >= 0xC2 && c < 0xE0 && i + 1 < len) {
+                cp = ((uint32_t)(c & 0x1F) << 6) | ((unsigned char)s[i + 1] & 0x3F);
+                n = 2;
             } else {
                 utf8proc_int32_t v;
                 utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
@@ -562,6 +605,7 @@ static void finish(struct text_result *r)
         r->tok[i].stem = r->pool.p + r->soff[i];
     }
     r->pub.tokens = r->tok;
+    r->pub.word_ids = r->ids;
     r->pub.text = sbuf_str(&r->clean.text);
     r->pub.text_len = r->clean.text.len;
     if (r->clean.nurls > r->ucap) {
@@ -587,10 +631,20 @@ static void analyze_into(struct text_analyzer *a, struct text_result *r, const c
     result_reset(r);
     clean_text(s ? s : "", s ? len : 0, &r->clean);
     sbuf_reserve(&r->pool, r->clean.text.len * 2 + 64);
+    uint32_t generation = a->generation;
     scan_text(a, r);
-    /* the pool no longer moves: word lookups below use offsets */
+    if (a->generation != generation) {
+        /* the vocabulary was emptied half-way: give every word a new id */
+        for (size_t i = 0; i < r->pub.ntokens; i++) {
+            const char *st;
+            const char *w = r->pool.p + r->woff[i];
+            r->ids[i] = word_id(a, w, strlen(w), r->soff[i] != r->woff[i], &st);
+        }
+    }
     mark_negation(r);
     finish(r);
+    r->pub.vocabulary = a->generation;
+    r->pub.vocabulary_size = (uint32_t)a->nwords;
 }
 
 /* ---- public ---- */
@@ -614,9 +668,8 @@ void text_analyzer_free(struct text_analyzer *a)
 {
     if (a == NULL)
         return;
-    for (size_t i = 0; i < a->cache.cap; i++)
-        free(a->cache.slots[i].val);
-    strmap_free(&a->cache);
+    vocabulary_clear(a);
+    free(a->stems);
     result_free(&a->hot);
     sb_stemmer_delete(a->stemmer);
     free(a);
@@ -646,4 +699,4 @@ void text_release(const struct apd_text *t)
     free(r);
 }
 
-size_t text_analyzer_cached(const struct text_analyzer *a) { return a->cache.n; }
+size_t text_analyzer_cached(const struct text_analyzer *a) { return a->nwords; }

@@ -68,6 +68,9 @@ extern "C" {
  * `word` is the token as written, case-folded, with ё → е and repaired
  * look-alike letters; `stem` is its Snowball Russian stem for Cyrillic words
  * and equals `word` for other tokens.  Both are NUL-terminated.
+ *
+ * This struct never grows (plugins index arrays of it with their own
+ * sizeof): more per-token data comes as parallel arrays in apd_text.
  */
 struct apd_token {
     const char *word;
@@ -107,6 +110,17 @@ struct apd_text {
     uint32_t letters;              /**< letters in words */
     uint32_t upper_letters;        /**< of them written in capitals */
     uint32_t truncated;            /**< nonzero: tokens beyond the host's cap were dropped */
+    /**
+     * Per token, the id of its word in the host's vocabulary: the same word
+     * has the same id in every text of one vocabulary generation, so a
+     * plugin can remember what it worked out about a word in an array
+     * indexed by id instead of hashing the word.  Ids are below
+     * vocabulary_size; when the host empties its vocabulary (it is bounded)
+     * the generation changes and a plugin must forget what it remembered.
+     */
+    const uint32_t *word_ids;
+    uint32_t vocabulary;           /**< the vocabulary generation */
+    uint32_t vocabulary_size;
     void *reserved[6];
 };
 

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ru.h"
@@ -40,7 +41,7 @@ static bool place_suppressed(const struct ru *ru, const struct lex_hit *h)
             o->last - o->first > h->last - h->first)
             return true;
     }
-    return lex_preceded_by(ru->m, h->first, "street");
+    return lex_preceded_by(ru->m, h->first, LEX_IS_STREET);
 }
 
 /* Whether a hit speaks for its section.  A place inside a longer place
@@ -53,7 +54,7 @@ static bool counts(const struct ru *ru, const struct lex_hit *h)
     if (role == ROLE_PLACE)
         return !place_suppressed(ru, h);
     if (role == ROLE_CATEGORY)
-        return !lex_preceded_by(ru->m, h->first, "street");
+        return !lex_preceded_by(ru->m, h->first, LEX_IS_STREET);
     return role != ROLE_NONE;
 }
 
@@ -98,8 +99,16 @@ static void accumulate(struct ru *ru)
     const struct lex_matcher *m = ru->m;
     memset(ru->score, 0, lx->nsections * sizeof(double));
     ru->lead = lead_sentence(ru);
+    if (m->nhits > ru->okcap) {
+        ru->okcap = m->nhits * 2;
+        free(ru->ok);
+        if ((ru->ok = malloc(ru->okcap)) == NULL)
+            abort();
+    }
     for (size_t i = 0; i < m->nhits; i++)
-        if (counts(ru, &m->hits[i]))
+        ru->ok[i] = counts(ru, &m->hits[i]);
+    for (size_t i = 0; i < m->nhits; i++)
+        if (ru->ok[i])
             ru->score[lx->entries[m->hits[i].entry].section] +=
                 hit_weight(ru, &m->hits[i]) * position_factor(ru, &m->hits[i]);
     for (size_t r = 0; r < lx->nrules; r++)
@@ -138,7 +147,7 @@ static void say_section(const struct out *o, int s, const char *field, const cha
     for (size_t i = 0; i < m->nhits && said < max; i++) {
         const struct lex_hit *h = &m->hits[i];
         const struct lex_entry *e = &lx->entries[h->entry];
-        if ((int)e->section != s || !counts(ru, h))
+        if ((int)e->section != s || !ru->ok[i])
             continue;
         unsigned f = ((h->flags & LEX_HIT_FUZZY) ? APD_EVD_FUZZY : 0) |
                      ((h->flags & LEX_HIT_SPLIT) ? APD_EVD_SPLIT : 0);
@@ -403,7 +412,7 @@ static void decide_place(const struct out *o, struct apd_classification *io)
     for (size_t i = 0; i < m->nhits; i++) {
         const struct lex_hit *h = &m->hits[i];
         int s = (int)lx->entries[h->entry].section;
-        if (ru->sec_role[s] != ROLE_PLACE || !counts(ru, h))
+        if (ru->sec_role[s] != ROLE_PLACE || !ru->ok[i])
             continue;
         if (best < 0 || ru->score[s] > ru->score[best] ||
             (ru->score[s] == ru->score[best] && h->start < best_at)) {

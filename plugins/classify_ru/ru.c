@@ -21,7 +21,7 @@ static const struct apd_config_key ru_keys[] = {
     {"lexicon", APD_KEY_PATH_LIST, offsetof(struct ru_config, lexicon),
      APD_SYSCONF_DIR "/classifier/ru", 0, 0,
      "lexicon files or directories of *.lex files, read in order"},
-    {"fuzzy_min_length", APD_KEY_INT, offsetof(struct ru_config, fuzzy_min_length), "5", 0, 30,
+    {"fuzzy_min_length", APD_KEY_INT, offsetof(struct ru_config, fuzzy_min_length), "6", 0, 30,
      "letters a stem needs before misspellings of it are matched (0: never)"},
     {0},
 };
@@ -133,6 +133,7 @@ static void ru_destroy(void *state)
     lex_free(ru->lx);
     free(ru->sec_role);
     free(ru->score);
+    free(ru->ok);
     free(ru);
 }
 

@@ -35,6 +35,8 @@ struct ru {
     uint8_t *sec_role;          /* per section: enum ru_role */
     double *score;              /* per section, for the current text */
     uint16_t lead;              /* the lead sentence of the current text */
+    uint8_t *ok;                /* per hit of the current text: it counts */
+    size_t okcap;
     char reason[160];
 };
 

@@ -77,12 +77,12 @@ struct add_ctx {
 static void index_variant(void *arg, const char *v)
 {
     struct add_ctx *x = arg;
-    struct lex_ids *s = strmap_get(&x->lx->fuzzy, v);
+    struct lex_ids *s = wordmap_get(&x->lx->fuzzy, v, strlen(v));
     if (s == NULL) {
         s = calloc(1, sizeof(*s));
         if (s == NULL)
             abort();
-        strmap_put(&x->lx->fuzzy, v, s);
+        wordmap_put(&x->lx->fuzzy, v, strlen(v), s);
     }
     lex_ids_add(s, x->id);
 }
@@ -118,7 +118,7 @@ struct find_ctx {
 static void probe_variant(void *arg, const char *v)
 {
     struct find_ctx *x = arg;
-    const struct lex_ids *s = strmap_get(&x->lx->fuzzy, v);
+    const struct lex_ids *s = wordmap_get(&x->lx->fuzzy, v, strlen(v));
     for (uint32_t k = 0; s && k < s->n; k++) {
         const struct lex_term *t = &x->lx->terms[s->v[k]];
         if (t->kind != x->kind)

@@ -69,27 +69,23 @@ void lex_ids_add(struct lex_ids *s, uint32_t id)
     s->v[s->n++] = id;
 }
 
-static struct lex_ids *ids_at(struct strmap *m, const char *key)
+static struct lex_ids *ids_at(struct wordmap *m, const char *key)
 {
-    struct lex_ids *s = strmap_get(m, key);
+    struct lex_ids *s = wordmap_get(m, key, strlen(key));
     if (s == NULL) {
         s = calloc(1, sizeof(*s));
         if (s == NULL)
             abort();
-        strmap_put(m, key, s);
+        wordmap_put(m, key, strlen(key), s);
     }
     return s;
 }
 
-static void free_ids_map(struct strmap *m)
+void lex_ids_free(void *p)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->slots[i].key) {
-            struct lex_ids *s = m->slots[i].val;
-            free(s->v);
-            free(s);
-        }
-    strmap_free(m);
+    struct lex_ids *s = p;
+    free(s->v);
+    free(s);
 }
 
 size_t lex_cps(const char *s)
@@ -230,7 +226,7 @@ static uint32_t term_id(struct loader *L, const char *key, int kind, int neg)
     memmove(ident + 1, ident + 2, strlen(ident + 2) + 1);
     lex_ids_add(ids_at(&lx->term_by_key, ident), id);
     if (kind == LEX_PREFIX) {
-        strmap_put(&lx->prefixes, key, (void *)1);
+        wordmap_put(&lx->prefixes, key, strlen(key), (void *)1);
         if (lx->min_prefix_cps == 0 || t->cps < lx->min_prefix_cps)
             lx->min_prefix_cps = t->cps;
     }
@@ -360,14 +356,14 @@ static bool parse_number(const char *s, double *out)
     return true;
 }
 
-static void word_list(struct loader *L, char *s, struct strmap *set)
+static void word_list(struct loader *L, char *s, struct wordmap *set)
 {
     for (char *save = NULL, *w = strtok_r(s, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
         const struct apd_text *t = L->api->text_analyze(L->handle, w, strlen(w));
         if (t == NULL)
             abort();
         for (size_t i = 0; i < t->ntokens; i++)
-            strmap_put(set, t->tokens[i].word, (void *)1);
+            wordmap_put(set, t->tokens[i].word, t->tokens[i].wlen, (void *)1);
         L->api->text_free(L->handle, t);
     }
 }
@@ -662,6 +658,23 @@ static void check_rules(struct loader *L)
     }
 }
 
+static void build_term_is(struct lex *lx)
+{
+    lx->term_is = calloc(lx->nterms + 1, 1);
+    if (lx->term_is == NULL)
+        abort();
+    for (size_t e = 0; e < lx->nentries; e++) {
+        const struct lex_entry *en = &lx->entries[e];
+        if (en->nterms != 1)
+            continue;
+        const char *type = lx->sections[en->section].type;
+        if (strcmp(type, "marker") == 0)
+            lx->term_is[lx->seq[en->first]] |= LEX_IS_MARKER;
+        else if (strcmp(type, "street") == 0)
+            lx->term_is[lx->seq[en->first]] |= LEX_IS_STREET;
+    }
+}
+
 static void build_starts(struct lex *lx)
 {
     lx->starts = calloc(lx->nterms + 1, sizeof(*lx->starts));
@@ -706,6 +719,7 @@ struct lex *lex_load(const struct apd_host_api *api, void *handle,
         return NULL;
     }
     build_starts(lx);
+    build_term_is(lx);
     lex_build_fuzzy(lx);
     return lx;
 }
@@ -717,7 +731,8 @@ void lex_free(struct lex *lx)
     for (size_t i = 0; i < lx->nterms; i++)
         free(lx->terms[i].key);
     free(lx->terms);
-    free_ids_map(&lx->term_by_key);
+    free(lx->term_is);
+    wordmap_clear(&lx->term_by_key, lex_ids_free);
     free(lx->seq);
     for (size_t i = 0; i < lx->nentries; i++) {
         free(lx->entries[i].text);
@@ -746,10 +761,10 @@ void lex_free(struct lex *lx)
         free(lx->params[i].where);
     }
     free(lx->params);
-    strmap_free(&lx->prefixes);
-    strmap_free(&lx->known);
-    strmap_free(&lx->function);
-    free_ids_map(&lx->fuzzy);
+    wordmap_clear(&lx->prefixes, NULL);
+    wordmap_clear(&lx->known, NULL);
+    wordmap_clear(&lx->function, NULL);
+    wordmap_clear(&lx->fuzzy, lex_ids_free);
     free(lx);
 }
 

@@ -46,6 +46,7 @@
 
 #include "appealsd/plugin.h"
 #include "strmap.h"
+#include "wordmap.h"
 
 enum lex_term_kind { LEX_STEM, LEX_WORD, LEX_PREFIX };
 enum lex_neg { LEX_NEG_ANY, LEX_NEG_ONLY, LEX_NEG_NEVER };
@@ -97,10 +98,16 @@ struct lex_param {
     bool is_num;
 };
 
+/* What a word is by itself, when it is a one-word entry of a section of
+ * type "marker" (settlement markers: "пос", "станица") or "street" ("ул"). */
+#define LEX_IS_MARKER 0x1u
+#define LEX_IS_STREET 0x2u
+
 struct lex {
     struct lex_term *terms;
     size_t nterms;
-    struct strmap term_by_key;      /* "s:stem", "w!word", ... -> id+1 */
+    uint8_t *term_is;               /* per term: LEX_IS_* */
+    struct wordmap term_by_key;     /* "s:stem", "w:word", "p:prefix" -> struct lex_ids */
     uint32_t *seq;                  /* term ids of all entries, back to back */
     size_t nseq;
     struct lex_entry *entries;
@@ -115,11 +122,11 @@ struct lex {
     size_t nrule_entries;
     struct lex_param *params;
     size_t nparams;
-    struct strmap prefixes;         /* prefix keys present, for word-prefix lookups */
+    struct wordmap prefixes;        /* prefix keys present, for word-prefix lookups */
     uint16_t min_prefix_cps;
-    struct strmap known;            /* words never taken for misspellings */
-    struct strmap function;         /* prepositions and particles */
-    struct strmap fuzzy;            /* deletion variant -> struct lex_ids of terms */
+    struct wordmap known;           /* words never taken for misspellings */
+    struct wordmap function;        /* prepositions and particles */
+    struct wordmap fuzzy;           /* deletion variant -> struct lex_ids of terms */
     unsigned fuzzy_min_cps;
     unsigned fuzzy_prefix_min, fuzzy_prefix_max;   /* lengths of indexed prefixes */
 };
@@ -171,19 +178,26 @@ struct lex_hit {
 struct lex_vtok {
     const uint32_t *cand;   /* candidate term ids */
     uint16_t ncand;
+    uint16_t nexact;        /* cand[nexact..] are misspellings */
     uint16_t flags;         /* APD_TOK_* */
     uint16_t sentence;
-    uint8_t how;            /* LEX_HIT_* */
+    uint8_t how;            /* LEX_HIT_SPLIT for half of a glued word */
     bool function;          /* a preposition, particle or negation */
+    uint8_t is;             /* LEX_IS_* (a one-letter word only when a dot follows) */
     uint32_t start, len;
     const char *word;
 };
+
+struct lex_cands;
 
 struct lex_matcher {
     const struct lex *lx;
     const struct apd_host_api *api;
     void *handle;
-    struct strmap memo;      /* word -> struct lex_cands */
+    struct wordmap memo;     /* word -> struct lex_cands, for hosts without word ids */
+    struct lex_cands **by_id;/* the same by the host's word id (the usual way) */
+    size_t idcap;
+    uint32_t vocabulary;     /* generation the ids of by_id belong to */
     size_t memo_bytes;
     struct lex_vtok *vt;
     size_t nvt, vtcap;
@@ -205,10 +219,10 @@ void lex_matcher_free(struct lex_matcher *m);
  * at its first occurrence) and evaluates the rules (m->rule_fired). */
 void lex_match(struct lex_matcher *m, const struct apd_text *t);
 
-/* Token i - 1 (same sentence) is a one-word entry of a section of this
- * type ("marker", "street"); a one-letter word counts only when a dot
- * follows it ("с. Белое", not "с Белой"). */
-bool lex_preceded_by(const struct lex_matcher *m, uint32_t i, const char *type);
+/* Token i - 1 (same sentence) is a marker or a street word (LEX_IS_*); a
+ * one-letter word counts only when a dot follows it ("с. Белое", not
+ * "с Белой"). */
+bool lex_preceded_by(const struct lex_matcher *m, uint32_t i, unsigned is);
 
 /* The first hit of an entry in the last match, or NULL. */
 const struct lex_hit *lex_hit_of(const struct lex_matcher *m, uint32_t entry);

@@ -16,6 +16,7 @@ struct lex_ids {
 
 void *lex_grow(void *p, size_t *cap, size_t need, size_t size);
 void lex_ids_add(struct lex_ids *s, uint32_t id);
+void lex_ids_free(void *ids);
 size_t lex_cps(const char *s);
 
 /* Indexes every stem and prefix term of fuzzy_min_cps code points or more by its

@@ -16,10 +16,12 @@
 
 struct lex_cands {
     uint16_t n;
+    uint16_t nexact;     /* ids [nexact, n) are misspellings found by the fuzzy index */
     uint16_t nleft;      /* split: ids [0, nleft) are the left part's */
-    uint8_t how;         /* LEX_HIT_* */
+    uint8_t how;         /* LEX_HIT_SPLIT or 0 */
     uint8_t neg_side;    /* split: 1 = the right part is negated, 2 = the left part */
     bool left_function;
+    bool function;       /* the word is a preposition, particle or negation */
     uint32_t id[];
 };
 
@@ -45,7 +47,7 @@ static void lookup(const struct lex *lx, char kind, const char *key, size_t klen
     buf[1] = ':';
     memcpy(buf + 2, key, klen);
     buf[klen + 2] = '\0';
-    const struct lex_ids *s = strmap_get(&lx->term_by_key, buf);
+    const struct lex_ids *s = wordmap_get(&lx->term_by_key, buf, klen + 2);
     for (uint32_t i = 0; s && i < s->n; i++)
         lex_ids_add(out, s->v[i]);
 }
@@ -73,7 +75,7 @@ static size_t exact_cands(const struct lex *lx, const char *word, const char *st
             memcpy(buf, word, i);
             buf[i] = '\0';
             size_t n = out->n;
-            if (strmap_get(&lx->prefixes, buf))
+            if (wordmap_get(&lx->prefixes, buf, i))
                 lookup(lx, 'p', buf, i, out);
             if (out->n > n && cps > longest)
                 longest = cps;
@@ -111,7 +113,7 @@ static bool split_word(struct lex_matcher *m, const char *w, struct lex_ids *ids
             break;
         memcpy(left, w, b);
         left[b] = '\0';
-        if (!strmap_get(&lx->function, left) && !is_negation(left))
+        if (!wordmap_get(&lx->function, left, b) && !is_negation(left))
             continue;
         ids->n = 0;
         exact_cands(lx, left, left, ids);
@@ -139,36 +141,69 @@ static bool split_word(struct lex_matcher *m, const char *w, struct lex_ids *ids
     return false;
 }
 
-static void memo_reset(struct lex_matcher *m)
+static void memo_reset(struct lex_matcher *m) { wordmap_clear(&m->memo, free); }
+
+static void by_id_reset(struct lex_matcher *m)
 {
-    for (size_t i = 0; i < m->memo.cap; i++)
-        free(m->memo.slots[i].val);
-    strmap_free(&m->memo);
+    for (size_t i = 0; i < m->idcap; i++) {
+        free(m->by_id[i]);
+        m->by_id[i] = NULL;
+    }
 }
 
-static const struct lex_cands *cands_for(struct lex_matcher *m, const struct apd_token *tk)
+/* What is known about a word: looked up by the host's word id when the host
+ * gives ids (an array access), by the word itself otherwise. */
+static struct lex_cands **memo_slot(struct lex_matcher *m, const struct apd_text *t, size_t i)
 {
-    const struct lex_cands *c = strmap_get(&m->memo, tk->word);
+    if (t->struct_size < offsetof(struct apd_text, vocabulary_size) + sizeof(uint32_t) ||
+        t->word_ids == NULL)
+        return NULL;
+    if (t->vocabulary != m->vocabulary) {
+        by_id_reset(m);
+        m->vocabulary = t->vocabulary;
+    }
+    uint32_t id = t->word_ids[i];
+    if (id >= m->idcap) {
+        size_t cap = m->idcap ? m->idcap : 1024;
+        while (cap <= id)
+            cap *= 2;
+        struct lex_cands **v = realloc(m->by_id, cap * sizeof(*v));
+        if (v == NULL)
+            abort();
+        memset(v + m->idcap, 0, (cap - m->idcap) * sizeof(*v));
+        m->by_id = v;
+        m->idcap = cap;
+    }
+    return &m->by_id[id];
+}
+
+static const struct lex_cands *cands_for(struct lex_matcher *m, const struct apd_text *t,
+                                         size_t ti)
+{
+    const struct apd_token *tk = &t->tokens[ti];
+    struct lex_cands **slot = memo_slot(m, t, ti);
+    const struct lex_cands *c = slot ? *slot : wordmap_get(&m->memo, tk->word, tk->wlen);
     if (c)
         return c;
     const struct lex *lx = m->lx;
     struct lex_ids ids = {0};
     struct lex_cands proto = {0};
-    /* A match by a short prefix only ("свет*" in "светафор") leaves room
-     * for a misspelling of a longer word. */
+    /* No match, or one by a prefix shorter than a misspelling may be found
+     * for ("свет*" in "светафор"), leaves room for a misspelling of a
+     * longer word. */
     size_t longest = exact_cands(lx, tk->word, tk->stem, &ids);
-    bool weak = longest + 2 < lex_cps(tk->word);
+    bool weak = longest < lx->fuzzy_min_cps;
     bool eligible = weak && (tk->flags & APD_TOK_CYRILLIC) &&
-                    !strmap_get(&lx->known, tk->word) && !strmap_get(&lx->function, tk->word);
-    if (eligible) {
-        size_t had = ids.n;
+                    !wordmap_get(&lx->known, tk->word, tk->wlen) &&
+                    !wordmap_get(&lx->function, tk->word, tk->wlen);
+    proto.nexact = (uint16_t)ids.n;
+    if (eligible)
         lex_fuzzy_find(lx, tk->word, tk->stem, &ids);
-        if (ids.n > had)
-            proto.how = LEX_HIT_FUZZY;
-    }
-    if (eligible && ids.n == 0 && lex_cps(tk->word) >= 5 && split_word(m, tk->word, &ids, &proto))
+    if (eligible && ids.n == 0 && lex_cps(tk->word) >= 5 && split_word(m, tk->word, &ids, &proto)) {
         proto.how = LEX_HIT_SPLIT;
-    if (m->memo.n >= MEMO_MAX)
+        proto.nexact = (uint16_t)ids.n;
+    }
+    if (slot == NULL && m->memo.n >= MEMO_MAX)
         memo_reset(m);
     struct lex_cands *n = malloc(sizeof(*n) + ids.n * sizeof(uint32_t));
     if (n == NULL)
@@ -178,7 +213,11 @@ static const struct lex_cands *cands_for(struct lex_matcher *m, const struct apd
     if (ids.n)
         memcpy(n->id, ids.v, ids.n * sizeof(uint32_t));
     free(ids.v);
-    strmap_put(&m->memo, tk->word, n);
+    n->function = wordmap_get(&lx->function, tk->word, tk->wlen) != NULL;
+    if (slot)
+        *slot = n;
+    else
+        wordmap_put(&m->memo, tk->word, tk->wlen, n);
     return n;
 }
 
@@ -197,7 +236,7 @@ static void build_vtoks(struct lex_matcher *m, const struct apd_text *t)
     m->nvt = 0;
     for (size_t i = 0; i < t->ntokens; i++) {
         const struct apd_token *tk = &t->tokens[i];
-        const struct lex_cands *c = cands_for(m, tk);
+        const struct lex_cands *c = cands_for(m, t, i);
         struct lex_vtok *v = vt_new(m);
         v->flags = tk->flags;
         v->sentence = tk->sentence;
@@ -205,21 +244,22 @@ static void build_vtoks(struct lex_matcher *m, const struct apd_text *t)
         v->len = tk->len;
         v->word = tk->word;
         v->how = c->how;
-        v->function = (tk->flags & APD_TOK_NEGATOR) || strmap_get(&m->lx->function, tk->word);
+        v->function = (tk->flags & APD_TOK_NEGATOR) || c->function;
         if (c->how != LEX_HIT_SPLIT) {
             v->cand = c->id;
             v->ncand = c->n;
+            v->nexact = c->nexact;
             continue;
         }
         v->cand = c->id;
-        v->ncand = c->nleft;
+        v->ncand = v->nexact = c->nleft;
         v->function = c->left_function || c->neg_side == 2;
         if (c->neg_side == 2)
             v->flags |= APD_TOK_NEGATED;
         struct lex_vtok *r = vt_new(m);
         *r = m->vt[m->nvt - 2];
         r->cand = c->id + c->nleft;
-        r->ncand = (uint16_t)(c->n - c->nleft);
+        r->ncand = r->nexact = (uint16_t)(c->n - c->nleft);
         r->flags = (uint16_t)(tk->flags | (c->neg_side == 1 ? APD_TOK_NEGATED : 0));
         r->function = c->neg_side == 2;
         if (c->neg_side == 2)
@@ -236,31 +276,40 @@ static bool term_ok(const struct lex *lx, uint32_t id, const struct lex_vtok *v)
     return neg == LEX_NEG_ANY || (neg == LEX_NEG_ONLY) == negated;
 }
 
-static bool has_term(const struct lex *lx, const struct lex_vtok *v, uint32_t id)
+/* How token v has term id: 0 not at all, else LEX_HIT_MATCH, or
+ * LEX_HIT_FUZZY for a misspelling (plus the token's LEX_HIT_SPLIT). */
+#define LEX_HIT_MATCH 0x80u
+
+static uint8_t has_term(const struct lex *lx, const struct lex_vtok *v, uint32_t id)
 {
     for (uint16_t i = 0; i < v->ncand; i++)
         if (v->cand[i] == id)
-            return term_ok(lx, id, v);
-    return false;
+            return term_ok(lx, id, v) ? (uint8_t)(LEX_HIT_MATCH | v->how |
+                                                  (i >= v->nexact ? LEX_HIT_FUZZY : 0))
+                                      : 0;
+    return 0;
 }
 
-bool lex_preceded_by(const struct lex_matcher *m, uint32_t i, const char *type)
+bool lex_preceded_by(const struct lex_matcher *m, uint32_t i, unsigned is)
 {
-    if (i == 0 || i >= m->nvt || m->vt[i - 1].sentence != m->vt[i].sentence)
-        return false;
+    return i > 0 && i < m->nvt && m->vt[i - 1].sentence == m->vt[i].sentence &&
+           (m->vt[i - 1].is & is);
+}
+
+/* What each token is by itself (marker, street word), once per text. */
+static void mark_is(struct lex_matcher *m)
+{
     const struct lex *lx = m->lx;
-    const struct lex_vtok *p = &m->vt[i - 1];
-    /* "с", "п", "г" are words of their own unless written as "с.", "п." */
-    if (lex_cps(p->word) == 1 &&
-        !(p->start + p->len < m->text_len && m->text[p->start + p->len] == '.'))
-        return false;
-    for (uint16_t k = 0; k < p->ncand; k++)
-        for (uint32_t s = 0; s < lx->nstarts[p->cand[k]]; s++) {
-            const struct lex_entry *e = &lx->entries[lx->starts[p->cand[k]][s]];
-            if (e->nterms == 1 && strcmp(lx->sections[e->section].type, type) == 0)
-                return true;
-        }
-    return false;
+    for (size_t i = 0; i < m->nvt; i++) {
+        struct lex_vtok *v = &m->vt[i];
+        v->is = 0;
+        for (uint16_t k = 0; k < v->ncand; k++)
+            v->is |= lx->term_is[v->cand[k]];
+        /* "с", "п", "г" are words of their own unless written as "с.", "п." */
+        if (v->is && lex_cps(v->word) == 1 &&
+            !(v->start + v->len < m->text_len && m->text[v->start + v->len] == '.'))
+            v->is = 0;
+    }
 }
 
 /* Follows entry e from token i; returns the last token or -1. */
@@ -268,7 +317,6 @@ static long follow(const struct lex_matcher *m, const struct lex_entry *e, size_
 {
     const struct lex *lx = m->lx;
     size_t pos = i;
-    *how = m->vt[i].how;
     for (uint16_t k = 1; k < e->nterms; k++) {
         uint32_t want = lx->seq[e->first + k];
         size_t next = 0;
@@ -276,15 +324,16 @@ static long follow(const struct lex_matcher *m, const struct lex_entry *e, size_
             /* a phrase stays within its clause: "нет воды, в доме" is no "вода в домах" */
             if (m->vt[p].sentence != m->vt[i].sentence || (m->vt[p].flags & APD_TOK_CLAUSE))
                 break;
-            if (has_term(lx, &m->vt[p], want)) {
+            uint8_t found = has_term(lx, &m->vt[p], want);
+            if (found) {
                 next = p;
+                *how |= found;
                 break;
             }
         }
         if (next == 0)
             return -1;
         pos = next;
-        *how |= m->vt[pos].how;
     }
     return (long)pos;
 }
@@ -300,7 +349,7 @@ static void record(struct lex_matcher *m, uint32_t entry, size_t first, size_t l
     h->last = (uint32_t)last;
     h->start = m->vt[first].start;
     h->len = m->vt[last].start + m->vt[last].len - h->start;
-    h->flags = how;
+    h->flags = how & (LEX_HIT_FUZZY | LEX_HIT_SPLIT);
     m->seen[entry] = (uint32_t)m->nhits;   /* index + 1 */
     m->seen_list[m->nseen++] = entry;
 }
@@ -333,6 +382,7 @@ void lex_match(struct lex_matcher *m, const struct apd_text *t)
     m->text = t->text;
     m->text_len = t->text_len;
     build_vtoks(m, t);
+    mark_is(m);
     for (size_t i = 0; i < m->nvt; i++) {
         const struct lex_vtok *v = &m->vt[i];
         for (uint16_t c = 0; c < v->ncand; c++) {
@@ -342,9 +392,9 @@ void lex_match(struct lex_matcher *m, const struct apd_text *t)
             for (uint32_t s = 0; s < lx->nstarts[id]; s++) {
                 uint32_t e = lx->starts[id][s];
                 const struct lex_entry *en = &lx->entries[e];
-                if (m->seen[e] || ((en->flags & LEX_ENTRY_MARKER) && !lex_preceded_by(m, (uint32_t)i, "marker")))
+                if (m->seen[e] || ((en->flags & LEX_ENTRY_MARKER) && !lex_preceded_by(m, (uint32_t)i, LEX_IS_MARKER)))
                     continue;
-                uint8_t how;
+                uint8_t how = (uint8_t)(v->how | (c >= v->nexact ? LEX_HIT_FUZZY : 0));
                 long last = follow(m, en, i, &how);
                 if (last >= 0)
                     record(m, e, i, (size_t)last, how);
@@ -382,6 +432,8 @@ void lex_matcher_free(struct lex_matcher *m)
     if (m == NULL)
         return;
     memo_reset(m);
+    by_id_reset(m);
+    free(m->by_id);
     free(m->vt);
     free(m->hits);
     free(m->seen);
