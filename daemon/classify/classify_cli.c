@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "appealsd/classify.h"
 #include "chain.h"
 #include "cli.h"
 #include "config.h"
@@ -28,10 +29,31 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: appealsd classify [-c FILE] [--set SECTION.KEY=VALUE]... < texts.jsonl\n"
+    fprintf(f, "usage: appealsd classify [-c FILE] [--set SECTION.KEY=VALUE]... [--analysis]"
+               " < texts.jsonl\n"
                "  each input line: {\"id\": ..., \"text\": \"...\", \"page\": \"SOURCE:ID\"}\n"
                "  each output line: id, is_appeal, kind, category, municipality, priority,\n"
-               "  priority_reason, confidence, evidence (or id, line and error)\n");
+               "  priority_reason, confidence, evidence (or id, line and error)\n"
+               "  --analysis adds the words the classifiers saw: [word, stem, flags] each\n");
+}
+
+static bool with_analysis;
+
+/* The words as the classifiers saw them (to see why a lexicon word did or
+ * did not match): [word, stem, flags] per token. */
+static void put_analysis(struct jw *w, struct classify_chain *ch, const char *text, size_t len)
+{
+    const struct apd_text *t = classify_chain_analyze(ch, text, len);
+    jw_key(w, "analysis");
+    jw_arr(w);
+    for (size_t i = 0; i < t->ntokens; i++) {
+        jw_arr(w);
+        jw_str(w, t->tokens[i].word);
+        jw_str(w, t->tokens[i].stem);
+        jw_int(w, t->tokens[i].flags);
+        jw_arr_end(w);
+    }
+    jw_arr_end(w);
 }
 
 /* The page of "SOURCE:ID", or of a bare id in any source. */
@@ -117,6 +139,8 @@ static int one_line(struct apd_config *cfg, struct classify_chain *ch, const cha
         classify_result_members(res, &w);
         if (page && page->type == JSON_STRING && p == NULL)
             jw_kstr(&w, "warning", "the page is not in the directory; no municipality fallback");
+        if (with_analysis)
+            put_analysis(&w, ch, text->u.s, text->len);
         jw_obj_end(&w);
         sbuf_addc(out, '\n');
         rc = 0;
@@ -176,6 +200,7 @@ int classify_main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"set", required_argument, NULL, 's'},
+        {"analysis", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -188,6 +213,7 @@ int classify_main(int argc, char **argv)
         switch (opt) {
         case 'c': path = optarg; break;
         case 's': sets[nsets++] = optarg; break;
+        case 'a': with_analysis = true; break;
         case 'h': usage(stdout); free(sets); return 0;
         default: usage(stderr); free(sets); return 2;
         }

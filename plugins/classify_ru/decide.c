@@ -109,7 +109,7 @@ static void accumulate(struct ru *ru)
         ru->ok[i] = counts(ru, &m->hits[i]);
     for (size_t i = 0; i < m->nhits; i++)
         if (ru->ok[i])
-            ru->score[lx->entries[m->hits[i].entry].section] +=
+            ru->score[ru->sec_target[lx->entries[m->hits[i].entry].section]] +=
                 hit_weight(ru, &m->hits[i]) * position_factor(ru, &m->hits[i]);
     for (size_t r = 0; r < lx->nrules; r++)
         if (m->rule_fired[r])
@@ -147,7 +147,7 @@ static void say_section(const struct out *o, int s, const char *field, const cha
     for (size_t i = 0; i < m->nhits && said < max; i++) {
         const struct lex_hit *h = &m->hits[i];
         const struct lex_entry *e = &lx->entries[h->entry];
-        if ((int)e->section != s || !ru->ok[i])
+        if (ru->sec_target[e->section] != s || !ru->ok[i])
             continue;
         unsigned f = ((h->flags & LEX_HIT_FUZZY) ? APD_EVD_FUZZY : 0) |
                      ((h->flags & LEX_HIT_SPLIT) ? APD_EVD_SPLIT : 0);
@@ -313,7 +313,7 @@ static int best_of_role(const struct ru *ru, int role, double *best, double *sec
     int b = -1;
     *best = *second = 0;
     for (size_t i = 0; i < ru->lx->nsections; i++) {
-        if (ru->sec_role[i] != role)
+        if (ru->sec_role[i] != role || ru->sec_target[i] != (int)i)
             continue;
         double v = ru->score[i];
         if (b < 0 || v > *best) {

@@ -30,7 +30,8 @@ static const struct apd_config_key ru_keys[] = {
 static const struct lex_schema ru_schema[] = {
     {"category", true, false, false}, {"kind", true, false, false},
     {"priority", true, false, false}, {"place", true, false, false},
-    {"marker", false, true, false},   {"street", false, true, false},
+    {"learned", true, false, false},  {"marker", false, true, false},
+    {"street", false, true, false},
     {NULL, false, false, false},
 };
 
@@ -83,8 +84,9 @@ static int map_sections(struct ru *ru, char *err, size_t errlen)
 {
     const struct lex *lx = ru->lx;
     ru->sec_role = calloc(lx->nsections + 1, 1);
+    ru->sec_target = calloc(lx->nsections + 1, sizeof(int));
     ru->score = calloc(lx->nsections + 1, sizeof(double));
-    if (ru->sec_role == NULL || ru->score == NULL)
+    if (ru->sec_role == NULL || ru->score == NULL || ru->sec_target == NULL)
         abort();
     for (int k = 0; k < RU_NKINDS; k++)
         ru->kind_sec[k] = lex_section(lx, "kind", ru_kind_codes[k]);
@@ -93,6 +95,18 @@ static int map_sections(struct ru *ru, char *err, size_t errlen)
     size_t categories = 0;
     for (size_t i = 0; i < lx->nsections; i++) {
         const struct lex_section *s = &lx->sections[i];
+        ru->sec_target[i] = (int)i;
+        if (strcmp(s->type, "learned") == 0) {
+            int cat = lex_section(lx, "category", s->code);
+            if (cat < 0) {
+                snprintf(err, errlen, "[learned %s]: there is no [category %s] to add to",
+                         s->code, s->code);
+                return -1;
+            }
+            ru->sec_role[i] = ROLE_CATEGORY;
+            ru->sec_target[i] = cat;
+            continue;
+        }
         if (strcmp(s->type, "category") == 0) {
             ru->sec_role[i] = ROLE_CATEGORY;
             categories++;
@@ -132,6 +146,7 @@ static void ru_destroy(void *state)
     lex_matcher_free(ru->m);
     lex_free(ru->lx);
     free(ru->sec_role);
+    free(ru->sec_target);
     free(ru->score);
     free(ru->ok);
     free(ru);

@@ -33,6 +33,8 @@ struct ru {
     int kind_sec[RU_NKINDS];    /* section of each kind, -1 if the lexicon has none */
     int crit_sec, high_sec;
     uint8_t *sec_role;          /* per section: enum ru_role */
+    int *sec_target;            /* per section: the section its weights add to (a
+                                   [learned CODE] adds to [category CODE]) */
     double *score;              /* per section, for the current text */
     uint16_t lead;              /* the lead sentence of the current text */
     uint8_t *ok;                /* per hit of the current text: it counts */

@@ -278,6 +278,10 @@ static int compile_word(struct loader *L, char *w, bool first, uint8_t *eflags, 
         const struct apd_token *tk = &t->tokens[i];
         bool last = i + 1 == t->ntokens;
         int kind = prefix && last ? LEX_PREFIX : exact ? LEX_WORD : LEX_STEM;
+        /* a stem of one or two letters ("доу" → "до") would match other
+         * short words: such a word matches as written */
+        if (kind == LEX_STEM && lex_cps(tk->stem) < 3)
+            kind = LEX_WORD;
         const char *key = kind == LEX_STEM ? tk->stem : tk->word;
         if (kind == LEX_PREFIX && lex_cps(key) < 3) {
             fail(L, "'%s*': a prefix needs three letters at least", w);
