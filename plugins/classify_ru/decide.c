@@ -81,16 +81,18 @@ static uint16_t lead_sentence(const struct ru *ru)
 static double position_factor(const struct ru *ru, const struct lex_hit *h)
 {
     int s = (int)ru->lx->entries[h->entry].section;
-    if (s != ru->kind_sec[RU_REQUEST] && s != ru->kind_sec[RU_QUESTION])
-        return 1;
     const struct lex_matcher *m = ru->m;
-    if (m->vt[h->first].sentence != ru->lead)
-        return ru->p.later_sentence;
+    bool lead = m->vt[h->first].sentence == ru->lead;
     unsigned before = 0;
-    for (size_t i = 0; i < h->first; i++)
+    for (size_t i = 0; lead && i < h->first; i++)
         before += m->vt[i].sentence == ru->lead && !m->vt[i].function &&
                   !(m->vt[i].flags & APD_TOK_NUMBER);
-    return before < ru->p.lead_words ? 1 : ru->p.later_sentence;
+    bool early = lead && before < ru->p.lead_words;
+    if (ru->sec_role[s] == ROLE_CATEGORY)
+        return early ? 1 : 0;          /* see accumulate: the lead bonus */
+    if (s != ru->kind_sec[RU_REQUEST] && s != ru->kind_sec[RU_QUESTION])
+        return 1;
+    return early ? 1 : ru->p.later_sentence;
 }
 
 static void accumulate(struct ru *ru)
@@ -107,10 +109,24 @@ static void accumulate(struct ru *ru)
     }
     for (size_t i = 0; i < m->nhits; i++)
         ru->ok[i] = counts(ru, &m->hits[i]);
-    for (size_t i = 0; i < m->nhits; i++)
-        if (ru->ok[i])
-            ru->score[ru->sec_target[lx->entries[m->hits[i].entry].section]] +=
-                hit_weight(ru, &m->hits[i]) * position_factor(ru, &m->hits[i]);
+    memset(ru->lead_bonus, 0, lx->nsections * sizeof(double));
+    for (size_t i = 0; i < m->nhits; i++) {
+        if (!ru->ok[i])
+            continue;
+        const struct lex_hit *h = &m->hits[i];
+        int s = ru->sec_target[lx->entries[h->entry].section];
+        double w = hit_weight(ru, h);
+        if (ru->sec_role[s] == ROLE_CATEGORY) {
+            /* what a text is about usually comes first ("стройку огородили
+             * забором на полтротуара" is about the building site): early
+             * words weigh more in choosing the category, not in whether
+             * there is one */
+            ru->score[s] += w;
+            ru->lead_bonus[s] += w * ru->p.lead_topic * position_factor(ru, h);
+        } else {
+            ru->score[s] += w * position_factor(ru, h);
+        }
+    }
     for (size_t r = 0; r < lx->nrules; r++)
         if (m->rule_fired[r])
             for (uint32_t a = 0; a < lx->rules[r].nactions; a++)
@@ -151,8 +167,10 @@ static void say_section(const struct out *o, int s, const char *field, const cha
             continue;
         unsigned f = ((h->flags & LEX_HIT_FUZZY) ? APD_EVD_FUZZY : 0) |
                      ((h->flags & LEX_HIT_SPLIT) ? APD_EVD_SPLIT : 0);
-        say(o, field, value, e->text, NULL, hit_weight(ru, h) * position_factor(ru, h), h->start,
-            h->len, f);
+        double w = hit_weight(ru, h);
+        if (ru->sec_role[e->section] != ROLE_CATEGORY)
+            w *= position_factor(ru, h);
+        say(o, field, value, e->text, NULL, w, h->start, h->len, f);
         said++;
     }
     for (size_t r = 0; r < lx->nrules; r++) {
@@ -315,7 +333,7 @@ static int best_of_role(const struct ru *ru, int role, double *best, double *sec
     for (size_t i = 0; i < ru->lx->nsections; i++) {
         if (ru->sec_role[i] != role || ru->sec_target[i] != (int)i)
             continue;
-        double v = ru->score[i];
+        double v = ru->score[i] + ru->lead_bonus[i];
         if (b < 0 || v > *best) {
             *second = b < 0 ? 0 : *best;
             *best = v;
@@ -444,7 +462,7 @@ void ru_decide(struct ru *ru, const struct apd_text *t, struct apd_classificatio
     int cat = best_of_role(ru, ROLE_CATEGORY, &best, &second);
     struct signals s;
     measure(ru, t, &s);
-    s.topic = best;
+    s.topic = cat >= 0 ? ru->score[cat] : 0;   /* the lead bonus only chooses */
     double score[RU_NKINDS];
     int k = decide_kind(ru, t, &s, score);
     io->kind = ru_kind_codes[k];

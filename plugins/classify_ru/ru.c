@@ -40,7 +40,7 @@ const char *const ru_kind_codes[RU_NKINDS] = {"complaint", "question", "request"
 
 static const char *const param_names[] = {
     "topic_weight", "topic_cap", "no_topic", "negation", "negative_emoji", "exclaim", "caps",
-    "question_mark", "later_sentence", "lead_words", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text",
+    "question_mark", "later_sentence", "lead_words", "lead_topic", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text",
     "short_words", "link", "phone", "topic_vs_noise", "category_min", "fuzzy_factor",
     "critical_min", "high_min", "place_min", "kind_temperature", "fallback_category", NULL,
 };
@@ -59,6 +59,7 @@ static void read_params(struct ru *ru)
     p->question_mark = lex_param(lx, "question_mark", 2.0);
     p->later_sentence = lex_param(lx, "later_sentence", 0.5);
     p->lead_words = lex_param(lx, "lead_words", 6);
+    p->lead_topic = lex_param(lx, "lead_topic", 0.2);
     p->positive_emoji = lex_param(lx, "positive_emoji", 0.8);
     p->thanks_vs_problem = lex_param(lx, "thanks_vs_problem", 0.6);
     p->noise_base = lex_param(lx, "noise_base", 1.2);
@@ -86,7 +87,9 @@ static int map_sections(struct ru *ru, char *err, size_t errlen)
     ru->sec_role = calloc(lx->nsections + 1, 1);
     ru->sec_target = calloc(lx->nsections + 1, sizeof(int));
     ru->score = calloc(lx->nsections + 1, sizeof(double));
-    if (ru->sec_role == NULL || ru->score == NULL || ru->sec_target == NULL)
+    ru->lead_bonus = calloc(lx->nsections + 1, sizeof(double));
+    if (ru->sec_role == NULL || ru->score == NULL || ru->sec_target == NULL ||
+        ru->lead_bonus == NULL)
         abort();
     for (int k = 0; k < RU_NKINDS; k++)
         ru->kind_sec[k] = lex_section(lx, "kind", ru_kind_codes[k]);
@@ -148,6 +151,7 @@ static void ru_destroy(void *state)
     free(ru->sec_role);
     free(ru->sec_target);
     free(ru->score);
+    free(ru->lead_bonus);
     free(ru->ok);
     free(ru);
 }

@@ -15,7 +15,7 @@
 /* Numbers from [param]; defaults in ru.c. */
 struct ru_params {
     double topic_weight, topic_cap, no_topic, negation, negative_emoji, exclaim, caps;
-    double question_mark, later_sentence, lead_words, positive_emoji, thanks_vs_problem;
+    double question_mark, later_sentence, lead_words, lead_topic, positive_emoji, thanks_vs_problem;
     double noise_base, short_text, short_words, link, phone, topic_vs_noise;
     double category_min, fuzzy_factor, critical_min, high_min, place_min;
     double kind_temperature;
@@ -36,6 +36,7 @@ struct ru {
     int *sec_target;            /* per section: the section its weights add to (a
                                    [learned CODE] adds to [category CODE]) */
     double *score;              /* per section, for the current text */
+    double *lead_bonus;         /* per category: what its early words add to its choice */
     uint16_t lead;              /* the lead sentence of the current text */
     uint8_t *ok;                /* per hit of the current text: it counts */
     size_t okcap;

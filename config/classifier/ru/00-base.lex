@@ -118,3 +118,8 @@ place_min = 1.0
 # complaint, not a question.
 later_sentence = 0.5
 lead_words = 6
+# --- category ---
+# in choosing the category (not in whether there is one), words among the
+# lead sentence's first lead_words count this much more: what a text is
+# about usually comes first
+lead_topic = 0.2
