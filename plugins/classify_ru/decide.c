@@ -24,10 +24,28 @@
 
 #include "ru.h"
 
+/* The word at i follows a preposition of place, right before it or with one
+ * word between ("возле школы", "рядом со школой", "около нашей школы"). */
+static bool landmark(const struct ru *ru, uint32_t i)
+{
+    const struct lex_matcher *m = ru->m;
+    return lex_preceded_by(m, i, LEX_IS_LANDMARK) ||
+           (i > 1 && lex_preceded_by(m, i - 1, LEX_IS_LANDMARK) &&
+            m->vt[i - 1].sentence == m->vt[i].sentence &&
+            !(m->vt[i].flags & APD_TOK_CLAUSE) && m->vt[i - 1].function);
+}
+
+/* A hit's weight: less for a misspelling, and less for a category word
+ * named as a landmark ("яма возле школы" is not about the school). */
 static double hit_weight(const struct ru *ru, const struct lex_hit *h)
 {
-    double w = ru->lx->entries[h->entry].weight;
-    return (h->flags & LEX_HIT_FUZZY) ? w * ru->p.fuzzy_factor : w;
+    const struct lex_entry *e = &ru->lx->entries[h->entry];
+    double w = e->weight;
+    if (h->flags & LEX_HIT_FUZZY)
+        w *= ru->p.fuzzy_factor;
+    if (ru->sec_role[e->section] == ROLE_CATEGORY && w > 0 && landmark(ru, h->first))
+        w *= ru->p.landmark;
+    return w;
 }
 
 static bool place_suppressed(const struct ru *ru, const struct lex_hit *h)

@@ -31,7 +31,7 @@ static const struct lex_schema ru_schema[] = {
     {"category", true, false, false}, {"kind", true, false, false},
     {"priority", true, false, false}, {"place", true, false, false},
     {"learned", true, false, false},  {"marker", false, true, false},
-    {"street", false, true, false},
+    {"street", false, true, false},   {"landmark", false, true, false},
     {NULL, false, false, false},
 };
 
@@ -40,7 +40,7 @@ const char *const ru_kind_codes[RU_NKINDS] = {"complaint", "question", "request"
 
 static const char *const param_names[] = {
     "topic_weight", "topic_cap", "no_topic", "negation", "negative_emoji", "exclaim", "caps",
-    "question_mark", "later_sentence", "lead_words", "lead_topic", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text",
+    "question_mark", "later_sentence", "lead_words", "lead_topic", "landmark", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text",
     "short_words", "link", "phone", "topic_vs_noise", "category_min", "fuzzy_factor",
     "critical_min", "high_min", "place_min", "kind_temperature", "fallback_category", NULL,
 };
@@ -60,6 +60,7 @@ static void read_params(struct ru *ru)
     p->later_sentence = lex_param(lx, "later_sentence", 0.5);
     p->lead_words = lex_param(lx, "lead_words", 6);
     p->lead_topic = lex_param(lx, "lead_topic", 0.2);
+    p->landmark = lex_param(lx, "landmark", 0.5);
     p->positive_emoji = lex_param(lx, "positive_emoji", 0.8);
     p->thanks_vs_problem = lex_param(lx, "thanks_vs_problem", 0.6);
     p->noise_base = lex_param(lx, "noise_base", 1.2);

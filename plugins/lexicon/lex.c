@@ -676,6 +676,8 @@ static void build_term_is(struct lex *lx)
             lx->term_is[lx->seq[en->first]] |= LEX_IS_MARKER;
         else if (strcmp(type, "street") == 0)
             lx->term_is[lx->seq[en->first]] |= LEX_IS_STREET;
+        else if (strcmp(type, "landmark") == 0)
+            lx->term_is[lx->seq[en->first]] |= LEX_IS_LANDMARK;
     }
 }
 

@@ -99,9 +99,11 @@ struct lex_param {
 };
 
 /* What a word is by itself, when it is a one-word entry of a section of
- * type "marker" (settlement markers: "пос", "станица") or "street" ("ул"). */
+ * type "marker" (settlement markers: "пос", "станица"), "street" ("ул") or
+ * "landmark" ("возле", "около"). */
 #define LEX_IS_MARKER 0x1u
 #define LEX_IS_STREET 0x2u
+#define LEX_IS_LANDMARK 0x4u     /* "landmark": prepositions of place ("возле", "около") */
 
 struct lex {
     struct lex_term *terms;

@@ -102,6 +102,16 @@ place_min = 1.0
 пос поселок посёлок п пгт ст станица ст-ца стц аул а х хут хутор с село
 д деревня г город мкр микрорайон снт нп кп
 
+# Prepositions of place: a topic word right after one (or after one and a
+# grammar word) is a landmark, not what the text is about, and weighs
+# `landmark` times as much ("яма возле школы", "мусор рядом с остановкой").
+[landmark]
+возле около рядом напротив мимо вдоль неподалеку недалеко близ вблизи
+позади перед
+
+[param]
+landmark = 0.5
+
 # Words before a street name: a place name after them is a street, not a
 # place ("ул. Майкопская", "улица Гиагинская").
 [street]
