@@ -14,10 +14,10 @@
 #include "wordmap.h"
 #include "utf8.h"
 
-/* Stems cached before the cache is emptied: bounds memory on adversarial
- * input (every comment full of new words) while real Russian text, with its
- * few thousand frequent forms, stays cached. */
-#define STEM_CACHE_MAX 65536
+/* Words in the vocabulary before it is emptied: bounds memory on
+ * adversarial input (every comment full of new words) while real Russian
+ * text, with its few thousand frequent forms, stays in it. */
+#define VOCABULARY_MAX 65536
 #define WORD_MAX_CPS 96        /* longer runs are cut: nobody writes such words */
 
 struct text_result {
@@ -220,7 +220,7 @@ static uint32_t word_id(struct text_analyzer *a, const char *w, size_t wlen, boo
         *st = a->stems[got - 1] ? a->stems[got - 1] : w;
         return (uint32_t)(got - 1);
     }
-    if (a->nwords >= STEM_CACHE_MAX)
+    if (a->nwords >= VOCABULARY_MAX)
         vocabulary_clear(a);
     char *copy = NULL;
     const sb_symbol *s = stem ? sb_stemmer_stem(a->stemmer, (const sb_symbol *)w, (int)wlen) : NULL;

@@ -9,16 +9,20 @@
  *           boundaries and where a lower-case letter is followed by a capital
  *           ("вМайкопе" → "в", "Майкопе"); Latin look-alike letters inside
  *           Cyrillic words repaired ("пoдъeзд" with Latin o and e); Unicode
- *           case folding (utf8proc); ё → е; Snowball Russian stems
+ *           case folding (utf8proc); ё → е; Snowball Russian stems; an id
+ *           per distinct word (the vocabulary), so a word is stemmed once
+ *           and classifiers can remember words in arrays
  *   context sentences (and whether they end in '?' or '!'), negation scopes
  *           ("не работает", "нет горячей воды", "воды нет"), emoji and
  *           ")))"-smileys by tone, "!!!" and "???" runs, capitals
  *
  * The result is the public struct apd_text of include/appealsd/classify.h.
  *
- * An analyzer owns a Snowball stemmer and a cache of stems; it is not
- * thread-safe: one per thread (the daemon has one per configuration
- * snapshot, used on the loop thread only). */
+ * An analyzer owns a Snowball stemmer and the vocabulary (at most 65536
+ * words: then it starts afresh under a new generation number, which
+ * apd_text.vocabulary tells the classifiers); it is not thread-safe: one per
+ * thread (the daemon has one per configuration snapshot, used on the loop
+ * thread only). */
 #ifndef APPEALSD_TEXT_H
 #define APPEALSD_TEXT_H
 
@@ -46,7 +50,7 @@ const struct apd_text *text_analyze(struct text_analyzer *a, const char *s, size
 const struct apd_text *text_analyze_owned(struct text_analyzer *a, const char *s, size_t len);
 void text_release(const struct apd_text *t);
 
-/* Stems cached by the analyzer (for tests and metrics). */
+/* Words in the vocabulary (for tests and metrics). */
 size_t text_analyzer_cached(const struct text_analyzer *a);
 
 #endif
