@@ -482,7 +482,8 @@ static void mark_negation(struct text_result *r)
     size_t n = r->pub.ntokens;
     for (size_t i = 0; i < n; i++) {
         const char *w = tok_word(r, i);
-        if (!may_negate(w) || !word_in(w, negators))
+        /* negators are 2..22 bytes: не, нет, без, ни, отсутствие... */
+        if (!may_negate(w) || r->tok[i].wlen > 22 || !word_in(w, negators))
             continue;
         r->tok[i].flags |= APD_TOK_NEGATOR;
         bool ne = strcmp(w, "не") == 0 || strcmp(w, "ни") == 0;
