@@ -265,7 +265,11 @@ static size_t structure(const struct ru *ru, const struct apd_text *t, const str
         break;
     case RU_NOISE:
         PART("base", p->noise_base);
-        PART("short-text", s->content <= p->short_words ? p->short_text : 0);
+        /* short and about nothing: "+", "Согласна", "Класс"; short and about
+         * something is less often noise: "Воду дайте!!!", "Света нет" */
+        PART("short-text", s->content > p->short_words ? 0
+                           : s->topic < p->category_min ? p->short_text
+                           : p->short_text * p->short_topic);
         PART("links", p->link * fmin(t->nurls, 3));
         PART("phone-number", p->phone * fmin(t->phones, 2));
         PART("category-strength", -p->topic_vs_noise * topic);

@@ -40,7 +40,7 @@ const char *const ru_kind_codes[RU_NKINDS] = {"complaint", "question", "request"
 
 static const char *const param_names[] = {
     "topic_weight", "topic_cap", "no_topic", "negation", "negative_emoji", "exclaim", "caps",
-    "question_mark", "later_sentence", "lead_words", "lead_topic", "landmark", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text",
+    "question_mark", "later_sentence", "lead_words", "lead_topic", "landmark", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text", "short_topic",
     "short_words", "link", "phone", "topic_vs_noise", "category_min", "fuzzy_factor",
     "critical_min", "high_min", "place_min", "kind_temperature", "fallback_category", NULL,
 };
@@ -65,6 +65,7 @@ static void read_params(struct ru *ru)
     p->thanks_vs_problem = lex_param(lx, "thanks_vs_problem", 0.6);
     p->noise_base = lex_param(lx, "noise_base", 1.2);
     p->short_text = lex_param(lx, "short_text", 1.5);
+    p->short_topic = lex_param(lx, "short_topic", 0.5);
     p->short_words = lex_param(lx, "short_words", 2);
     p->link = lex_param(lx, "link", 1.5);
     p->phone = lex_param(lx, "phone", 1.0);

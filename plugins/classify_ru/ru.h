@@ -16,7 +16,7 @@
 struct ru_params {
     double topic_weight, topic_cap, no_topic, negation, negative_emoji, exclaim, caps;
     double question_mark, later_sentence, lead_words, lead_topic, landmark, positive_emoji, thanks_vs_problem;
-    double noise_base, short_text, short_words, link, phone, topic_vs_noise;
+    double noise_base, short_text, short_topic, short_words, link, phone, topic_vs_noise;
     double category_min, fuzzy_factor, critical_min, high_min, place_min;
     double kind_temperature;
     const char *fallback_category;

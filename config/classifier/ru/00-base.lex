@@ -30,6 +30,8 @@ thanks_vs_problem = 0.7
 # --- kind: noise ---
 noise_base = 1.3
 short_text = 1.6
+# ... times this when the short text is about a topic ("Воду дайте!!!")
+short_topic = 0.5
 # at most this many words that are not prepositions, particles or numbers
 short_words = 2
 link = 1.5

@@ -82,7 +82,7 @@ then = category safety +3
 # Fares are transport, not roads.
 [rule fare]
 if = проезд* | проездн*
-and = стоимост* | оплат* | цен* | льготн* | подорожал* | карт* | билет* | рубл* | плат*
+and = стоимост* | оплат* | цен* | льготн* | подорожа* | карт* | билет* | рубл* | плат* | =стоить | =стоит | =будет стоить
 then = category transport +3; category roads -1.5
 
 # Music and art schools are culture; sports schools are sport.
