@@ -573,14 +573,16 @@ static void step_commit(struct job *j)
               j->promoted ? j->route.reason : NULL);
         break;
     case APD_EV_DELETED:
-        F("state", "withdrawn");
+        if (!event_class_state_is_non_appeal(j->claim.state))   /* noise stays noise */
+            F("state", "withdrawn");
         F("withdrawn_ms", now);
         q.disarm = fr;
         q.ndisarm = 1;
         audit(j, &aud, "withdrawn", NULL, "deleted by its author or a moderator");
         break;
     case APD_EV_RESTORED:
-        F("state", "open");
+        if (!event_class_state_is_non_appeal(j->claim.state))
+            F("state", "open");
         F("restored_ms", now);
         audit(j, &aud, "restored", NULL, NULL);
         break;

@@ -98,6 +98,24 @@ def test_edit_makes_an_appeal_of_noise():
             assert r.zrange(a.rkey("sla:due")) == [aid + "|first_response"]
 
 
+def test_deleted_and_restored_noise_stays_noise():
+    with h.Services() as svc, apd.Apd(svc) as a:
+        aid = vk_appeal_id(100001, 970)
+        obj = {"id": 970, "owner_id": -100001, "post_id": 42, "from_id": 7001,
+               "date": 1795900000, "text": "Всем привет! 👋"}
+        a.post("/webhook/vk", vk_comment(100001, 970, obj["text"]))
+        a.post("/webhook/vk", vk_event(100001, "wall_reply_delete", obj, "ev-del-970"))
+        a.post("/webhook/vk", vk_event(100001, "wall_reply_restore", obj, "ev-res-970"))
+        events = [m["json"]["event"] for m in a.consume("all", 3)]
+        assert events == ["created", "withdrawn", "restored"], events
+        a.wait_idle()
+        rec = a.appeal(aid)
+        assert rec["state"] == "not_appeal" and rec["withdrawn_ms"], rec
+        assert a.consume("triage", 0, timeout=1) == [] and a.consume("org.maykop", 0, timeout=1) == []
+        with a.redis() as r:
+            assert r.zrange(a.rkey("idx:open")) == [] and r.zrange(a.rkey("sla:due")) == []
+
+
 def test_reload_reads_the_lexicons_again_and_keeps_them_when_broken():
     tmp = h.tmpdir()
     extra = tmp / "local.lex"
