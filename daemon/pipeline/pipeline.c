@@ -9,6 +9,7 @@
 #include "app.h"
 #include "appeals.h"
 #include "config.h"
+#include "control.h"
 #include "crypto.h"
 #include "directory.h"
 #include "kafka.h"
@@ -453,6 +454,41 @@ static void step_publish(struct job *j)
 
 /* ---- commit ---- */
 
+/* The operators' live view (appealsctl tail): one event per committed change. */
+static void publish_tail(struct job *j)
+{
+    struct pevent *ev = cur_ev(j);
+    bool answer = ev->type == APD_EV_ANSWER;
+    const struct org *org = ev->type == APD_EV_CREATED ? j->route.org
+                                                       : directory_org(j->cfg->dir, j->claim.org);
+    const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
+    const char *state = ev->type == APD_EV_DELETED ? "withdrawn"
+                        : ev->type == APD_EV_CREATED || ev->type == APD_EV_RESTORED ? "open"
+                        : answer && strcmp(j->claim.state, "open") == 0 ? "answered"
+                                                                          : j->claim.state;
+    struct tail_event te = {
+        .type = "appeal", .event = event_name(ev->type),
+        .appeal_id = answer ? ev->reply_to : ev->appeal_id, .org = org ? org->code : NULL,
+        .municipality = page ? page->municipality : NULL, .state = state,
+        .due_ms = answer || ev->type == APD_EV_DELETED ? 0 : j->due_ms,
+    };
+    struct sbuf b = SBUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    control_event_fields(&w, &te, j->cfg->daemon.timezone);
+    jw_kint(&w, "seq", j->claim.seq);
+    jw_kstr(&w, "source", j->source);
+    jw_kstr(&w, "page", ev->page);
+    jw_kstr(&w, "link", ev->link);
+    if (ev->type == APD_EV_CREATED || ev->type == APD_EV_EDITED)
+        control_event_text(&w, ev->text, ev->text_len);
+    jw_obj_end(&w);
+    te.json = b.p;
+    control_publish(j->pl->app->control, &te);
+    sbuf_free(&b);
+}
+
 static void on_commit(void *arg, int ok)
 {
     struct job *j = arg;
@@ -460,6 +496,7 @@ static void on_commit(void *arg, int ok)
         wait_redis(j);
         return;
     }
+    publish_tail(j);
     struct pevent *ev = cur_ev(j);
     if (ev->type == APD_EV_ANSWER)
         j->pl->st.answers++;
@@ -507,12 +544,14 @@ static void step_commit(struct job *j)
     switch (ev->type) {
     case APD_EV_CREATED: {
         const char *org = j->route.org ? j->route.org->code : "";
+        const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
         if (ev->author_id)
             pseudonym(j, ev->author_id, pseudo);
         F("id", ev->appeal_id);
         F("source", j->source);
         F("page", ev->page ? ev->page : "");
         F("org", org);
+        F("municipality", page && page->municipality ? page->municipality : "");
         F("state", "open");
         F("created_ms", created);
         F("received_ms", received);
