@@ -94,6 +94,10 @@ static int parse_member(struct ctl_filter *f, const char *key, const struct json
             snprintf(err, errlen, "%s: expected a string or an array of strings", key);
             return -1;
         }
+        if (l->n == 0) {
+            snprintf(err, errlen, "%s: no value given", key);
+            return -1;
+        }
         for (size_t i = 0; l == &f->types && i < l->n; i++)
             if (!in_list(l->v[i], known_types)) {
                 snprintf(err, errlen, "types: unknown event type '%s' (appeal, sla, status)",
