@@ -248,8 +248,10 @@ static void start_event(struct job *j)
         quarantine_write(j->cfg, j->rec_id, j->source, ev->quarantine, j->body, j->body_len);
         metrics_add(pl->m_quarantined, 1, j->source);
         pl->st.quarantined++;
-        log_warn("intake: %s event in record %016" PRIx64 " quarantined: %s", j->source,
-                 j->rec_id, ev->quarantine);
+        log_warn("intake: %s event of %s (page %s:%s) in record %016" PRIx64 " quarantined: "
+                 "%s; the raw body is in %s/quarantine.jsonl", j->source,
+                 ev->appeal_id ? ev->appeal_id : "no appeal", j->source, ev->page ? ev->page : "?",
+                 j->rec_id, ev->quarantine, j->cfg->spool.dir);
         finish_event(j);
         return;
     }
@@ -500,8 +502,11 @@ static void on_commit(void *arg, int ok)
     struct pevent *ev = cur_ev(j);
     if (ev->type == APD_EV_ANSWER)
         j->pl->st.answers++;
-    log_debug("pipeline: %s %s seq %lld done", event_name(ev->type),
-              ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
+    log_debug("pipeline: %s of %s (page %s:%s, org %s) seq %lld committed",
+              event_name(ev->type), ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
+              j->source, ev->page ? ev->page : "?",
+              ev->type == APD_EV_CREATED ? (j->route.org ? j->route.org->code : "triage")
+                                         : (j->claim.org[0] ? j->claim.org : "triage"),
               (long long)j->claim.seq);
     finish_event(j);
 }
