@@ -259,7 +259,8 @@ int main(int argc, char **argv)
     c.json |= req.json;
     out_init(color);
     if (c.socket == NULL && instance) {
-        snprintf(instance_sock, sizeof(instance_sock), "%s/%s/control.sock", APD_RUNTIME_DIR,
+        /* appealsd@NAME.service: RuntimeDirectory=appealsd-NAME */
+        snprintf(instance_sock, sizeof(instance_sock), "%s-%s/control.sock", APD_RUNTIME_DIR,
                  instance);
         c.socket = instance_sock;
     }

@@ -120,7 +120,7 @@ const struct cli_global cli_globals[] = {
      "control socket (default: $APPEALSCTL_SOCKET, else [control] socket of the "
      "configuration, else /run/appealsd/control.sock)"},
     {"config", 'c', "FILE", "appealsd.conf to read [control] socket from"},
-    {"instance", 'i', "NAME", "appealsd@NAME.service: the socket /run/appealsd/NAME/control.sock"},
+    {"instance", 'i', "NAME", "appealsd@NAME.service: the socket /run/appealsd-NAME/control.sock"},
     {"timeout", 't', "DURATION", "wait this long for a reply (default 60s; tail's events never "
                                  "time out)"},
     {"json", 0, NULL, "print the daemon's JSON as it comes (also accepted after COMMAND)"},

@@ -64,7 +64,7 @@ void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
     int64_t secs = 0;
     json_int64(json_get(r, "uptime_s"), &secs);
     format_duration(secs * 1000, up, sizeof(up));
-    out_kv_begin(18);
+    out_kv_begin(19);
     snprintf(buf, sizeof(buf), "%s (%s), up %s", str(r, "state") ?: "?",
              str(r, "instance") ?: "?", up);
     out_kv(f, "appealsd", buf);

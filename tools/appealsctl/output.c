@@ -81,7 +81,7 @@ void out_kv(FILE *f, const char *key, const char *value)
 {
     size_t w = display_width(key);
     fprintf(f, "%s%s%s", out_color("dim"), key, out_color("reset"));
-    for (size_t i = w; i < kv_width; i++)
+    for (size_t i = w; i < kv_width || i < w + 2; i++)
         fputc(' ', f);
     fprintf(f, "%s\n", value);
 }
