@@ -324,13 +324,30 @@ static const char *type_name(enum conf_type t)
     return n[t];
 }
 
+static bool reference_tsv;
+
 void conf_print_keys(const char *section, const struct conf_key *keys)
 {
+    if (reference_tsv) {
+        /* section, key, type, default, restart, doc: for the man page generator */
+        for (const struct conf_key *k = keys; k->name; k++)
+            printf("%s\t%s\t%s\t%s\t%s\t%s\n", section, k->name, type_name(k->type),
+                   k->def ? k->def : "", (k->flags & CF_RESTART) ? "restart" : "",
+                   k->doc ? k->doc : "");
+        return;
+    }
     printf("[%s]\n", section);
     for (const struct conf_key *k = keys; k->name; k++)
         printf("  %-22s %-8s %-10s %s%s\n", k->name, type_name(k->type),
                k->def ? k->def : "-", k->doc ? k->doc : "",
                (k->flags & CF_RESTART) ? " (restart to change)" : "");
+}
+
+void config_print_reference_tsv(void)
+{
+    reference_tsv = true;
+    config_print_reference();
+    reference_tsv = false;
 }
 
 void config_print_reference(void)
