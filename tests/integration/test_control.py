@@ -100,6 +100,14 @@ def test_read_only_peer_is_refused_admin_commands():
             assert st["config_generation"] == 1 and st["control"]["forbidden"] == 2, st
             # root (the daemon's own user here) may
             assert a.appealsctl("-s", sock, "reload", "--wait").returncode == 0
+            # a configuration the operator may not read: appealsctl says so
+            conf = os.path.join(d, "secret.conf")
+            with open(conf, "w") as f:
+                f.write("[control]\nsocket = %s\n" % sock)
+            os.chmod(conf, 0o600)
+            p = _as_nobody(ctl, "-c", conf, "status")
+            assert p.returncode == 3 and "secret.conf is not readable" in p.stderr, p.stderr
+            assert h.appealsctl("-c", conf, "status").returncode == 0
         # members of control.admin_group may steer too
         with h.Services() as svc, apd.Apd(svc, overrides={"control.socket": sock,
                                                           "control.mode": "0666",
@@ -285,7 +293,9 @@ def test_stalled_tails_cost_neither_pace_nor_memory():
         # no client's backlog ever exceeded the bound by more than one event
         assert c["buffered_high_water"] <= 16 * 1024, c
         grown = _rss_kib(a.daemon.pid) - rss0
-        assert grown < 48 * 1024, "RSS grew by %d KiB with stalled tails" % grown
+        with open("/proc/%d/maps" % a.daemon.pid) as maps:
+            sanitized = "libasan" in maps.read()   # ASan's quarantine holds freed memory
+        assert sanitized or grown < 48 * 1024, "RSS grew by %d KiB with stalled tails" % grown
         h._diag("stalled tails: %d sent, %d dropped, high water %d bytes, RSS +%d KiB"
                 % (c["events_sent"], c["events_dropped"], c["buffered_high_water"], grown))
 
