@@ -516,6 +516,8 @@ static bool subscriber_wants(const struct ctl_client *c, const struct tail_event
     return c->sub && !c->closed && ctl_filter_match(&c->sub->filter, ev, now);
 }
 
+bool control_has_subscribers(const struct control *ctl) { return ctl && ctl->nsubs > 0; }
+
 void control_publish(struct control *ctl, const struct tail_event *ev)
 {
     if (ctl == NULL || ctl->nsubs == 0)

@@ -54,6 +54,8 @@ struct tail_event {
  * When ev->json is NULL the event object is built from the fields above
  * (plus "at", the current time). */
 void control_publish(struct control *ctl, const struct tail_event *ev);
+/* Whether anyone tails at all: publishers may skip building ev->json. */
+bool control_has_subscribers(const struct control *ctl);
 
 /* For publishers building ev->json: writes the members common to every
  * event (type, event, appeal_id, org, ..., "due" and "at" in zone tz) into

@@ -459,6 +459,8 @@ static void step_publish(struct job *j)
 /* The operators' live view (appealsctl tail): one event per committed change. */
 static void publish_tail(struct job *j)
 {
+    if (!control_has_subscribers(j->pl->app->control))
+        return;
     struct pevent *ev = cur_ev(j);
     bool answer = ev->type == APD_EV_ANSWER;
     const struct org *org = ev->type == APD_EV_CREATED ? j->route.org
