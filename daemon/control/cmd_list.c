@@ -4,7 +4,8 @@
  *      due_within_s): which appeals are overdue or due soon, and when;
  *   2. candidates: with `overdue` or `due_within_s`, the appeals of step 1,
  *      most urgent first; otherwise the open-appeal index (idx:org:ORG when
- *      one organisation is asked for, else idx:open), newest first;
+ *      one organisation is asked for, else idx:open), newest first, a page
+ *      at a time by score;
  *   3. for each page of candidates one pipelined HMGET per record, then the
  *      filter, until `limit` rows are found or the candidates run out.
  * Closed appeals are not indexed; `show ID` still finds them. */
@@ -61,7 +62,12 @@ struct list {
     size_t ndue;
     bool due_capped;
     char index_key[512];
-    size_t next;              /* rank of the next candidate */
+    /* Index pages go by score, not rank, so appeals opened or closed while
+     * we read shift nothing: the next page starts at `max` (inclusive),
+     * past the `ties` members with exactly that score already read. */
+    char max[32];
+    size_t ties;
+    size_t next;              /* due mode: the next entry of due_sorted */
     bool exhausted;
     char *page[LIST_PAGE];
     struct rec recs[LIST_PAGE];
@@ -267,16 +273,26 @@ static void fetch_page(struct list *l)
 static void on_index(struct redis *r, redisReply *rep, void *arg)
 {
     struct list *l = arg;
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements % 2) {
         l->failed = true;
         finish(l);
         return;
     }
-    for (size_t i = 0; i < rep->elements && l->npage < LIST_PAGE; i++)
-        if (rep->element[i]->type == REDIS_REPLY_STRING)
-            l->page[l->npage++] = strndup(rep->element[i]->str, rep->element[i]->len);
-    l->next += rep->elements;
-    if (rep->elements < LIST_PAGE)
+    /* WITHSCORES: id, score, id, score, ... newest first */
+    size_t n = rep->elements / 2;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *id = rep->element[2 * i], *score = rep->element[2 * i + 1];
+        if (id->type != REDIS_REPLY_STRING || score->type != REDIS_REPLY_STRING)
+            continue;
+        l->page[l->npage++] = strndup(id->str, id->len);
+        if (strcmp(score->str, l->max) == 0) {
+            l->ties++;
+        } else {
+            snprintf(l->max, sizeof(l->max), "%s", score->str);
+            l->ties = 1;
+        }
+    }
+    if (n < LIST_PAGE)
         l->exhausted = true;
     fetch_page(l);
 }
@@ -290,11 +306,12 @@ static void next_page(struct list *l)
         fetch_page(l);
         return;
     }
-    char start[24], stop[24];
-    snprintf(start, sizeof(start), "%zu", l->next);
-    snprintf(stop, sizeof(stop), "%zu", l->next + LIST_PAGE - 1);
-    const char *argv[] = {"ZREVRANGE", l->index_key, start, stop};
-    if (redis_cmd(l->app->redis, on_index, l, 4, argv, NULL) != 0) {
+    char offset[24], count[24];
+    snprintf(offset, sizeof(offset), "%zu", l->ties);
+    snprintf(count, sizeof(count), "%d", LIST_PAGE);
+    const char *argv[] = {"ZREVRANGEBYSCORE", l->index_key, l->max, "-inf", "WITHSCORES",
+                          "LIMIT", offset, count};
+    if (redis_cmd(l->app->redis, on_index, l, 8, argv, NULL) != 0) {
         l->failed = true;
         finish(l);
     }
@@ -393,6 +410,7 @@ int ctl_cmd_list(struct ctl_client *c, struct app *app, const struct json *args,
     l->now = now_ms();
     l->horizon = l->now + (l->f.due_within_ms > 0 ? l->f.due_within_ms : 0);
     l->by_due = l->f.overdue == 1 || l->f.due_within_ms >= 0;
+    snprintf(l->max, sizeof(l->max), "+inf");
     const char *pfx = redis_prefix(app->redis);
     if (l->f.org.n == 1)
         snprintf(l->index_key, sizeof(l->index_key), "%sidx:org:%s", pfx, l->f.org.v[0]);

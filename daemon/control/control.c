@@ -75,17 +75,11 @@ const char *ctl_actor(struct ctl_client *c)
     if (c->actor == NULL) {
         struct passwd pw, *res = NULL;
         char buf[1024];
-        if (getpwuid_r(c->uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-            c->actor = strdup(res->pw_name);
-        else if (asprintf(&c->actor, "uid:%u", (unsigned)c->uid) < 0)
+        int n = getpwuid_r(c->uid, &pw, buf, sizeof(buf), &res) == 0 && res
+                    ? asprintf(&c->actor, "operator:%s", res->pw_name)
+                    : asprintf(&c->actor, "operator:uid:%u", (unsigned)c->uid);
+        if (n < 0)
             c->actor = NULL;
-        if (c->actor) {
-            char *full = NULL;
-            if (asprintf(&full, "operator:%s", c->actor) >= 0) {
-                free(c->actor);
-                c->actor = full;
-            }
-        }
     }
     return c->actor ? c->actor : "operator:?";
 }

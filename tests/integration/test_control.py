@@ -299,6 +299,13 @@ def test_stalled_tails_cost_neither_pace_nor_memory():
         h._diag("stalled tails: %d sent, %d dropped, high water %d bytes, RSS +%d KiB"
                 % (c["events_sent"], c["events_dropped"], c["buffered_high_water"], grown))
 
+        # list pages through two thousand records: each read once, none twice
+        r = a.ctl("list", {"limit": 1000})["result"]
+        ids = [x["id"] for x in r["appeals"]]
+        assert len(ids) == 1000 == len(set(ids)) and r["truncated"], (len(ids), r["truncated"])
+        r = a.ctl("list", {"category": "roads"})["result"]
+        assert r["appeals"] == [] and r["scanned"] == WEBHOOKS and not r["truncated"], r
+
         # one client reads again: its queued events and, after each gap, the
         # number it lost; together they are every event, none twice
         f = stalled[0].makefile("rb")
