@@ -169,14 +169,22 @@ static void write_row(struct list *l, const char *id, const struct rec *r, int64
 
 static void next_page(struct list *l);
 
+static bool is_closed(const char *state)
+{
+    for (const char *const *s = closed_states; *s; s++)
+        if (strcmp(state, *s) == 0)
+            return true;
+    return false;
+}
+
 /* A page is complete: keep the matching rows, then read on or stop. */
 static void page_done(struct list *l)
 {
     size_t i = 0;
     for (; i < l->npage && (int64_t)l->nrows < l->limit; i++) {
         const struct rec *r = &l->recs[i];
-        if (!r->present)
-            continue;   /* an index entry whose record is gone */
+        if (!r->present || is_closed(r->v[R_STATE]))
+            continue;   /* a record gone, or a deadline left behind by a closed one */
         const struct due *d = strmap_get(&l->due_map, l->page[i]);
         struct tail_event ev = {
             .type = "appeal", .appeal_id = l->page[i], .org = r->v[R_ORG],
@@ -384,12 +392,11 @@ static int check_args(struct ctl_client *c, struct list *l, const struct json *a
         return -1;
     }
     for (size_t i = 0; i < l->f.state.n; i++)
-        for (const char *const *s = closed_states; *s; s++)
-            if (strcmp(l->f.state.v[i], *s) == 0) {
-                ctl_error(c, "bad_args", "list covers open appeals; %s ones are on the Kafka "
-                          "topic of all appeals, and `show ID` finds each", *s);
-                return -1;
-            }
+        if (is_closed(l->f.state.v[i])) {
+            ctl_error(c, "bad_args", "list covers open appeals; %s ones are on the Kafka "
+                      "topic of all appeals, and `show ID` finds each", l->f.state.v[i]);
+            return -1;
+        }
     return 0;
 }
 
