@@ -248,10 +248,11 @@ static void start_event(struct job *j)
         quarantine_write(j->cfg, j->rec_id, j->source, ev->quarantine, j->body, j->body_len);
         metrics_add(pl->m_quarantined, 1, j->source);
         pl->st.quarantined++;
-        log_warn("intake: %s event of %s (page %s:%s) in record %016" PRIx64 " quarantined: "
-                 "%s; the raw body is in %s/quarantine.jsonl", j->source,
-                 ev->appeal_id ? ev->appeal_id : "no appeal", j->source, ev->page ? ev->page : "?",
-                 j->rec_id, ev->quarantine, j->cfg->spool.dir);
+        log_limited(LOG_LVL_WARN, 10, 10000,
+                    "intake: %s event of %s (page %s:%s) in record %016" PRIx64 " quarantined: "
+                    "%s; the raw body is in %s/quarantine.jsonl", j->source,
+                    ev->appeal_id ? ev->appeal_id : "no appeal", j->source,
+                    ev->page ? ev->page : "?", j->rec_id, ev->quarantine, j->cfg->spool.dir);
         finish_event(j);
         return;
     }
