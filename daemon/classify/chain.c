@@ -61,7 +61,8 @@ static void host_log(void *handle, int level, const char *fmt, ...)
         level = LOG_LVL_ERROR;
     if (level > LOG_LVL_DEBUG)
         level = LOG_LVL_DEBUG;
-    log_msg((enum log_level)level, "[plugin:%s] %s", c->plugin_name, msg);
+    log_msg((enum log_level)level, "classify: classifier %s (%s): %s", c->name, c->plugin_name,
+            msg);
 }
 
 static const struct apd_page *host_no_page(void *handle, const char *id) { return NULL; }

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "appeals.h"
 #include "config.h"
+#include "control.h"
 #include "crypto.h"
 #include "directory.h"
 #include "event_class.h"
@@ -253,8 +254,11 @@ static void start_event(struct job *j)
         quarantine_write(j->cfg, j->rec_id, j->source, ev->quarantine, j->body, j->body_len);
         metrics_add(pl->m_quarantined, 1, j->source);
         pl->st.quarantined++;
-        log_warn("intake: %s event in record %016" PRIx64 " quarantined: %s", j->source,
-                 j->rec_id, ev->quarantine);
+        log_limited(LOG_LVL_WARN, 10, 10000,
+                    "intake: %s event of %s (page %s:%s) in record %016" PRIx64 " quarantined: "
+                    "%s; the raw body is in %s/quarantine.jsonl", j->source,
+                    ev->appeal_id ? ev->appeal_id : "no appeal", j->source,
+                    ev->page ? ev->page : "?", j->rec_id, ev->quarantine, j->cfg->spool.dir);
         finish_event(j);
         return;
     }
@@ -474,6 +478,43 @@ static void step_publish(struct job *j)
 
 /* ---- commit ---- */
 
+/* The operators' live view (appealsctl tail): one event per committed change. */
+static void publish_tail(struct job *j)
+{
+    if (!control_has_subscribers(j->pl->app->control))
+        return;
+    struct pevent *ev = cur_ev(j);
+    bool answer = ev->type == APD_EV_ANSWER;
+    const struct org *org = ev->type == APD_EV_CREATED ? j->route.org
+                                                       : directory_org(j->cfg->dir, j->claim.org);
+    const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
+    const char *state = ev->type == APD_EV_DELETED ? "withdrawn"
+                        : ev->type == APD_EV_CREATED || ev->type == APD_EV_RESTORED ? "open"
+                        : answer && strcmp(j->claim.state, "open") == 0 ? "answered"
+                                                                          : j->claim.state;
+    struct tail_event te = {
+        .type = "appeal", .event = event_name(ev->type),
+        .appeal_id = answer ? ev->reply_to : ev->appeal_id, .org = org ? org->code : NULL,
+        .municipality = page ? page->municipality : NULL, .state = state,
+        .due_ms = answer || ev->type == APD_EV_DELETED ? 0 : j->due_ms,
+    };
+    struct sbuf b = SBUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    control_event_fields(&w, &te, j->cfg->daemon.timezone);
+    jw_kint(&w, "seq", j->claim.seq);
+    jw_kstr(&w, "source", j->source);
+    jw_kstr(&w, "page", ev->page);
+    jw_kstr(&w, "link", ev->link);
+    if (ev->type == APD_EV_CREATED || ev->type == APD_EV_EDITED)
+        control_event_text(&w, ev->text, ev->text_len);
+    jw_obj_end(&w);
+    te.json = b.p;
+    control_publish(j->pl->app->control, &te);
+    sbuf_free(&b);
+}
+
 static void on_commit(void *arg, int ok)
 {
     struct job *j = arg;
@@ -481,11 +522,15 @@ static void on_commit(void *arg, int ok)
         wait_redis(j);
         return;
     }
+    publish_tail(j);
     struct pevent *ev = cur_ev(j);
     if (ev->type == APD_EV_ANSWER)
         j->pl->st.answers++;
-    log_debug("pipeline: %s %s seq %lld done", event_name(ev->type),
-              ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
+    log_debug("pipeline: %s of %s (page %s:%s, org %s) seq %lld committed",
+              event_name(ev->type), ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
+              j->source, ev->page ? ev->page : "?",
+              ev->type == APD_EV_CREATED ? (j->route.org ? j->route.org->code : "triage")
+                                         : (j->claim.org[0] ? j->claim.org : "triage"),
               (long long)j->claim.seq);
     finish_event(j);
 }
@@ -518,7 +563,7 @@ static void step_commit(struct job *j)
     snprintf(created, sizeof(created), "%lld", (long long)ev->created_ms);
     snprintf(received, sizeof(received), "%lld", (long long)j->received_ms);
     snprintf(due, sizeof(due), "%lld", (long long)j->due_ms);
-    const char *fields[40];
+    const char *fields[48];
     size_t nf = 0;
 #define F(k, v) (fields[2 * nf] = (k), fields[2 * nf + 1] = (v), nf++)
     static const char *const fr[] = {"first_response"};
@@ -528,12 +573,15 @@ static void step_commit(struct job *j)
     switch (ev->type) {
     case APD_EV_CREATED: {
         const char *org = j->route.org ? j->route.org->code : "";
+        const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
         if (ev->author_id)
             pseudonym(j, ev->author_id, pseudo);
         F("id", ev->appeal_id);
         F("source", j->source);
         F("page", ev->page ? ev->page : "");
         F("org", org);
+        if (!j->cls.done)         /* classified: its municipality, below */
+            F("municipality", page && page->municipality ? page->municipality : "");
         F("state", event_class_state(&j->cls));
         F("created_ms", created);
         F("received_ms", received);
