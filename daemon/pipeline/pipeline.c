@@ -353,7 +353,8 @@ static void decide(struct job *j, const struct org **org, const char **topic)
 {
     struct pevent *ev = cur_ev(j);
     if (ev->type == APD_EV_CREATED) {
-        struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text};
+        struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text,
+                                 .text_len = ev->text_len, .item_kind = ev->item_kind};
         route_decide(j->cfg, &in, &j->route);
         *org = j->route.org;
         *topic = j->route.topic;
