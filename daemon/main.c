@@ -16,6 +16,7 @@
 #include "directory.h"
 #include "kafka.h"
 #include "log.h"
+#include "topics.h"
 
 static void usage(FILE *f)
 {
@@ -51,14 +52,6 @@ static int check_config(const char *path, const char *const *sets)
     return 0;
 }
 
-static void add_topic(const char **v, size_t *n, const char *t)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(v[i], t) == 0)
-            return;
-    v[(*n)++] = t;
-}
-
 static int create_topics(const char *path, const char *const *sets)
 {
     struct diag d = {0};
@@ -70,16 +63,12 @@ static int create_topics(const char *path, const char *const *sets)
         diag_free(&d);
         return 1;
     }
-    const char **topics = calloc(c->dir->norgs + 8, sizeof(char *));
-    size_t n = 0;
-    add_topic(topics, &n, c->kafka.topic_all);
-    add_topic(topics, &n, c->kafka.topic_triage);
-    add_topic(topics, &n, c->kafka.topic_sla);
-    add_topic(topics, &n, c->kafka.topic_status);
-    add_topic(topics, &n, c->kafka.topic_dlq);
+    size_t n;
+    const char **topics = kafka_topics_required(c, &n);
     for (size_t i = 0; i < c->dir->norgs; i++)
-        if (c->dir->orgs[i].kafka)
-            add_topic(topics, &n, c->dir->orgs[i].topic);
+        if (!c->dir->orgs[i].kafka)
+            printf("organisation %s takes HTTP deliveries only: no topic\n",
+                   c->dir->orgs[i].code);
     char err[512];
     int rc = kafka_create_topics(c, topics, n, 15000, err, sizeof(err));
     if (rc != 0)

@@ -131,6 +131,11 @@ struct pub {
     char what_buf[256];
 };
 
+struct pub_produce {
+    struct pub *p;
+    char topic[256];
+};
+
 struct pub_add {
     struct pub *p;
     char ep[192];
@@ -149,12 +154,14 @@ static void pub_done(struct pub *p)
 
 static void on_kafka_report(void *arg, int err, const char *errstr)
 {
-    struct pub *p = arg;
+    struct pub_produce *pp = arg;
+    struct pub *p = pp->p;
     if (err) {
         p->failed = true;
-        log_warn("kafka: %s not delivered (%s); the event stays in the spool and is published "
-                 "again", p->what, errstr);
+        log_warn("kafka: %s not delivered to %s (%s); the event stays in the spool and is "
+                 "published again", p->what, pp->topic, errstr);
     }
+    free(pp);
     pub_done(p);
 }
 
@@ -228,9 +235,15 @@ static void produce_all(struct pub *p, const struct delivery_msg *m)
             seen |= strcmp(topics[k], topics[i]) == 0;
         if (seen)
             continue;
+        struct pub_produce *pp = calloc(1, sizeof(*pp));
+        if (pp == NULL)
+            abort();
+        pp->p = p;
+        snprintf(pp->topic, sizeof(pp->topic), "%s", topics[i]);
         p->pending++;
         if (kafka_produce(p->dl->app->kafka, topics[i], m->appeal_id, bodies[i]->p,
-                          bodies[i]->len, hdrs, MESSAGE_NHEADERS, on_kafka_report, p) != 0) {
+                          bodies[i]->len, hdrs, MESSAGE_NHEADERS, on_kafka_report, pp) != 0) {
+            free(pp);
             p->pending--;
             p->failed = true;
         }
