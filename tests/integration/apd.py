@@ -357,13 +357,18 @@ class FakeHTTP:
                 status, rbody = out[0], out[1]
                 hdrs = out[2] if len(out) > 2 else {}
                 rbody = rbody if isinstance(rbody, bytes) else json.dumps(rbody).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(rbody)))
-                for k, v in hdrs.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(rbody)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(rbody)))
+                    for k, v in hdrs.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(rbody)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    req["answered"] = None     # the client had gone: not an answer
+                    return
                 req["answered"] = status
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
