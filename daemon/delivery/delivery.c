@@ -655,10 +655,21 @@ static void on_due_eps(void *arg, bool ok, const char *const *eps, size_t n)
         ep_poll(dl, eps[i]);
 }
 
+/* Re-armed each time from the running config, so a reload changes it. */
+static void arm_tick(struct delivery *dl)
+{
+    int64_t ms = delivery_config_of(dl->app->cfg)->poll_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(dl->tick, &tv);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct delivery *dl = arg;
-    if (dl->stopping || dl->polling || !redis_up(dl->app->redis))
+    if (dl->stopping)
+        return;
+    arm_tick(dl);
+    if (dl->polling || !redis_up(dl->app->redis))
         return;
     dl->polling = true;
     if (outbox_due_endpoints(dl->app->redis, now_ms(), 256, on_due_eps, dl) != 0)
@@ -681,10 +692,8 @@ struct delivery *delivery_new(struct app *app)
                                    "Duration of successful HTTP deliveries", "org");
     dl->m_acks = metrics_family("appealsd_acks_total", M_COUNTER,
                                 "Acknowledgements to citizens, by outcome", "page,result");
-    dl->tick = event_new(app->base, -1, EV_PERSIST, on_tick, dl);
-    int64_t ms = delivery_config_of(app->cfg)->poll_ms;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_add(dl->tick, &tv);
+    dl->tick = evtimer_new(app->base, on_tick, dl);
+    arm_tick(dl);
     return dl;
 }
 

@@ -273,5 +273,33 @@ def test_reload_with_broken_rules_keeps_the_old_rules():
             assert len(a.consume("org.minstroy", 2, timeout=2)) == 2
 
 
+
+def test_an_appeal_in_flight_keeps_the_rules_it_started_with():
+    with h.Services() as svc:
+        tmp = h.tmpdir()
+        conf = apd.directory_config("include %s\n" % (tmp / "rules.conf"))
+        (tmp / "rules.conf").write_text('[rule "roads"]\nkeywords = яма\norg = maykop\n')
+        a = apd.Apd(svc, config_text=conf, create_topics=False, start=False,
+                    overrides={"kafka.delivery_timeout": "1s"})
+        with a:
+            # every topic but Maykop's: its appeal cannot be published yet
+            a.run_tool("--create-topics", "--set", "org.maykop.topic=%s.elsewhere" % a.u)
+            a.start()
+            a.post("/webhook/vk", vk_comment(100001, 61, "яма раз"))
+            h.wait_until(lambda: "does not exist" in a.daemon.log(), timeout=20,
+                         what="the first publish attempt to fail")
+            _write_rules(a, '[rule "roads"]\nkeywords = яма\norg = minstroy\n')
+            assert a.ctl("reload")["ok"]
+            a.post("/webhook/vk", vk_comment(100001, 62, "яма два"))
+            m = a.consume("org.minstroy", 1)[0]["json"]
+            assert m["appeal_id"] == vk_appeal_id(100001, 62), m
+            # the first appeal, still in flight, is routed by the rules it started with
+            a.create_topics()
+            m = a.consume("org.maykop", 1)[0]["json"]
+            assert m["appeal_id"] == vk_appeal_id(100001, 61) and m["org"]["code"] == "maykop"
+            a.wait_idle(timeout=30)
+            assert len(a.consume("org.minstroy", 1, timeout=2)) == 1
+
+
 if __name__ == "__main__":
     h.main(globals())
