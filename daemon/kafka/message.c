@@ -11,6 +11,7 @@
 #include "route.h"
 #include "sbuf.h"
 #include "units.h"
+#include "utf8.h"
 
 static const char *const appeal_events[] = {
     "created", "updated", "withdrawn", "restored", "answered", "rerouted",
@@ -153,6 +154,11 @@ static void put_classification(struct jw *w, const struct appeal_view *v)
 
 static void put_sla(struct jw *w, const struct appeal_view *v)
 {
+    if (v->sla_json) {
+        jw_key(w, "sla");
+        jw_raw(w, v->sla_json, strlen(v->sla_json));
+        return;
+    }
     if (!v->sla_policy && v->first_response_due_ms <= 0 && v->due_ms <= 0)
         return;
     jw_key(w, "sla");
@@ -245,18 +251,50 @@ void message_sla(struct sbuf *out, const struct sla_view *v)
         jw_kint(&w, "seq", v->seq);
     jw_kstr(&w, "timer", v->timer);
     kv_opt(&w, "policy", v->policy);
+    kv_opt(&w, "regime", v->regime);
     put_org(&w, "org", v->org_code, v->org_name, NULL);
     if (v->level > 0)
         jw_kint(&w, "level", v->level);
-    put_org(&w, "escalated_to", v->escalated_to_code, v->escalated_to_name, NULL);
+    if (v->nrecipients) {
+        jw_key(&w, "recipients");
+        jw_arr(&w);
+        for (size_t i = 0; i < v->nrecipients; i++) {
+            jw_obj(&w);
+            jw_kstr(&w, "code", v->recipient_codes[i]);
+            if (v->recipient_names && v->recipient_names[i])
+                jw_kstr(&w, "name", v->recipient_names[i]);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+    }
     kv_time(&w, "due_at", v->due_ms, v->tz);
     kv_time(&w, "occurred_at", v->occurred_ms, v->tz);
+    if (v->late_ms > 0)
+        jw_kint(&w, "late_ms", v->late_ms);
     if (v->elapsed_s > 0)
         jw_kint(&w, "elapsed_s", v->elapsed_s);
+    kv_opt(&w, "state", v->state);
     kv_opt(&w, "category", v->category);
     kv_opt(&w, "municipality", v->municipality);
     kv_opt(&w, "priority", v->priority);
+    kv_opt(&w, "link", v->link);
+    if (v->sla_json) {
+        jw_key(&w, "sla");
+        jw_raw(&w, v->sla_json, strlen(v->sla_json));
+    }
     jw_obj_end(&w);
+}
+
+static void base64(struct sbuf *b, const unsigned char *p, size_t n)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        char q[4] = {t[v >> 18 & 63], t[v >> 12 & 63], i + 1 < n ? t[v >> 6 & 63] : '=',
+                     i + 2 < n ? t[v & 63] : '='};
+        sbuf_add(b, q, 4);
+    }
 }
 
 void message_dead_letter(struct sbuf *out, const struct dead_letter_view *v)
@@ -281,8 +319,19 @@ void message_dead_letter(struct sbuf *out, const struct dead_letter_view *v)
     kv_opt(&w, "key", v->key);
     kv_time(&w, "received_at", v->received_ms, v->tz);
     jw_obj_end(&w);
-    jw_key(&w, "payload");
-    jw_strn(&w, v->payload ? v->payload : "", v->payload ? v->payload_len : 0);
+    const char *p = v->payload ? v->payload : "";
+    size_t n = v->payload ? v->payload_len : 0;
+    if (utf8_valid(p, n) && memchr(p, '\0', n) == NULL) {
+        jw_key(&w, "payload");
+        jw_strn(&w, p, n);
+    } else {
+        /* Bytes that are not text survive intact for whoever fixes the sender. */
+        struct sbuf b64 = SBUF_INIT;
+        base64(&b64, (const unsigned char *)p, n);
+        jw_key(&w, "payload_base64");
+        jw_strn(&w, b64.p ? b64.p : "", b64.len);
+        sbuf_free(&b64);
+    }
     jw_obj_end(&w);
 }
 

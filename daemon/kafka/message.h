@@ -86,6 +86,8 @@ struct appeal_view {
     const char *sla_policy;
     int64_t first_response_due_ms;
     int64_t due_ms;               /* extended: the new deadline */
+    const char *sla_json;         /* the SLA engine's pre-encoded "sla" object; replaces
+                                     the one built from the three fields above */
     int64_t extension_days;
     const char *answer_link;      /* answered */
     const char *answer_by;        /* answered: page, operator or agency */
@@ -107,12 +109,18 @@ struct sla_view {
     int64_t occurrence;           /* distinguishes repeated events of one timer */
     const char *policy;
     const char *org_code, *org_name;
+    const char *regime;           /* social, 59fz */
     int level;                    /* escalation: 1 = the org's parent, 2 = the next ... */
-    const char *escalated_to_code, *escalated_to_name;
+    const char *const *recipient_codes;   /* escalation: who is told */
+    const char *const *recipient_names;   /* parallel to the codes, entries may be NULL */
+    size_t nrecipients;
     int64_t due_ms, occurred_ms, now_ms;
+    int64_t late_ms;              /* how long after occurred_ms it was noticed, 0: on time */
     int64_t elapsed_s;            /* working time elapsed on the timer */
     int64_t seq;                  /* the appeal's seq when it shares it, else 0 */
-    const char *category, *municipality, *priority;
+    const char *state, *category, *municipality, *priority;
+    const char *link;             /* met: where the response was given */
+    const char *sla_json;         /* pre-encoded "sla" object of the appeal, or NULL */
     const char *tz;
 };
 
@@ -126,7 +134,9 @@ struct dead_letter_view {
     int32_t partition;
     int64_t offset;
     const char *key;              /* NULL when the message had none */
-    const char *payload;          /* the original value, as received */
+    const char *payload;          /* the original value, as received: written as
+                                     "payload" when it is UTF-8 text, else base64 in
+                                     "payload_base64" */
     size_t payload_len;
     int64_t received_ms, now_ms;
     const char *tz;

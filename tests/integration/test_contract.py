@@ -44,8 +44,11 @@ def test_every_builder_output_matches_its_schema():
     created = [json.loads(t) for k, t in lines if k == "appeal.created"]
     assert "id" not in created[0]["author"] and created[1]["author"]["id"] == "7001"
     assert created[0]["number"] == created[1]["number"]
-    dead = [json.loads(t) for k, t in lines if k == "dead_letter"][0]
-    assert dead["payload"].endswith('"done\ufffd"}'), dead["payload"]
+    dead = [json.loads(t) for k, t in lines if k == "dead_letter"]
+    import base64
+    raw = base64.b64decode(dead[0]["payload_base64"])
+    assert raw.endswith(b'"done\xff"}') and "payload" not in dead[0], dead[0]
+    assert dead[1]["payload"].endswith('"текст"}'), dead[1]
 
 
 def test_schemas_refuse_what_consumers_must_not_see():

@@ -148,6 +148,15 @@ static void appeal_events(struct sbuf *b)
     message_appeal(b, &v);
     emit("appeal.reopened", b);
 
+    v = base("updated", 2);   /* with the SLA engine's own sla object */
+    v.text = "x";
+    v.text_len = 1;
+    v.state = "open";
+    v.sla_json = "{\"policy\":\"municipal\",\"regime\":\"social\",\"first_response_due\":"
+                 "\"2026-11-29T17:06:40.000+03:00\",\"clocks\":{}}";
+    message_appeal(b, &v);
+    emit("appeal.updated", b);
+
     v = base("extended", 11);
     v.state = "open";
     v.extension_days = 30;
@@ -186,17 +195,30 @@ static void sla_events(struct sbuf *b)
     s.occurred_ms = s.now_ms = T0 + 8 * 3600000;
     message_sla(b, &s);
     emit("sla.breach", b);
+    static const char *const codes[] = {"cur", "minstroy"};
+    static const char *const names[] = {"ЦУР Республики Адыгея", NULL};
     s.event = "escalation";
     s.level = 1;
-    s.escalated_to_code = "cur";
-    s.escalated_to_name = "ЦУР Республики Адыгея";
+    s.recipient_codes = codes;
+    s.recipient_names = names;
+    s.nrecipients = 2;
+    s.late_ms = 250;
+    s.regime = "social";
+    s.state = "open";
+    s.sla_json = "{\"policy\":\"municipal\",\"first_response_due\":"
+                 "\"2026-11-29T17:06:40.000+03:00\",\"clocks\":{\"first_response\":"
+                 "{\"elapsed_s\":28800,\"paused\":false}}}";
     message_sla(b, &s);
     emit("sla.escalation", b);
     struct sla_view m = s;
     m.event = "met";
     m.level = 0;
-    m.escalated_to_code = m.escalated_to_name = NULL;
+    m.nrecipients = 0;
+    m.late_ms = 0;
     m.seq = 5;
+    m.state = "answered";
+    m.link = "https://vk.com/wall-100001_42?reply=502&thread=501";
+    m.sla_json = NULL;
     message_sla(b, &m);
     emit("sla.met", b);
 }
@@ -210,6 +232,10 @@ static void dead_letter(struct sbuf *b)
         .payload = bad, .payload_len = sizeof(bad) - 1, .received_ms = T0, .now_ms = T0 + 3,
         .tz = TZ,
     };
+    message_dead_letter(b, &d);
+    emit("dead_letter", b);
+    d.payload = "{\"schema\":\"appealsd.status/1\",\"comment\":\"текст\"}";
+    d.payload_len = strlen(d.payload);
     message_dead_letter(b, &d);
     emit("dead_letter", b);
     d.key = NULL;
