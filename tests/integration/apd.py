@@ -413,3 +413,23 @@ def check_signature(secret, req, max_skew_s=300):
     want = hmac.new(secret.encode(), ts.encode() + b"." + req["body"], hashlib.sha256)
     assert hmac.compare_digest(sig[7:], want.hexdigest()), "bad signature"
     assert abs(time.time() - int(ts)) < max_skew_s, ts
+
+
+# ---- docs/consuming-appeals.md: its examples and code are tested ------------------
+
+GUIDE = REPO / "docs" / "consuming-appeals.md"
+
+
+def guide_blocks(marker):
+    """[(name, code)] of the fenced blocks preceded by '<!-- MARKER: NAME -->'."""
+    import re
+    text = GUIDE.read_text()
+    return re.findall(r"<!-- %s: (\S+) -->\s*```\w*\n(.*?)```" % marker, text, re.S)
+
+
+def guide_verify():
+    """The signature check the guide gives agencies, as a function."""
+    code = dict(guide_blocks("snippet"))["verify.py"]
+    ns = {}
+    exec(compile(code, str(GUIDE), "exec"), ns)
+    return ns["verify"]

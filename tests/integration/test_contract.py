@@ -96,5 +96,12 @@ def test_status_messages():
         raise AssertionError("accepted: %r" % m)
 
 
+def test_the_guides_examples_follow_the_contract():
+    examples = apd.guide_blocks("example")
+    assert {n for n, _ in examples} >= {"appeal.created", "status", "dead_letter"}, examples
+    for name, code in examples:
+        apd.validate_message(json.loads(code), name)
+
+
 if __name__ == "__main__":
     h.main(globals())

@@ -78,11 +78,15 @@ def test_fails_twice_then_delivers_exactly_once_without_holding_kafka():
         assert ids == {"org:hook|%s#1" % aid}, ids
         assert [r["headers"]["x-appealsd-attempt"] for r in reqs] == ["1", "2", "3"]
         assert len({r["body"] for r in reqs}) == 1, "every attempt sends the same body"
+        verify = apd.guide_verify()   # the code docs/consuming-appeals.md gives agencies
         for r in reqs:
             assert r["path"] == "/appeals" and r["headers"]["content-type"] == "application/json"
             assert r["headers"]["x-appealsd-event"] == "created"
             assert r["headers"]["x-appealsd-schema"] == "appealsd.appeal/1"
             apd.check_signature(SECRET, r)
+            assert verify(SECRET.encode(), r["headers"], r["body"])
+            assert not verify(b"another-secret-000", r["headers"], r["body"])
+            assert not verify(SECRET.encode(), r["headers"], r["body"] + b" ")
         # backoff: the retries did not come at once
         assert reqs[2]["time"] - reqs[0]["time"] > 0.2, [r["time"] for r in reqs]
         body = apd.validate_message(reqs[0]["body"], "created")
@@ -98,12 +102,6 @@ def test_fails_twice_then_delivers_exactly_once_without_holding_kafka():
         assert 'appealsd_http_deliveries_total{org="hook",result="delivered"} 1' in m, m
         a.wait_idle()
         assert a.appeal(aid)["org"] == "hook"
-        # a wrong signature secret is what the receiver would catch
-        try:
-            apd.check_signature("another-secret-000", reqs[2])
-            raise AssertionError("a signature under another secret verified")
-        except AssertionError as e:
-            assert "bad signature" in str(e), e
 
 
 def test_a_crash_mid_retry_still_delivers_once():
