@@ -16,6 +16,7 @@
 #include "directory.h"
 #include "kafka.h"
 #include "log.h"
+#include "rules.h"
 #include "topics.h"
 
 static void usage(FILE *f)
@@ -45,8 +46,8 @@ static int check_config(const char *path, const char *const *sets)
         diag_free(&d);
         return 1;
     }
-    printf("%s: ok (%zu sources, %zu organisations, %zu pages)\n", path, c->nsources,
-           c->dir->norgs, c->dir->npages);
+    printf("%s: ok (%zu sources, %zu organisations, %zu pages, %zu rules)\n", path,
+           c->nsources, c->dir->norgs, c->dir->npages, rules_of(c)->n);
     diag_free(&d);
     config_unref(c);
     return 0;
