@@ -19,8 +19,19 @@ struct ctx {
     const struct org *owner;
     const char *municipality;
     bool muni_from_page;
-    char *folded;
+    char *folded;               /* made on first use: most decisions never need it */
 };
+
+/* The folded text, folded the first time a rule looks at the text. */
+static const char *folded_text(struct ctx *x)
+{
+    if (x->folded == NULL) {
+        const struct route_input *in = x->in;
+        size_t len = in->text ? (in->text_len ? in->text_len : strlen(in->text)) : 0;
+        x->folded = text_fold(in->text, len, NULL);
+    }
+    return x->folded;
+}
 
 const char *route_action_name(enum route_action a)
 {
@@ -80,14 +91,17 @@ static bool cond_page(const struct rule *r, const struct ctx *x, struct route_re
     return false;
 }
 
-static bool cond_text(const struct rule *r, const struct ctx *x, struct route_result *out)
+static bool cond_text(const struct rule *r, struct ctx *x, struct route_result *out)
 {
+    if (r->exclude.n == 0 && r->keywords.n == 0 && r->npatterns == 0)
+        return true;
+    const char *text = folded_text(x);
     for (size_t i = 0; i < r->exclude.n; i++)
-        if (strstr(x->folded, r->exclude.v[i]))
+        if (strstr(text, r->exclude.v[i]))
             return false;
     if (r->keywords.n) {
         size_t i = 0;
-        while (i < r->keywords.n && strstr(x->folded, r->keywords.v[i]) == NULL)
+        while (i < r->keywords.n && strstr(text, r->keywords.v[i]) == NULL)
             i++;
         if (i == r->keywords.n)
             return false;
@@ -96,8 +110,7 @@ static bool cond_text(const struct rule *r, const struct ctx *x, struct route_re
     if (r->npatterns) {
         char m[64];
         size_t i = 0;
-        while (i < r->npatterns && !rules_pattern_match(&r->patterns[i], x->folded, m,
-                                                        sizeof(m)))
+        while (i < r->npatterns && !rules_pattern_match(&r->patterns[i], text, m, sizeof(m)))
             i++;
         if (i == r->npatterns)
             return false;
@@ -108,7 +121,7 @@ static bool cond_text(const struct rule *r, const struct ctx *x, struct route_re
     return true;
 }
 
-static bool rule_holds(const struct rule *r, const struct ctx *x, struct route_result *out)
+static bool rule_holds(const struct rule *r, struct ctx *x, struct route_result *out)
 {
     const struct route_input *in = x->in;
     out->nwhy = 0;
@@ -249,8 +262,6 @@ void route_decide(const struct apd_config *c, const struct route_input *in,
         x.municipality = x.page->municipality;
         x.muni_from_page = true;
     }
-    x.folded = text_fold(in->text, in->text ? (in->text_len ? in->text_len : strlen(in->text))
-                                            : 0, NULL);
     out->page = x.page;
     out->municipality = x.municipality;
     out->municipality_from_page = x.muni_from_page;
