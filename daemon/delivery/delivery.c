@@ -639,8 +639,6 @@ static void ep_poll(struct delivery *dl, const char *key)
     int room = ep_capacity(c, key) - ep->inflight;
     if (room <= 0 || mono_ms() < ep->not_before_ms)
         return;
-    if (strncmp(key, "ack:", 4) == 0 && ack_config_of(c)->enabled)
-        room = 1;
     int64_t now = now_ms();
     ep->taking = true;
     if (outbox_take(dl->app->redis, key, now, now + lease_ms(c), (size_t)room, on_taken, ep) != 0)

@@ -367,7 +367,7 @@ static void decide(struct job *j, struct recipients *rc)
         j->due_ms = j->route.drop ? 0 : sla_first_response_due(j->cfg, rc->org, j->received_ms);
         return;
     }
-    rc->none = strcmp(j->claim.state, "dropped") == 0;
+    rc->none = j->claim.dropped;
     rc->org = directory_org(j->cfg->dir, j->claim.org);
     rc->topic = j->claim.triage || rc->org == NULL ? j->cfg->kafka.topic_triage : NULL;
     char codes[sizeof(j->claim.copies)], *save = NULL;
@@ -559,6 +559,7 @@ static void step_commit(struct job *j)
             /* No received_ms: a dropped item stays out of the open-appeal
              * indexes; no timers. */
             F("state", "dropped");
+            F("dropped", "1");
             F("dropped_ms", received);
             audit(j, &aud, "dropped", NULL, j->route.reason);
             break;
@@ -585,7 +586,8 @@ static void step_commit(struct job *j)
         audit(j, &aud, "withdrawn", NULL, "deleted by its author or a moderator");
         break;
     case APD_EV_RESTORED:
-        F("state", "open");
+        /* a restored noise item is still noise */
+        F("state", j->claim.dropped ? "dropped" : "open");
         F("restored_ms", now);
         audit(j, &aud, "restored", NULL, NULL);
         break;

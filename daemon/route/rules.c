@@ -55,36 +55,45 @@ bool rules_pattern_match(const struct rule_pattern *p, const char *text, char *m
 
 #define R(f) offsetof(struct rule, f)
 static const char *const rule_actions[] = {"route", "triage", "drop", NULL};
-static const struct conf_key rule_keys[] = {
-    {"source", CT_LIST, R(source), NULL, 0, 0, NULL, 0, "condition: source names"},
-    {"page", CT_LIST, R(page), NULL, 0, 0, NULL, 0, "condition: pages, as SOURCE:ID"},
-    {"owner", CT_LIST, R(owner), NULL, 0, 0, NULL, 0,
-     "condition: code of the organisation that owns the page"},
-    {"owner_type", CT_LIST, R(owner_type), NULL, 0, 0, NULL, 0,
-     "condition: type of the page's owner (cur, ministry, municipality, service)"},
-    {"item_kind", CT_LIST, R(item_kind), NULL, 0, 0, NULL, 0,
-     "condition: comment, message, suggested_post, ..."},
-    {"kind", CT_LIST, R(kind), NULL, 0, 0, NULL, 0,
-     "condition: complaint, question, request, gratitude, noise ('unknown': not classified)"},
-    {"category", CT_LIST, R(category), NULL, 0, 0, NULL, 0,
-     "condition: category codes ('unknown': not classified)"},
-    {"municipality", CT_LIST, R(municipality), NULL, 0, 0, NULL, 0,
-     "condition: municipality codes ('unknown': none detected)"},
-    {"priority", CT_LIST, R(priority), NULL, 0, 0, NULL, 0, "condition: critical, high, normal"},
-    {"keywords", CT_LIST, R(keywords), NULL, 0, 0, NULL, 0,
-     "condition: the text contains one of these (case- and ё-insensitive substrings)"},
-    {"exclude", CT_LIST, R(exclude), NULL, 0, 0, NULL, 0,
-     "condition: the text contains none of these"},
-    {"action", CT_ENUM, R(action), "route", 0, 0, rule_actions, 0,
-     "route (to org), triage (the ЦУР's queue) or drop (noise: counted, not routed)"},
-    {"org", CT_STR, R(org), NULL, 0, 0, NULL, 0,
-     "recipient: a code, @municipality (its administration) or @owner (the page's owner)"},
-    {"copy", CT_LIST, R(copy), NULL, 0, 0, NULL, 0,
-     "also deliver to these (codes, @municipality, @owner)"},
-    {"sla_policy", CT_STR, R(sla_policy), NULL, 0, 0, NULL, 0,
-     "SLA policy instead of the recipient's default"},
-    {"set_priority", CT_STR, R(set_priority), NULL, 0, 0, NULL, 0,
+/* The bound keys; `pattern` is read line by line by compile_patterns() (a
+ * list would split a regex at its commas), so it is only in the reference. */
+#define RULE_KEYS \
+    {"source", CT_LIST, R(source), NULL, 0, 0, NULL, 0, "condition: source names"}, \
+    {"page", CT_LIST, R(page), NULL, 0, 0, NULL, 0, "condition: pages, as SOURCE:ID"}, \
+    {"owner", CT_LIST, R(owner), NULL, 0, 0, NULL, 0, \
+     "condition: code of the organisation that owns the page"}, \
+    {"owner_type", CT_LIST, R(owner_type), NULL, 0, 0, NULL, 0, \
+     "condition: type of the page's owner (cur, ministry, municipality, service)"}, \
+    {"item_kind", CT_LIST, R(item_kind), NULL, 0, 0, NULL, 0, \
+     "condition: comment, message, suggested_post, ..."}, \
+    {"kind", CT_LIST, R(kind), NULL, 0, 0, NULL, 0, \
+     "condition: complaint, question, request, gratitude, noise ('unknown': not classified)"}, \
+    {"category", CT_LIST, R(category), NULL, 0, 0, NULL, 0, \
+     "condition: category codes ('unknown': not classified)"}, \
+    {"municipality", CT_LIST, R(municipality), NULL, 0, 0, NULL, 0, \
+     "condition: municipality codes ('unknown': none detected)"}, \
+    {"priority", CT_LIST, R(priority), NULL, 0, 0, NULL, 0, "condition: critical, high, normal"}, \
+    {"keywords", CT_LIST, R(keywords), NULL, 0, 0, NULL, 0, \
+     "condition: the text contains one of these (case- and ё-insensitive substrings)"}, \
+    {"exclude", CT_LIST, R(exclude), NULL, 0, 0, NULL, 0, \
+     "condition: the text contains none of these"}, \
+    {"action", CT_ENUM, R(action), "route", 0, 0, rule_actions, 0, \
+     "route (to org), triage (the ЦУР's queue) or drop (noise: counted, not routed)"}, \
+    {"org", CT_STR, R(org), NULL, 0, 0, NULL, 0, \
+     "recipient: a code, @municipality (its administration) or @owner (the page's owner)"}, \
+    {"copy", CT_LIST, R(copy), NULL, 0, 0, NULL, 0, \
+     "also deliver to these (codes, @municipality, @owner)"}, \
+    {"sla_policy", CT_STR, R(sla_policy), NULL, 0, 0, NULL, 0, \
+     "SLA policy instead of the recipient's default"}, \
+    {"set_priority", CT_STR, R(set_priority), NULL, 0, 0, NULL, 0, \
      "priority instead of the classifier's"},
+
+static const struct conf_key rule_keys[] = {RULE_KEYS {0}};
+static const struct conf_key rule_reference_keys[] = {
+    RULE_KEYS
+    {"pattern", CT_LIST, 0, NULL, 0, 0, NULL, 0,
+     "condition: POSIX extended regex on the folded text, case-insensitive; one per line, "
+     "repeatable (any matches)"},
     {0},
 };
 
@@ -342,10 +351,8 @@ const struct rules *rules_of(const struct apd_config *c)
 
 static void rules_reference(void)
 {
-    conf_print_keys("rule \"NAME\"", rule_keys);
-    printf("  %-22s %-8s %-10s %s\n\n", "pattern", "regex", "-",
-           "condition: POSIX extended regex on the folded text, case-insensitive "
-           "(one per line, repeatable; any matches)");
+    conf_print_keys("rule \"NAME\"", rule_reference_keys);
+    printf("\n");
 }
 
 const struct conf_module rules_conf_module = {

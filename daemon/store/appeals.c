@@ -14,8 +14,9 @@ static struct redis_script claim_script = {
         "local d = redis.call('GET', KEYS[1])\n"
         "local function info(s, seq)\n"
         "  local v = redis.call('HMGET', KEYS[2], 'org', 'state', 'first_response_due_ms',\n"
-        "                       'copies', 'triage')\n"
-        "  return {s, seq, v[1] or '', v[2] or '', v[3] or '0', v[4] or '', v[5] or '0'}\n"
+        "                       'copies', 'triage', 'dropped')\n"
+        "  return {s, seq, v[1] or '', v[2] or '', v[3] or '0', v[4] or '', v[5] or '0',\n"
+        "          v[6] or '0'}\n"
         "end\n"
         "if d then\n"
         "  local tag, seq = string.match(d, '^(.*)|(%d+)$')\n"
@@ -113,6 +114,11 @@ static void on_claim(struct redis *r, redisReply *rep, void *arg)
             copy_str(res.copies, sizeof(res.copies), rep->element[5]);
             copy_str(triage, sizeof(triage), rep->element[6]);
             res.triage = strcmp(triage, "1") == 0;
+        }
+        if (rep->elements >= 8) {
+            char dropped[4];
+            copy_str(dropped, sizeof(dropped), rep->element[7]);
+            res.dropped = strcmp(dropped, "1") == 0;
         }
         res.status = strcmp(s, "new") == 0      ? CLAIM_NEW
                      : strcmp(s, "replay") == 0 ? CLAIM_REPLAY

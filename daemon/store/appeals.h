@@ -40,6 +40,7 @@ struct claim_result {
     int64_t first_response_due_ms;
     char copies[512];         /* org codes that get copies, comma-separated */
     bool triage;              /* routed to the triage topic */
+    bool dropped;             /* a drop rule took it: recorded, never published */
 };
 
 typedef void (*claim_cb)(void *arg, const struct claim_result *res);

@@ -116,7 +116,18 @@ def test_noise_is_dropped_and_recorded():
         a.post("/webhook/vk", edit)
         a.wait_idle()
         assert a.appeal(vk_appeal_id(100001, 21))["text"] == "++"
+        # deleted and restored, it is still noise
+        ids = {"id": 21, "owner_id": -100001, "post_id": 42, "deleter_id": 7001}
+        a.post("/webhook/vk", vk_event(100001, "wall_reply_delete", ids, "del21"))
+        a.wait_idle()
+        assert a.appeal(vk_appeal_id(100001, 21))["state"] == "withdrawn"
+        a.post("/webhook/vk", vk_event(100001, "wall_reply_restore", dict(
+            edit["object"], text="+"), "res21"))
+        a.wait_idle()
+        rec = a.appeal(vk_appeal_id(100001, 21))
+        assert rec["state"] == "dropped" and rec["dropped"] == "1", rec
         assert len(a.consume("all", 1, timeout=2)) == 1
+        assert a.consume("triage", 0, timeout=2) == []
         st = a.ctl("status")["result"]["pipeline"]
         assert st["published"] == 1, st
         _, _, body = h.http_get(a.url("/metrics"))
