@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "directory.h"
 #include "json.h"
 #include "kafka.h"
 #include "route.h"
@@ -350,16 +351,6 @@ static const char *opt_str(const struct json *o, const char *k, bool *bad, const
     return v->u.s;
 }
 
-static bool is_code(const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
-            return false;
-    return true;
-}
-
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -399,7 +390,7 @@ static int status_fields(struct status_msg *m, const char *key, const char *tz, 
     if (!in_list(statuses, m->status))
         return fail(err, errlen, "\"status\": '%s' is not one of accepted, in_progress, "
                         "answered, resolved, rejected, need_info", m->status);
-    if (!is_code(m->org) || (m->reroute_to && !is_code(m->reroute_to)))
+    if (!code_valid(m->org) || (m->reroute_to && !code_valid(m->reroute_to)))
         return fail(err, errlen, "\"org\" and \"reroute_to\" are organisation codes");
     if (parse_iso8601(at, tz, &m->at_ms) != 0)
         return fail(err, errlen, "\"at\": '%s' is not an ISO 8601 time", at);

@@ -101,9 +101,9 @@ static size_t count_sections(struct ini *ini, const char *type)
     return n;
 }
 
-static bool valid_code(const char *s)
+bool code_valid(const char *s)
 {
-    if (*s == '\0')
+    if (s == NULL || *s == '\0')
         return false;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
@@ -141,7 +141,7 @@ static void build_orgs(struct directory *dir, const struct apd_config *c, struct
             continue;
         char label[256];
         snprintf(label, sizeof(label), "[org \"%s\"]", s->name ? s->name : "");
-        if (s->name == NULL || !valid_code(s->name)) {
+        if (s->name == NULL || !code_valid(s->name)) {
             diag_add(d, s->file, s->line, "%s: organisation codes use a-z, 0-9, '_' and '-'",
                      label);
             s->used = true;

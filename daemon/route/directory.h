@@ -76,6 +76,9 @@ struct page *directory_page(const struct directory *d, const char *source, const
 struct page *directory_page_by_token(const struct directory *d, const char *source,
                                      const char *token);
 const char *org_type_name(int type);
+/* A code as organisations, taxonomy values and states are written: a-z,
+ * 0-9, '_' and '-', not empty. */
+bool code_valid(const char *s);
 /* The administration (an org of type municipality) governing the
  * municipality with this code, or NULL. */
 struct org *directory_municipal_admin(const struct directory *d, const char *municipality);

@@ -178,16 +178,6 @@ static void compile_patterns(struct rule *r, struct ini_section *s, const char *
     }
 }
 
-static bool is_code(const char *s)
-{
-    if (*s == '\0')
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
-            return false;
-    return true;
-}
-
 /* A recipient reference: a known code, @municipality or @owner. */
 static void check_recipient(const struct directory *dir, const char *ref,
                             const struct ini_section *s, const char *key, const char *label,
@@ -206,7 +196,7 @@ static void check_codes(const struct strlist *l, const struct ini_section *s, co
                         const char *label, struct diag *d)
 {
     for (size_t i = 0; i < l->n; i++)
-        if (!is_code(l->v[i]))
+        if (!code_valid(l->v[i]))
             RULE_ERR(s, key, "%s %s: '%s' is not a code (a-z, 0-9, '_', '-')", label, key,
                      l->v[i]);
 }
@@ -240,7 +230,7 @@ static void validate_rule(struct rule *r, const struct directory *dir,
             RULE_ERR(s, "owner_type", "%s owner_type: '%s' is not one of: cur ministry "
                      "municipality service", label, r->owner_type.v[i]);
     }
-    if (r->set_priority && !is_code(r->set_priority))
+    if (r->set_priority && !code_valid(r->set_priority))
         RULE_ERR(s, "set_priority", "%s set_priority: '%s' is not a code", label,
                  r->set_priority);
     switch (r->action) {
