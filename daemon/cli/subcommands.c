@@ -10,5 +10,7 @@ const char *cli_default_config(void)
 }
 
 const struct subcommand subcommands[] = {
+    {"route", route_main, "route [--explain] [-c FILE] [--set ...] < appeals.jsonl   "
+                          "routing decision per JSON line"},
     {NULL, NULL, NULL},
 };

@@ -177,7 +177,7 @@ def test_tail_show_list_end_to_end():
         assert [t["timer"] for t in r["timers"]] == ["first_response"], r
         out = a.appealsctl("show", ID_MAYKOP).stdout
         assert "На ул. Пионерской яма" in out and "first_response" in out, out
-        assert "page vk:100001 belongs to maykop" in out, out
+        assert "rule unclassified-own-page" in out and "-> maykop" in out, out
 
         rows = a.ctl("list")["result"]["appeals"]
         assert [x["id"] for x in rows] == [ID_MINZDRAV, ID_MAYKOP], rows
