@@ -16,6 +16,8 @@
 #include "directory.h"
 #include "kafka.h"
 #include "log.h"
+#include "rules.h"
+#include "topics.h"
 
 static void usage(FILE *f)
 {
@@ -45,19 +47,11 @@ static int check_config(const char *path, const char *const *sets)
         diag_free(&d);
         return 1;
     }
-    printf("%s: ok (%zu sources, %zu organisations, %zu pages)\n", path, c->nsources,
-           c->dir->norgs, c->dir->npages);
+    printf("%s: ok (%zu sources, %zu organisations, %zu pages, %zu rules)\n", path,
+           c->nsources, c->dir->norgs, c->dir->npages, rules_of(c)->n);
     diag_free(&d);
     config_unref(c);
     return 0;
-}
-
-static void add_topic(const char **v, size_t *n, const char *t)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(v[i], t) == 0)
-            return;
-    v[(*n)++] = t;
 }
 
 static int create_topics(const char *path, const char *const *sets)
@@ -71,16 +65,12 @@ static int create_topics(const char *path, const char *const *sets)
         diag_free(&d);
         return 1;
     }
-    const char **topics = calloc(c->dir->norgs + 8, sizeof(char *));
-    size_t n = 0;
-    add_topic(topics, &n, c->kafka.topic_all);
-    add_topic(topics, &n, c->kafka.topic_triage);
-    add_topic(topics, &n, c->kafka.topic_sla);
-    add_topic(topics, &n, c->kafka.topic_status);
-    add_topic(topics, &n, c->kafka.topic_dlq);
+    size_t n;
+    const char **topics = kafka_topics_required(c, &n);
     for (size_t i = 0; i < c->dir->norgs; i++)
-        if (c->dir->orgs[i].kafka)
-            add_topic(topics, &n, c->dir->orgs[i].topic);
+        if (!c->dir->orgs[i].kafka)
+            printf("organisation %s takes HTTP deliveries only: no topic\n",
+                   c->dir->orgs[i].code);
     char err[512];
     int rc = kafka_create_topics(c, topics, n, 15000, err, sizeof(err));
     if (rc != 0)

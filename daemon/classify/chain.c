@@ -377,10 +377,10 @@ static void finish(struct classify_result *r, const struct apd_classification *i
         r->category_confidence = 0;
     }
     if (r->municipality[0]) {
-        r->municipality_source = "text";
+        r->municipality_from = "text";
     } else if (rq->page_municipality && strlen(rq->page_municipality) < CLASSIFY_CODE_MAX) {
         strcpy(r->municipality, rq->page_municipality);
-        r->municipality_source = "page";
+        r->municipality_from = "page";
         r->municipality_confidence = 0.6;
         struct evidence_ctx x = {r, t, "host"};
         char page[160];
@@ -439,13 +439,15 @@ void classify_text(struct classify_chain *ch, const struct classify_request *rq,
 
 /* ---- output ---- */
 
-static void kstr_or_null(struct jw *w, const char *k, const char *v)
+/* A code or text member; unknown ones are null (nulls) or left out. */
+static void kstr_opt(struct jw *w, const char *k, const char *v, bool nulls)
 {
-    jw_key(w, k);
-    if (v && v[0])
-        jw_str(w, v);
-    else
+    if (v && v[0]) {
+        jw_kstr(w, k, v);
+    } else if (nulls) {
+        jw_key(w, k);
         jw_null(w);
+    }
 }
 
 static void kfixed(struct jw *w, const char *k, double v)
@@ -455,22 +457,33 @@ static void kfixed(struct jw *w, const char *k, double v)
     put_fixed2(w->b, v);
 }
 
-void classify_result_members(const struct classify_result *r, struct jw *w)
+double classify_result_confidence(const struct classify_result *r)
+{
+    if (r->kind[0] == '\0')
+        return 0;
+    if (!r->is_appeal || r->category[0] == '\0')
+        return r->kind_confidence;
+    return r->category_confidence < r->kind_confidence ? r->category_confidence
+                                                       : r->kind_confidence;
+}
+
+void classify_result_members(const struct classify_result *r, struct jw *w, bool nulls)
 {
     jw_kbool(w, "is_appeal", r->is_appeal);
-    kstr_or_null(w, "kind", r->kind);
-    kstr_or_null(w, "category", r->category);
-    kstr_or_null(w, "municipality", r->municipality);
-    kstr_or_null(w, "priority", r->priority);
-    kstr_or_null(w, "priority_reason", r->priority_reason);
-    jw_key(w, "confidence");
+    kstr_opt(w, "kind", r->kind, nulls);
+    kstr_opt(w, "category", r->category, nulls);
+    kstr_opt(w, "municipality", r->municipality, nulls);
+    kstr_opt(w, "municipality_from", r->municipality_from, nulls);
+    kstr_opt(w, "priority", r->priority, nulls);
+    kstr_opt(w, "priority_reason", r->priority_reason, nulls);
+    kfixed(w, "confidence", classify_result_confidence(r));
+    jw_key(w, "confidences");
     jw_obj(w);
     kfixed(w, "kind", r->kind_confidence);
     kfixed(w, "category", r->category_confidence);
     kfixed(w, "municipality", r->municipality_confidence);
     kfixed(w, "priority", r->priority_confidence);
     jw_obj_end(w);
-    kstr_or_null(w, "municipality_source", r->municipality_source);
     jw_key(w, "evidence");
     jw_raw(w, "[", 1);
     sbuf_add(w->b, r->evidence.p ? r->evidence.p : "", r->evidence.len);
@@ -493,6 +506,6 @@ void classify_result_json(const struct classify_result *r, struct sbuf *out)
     struct jw w;
     jw_init(&w, out);
     jw_obj(&w);
-    classify_result_members(r, &w);
+    classify_result_members(r, &w, false);
     jw_obj_end(&w);
 }

@@ -50,7 +50,7 @@ struct classify_result {
     char municipality[CLASSIFY_CODE_MAX];  /* "" when unknown */
     char priority[CLASSIFY_CODE_MAX];      /* always set: "normal" when nobody said */
     char priority_reason[160];
-    const char *municipality_source;       /* "text", "page" or NULL */
+    const char *municipality_from;       /* "text", "page" or NULL */
     double kind_confidence, category_confidence, municipality_confidence,
         priority_confidence;
     struct sbuf evidence;     /* JSON array elements, comma-separated */
@@ -72,13 +72,19 @@ size_t classify_chain_length(const struct classify_chain *ch);
 void classify_text(struct classify_chain *ch, const struct classify_request *rq,
                    struct classify_result *out);
 
-/* Writes the decision's members into an open JSON object: is_appeal, kind,
- * category, municipality, priority, priority_reason, confidence,
- * municipality_source, evidence, classifiers. */
+/* Writes the decision's members into an open JSON object: is_appeal,
+ * kind, category, municipality, municipality_from ("text" or "page"),
+ * priority, priority_reason, confidence (of the decision as a whole: the
+ * lower of kind's and category's), confidences (per field), evidence
+ * (evidence_dropped when the cap cut some), classifiers (the names that
+ * ran).  Unknown codes are null when nulls is set, else left out (the
+ * Kafka contract, docs/schemas/v1/common.json "classification"). */
 struct jw;
-void classify_result_members(const struct classify_result *r, struct jw *w);
-/* The same as one complete JSON object, into out (appended). */
+void classify_result_members(const struct classify_result *r, struct jw *w, bool nulls);
+/* The same as one complete JSON object without nulls, into out (appended). */
 void classify_result_json(const struct classify_result *r, struct sbuf *out);
+/* The overall confidence written as "confidence". */
+double classify_result_confidence(const struct classify_result *r);
 
 /* The analysis the chain would hand to its classifiers (tests, bench). */
 const struct apd_text *classify_chain_analyze(struct classify_chain *ch, const char *s,

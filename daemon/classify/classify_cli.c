@@ -4,7 +4,9 @@
  *   {"id": 1, "text": "...", "page": "vk:100001"}     page optional: SOURCE:ID
  *                                                     or a bare page id
  *   → {"id": 1, "is_appeal": true, "kind": ..., "category": ..., "municipality": ...,
- *      "priority": ..., "priority_reason": ..., "confidence": {...}, "evidence": [...]}
+ *      "municipality_from": ..., "priority": ..., "priority_reason": ...,
+ *      "confidence": 0.83, "confidences": {...}, "evidence": [...], "classifiers": [...]}
+ *   (unknown codes are null here; see classify_result_members())
  *
  * A line that cannot be classified gets {"id": …, "line": N, "error": "…"}
  * and the next line is read.  Exit status: 0 when every line was
@@ -136,7 +138,7 @@ static int one_line(struct apd_config *cfg, struct classify_chain *ch, const cha
         jw_init(&w, out);
         jw_obj(&w);
         put_id(&w, id);
-        classify_result_members(res, &w);
+        classify_result_members(res, &w, true);
         if (page && page->type == JSON_STRING && p == NULL)
             jw_kstr(&w, "warning", "the page is not in the directory; no municipality fallback");
         if (with_analysis)

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pevent.h"
+#include "appeals.h"
 #include "route.h"
 
 static struct mfam *m_classified, *m_seconds;
@@ -45,8 +46,9 @@ static double seconds_since(const struct timespec *a)
 void event_class_run(struct event_class *c, const struct apd_config *cfg, const char *source,
                      const struct pevent *ev)
 {
-    if (c->done || (ev->type != APD_EV_CREATED && ev->type != APD_EV_EDITED))
-        return;
+    struct classify_chain *ch = classify_chain_of(cfg);
+    if (c->done || ch == NULL || (ev->type != APD_EV_CREATED && ev->type != APD_EV_EDITED))
+        return;               /* no classifier: every item is an appeal of unknown kind */
     families();
     const struct page *p = directory_page(cfg->dir, source, ev->page);
     struct classify_request rq = {
@@ -56,7 +58,7 @@ void event_class_run(struct event_class *c, const struct apd_config *cfg, const 
     };
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    classify_text(classify_chain_of(cfg), &rq, &c->r);
+    classify_text(ch, &rq, &c->r);
     metrics_observe(m_seconds, seconds_since(&t0));
     metrics_add(m_classified, 1, c->r.kind[0] ? c->r.kind : "unknown");
     sbuf_reset(&c->json);
@@ -73,16 +75,21 @@ bool event_class_is_appeal(const struct event_class *c)
     return !c->done || c->r.is_appeal;
 }
 
-bool event_class_state_is_non_appeal(const char *state)
+const char *event_class_kind_state(const char *kind)
 {
-    return state && (strcmp(state, "not_appeal") == 0 || strcmp(state, "feedback") == 0);
+    return strcmp(kind, "gratitude") == 0 ? "feedback" : "not_appeal";
 }
 
 const char *event_class_state(const struct event_class *c)
 {
-    if (event_class_is_appeal(c))
-        return "open";
-    return strcmp(c->r.kind, "gratitude") == 0 ? "feedback" : "not_appeal";
+    return event_class_is_appeal(c) ? "open" : event_class_kind_state(c->r.kind);
+}
+
+bool event_class_record_is_non_appeal(const struct claim_result *cl)
+{
+    /* routed records have an org (the ЦУР for triage) or were dropped */
+    return cl->org[0] == '\0' && !cl->dropped &&
+           (strcmp(cl->kind, "gratitude") == 0 || strcmp(cl->kind, "noise") == 0);
 }
 
 static const char *or_null(const char *s) { return s && s[0] ? s : NULL; }
@@ -93,8 +100,14 @@ void event_class_route_input(const struct event_class *c, struct route_input *in
         return;
     in->kind = or_null(c->r.kind);
     in->category = or_null(c->r.category);
-    in->municipality = or_null(c->r.municipality);
+    bool from_text = c->r.municipality_from && strcmp(c->r.municipality_from, "text") == 0;
+    in->municipality = from_text ? or_null(c->r.municipality) : NULL;
     in->priority = or_null(c->r.priority);
+}
+
+const char *event_class_municipality(const struct event_class *c)
+{
+    return c->done ? or_null(c->r.municipality) : NULL;
 }
 
 const char *event_class_json(const struct event_class *c)

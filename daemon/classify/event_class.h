@@ -8,9 +8,11 @@
  *     municipality, priority) for the routing rules;
  *   - travels in the Kafka message as its "classification" object;
  *   - gives a new record its state: "open" for appeals, "not_appeal" for
- *     noise and "feedback" for gratitude (no SLA timer, no organisation
- *     topic: non-appeals go to appeals.all only, and are counted by kind in
- *     appealsd_classified_total);
+ *     noise and "feedback" for gratitude.  Non-appeals are not routed (the
+ *     routing rules never see them): no SLA timer, no organisation or
+ *     triage topic, no reply to the author; they go to appeals.all only and
+ *     are counted by kind in appealsd_classified_total.  An edit that makes
+ *     an appeal of one routes it then;
  *   - is stored in the Redis record (kind, category, municipality,
  *     priority, priority_reason).
  *
@@ -37,21 +39,33 @@ struct event_class {
 void event_class_reset(struct event_class *c);
 void event_class_free(struct event_class *c);
 
-/* Classifies ev with the chain of cfg when it is a new or edited item and
- * has not been classified yet; anything else leaves c as it is. */
+/* Classifies ev with the chain of cfg when it is a new or edited item, has
+ * not been classified yet and cfg has a chain; anything else leaves c as it
+ * is (not done: an appeal, routed on what the rules see themselves). */
 void event_class_run(struct event_class *c, const struct apd_config *cfg, const char *source,
                      const struct pevent *ev);
 
 /* False only for a classified non-appeal (gratitude, noise). */
 bool event_class_is_appeal(const struct event_class *c);
-/* A record state that means "never was an appeal". */
-bool event_class_state_is_non_appeal(const char *state);
 /* The state of a new record: "open", "not_appeal" or "feedback". */
 const char *event_class_state(const struct event_class *c);
+/* The state a kept non-appeal of this kind has: "feedback" for gratitude,
+ * else "not_appeal". */
+const char *event_class_kind_state(const char *kind);
+/* Whether a stored record (as its claim read it: org, kind, dropped) is a
+ * kept non-appeal: classified as gratitude or noise and never routed.
+ * It stays one through deletion and restoration. */
+struct claim_result;
+bool event_class_record_is_non_appeal(const struct claim_result *cl);
 /* Sets in->kind, category, municipality and priority (NULL when unknown);
- * the strings live in c. */
+ * the strings live in c.  The municipality is given only when the text
+ * names it: routing falls back to the page's itself. */
 void event_class_route_input(const struct event_class *c, struct route_input *in);
-/* The "classification" object of the Kafka message, or NULL. */
+/* The municipality the classification settled on (text, else page), or
+ * NULL when unknown or not classified. */
+const char *event_class_municipality(const struct event_class *c);
+/* The "classification" object of the Kafka message (unknown members left
+ * out), or NULL when no classifier ran. */
 const char *event_class_json(const struct event_class *c);
 /* Appends the record fields (name, value pairs) to fields[2*n...] and
  * returns how many it added (at most EVENT_CLASS_FIELDS). */

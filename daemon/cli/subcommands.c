@@ -11,6 +11,9 @@ const char *cli_default_config(void)
 }
 
 const struct subcommand subcommands[] = {
-    {"classify", classify_main, "classify [-c FILE] [--set ...] < texts.jsonl"},
+    {"classify", classify_main, "classify [-c FILE] [--set ...] < texts.jsonl             "
+                                "kind, category, place, priority per JSON line"},
+    {"route", route_main, "route [--explain] [-c FILE] [--set ...] < appeals.jsonl   "
+                          "routing decision per JSON line"},
     {NULL, NULL, NULL},
 };

@@ -99,6 +99,8 @@ struct apd_config {
     void *sla;
     void *rules;
     void *classifier;
+    void *delivery;           /* struct delivery_config ([delivery]) */
+    void *ack;                /* struct ack_config ([ack]) */
 };
 
 /* Options for building a config. */

@@ -8,6 +8,7 @@
 #include "app.h"
 #include "cmd_query.h"
 #include "config.h"
+#include "delivery.h"
 #include "control.h"
 #include "http.h"
 #include "json.h"
@@ -104,6 +105,20 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_kint(w, "answers", (int64_t)ps.answers);
     jw_kint(w, "retries", (int64_t)ps.retries);
     jw_kint(w, "waiting_for_redis", (int64_t)ps.waiting_redis);
+    jw_kint(w, "dropped", (int64_t)ps.dropped);
+    jw_obj_end(w);
+
+    struct delivery_stats ds;
+    delivery_get_stats(app->delivery, &ds);
+    jw_key(w, "delivery");
+    jw_obj(w);
+    jw_kint(w, "outbox_added", (int64_t)ds.outbox_added);
+    jw_kint(w, "http_inflight", (int64_t)ds.inflight);
+    jw_kint(w, "http_delivered", (int64_t)ds.http_delivered);
+    jw_kint(w, "http_failed", (int64_t)ds.http_failed);
+    jw_kint(w, "acks_sent", (int64_t)ds.acks_sent);
+    jw_kint(w, "acks_failed", (int64_t)ds.acks_failed);
+    jw_kint(w, "acks_given_up", (int64_t)ds.acks_given_up);
     jw_obj_end(w);
 
     jw_key(w, "http");

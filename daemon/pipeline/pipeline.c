@@ -11,6 +11,8 @@
 #include "config.h"
 #include "control.h"
 #include "crypto.h"
+#include "ack.h"
+#include "delivery.h"
 #include "directory.h"
 #include "event_class.h"
 #include "kafka.h"
@@ -50,16 +52,24 @@ struct job {
     char *lock_key;
     struct claim_result claim;
     struct event_class cls;       /* the classifiers' decision on this event */
-    bool promoted;                /* an edit turned a non-appeal into an appeal */
+    bool kept;                    /* not an appeal: kept on appeals.all only */
+    bool promoted;                /* an edit made an appeal of a non-appeal */
     struct route_result route;
     int64_t due_ms;
-    int pending;
-    bool failed;
     int retry_ms;
     struct event *retry_ev;
     bool waiting_redis;
     struct job *prev, *next;      /* all jobs */
     struct job *wnext;            /* lock queue / redis wait list */
+};
+
+/* Who an event goes to (decide()). */
+struct recipients {
+    const struct org *org;        /* primary recipient, or NULL */
+    const char *topic;            /* the triage topic, or NULL: the org's own */
+    const struct org *copies[ROUTE_MAX_COPIES];
+    size_t ncopies;
+    bool none;                    /* dropped: recorded, sent nowhere */
 };
 
 struct alock {
@@ -75,7 +85,7 @@ struct pipeline {
     struct job *redis_wait;
     struct event *tick;
     struct pipeline_stats st;
-    struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined;
+    struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined, *m_dropped;
 };
 
 static void start_event(struct job *j);
@@ -247,8 +257,7 @@ static void start_event(struct job *j)
     memset(&j->claim, 0, sizeof(j->claim));
     memset(&j->route, 0, sizeof(j->route));
     event_class_reset(&j->cls);
-    j->promoted = false;
-    j->failed = false;
+    j->kept = j->promoted = false;
     snprintf(j->tag, sizeof(j->tag), "%016" PRIx64 "/%zu", j->rec_id, j->cur);
     if (ev->quarantine) {
         quarantine_write(j->cfg, j->rec_id, j->source, ev->quarantine, j->body, j->body_len);
@@ -337,19 +346,11 @@ static void pseudonym(struct job *j, const char *author, char out[17])
     out[16] = '\0';
 }
 
-static void on_delivered(void *arg, int err, const char *errstr)
+static void on_published(void *arg, bool ok)
 {
     struct job *j = arg;
-    if (err) {
-        j->failed = true;
-        log_warn("kafka: %s of appeal %s not delivered (%s); kept in the spool, retrying",
-                 event_name(cur_ev(j)->type), cur_ev(j)->type == APD_EV_ANSWER
-                     ? cur_ev(j)->reply_to : cur_ev(j)->appeal_id, errstr);
-    }
-    if (--j->pending > 0)
-        return;
-    if (j->failed) {
-        j->failed = false;
+    if (!ok) {
+        /* delivery.c logged what failed; everything is published again. */
         schedule_retry(j);
         return;
     }
@@ -359,46 +360,96 @@ static void on_delivered(void *arg, int err, const char *errstr)
     step_commit(j);
 }
 
-static void decide(struct job *j, const struct org **org, const char **topic)
+/* The recipients of this event: the routing decision for a new appeal (or
+ * one an edit made of a non-appeal), else what was recorded when it was
+ * routed (or re-routed since).  Classified non-appeals are not routed. */
+static void decide(struct job *j, struct recipients *rc)
 {
     struct pevent *ev = cur_ev(j);
+    memset(rc, 0, sizeof(*rc));
     event_class_run(&j->cls, j->cfg, j->source, ev);
-    bool appeal = event_class_is_appeal(&j->cls);
-    bool was_not = event_class_state_is_non_appeal(j->claim.state);
-    j->promoted = ev->type == APD_EV_EDITED && was_not && appeal;
-    if ((ev->type == APD_EV_CREATED && !appeal) || (was_not && !j->promoted)) {
-        /* not an appeal: kept and counted, published to appeals.all only */
-        *org = NULL;
-        *topic = NULL;
-        j->due_ms = 0;
+    bool was_not = event_class_record_is_non_appeal(&j->claim);
+    j->promoted = ev->type == APD_EV_EDITED && was_not && event_class_is_appeal(&j->cls);
+    j->kept = (ev->type == APD_EV_CREATED && !event_class_is_appeal(&j->cls)) ||
+              (was_not && !j->promoted);
+    if (j->kept) {
+        j->due_ms = 0;          /* appeals.all only: rc stays empty */
         return;
     }
     if (ev->type == APD_EV_CREATED || j->promoted) {
-        struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text};
+        struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text,
+                                 .text_len = ev->text_len, .item_kind = ev->item_kind};
         event_class_route_input(&j->cls, &in);
         route_decide(j->cfg, &in, &j->route);
-        *org = j->route.org;
-        *topic = j->route.topic;
-        j->due_ms = sla_first_response_due(j->cfg, *org, j->received_ms);
+        rc->org = j->route.drop ? NULL : j->route.org;
+        rc->topic = j->route.triage ? j->route.topic : NULL;
+        for (size_t i = 0; i < j->route.ncopies; i++)
+            rc->copies[rc->ncopies++] = j->route.copies[i];
+        rc->none = j->route.drop;
+        j->due_ms = j->route.drop ? 0 : sla_first_response_due(j->cfg, rc->org, j->received_ms);
         return;
     }
-    *org = directory_org(j->cfg->dir, j->claim.org);
-    *topic = *org ? (*org)->topic : j->cfg->kafka.topic_triage;
+    rc->none = j->claim.dropped;
+    rc->org = directory_org(j->cfg->dir, j->claim.org);
+    rc->topic = j->claim.triage || rc->org == NULL ? j->cfg->kafka.topic_triage : NULL;
+    char codes[sizeof(j->claim.copies)], *save = NULL;
+    snprintf(codes, sizeof(codes), "%s", j->claim.copies);
+    for (char *c = strtok_r(codes, ",", &save); c && rc->ncopies < ROUTE_MAX_COPIES;
+         c = strtok_r(NULL, ",", &save)) {
+        const struct org *o = directory_org(j->cfg->dir, c);
+        if (o)
+            rc->copies[rc->ncopies++] = o;
+    }
     j->due_ms = j->claim.first_response_due_ms;
+}
+
+/* The municipality an event is about: the routing decision's, else the
+ * classification's (text, else page), else the page's. */
+static const char *event_municipality(const struct job *j, const struct page *page)
+{
+    if (j->route.rule)
+        return j->route.municipality;
+    if (j->cls.done)
+        return event_class_municipality(&j->cls);
+    return page ? page->municipality : NULL;
+}
+
+static const char *state_after(const struct job *j, enum apd_event_type t)
+{
+    switch (t) {
+    case APD_EV_CREATED: return event_class_state(&j->cls);
+    case APD_EV_RESTORED: return j->kept ? event_class_kind_state(j->claim.kind) : "open";
+    case APD_EV_EDITED:
+        if (j->promoted)
+            return "open";
+        return j->claim.state[0] ? j->claim.state : NULL;
+    case APD_EV_DELETED: return "withdrawn";
+    case APD_EV_ANSWER:
+        return strcmp(j->claim.state, "open") == 0 ? "answered" : j->claim.state;
+    default: return j->claim.state[0] ? j->claim.state : NULL;
+    }
 }
 
 static void step_publish(struct job *j)
 {
     struct pipeline *pl = j->pl;
     struct pevent *ev = cur_ev(j);
-    const struct org *org = NULL;
-    const char *topic = NULL;
-    decide(j, &org, &topic);
+    struct recipients rc;
+    decide(j, &rc);
+    bool is_answer = ev->type == APD_EV_ANSWER;
+    bool routed = j->route.rule != NULL;   /* decided now: a new appeal, or promoted */
+    if (rc.none) {
+        /* Noise (a drop rule): recorded with the rule that dropped it, sent nowhere. */
+        metrics_add(pl->m_dropped, 1, routed ? j->route.rule : "dropped-earlier");
+        pl->st.dropped++;
+        j->step = STEP_COMMIT;
+        step_commit(j);
+        return;
+    }
     const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
     char pseudo[17] = "";
     if (ev->author_id)
         pseudonym(j, ev->author_id, pseudo);
-    bool is_answer = ev->type == APD_EV_ANSWER;
     struct appeal_view v = {
         .event = event_name(ev->type),
         .appeal_id = is_answer ? ev->reply_to : ev->appeal_id,
@@ -406,7 +457,9 @@ static void step_publish(struct job *j)
         .source = j->source,
         .page = ev->page,
         .page_name = page ? page->name : NULL,
-        .municipality = page ? page->municipality : NULL,
+        .page_owner = page ? page->org : NULL,
+        .municipality = event_municipality(j, page),
+        .municipality_from_page = routed && j->route.municipality_from_page,
         .item_kind = is_answer ? NULL : ev->item_kind,
         .link = is_answer ? NULL : ev->link,
         .thread = ev->thread,
@@ -417,63 +470,52 @@ static void step_publish(struct job *j)
         .created_ms = ev->created_ms,
         .received_ms = j->received_ms,
         .now_ms = now_ms(),
-        .org_code = org ? org->code : NULL,
-        .org_name = org ? org->name : NULL,
-        .route = j->route.rule ? &j->route : NULL,
-        .first_response_due_ms = j->route.rule ? j->due_ms : 0,
+        .state = state_after(j, ev->type),
+        .org_code = rc.org ? rc.org->code : NULL,
+        .org_name = rc.org ? rc.org->name : NULL,
+        .org_type = rc.org ? org_type_name(rc.org->type) : NULL,
+        .route = routed ? &j->route : NULL,
         .classification_json = event_class_json(&j->cls),
+        .sla_policy = routed ? j->route.sla_policy : NULL,
+        .first_response_due_ms = routed ? j->due_ms : 0,
         .answer_link = is_answer ? ev->link : NULL,
+        .answer_by = is_answer ? "page" : NULL,
         .tz = j->cfg->daemon.timezone,
     };
-    /* The organisation's own copy may carry personal data; appeals.all never does. */
+    /* Topics configured for personal data get the author in clear;
+     * delivery.c picks the body per topic and endpoint. */
     struct sbuf pub = SBUF_INIT, priv = SBUF_INIT;
     message_appeal(&pub, &v);
-    bool personal = org && org->personal_data && ev->author_id && !is_answer;
+    bool personal = ev->author_id && !is_answer;
     if (personal) {
         v.author_id = ev->author_id;
         v.author_name = ev->author_name;
         message_appeal(&priv, &v);
     }
-    const char *topics[2 + ROUTE_MAX_COPIES];
-    const struct sbuf *bodies[2 + ROUTE_MAX_COPIES];
-    size_t nt = 0;
-    if (topic) {                  /* none for what is not an appeal: appeals.all only */
-        topics[nt] = topic;
-        bodies[nt++] = personal ? &priv : &pub;
-    }
-    for (size_t i = 0; i < j->route.ncopies; i++) {
-        topics[nt] = j->route.copies[i]->topic;
-        bodies[nt++] = j->route.copies[i]->personal_data && personal ? &priv : &pub;
-    }
-    topics[nt] = j->cfg->kafka.topic_all;
-    bodies[nt++] = &pub;
-    struct kafka_header hdrs[] = {
-        {"event-type", v.event},
-        {"schema", APPEAL_SCHEMA},
-        {"schema-version", APPEAL_SCHEMA_VERSION},
+    char event_id[600];
+    snprintf(event_id, sizeof(event_id), "%s#%lld", v.appeal_id, (long long)v.seq);
+    struct ack_input ack = {.source = j->source, .page = ev->page, .appeal_id = ev->appeal_id,
+                            .item_kind = ev->item_kind, .author_id = ev->author_id,
+                            .route = &j->route};
+    struct delivery_msg dm = {
+        .appeal_id = v.appeal_id,
+        .event_id = event_id,
+        .event = v.event,
+        .schema = APPEAL_SCHEMA,
+        .pub = &pub,
+        .priv = personal ? &priv : NULL,
+        .org = rc.org,
+        .topic = rc.topic,
+        .copies = rc.copies,
+        .ncopies = rc.ncopies,
+        .extra_topic = j->cfg->kafka.topic_all,
+        .ack = routed ? &ack : NULL,
     };
-    j->pending = 1;   /* guard: no completion while queueing */
-    j->failed = false;
-    for (size_t i = 0; i < nt; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < i; k++)
-            seen |= strcmp(topics[k], topics[i]) == 0;
-        if (seen || topics[i] == NULL)
-            continue;
-        int rc = kafka_produce(pl->app->kafka, topics[i], v.appeal_id, bodies[i]->p,
-                               bodies[i]->len, hdrs, 3, on_delivered, j);
-        if (rc == 0)
-            j->pending++;
-        else
-            j->failed = true;
-    }
-    if (org)
-        metrics_add(pl->m_appeals, 1, org->code, v.event);
-    else if (topic)
-        metrics_add(pl->m_appeals, 1, "triage", v.event);
+    if (!j->kept)               /* non-appeals are counted by kind (event_class.c) */
+        metrics_add(pl->m_appeals, 1, rc.org ? rc.org->code : "triage", v.event);
+    delivery_publish(pl->app->delivery, j->cfg, &dm, on_published, j);
     sbuf_free(&pub);
     sbuf_free(&priv);
-    on_delivered(j, 0, NULL);   /* drop the guard */
 }
 
 /* ---- commit ---- */
@@ -485,17 +527,14 @@ static void publish_tail(struct job *j)
         return;
     struct pevent *ev = cur_ev(j);
     bool answer = ev->type == APD_EV_ANSWER;
-    const struct org *org = ev->type == APD_EV_CREATED ? j->route.org
-                                                       : directory_org(j->cfg->dir, j->claim.org);
+    const struct org *org = j->route.rule ? j->route.org
+                                          : directory_org(j->cfg->dir, j->claim.org);
     const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
-    const char *state = ev->type == APD_EV_DELETED ? "withdrawn"
-                        : ev->type == APD_EV_CREATED || ev->type == APD_EV_RESTORED ? "open"
-                        : answer && strcmp(j->claim.state, "open") == 0 ? "answered"
-                                                                          : j->claim.state;
+    const char *state = state_after(j, ev->type);
     struct tail_event te = {
         .type = "appeal", .event = event_name(ev->type),
         .appeal_id = answer ? ev->reply_to : ev->appeal_id, .org = org ? org->code : NULL,
-        .municipality = page ? page->municipality : NULL, .state = state,
+        .municipality = event_municipality(j, page), .state = state,
         .due_ms = answer || ev->type == APD_EV_DELETED ? 0 : j->due_ms,
     };
     struct sbuf b = SBUF_INIT;
@@ -554,6 +593,26 @@ static void audit(struct job *j, struct sbuf *b, const char *action, const char 
     jw_obj_end(&w);
 }
 
+/* The routing decision's fields of the record (CREATED, or an edit that
+ * made an appeal of a non-appeal). */
+static size_t route_fields(const struct job *j, const char **fields, size_t nf, char *copies,
+                           size_t cap)
+{
+#define F(k, v) (fields[2 * nf] = (k), fields[2 * nf + 1] = (v), nf++)
+    for (size_t i = 0; i < j->route.ncopies; i++) {
+        size_t n = strlen(copies);
+        snprintf(copies + n, cap - n, "%s%s", n ? "," : "", j->route.copies[i]->code);
+    }
+    F("org", j->route.org && !j->route.drop ? j->route.org->code : "");
+    F("rule", j->route.rule ? j->route.rule : "");
+    F("route_reason", j->route.reason);
+    F("triage", j->route.triage ? "1" : "0");
+    F("copies", copies);
+    F("sla_policy", j->route.sla_policy ? j->route.sla_policy : "");
+#undef F
+    return nf;
+}
+
 static void step_commit(struct job *j)
 {
     struct pevent *ev = cur_ev(j);
@@ -563,74 +622,89 @@ static void step_commit(struct job *j)
     snprintf(created, sizeof(created), "%lld", (long long)ev->created_ms);
     snprintf(received, sizeof(received), "%lld", (long long)j->received_ms);
     snprintf(due, sizeof(due), "%lld", (long long)j->due_ms);
-    const char *fields[48];
+    const char *fields[64];
     size_t nf = 0;
 #define F(k, v) (fields[2 * nf] = (k), fields[2 * nf + 1] = (v), nf++)
     static const char *const fr[] = {"first_response"};
     int64_t arm_at[1] = {j->due_ms};
     struct commit_req q = {.appeal_id = ev->appeal_id, .fields = fields};
-    char pseudo[17] = "";
+    char pseudo[17] = "", copies[sizeof(j->claim.copies)] = "";
+    const char *org = j->route.org && !j->route.drop ? j->route.org->code : "";
     switch (ev->type) {
     case APD_EV_CREATED: {
-        const char *org = j->route.org ? j->route.org->code : "";
         const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
         if (ev->author_id)
             pseudonym(j, ev->author_id, pseudo);
         F("id", ev->appeal_id);
         F("source", j->source);
         F("page", ev->page ? ev->page : "");
-        F("org", org);
         if (!j->cls.done)         /* classified: its municipality, below */
             F("municipality", page && page->municipality ? page->municipality : "");
-        F("state", event_class_state(&j->cls));
         F("created_ms", created);
-        F("received_ms", received);
         F("text", ev->text ? ev->text : "");
         F("link", ev->link ? ev->link : "");
         F("author", pseudo);
         F("item_kind", ev->item_kind ? ev->item_kind : "");
-        F("rule", j->route.rule ? j->route.rule : "");
-        F("triage", j->route.triage ? "1" : "0");
-        F("first_response_due_ms", due);
+        nf = route_fields(j, fields, nf, copies, sizeof(copies));
         nf += event_class_fields(&j->cls, fields, nf);
-        if (event_class_is_appeal(&j->cls)) {
-            q.arm = fr;
-            q.arm_at = arm_at;
-            q.narm = 1;
+        if (j->route.drop) {
+            /* No received_ms: a dropped item stays out of the open-appeal
+             * indexes; no timers. */
+            F("state", "dropped");
+            F("dropped", "1");
+            F("dropped_ms", received);
+            audit(j, &aud, "dropped", NULL, j->route.reason);
+            break;
         }
-        audit(j, &aud, "created", org, event_class_is_appeal(&j->cls) ? j->route.reason
-                                                                      : "not an appeal");
+        F("state", event_class_state(&j->cls));
+        F("received_ms", received);
+        if (j->kept) {            /* not an appeal: no deadline */
+            audit(j, &aud, "created", NULL, "not an appeal");
+            break;
+        }
+        F("first_response_due_ms", due);
+        q.arm = fr;
+        q.arm_at = arm_at;
+        q.narm = 1;
+        audit(j, &aud, "created", org, j->route.reason);
         break;
     }
     case APD_EV_EDITED:
         F("text", ev->text ? ev->text : "");
         F("edited_ms", now);
         nf += event_class_fields(&j->cls, fields, nf);
-        if (j->promoted) {
-            /* an edit made an appeal of what was not one: route it now */
-            F("state", "open");
-            F("org", j->route.org ? j->route.org->code : "");
-            F("rule", j->route.rule ? j->route.rule : "");
-            F("triage", j->route.triage ? "1" : "0");
-            F("first_response_due_ms", due);
-            q.arm = fr;
-            q.arm_at = arm_at;
-            q.narm = 1;
+        if (!j->promoted) {
+            audit(j, &aud, "edited", NULL, NULL);
+            break;
         }
-        audit(j, &aud, "edited", j->promoted && j->route.org ? j->route.org->code : NULL,
-              j->promoted ? j->route.reason : NULL);
+        /* the edit made an appeal of what was not one: routed now */
+        nf = route_fields(j, fields, nf, copies, sizeof(copies));
+        if (j->route.drop) {
+            F("state", "dropped");
+            F("dropped", "1");
+            F("dropped_ms", now);
+            audit(j, &aud, "dropped", NULL, j->route.reason);
+            break;
+        }
+        F("state", "open");
+        F("first_response_due_ms", due);
+        q.arm = fr;
+        q.arm_at = arm_at;
+        q.narm = 1;
+        audit(j, &aud, "edited", org, j->route.reason);
         break;
     case APD_EV_DELETED:
-        if (!event_class_state_is_non_appeal(j->claim.state))   /* noise stays noise */
-            F("state", "withdrawn");
+        F("state", "withdrawn");
         F("withdrawn_ms", now);
         q.disarm = fr;
         q.ndisarm = 1;
         audit(j, &aud, "withdrawn", NULL, "deleted by its author or a moderator");
         break;
     case APD_EV_RESTORED:
-        if (!event_class_state_is_non_appeal(j->claim.state))
-            F("state", "open");
+        /* a restored noise item is still noise */
+        F("state", j->claim.dropped ? "dropped"
+                   : j->kept        ? event_class_kind_state(j->claim.kind)
+                                    : "open");
         F("restored_ms", now);
         audit(j, &aud, "restored", NULL, NULL);
         break;
@@ -781,6 +855,8 @@ struct pipeline *pipeline_new(struct app *app)
     pl->m_quarantined = metrics_family("appealsd_quarantined_total", M_COUNTER,
                                        "Events kept aside because their content is broken",
                                        "source");
+    pl->m_dropped = metrics_family("appealsd_dropped_total", M_COUNTER,
+                                   "Appeals a drop rule kept from every recipient", "rule");
     redis_on_up(app->redis, on_redis_up, pl);
     pl->tick = event_new(app->base, -1, EV_PERSIST, on_tick, pl);
     struct timeval tv = {0, 250000};

@@ -13,8 +13,10 @@ static struct redis_script claim_script = {
     .src =
         "local d = redis.call('GET', KEYS[1])\n"
         "local function info(s, seq)\n"
-        "  local v = redis.call('HMGET', KEYS[2], 'org', 'state', 'first_response_due_ms')\n"
-        "  return {s, seq, v[1] or '', v[2] or '', v[3] or '0'}\n"
+        "  local v = redis.call('HMGET', KEYS[2], 'org', 'state', 'first_response_due_ms',\n"
+        "                       'copies', 'triage', 'dropped', 'kind')\n"
+        "  return {s, seq, v[1] or '', v[2] or '', v[3] or '0', v[4] or '', v[5] or '0',\n"
+        "          v[6] or '0', v[7] or ''}\n"
         "end\n"
         "if d then\n"
         "  local tag, seq = string.match(d, '^(.*)|(%d+)$')\n"
@@ -63,7 +65,7 @@ static struct redis_script commit_script = {
         "local pfx = string.sub(KEYS[3], 1, #KEYS[3] - 7)\n"
         "if st[1] and st[2] and st[3] then\n"
         "  if st[1] == 'closed' or st[1] == 'withdrawn' or st[1] == 'resolved' or\n"
-        "     st[1] == 'not_appeal' or st[1] == 'feedback' then\n"
+        "     st[1] == 'not_appeal' or st[1] == 'feedback' or st[1] == 'dropped' then\n"
         "    redis.call('ZREM', pfx .. 'idx:open', id)\n"
         "    redis.call('ZREM', pfx .. 'idx:org:' .. st[2], id)\n"
         "  else\n"
@@ -100,7 +102,7 @@ static void on_claim(struct redis *r, redisReply *rep, void *arg)
 {
     struct claim_ctx *c = arg;
     struct claim_result res = {.status = CLAIM_FAILED};
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 5) {
         char s[16], due[32];
         copy_str(s, sizeof(s), rep->element[0]);
         res.seq = rep->element[1]->type == REDIS_REPLY_INTEGER ? rep->element[1]->integer : 0;
@@ -108,6 +110,19 @@ static void on_claim(struct redis *r, redisReply *rep, void *arg)
         copy_str(res.state, sizeof(res.state), rep->element[3]);
         copy_str(due, sizeof(due), rep->element[4]);
         res.first_response_due_ms = strtoll(due, NULL, 10);
+        if (rep->elements >= 7) {   /* recipients beyond the org (routing's copies) */
+            char triage[4];
+            copy_str(res.copies, sizeof(res.copies), rep->element[5]);
+            copy_str(triage, sizeof(triage), rep->element[6]);
+            res.triage = strcmp(triage, "1") == 0;
+        }
+        if (rep->elements >= 8) {
+            char dropped[4];
+            copy_str(dropped, sizeof(dropped), rep->element[7]);
+            res.dropped = strcmp(dropped, "1") == 0;
+        }
+        if (rep->elements >= 9)
+            copy_str(res.kind, sizeof(res.kind), rep->element[8]);
         res.status = strcmp(s, "new") == 0      ? CLAIM_NEW
                      : strcmp(s, "replay") == 0 ? CLAIM_REPLAY
                      : strcmp(s, "dup") == 0    ? CLAIM_DUP

@@ -8,7 +8,7 @@
  *                           redis.dedup_ttl: drops redelivered webhooks
  *   P sla:due        zset   "ID|TIMER" scored by due time (ms)
  *   P idx:open       zset   ids of appeals not closed/withdrawn/resolved (nor texts that
- *                           are no appeal: not_appeal, feedback), by received_ms
+ *                           are no appeal: not_appeal, feedback, dropped), by received_ms
  *   P idx:org:ORG    zset   the same per organisation (a re-route must ZREM the old org)
  *
  * Two scripts, both idempotent so a replay after a crash is harmless:
@@ -17,6 +17,7 @@
 #ifndef APPEALSD_APPEALS_H
 #define APPEALSD_APPEALS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,10 @@ struct claim_result {
     char org[64];
     char state[32];
     int64_t first_response_due_ms;
+    char copies[512];         /* org codes that get copies, comma-separated */
+    bool triage;              /* routed to the triage topic */
+    bool dropped;             /* a drop rule took it: recorded, never published */
+    char kind[32];            /* the classifier's kind (event_class.h), or "" */
 };
 
 typedef void (*claim_cb)(void *arg, const struct claim_result *res);

@@ -31,15 +31,19 @@ def test_appeal_carries_classification_noise_is_counted_not_routed():
             st, _, body = a.post("/webhook/vk", vk_comment(100001, cid, text))
             assert (st, body) == (200, b"ok"), (st, body)
 
-        org = a.consume("org.maykop", 1)
+        # hot water in Maykop: the water utility, the city in copy (30-rules.conf)
+        org = a.consume("org.maykop-vodokanal", 1)
         assert len(org) == 1, [m["json"]["text"] for m in org]
+        assert len(a.consume("org.maykop", 1)) == 1
         m = org[0]["json"]
+        assert m["org"]["code"] == "maykop-vodokanal" and m["route"]["rule"] == "maykop-water", m
         assert m["appeal_id"] == vk_appeal_id(100001, 903), m
         c = m["classification"]
         assert c["is_appeal"] is True and c["kind"] == "complaint", c
         assert c["category"] == "housing" and c["municipality"] == "maykop", c
         assert c["priority"] == "high" and c["priority_reason"] == "нет воды", c
-        assert c["confidence"]["category"] > 0.5, c
+        assert c["confidences"]["category"] > 0.5 and 0 < c["confidence"] <= 1, c
+        assert c["municipality_from"] == "text" and m["municipality"] == "maykop", c
         terms = {(e["field"], e.get("term")) for e in c["evidence"]}
         assert ("category", "горяч* вода") in terms and ("municipality", "майкоп*") in terms, terms
         assert c["classifiers"] == ["ru", "spam"], c
@@ -49,8 +53,9 @@ def test_appeal_carries_classification_noise_is_counted_not_routed():
         n = by_id[vk_appeal_id(100001, 901)]
         assert n["classification"]["is_appeal"] is False and n["classification"]["kind"] == "noise"
         assert "org" not in n and "route" not in n and "sla" not in n, n
+        assert n["state"] == "not_appeal" and "category" not in n["classification"], n
         g = by_id[vk_appeal_id(100001, 902)]
-        assert g["classification"]["kind"] == "gratitude", g
+        assert g["classification"]["kind"] == "gratitude" and g["state"] == "feedback", g
         assert len(a.consume("triage", 0, timeout=1)) == 0
 
         a.wait_idle()
@@ -70,7 +75,8 @@ def test_appeal_carries_classification_noise_is_counted_not_routed():
         assert metric(a, 'appealsd_classified_total{kind="noise"}') == 1
         assert metric(a, 'appealsd_classified_total{kind="gratitude"}') == 1
         assert metric(a, 'appealsd_classified_total{kind="complaint"}') == 1
-        assert metric(a, 'appealsd_appeals_total{org="maykop",event="created"}') == 1
+        assert metric(a, 'appealsd_appeals_total{org="maykop-vodokanal",event="created"}') == 1
+        assert metric(a, 'appealsd_appeals_total{org="triage",event="created"}') == 0
 
 
 def test_edit_makes_an_appeal_of_noise():

@@ -45,8 +45,11 @@ def test_bad_lines_get_an_error_and_the_rest_go_on():
     ok = out[0]
     assert ok["id"] == "a1" and ok["kind"] == "complaint" and ok["category"] == "housing", ok
     assert ok["municipality"] == "maykop" and ok["priority"] == "high", ok
-    assert ok["is_appeal"] is True and set(ok["confidence"]) == {"kind", "category",
-                                                                 "municipality", "priority"}
+    assert ok["is_appeal"] is True and set(ok["confidences"]) == {"kind", "category",
+                                                                  "municipality", "priority"}
+    assert ok["confidence"] == min(ok["confidences"]["kind"], ok["confidences"]["category"]), ok
+    assert ok["priority_reason"] and ok["municipality_from"] == "text", ok
+    assert out[7]["category"] is None and out[7]["priority_reason"] is None, out[7]
     assert out[1] == {"id": None, "line": 2, "error": out[1]["error"]}, out[1]
     assert out[1]["error"].startswith("not JSON"), out[1]
     assert out[2] == {"id": 7, "line": 3, "error": "\"text\" must be a string"}, out[2]
@@ -55,7 +58,7 @@ def test_bad_lines_get_an_error_and_the_rest_go_on():
     assert out[5]["id"] == 9 and "page" in out[5]["error"], out[5]
     fallback = out[6]
     assert fallback["id"] is None and fallback["municipality"] == "maykop", fallback
-    assert fallback["municipality_source"] == "page", fallback
+    assert fallback["municipality_from"] == "page", fallback
     assert out[7]["id"] == 1500.0 and out[7]["kind"] == "gratitude", out[7]
     assert "not in the directory" in out[7]["warning"], out[7]
     assert out[8]["id"] == "z" and out[8]["category"] == "waste", out[8]

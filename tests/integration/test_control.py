@@ -177,7 +177,7 @@ def test_tail_show_list_end_to_end():
         assert [t["timer"] for t in r["timers"]] == ["first_response"], r
         out = a.appealsctl("show", ID_MAYKOP).stdout
         assert "На ул. Пионерской яма" in out and "first_response" in out, out
-        assert "page vk:100001 belongs to maykop" in out, out
+        assert "rule local-roads" in out and "-> maykop" in out, out
 
         rows = a.ctl("list")["result"]["appeals"]
         assert [x["id"] for x in rows] == [ID_MINZDRAV, ID_MAYKOP], rows
@@ -275,7 +275,7 @@ def test_stalled_tails_cost_neither_pace_nor_memory():
                      what="the stalled subscribers")
         rss0 = _rss_kib(a.daemon.pid)
         text = ("Во дворе дома №5 по ул. Пионерской третий день не вывозят мусор, "
-                "контейнеры переполнены, запах на весь двор. ") * 2
+                "контейнерная площадка переполнена, запах на весь двор. ") * 2
 
         def post(i):
             return a.post("/webhook/vk", vk_comment(100001, 10000 + i, text))[0]

@@ -68,7 +68,7 @@ def test_reload_wait_refuses_a_broken_config_and_keeps_serving():
     conf = _copy_config(tmp)
     with h.Services() as svc, apd.Apd(svc, config=conf) as a:
         n = a.daemon.notify
-        a.post("/webhook/vk", vk_comment(100001, 501, "Нет света в подъезде"))
+        a.post("/webhook/vk", vk_comment(100001, 501, "Во дворе сломаны качели"))
         assert len(a.consume("org.maykop", 1)) == 1
 
         broken = conf.parent / "conf.d" / "99-broken.conf"
