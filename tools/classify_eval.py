@@ -112,19 +112,22 @@ def evaluate(rows, preds):
             cat_pairs.append((r["category"], p.get("category") or NONE))
             if pred_appeal:
                 cat_cond.append((r["category"], p.get("category") or NONE))
-            prio_pairs.append((r["priority"], p.get("priority") or NONE))
+            if "priority" in r:       # labels may leave priority or municipality out
+                prio_pairs.append((r["priority"], p.get("priority") or NONE))
         else:
             nonapp += 1
             nonapp_rej += not pred_appeal
             if r["kind"] == "noise":
                 noise += 1
                 noise_rej += not pred_appeal
-        mun_pairs.append((r.get("municipality") or NONE, p.get("municipality") or NONE))
+        if "municipality" in r:
+            mun_pairs.append((r["municipality"] or NONE, p.get("municipality") or NONE))
         wrong = [f for f, a, b in (("kind", r["kind"], p.get("kind")),
                                    ("category", r["category"], p.get("category")),
                                    ("municipality", r.get("municipality"), p.get("municipality")),
-                                   ("priority", r["priority"], p.get("priority")))
-                 if (a or None) != (b or None) and (f != "category" or gold_appeal)]
+                                   ("priority", r.get("priority"), p.get("priority")))
+                 if (a or None) != (b or None) and (f != "category" or gold_appeal)
+                 and (f in ("kind", "category") or f in r)]
         if wrong:
             mistakes.append((r, p, ",".join(wrong)))
     acc = lambda pairs: sum(g == p for g, p in pairs) / len(pairs) if pairs else 0.0
@@ -138,8 +141,8 @@ def evaluate(rows, preds):
         appeal_recall=recalled / appeals if appeals else 0.0,
         noise_rejection=noise_rej / noise if noise else 0.0,
         non_appeal_rejection=nonapp_rej / nonapp if nonapp else 0.0,
-        municipality_accuracy=acc(mun_pairs),
-        priority_accuracy=acc(prio_pairs),
+        municipality_accuracy=acc(mun_pairs) if mun_pairs else None,
+        priority_accuracy=acc(prio_pairs) if prio_pairs else None,
         appeals=appeals, noise=noise, non_appeals=nonapp,
     )
     return res, kind_pairs, cat_pairs, prio_pairs, mistakes
@@ -155,8 +158,9 @@ def report(res, kind_pairs, cat_pairs, prio_pairs, out):
                                             res["category_accuracy_when_appeal"]))
     out.write("appeal recall %.3f   noise rejected %.3f   non-appeals rejected %.3f\n" % (
         res["appeal_recall"], res["noise_rejection"], res["non_appeal_rejection"]))
-    out.write("municipality: accuracy %.3f   priority: accuracy %.3f (on appeals)\n" % (
-        res["municipality_accuracy"], res["priority_accuracy"]))
+    fmt = lambda v: "unlabelled" if v is None else "%.3f" % v
+    out.write("municipality: accuracy %s   priority: accuracy %s (on appeals)\n" % (
+        fmt(res["municipality_accuracy"]), fmt(res["priority_accuracy"])))
     per, _ = f1_table(kind_pairs, KINDS)
     out.write("\n%-16s %6s %6s %6s %5s\n" % ("kind", "prec", "recall", "F1", "n"))
     for k in KINDS:
@@ -168,7 +172,8 @@ def report(res, kind_pairs, cat_pairs, prio_pairs, out):
     for c in cats:
         out.write("%-16s %6.3f %6.3f %6.3f %5d\n" % ((c,) + per[c]))
     confusion(cat_pairs, cats, out, "category")
-    confusion(prio_pairs, ("critical", "high", "normal"), out, "priority")
+    if prio_pairs:
+        confusion(prio_pairs, ("critical", "high", "normal"), out, "priority")
 
 
 TARGETS = (("min_category_accuracy", "category_accuracy"),
@@ -201,7 +206,7 @@ def main(argv=None):
         got = "-" if p is None else "%s/%s/%s/%s" % (p.get("kind"), p.get("category"),
                                                      p.get("municipality"), p.get("priority"))
         print("\n[%s] %s\n  gold %s/%s/%s/%s  got %s  (%s)" % (
-            r["id"], r["text"], r["kind"], r["category"], r.get("municipality"), r["priority"],
+            r["id"], r["text"], r["kind"], r["category"], r.get("municipality"), r.get("priority"),
             got, why))
     missed = [(opt, res[key], getattr(args, opt)) for opt, key in TARGETS
               if getattr(args, opt) is not None and res[key] < getattr(args, opt)]

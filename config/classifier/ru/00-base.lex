@@ -13,7 +13,7 @@
 # a text about none of the lexicons' topics loses no_topic instead
 topic_weight = 0.4
 topic_cap = 6
-no_topic = 1.5
+no_topic = 2.5
 # --- kind: complaint ---
 # per negation word (не, нет, без), at most three
 negation = 0.7

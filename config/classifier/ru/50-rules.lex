@@ -101,7 +101,7 @@ then = category education +3
 
 # Rubbish in a yard is still rubbish; cleaning a yard is improvement.
 [rule yard-potholes]
-if = ям | яма | ямы | асфальт* | выбоин*
+if = ям | яма | ямы | яму | яме | ямой | ямами | ямах | асфальт* | выбоин*
 and = двор | дворов* | придомов* | внутридворов*
 unless = =дорога | =дороги | =дороге | трасс*
 then = category improvement +2.5
@@ -163,7 +163,7 @@ then = category construction +3
 
 # A sports ground's grass, pits and showers are the sports ground's.
 [rule inside-sports-facility]
-if = трава | бурьян* | ям | яма | ямы | вода | воды | душ* | крыш* | протека* | освещени* | покрыти* | сломан* | заросл* | заросло
+if = трава | бурьян* | ям | яма | ямы | яму | яме | ямой | ямами | ямах | вода | воды | душ* | крыш* | протека* | освещени* | покрыти* | сломан* | заросл* | заросло
 and = стадион* | спортзал* | спортивн* зал* | фок | футбольн* пол* | корт* | хоккейн* | бассейн* | спортплощадк* | спортивн* площадк*
 then = category sport +3
 
@@ -173,3 +173,12 @@ then = category sport +3
 if = газ | газов*
 and = квитанци* | счет* | начисл* | оплат* | тариф* | норматив* | счетчик*
 then = category gas +2
+
+# Citizens asking one another about leisure ("Кто знает, во сколько салют?",
+# "Кто на концерт идёт?") talk among themselves: nothing for the authority
+# to act on.  A problem word keeps it an appeal.
+[rule community-leisure-question]
+if = кто знает | кто-нибудь знает | кто-то знает | кто видел | кто идет | кто идёт | кто поедет | кто пойдет | кто пойдёт | кто-нибудь | кто нибудь | кто на | народ | интересно
+and = салют* | концерт* | праздник* | фейерверк* | кафе | ресторан* | ярмарк* | фестивал* | выступлени* | кино | фильм* | матч* | игр* | гулян*
+unless = не работа* | сломан* | нет | не было | отменили | перенесли | опасн* | грязь | мусор* | шум* | жалоб* | безобрази*
+then = kind noise +3.5
