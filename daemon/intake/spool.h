@@ -11,10 +11,13 @@
  * memory stays bounded however large the backlog on disk grows (a Kafka
  * outage simply lets the backlog grow up to spool.max_size).
  *
- * Record layout (little endian):
- *   u32 magic "APD1" | u32 total length | u32 crc32 of the rest | u32 flags
- *   u64 id | i64 received_ms | u16 source len | u16 path len | u32 body len
- *   source | path | body
+ * The bytes on disk are described in spool_format.h.  At open, a torn tail
+ * (a crash in the middle of an append that was never acknowledged) is cut
+ * off, damaged records elsewhere are skipped with an error in the log, and a
+ * segment whose header is damaged is moved aside as NNN.bad.
+ *
+ * Threading: every function runs on the loop thread; the spool owns one
+ * helper thread that only calls fdatasync/fsync.
  */
 #ifndef APPEALSD_SPOOL_H
 #define APPEALSD_SPOOL_H
@@ -36,7 +39,8 @@ struct spool_rec {
 };
 
 /* Called on the loop when the record is durable (err 0) or could not be
- * made durable (err -EIO): then the request must not be acknowledged. */
+ * made durable (err -EIO): then the request must not be acknowledged, and
+ * the record is already released (it is never processed or replayed). */
 typedef void (*spool_synced_fn)(void *arg, uint64_t id, int err);
 
 struct spool_stats {
@@ -44,6 +48,7 @@ struct spool_stats {
     uint64_t segments;
     uint64_t unreleased;   /* records not yet released (in the pipeline or waiting) */
     uint64_t appended, released, fsyncs, write_errors, corrupt;
+    uint64_t rejected;     /* written, but their fsync failed: answered 503, released */
 };
 
 /**
@@ -83,11 +88,11 @@ void spool_take(struct spool *sp, uint64_t id);
 void spool_release(struct spool *sp, uint64_t id);
 
 void spool_get_stats(struct spool *sp, struct spool_stats *st);
+
+/* The data sync the fsync thread calls (fdatasync).  Replaceable only by
+ * fault-injection tests, before spool_open. */
+extern int (*spool_datasync)(int fd);
 /* Over quota? (for /healthz and STATUS=) */
 bool spool_full(struct spool *sp);
-
-/* Scans a record buffer; used by the fuzzer and `appealsd spool-dump`.
- * Returns record length consumed, 0 if incomplete, -1 if corrupt. */
-long spool_decode(const void *buf, size_t len, struct spool_rec *rec);
 
 #endif
