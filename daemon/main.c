@@ -16,6 +16,7 @@
 #include "directory.h"
 #include "kafka.h"
 #include "log.h"
+#include "sources.h"
 
 static void usage(FILE *f)
 {
@@ -44,6 +45,16 @@ static int check_config(const char *path, const char *const *sets)
         diag_free(&d);
         return 1;
     }
+    /* Plugins validate some of their keys only when they start. */
+    char err[1024];
+    struct sources *srcs = sources_start(c, err, sizeof(err));
+    if (srcs == NULL) {
+        fprintf(stderr, "%s: %s\n%s: the configuration is not usable\n", path, err, path);
+        diag_free(&d);
+        config_unref(c);
+        return 1;
+    }
+    sources_stop(srcs);
     printf("%s: ok (%zu sources, %zu organisations, %zu pages)\n", path, c->nsources,
            c->dir->norgs, c->dir->npages);
     diag_free(&d);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pevent.h"
 #include "pipeline.h"
+#include "reject_log.h"
 #include "sources.h"
 #include "spool.h"
 #include "units.h"
@@ -101,12 +102,12 @@ static void accept_body(struct app *app, struct evhttp_request *req, struct sour
                           on_synced, w, NULL);
     if (rc != 0) {
         if (rc == -EDQUOT)
-            log_warn("spool: quota of %llu bytes reached; answering 503 to %s until records "
-                     "are delivered", (unsigned long long)app->cfg->spool.max_size,
-                     src->cfg->name);
+            reject_log(LOG_LVL_WARN, 503, "spool: quota of %llu bytes reached; answering 503 "
+                       "to %s until records are delivered",
+                       (unsigned long long)app->cfg->spool.max_size, src->cfg->name);
         else
-            log_error("spool: cannot store a %s event (%s); answering 503, the platform will "
-                      "retry", src->cfg->name, strerror(-rc));
+            reject_log(LOG_LVL_ERROR, 503, "spool: cannot store a %s event (%s); answering "
+                       "503, the platform will retry", src->cfg->name, strerror(-rc));
         reply_status(app, req, src->cfg->name, 503,
                      rc == -EDQUOT ? "spool full; retry later" : "cannot store; retry later");
         pevents_free(&w->ev);
@@ -163,8 +164,9 @@ void webhook_handle(struct app *app, struct evhttp_request *req, const char *pat
         break;
     default: {
         int st = reply.status >= 400 && reply.status < 600 ? reply.status : 400;
-        log_info("http: %s webhook from %s refused with %d: %s", name, peer ? peer : "?", st,
-                 reply.reason ? reply.reason : "rejected by the plugin");
+        reject_log(LOG_LVL_INFO, st, "http: %s webhook from %s refused with %d: %s; nothing "
+                   "stored", name, peer ? peer : "?", st,
+                   reply.reason ? reply.reason : "rejected by the plugin");
         reply_status(app, req, name, st, reply.reason ? reply.reason : "rejected");
         pevents_free(&ev);
         break;
