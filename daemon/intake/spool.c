@@ -85,6 +85,7 @@ struct spool {
     int res_err;
     int wake[2];
     struct event *wake_ev;
+    bool quota_hit;             /* an append was refused for quota since bytes last fell */
     struct spool_stats st;
 };
 
@@ -466,6 +467,7 @@ static void collect(struct spool *sp)
         free(p);
         free(a);
         sp->bytes -= s->size;
+        sp->quota_hit = false;
         sp->st.segments--;
         *pp = s->next;
         seg_free(s);
@@ -798,8 +800,10 @@ int spool_append(struct spool *sp, const char *source, const char *path, int64_t
     uint64_t need = spool_rec_size(strlen(source), strlen(path), body_len);
     if (need > SPOOL_REC_MAX)
         return -EMSGSIZE;
-    if (sp->bytes + need > sp->max_size)
+    if (sp->bytes + need > sp->max_size) {
+        sp->quota_hit = true;
         return -EDQUOT;
+    }
     struct segment *s = sp->active;
     if (s->failed || (s->size + need > sp->seg_size && s->nrec > 0) || s->nrec == UINT32_MAX) {
         int e = rotate(sp);
@@ -931,5 +935,5 @@ void spool_get_stats(struct spool *sp, struct spool_stats *st)
 
 bool spool_full(struct spool *sp)
 {
-    return sp->bytes + 4096 > sp->max_size;
+    return sp->quota_hit || sp->bytes + 4096 > sp->max_size;
 }

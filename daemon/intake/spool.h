@@ -92,7 +92,8 @@ void spool_get_stats(struct spool *sp, struct spool_stats *st);
 /* The data sync the fsync thread calls (fdatasync).  Replaceable only by
  * fault-injection tests, before spool_open. */
 extern int (*spool_datasync)(int fd);
-/* Over quota? (for /healthz and STATUS=) */
+/* Over quota: nearly full, or an append was refused for quota and nothing
+ * has been freed since (for /healthz and STATUS=). */
 bool spool_full(struct spool *sp);
 
 #endif

@@ -132,7 +132,9 @@ struct apd_request {
 /** @brief What the host answers.  The plugin fills it in handle(). */
 struct apd_reply {
     int status;              /**< HTTP status; 0 means 200 */
-    const char *reason;      /**< static text for the log and metrics on rejects */
+    /** Why a request is refused, for the log and the reply body: static
+     *  text, or text the plugin keeps until its next handle() call. */
+    const char *reason;
     char body[256];          /**< reply body; empty means "ok" */
 };
 

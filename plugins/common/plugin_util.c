@@ -14,14 +14,16 @@ enum apd_verdict pu_reject(struct apd_reply *reply, int status, const char *reas
     return APD_REJECT;
 }
 
-struct json_doc *pu_parse(const struct apd_request *req, struct apd_reply *reply, char *buf,
-                          size_t buflen)
+struct json_doc *pu_parse(const struct apd_request *req, struct apd_reply *reply)
 {
+    /* The host reads reply->reason after handle() returns: it must outlive
+     * this frame (plugins run on the loop thread only, one call at a time). */
+    static char reason[200];
     char why[160];
     struct json_doc *doc = json_parse(req->body, req->body_len, PU_MAX_DEPTH, why, sizeof(why));
     if (doc == NULL) {
-        snprintf(buf, buflen, "body is not JSON (%s)", why);
-        pu_reject(reply, 400, buf);
+        snprintf(reason, sizeof(reason), "body is not JSON (%s)", why);
+        pu_reject(reply, 400, reason);
     }
     return doc;
 }

@@ -22,9 +22,9 @@
 enum apd_verdict pu_reject(struct apd_reply *reply, int status, const char *reason);
 
 /* Parses a request body; on failure fills reply (400, with the parser's
- * reason kept in buf) and returns NULL. */
-struct json_doc *pu_parse(const struct apd_request *req, struct apd_reply *reply, char *buf,
-                          size_t buflen);
+ * reason in a static buffer that stays valid until the next call) and
+ * returns NULL. */
+struct json_doc *pu_parse(const struct apd_request *req, struct apd_reply *reply);
 
 /* The quarantine reason for a parsed body whose strings are not clean text
  * (invalid UTF-8, NUL, lone surrogate), or NULL. */

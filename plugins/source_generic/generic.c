@@ -100,7 +100,6 @@ static int created_ms(const struct json *v, int64_t *ms)
 
 struct fields {
     const char *system, *id, *page, *event_id, *reply_to, *thread, *kind;
-    char bad_msg[160];
 };
 
 static enum apd_verdict build(struct gen *g, const struct json *root, unsigned flags,
@@ -121,9 +120,10 @@ static enum apd_verdict build(struct gen *g, const struct json *root, unsigned f
     if (bad == NULL && event == NULL)
         bad = "event";
     if (bad) {
-        snprintf(f->bad_msg, sizeof(f->bad_msg), "field '%s' is missing or not an id "
-                 "(1-128 printable ASCII characters, no spaces, '|', quotes or braces)", bad);
-        return pu_reject(reply, 400, f->bad_msg);
+        static char msg[160];   /* read by the host after handle() returns */
+        snprintf(msg, sizeof(msg), "field '%s' is missing or not an id (1-128 printable "
+                 "ASCII characters, no spaces, '|', quotes or braces)", bad);
+        return pu_reject(reply, 400, msg);
     }
     if (g->api->page_find(g->handle, f->page) == NULL)
         return pu_reject(reply, 404, "unknown page");
@@ -144,8 +144,7 @@ static enum apd_verdict gen_handle(void *state, const struct apd_request *req, u
     struct gen *g = state;
     if (!(flags & APD_HANDLE_NOAUTH) && g->cfg->hmac_key && !signature_ok(g, req))
         return pu_reject(reply, 403, "missing or wrong body signature");
-    char why[200];
-    struct json_doc *doc = pu_parse(req, reply, why, sizeof(why));
+    struct json_doc *doc = pu_parse(req, reply);
     if (doc == NULL)
         return APD_REJECT;
     const struct json *root = &doc->root;

@@ -168,8 +168,7 @@ static enum apd_verdict max_handle(void *state, const struct apd_request *req, u
     if (!(flags & APD_HANDLE_NOAUTH) && mx->cfg->secret &&
         !ct_streq(pu_header(req, MAX_SECRET_HEADER), mx->cfg->secret))
         return pu_reject(reply, 403, "wrong or missing " MAX_SECRET_HEADER);
-    char why[200];
-    struct json_doc *doc = pu_parse(req, reply, why, sizeof(why));
+    struct json_doc *doc = pu_parse(req, reply);
     if (doc == NULL)
         return APD_REJECT;
     struct mreq r = {.mx = mx, .emit = emit, .ctx = ctx};

@@ -95,8 +95,7 @@ static enum apd_verdict ok_handle(void *state, const struct apd_request *req, un
     const struct apd_page *page = token[0] ? ok->api->page_by_token(ok->handle, token) : NULL;
     if (page == NULL && !noauth)
         return pu_reject(reply, 404, "unknown page token");
-    char why[200];
-    struct json_doc *doc = pu_parse(req, reply, why, sizeof(why));
+    struct json_doc *doc = pu_parse(req, reply);
     if (doc == NULL)
         return APD_REJECT;
     const struct json *root = &doc->root;

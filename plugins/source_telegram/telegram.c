@@ -106,8 +106,7 @@ static enum apd_verdict tg_handle(void *state, const struct apd_request *req, un
     if (!(flags & APD_HANDLE_NOAUTH) && tg->cfg->secret_token &&
         !ct_streq(pu_header(req, TG_SECRET_HEADER), tg->cfg->secret_token))
         return pu_reject(reply, 403, "wrong or missing " TG_SECRET_HEADER);
-    char why[200];
-    struct json_doc *doc = pu_parse(req, reply, why, sizeof(why));
+    struct json_doc *doc = pu_parse(req, reply);
     if (doc == NULL)
         return APD_REJECT;
     struct tg_req r = {.tg = tg, .emit = emit, .ctx = ctx};

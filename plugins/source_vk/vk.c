@@ -95,8 +95,7 @@ static enum apd_verdict vk_handle(void *state, const struct apd_request *req, un
                                   struct apd_reply *reply, apd_emit_fn emit, void *ctx)
 {
     struct vk *vk = state;
-    char why[200];
-    struct json_doc *doc = pu_parse(req, reply, why, sizeof(why));
+    struct json_doc *doc = pu_parse(req, reply);
     if (doc == NULL)
         return APD_REJECT;
     struct vk_req r = {.vk = vk, .root = &doc->root, .emit = emit, .ctx = ctx};

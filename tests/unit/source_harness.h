@@ -58,6 +58,15 @@ static const char *sh_header(const struct apd_request *r, const char *name)
     return NULL;
 }
 
+/* Overwrites the stack the plugin's handle() used, so a reply->reason that
+ * pointed into it (instead of living until the next call) shows up. */
+__attribute__((noinline)) static void sh_scribble_stack(void)
+{
+    volatile char junk[16384];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = 'X';
+}
+
 /* Loads the config and starts every source; 0, or -1 with h->err set. */
 static int sh_start(struct sh *h, const char *config_text, const char *source)
 {
@@ -105,6 +114,11 @@ static enum apd_verdict sh_post_req(struct sh *h, const char *body, struct sh_re
         .header = sh_header, .host_private = (void *)q.headers,
     };
     h->v = h->src->ops->handle(h->src->state, &r, q.flags, &h->reply, pevents_collect, &h->ev);
+    sh_scribble_stack();
+    if (h->v == APD_REJECT && (h->reply.reason == NULL || strchr(h->reply.reason, 'X') ||
+                               strlen(h->reply.reason) < 5))
+        printf("# suspicious reason after the call: %s\n",
+               h->reply.reason ? h->reply.reason : "(null)");
     return h->v;
 }
 
