@@ -400,6 +400,83 @@ TEST(a_record_hidden_in_a_body_is_not_taken_for_a_real_one)
     spool_close(sp);
 }
 
+TEST(stale_copy_of_a_record_is_not_replayed_twice)
+{
+    /* A record repeated later in its segment (a disk or copy mishap) is
+     * damage: the scan and the reader agree to skip it. */
+    fresh_dir("apd-spool-stale");
+    struct spool *sp = open_spool(1 << 20, 1 << 20);
+    struct synced s = {0};
+    uint64_t a = append(sp, &s, "zero");
+    append(sp, &s, "one");
+    append(sp, &s, "two");
+    wait_synced(&s, 3);
+    spool_close(sp);
+    char *seg = file_of(a >> 32, "seg");
+    int fd = open(seg, O_RDWR);
+    char buf[4096];
+    ssize_t n = pread(fd, buf, sizeof(buf), 0);
+    /* header | r0 | r1 | r2  ->  header | r0 | r1 | r0 | r2 */
+    char *r1 = memmem(buf + SPOOL_SEG_HDR + 4, (size_t)n - SPOOL_SEG_HDR - 4, "APD1", 4);
+    char *r2 = memmem(r1 + 4, (size_t)(buf + n - r1 - 4), "APD1", 4);
+    size_t l0 = (size_t)(r1 - buf - SPOOL_SEG_HDR), tail = (size_t)(buf + n - r2);
+    char out[4096];
+    size_t o = 0;
+    memcpy(out, buf, (size_t)(r2 - buf));
+    o = (size_t)(r2 - buf);
+    memcpy(out + o, buf + SPOOL_SEG_HDR, l0);
+    o += l0;
+    memcpy(out + o, r2, tail);
+    o += tail;
+    CHECK(pwrite(fd, out, o, 0) == (ssize_t)o);
+    close(fd);
+
+    sp = open_spool(1 << 20, 1 << 20);
+    CHECK_INT(unreleased(sp), 3);
+    char got[64];
+    CHECK_INT(drain(sp, got, sizeof(got), NULL), 3);
+    CHECK_STR(got, "zero|one|two");
+    spool_close(sp);
+}
+
+TEST(release_of_a_record_lost_to_damage_does_not_finish_the_segment)
+{
+    /* Regression (found by fuzz_spool): a logged release of a record that is
+     * damaged later counted against the records still present, so the
+     * segment could be deleted with an unreleased record in it. */
+    fresh_dir("apd-spool-lost-release");
+    struct spool *sp = open_spool(1 << 20, 1 << 20);
+    struct synced s = {0};
+    uint64_t ids[4];
+    const char *bodies[] = {"r0", "r1-damaged-later", "r2", "r3"};
+    for (int i = 0; i < 4; i++)
+        ids[i] = append(sp, &s, bodies[i]);
+    wait_synced(&s, 4);
+    spool_release(sp, ids[1]);
+    spool_release(sp, ids[3]);
+    spool_close(sp);
+    char *seg = file_of(ids[0] >> 32, "seg");
+    int fd = open(seg, O_RDWR);
+    char buf[4096];
+    ssize_t n = pread(fd, buf, sizeof(buf), 0);
+    char *hit = memmem(buf, (size_t)n, "r1-damaged-later", 16);
+    CHECK(hit && pwrite(fd, "#", 1, hit - buf) == 1);
+    close(fd);
+
+    sp = open_spool(1 << 20, 1 << 20);
+    CHECK_INT(unreleased(sp), 2);
+    uint64_t got[4];
+    CHECK_INT(drain(sp, NULL, 0, got), 2);
+    CHECK(got[0] == ids[0] && got[1] == ids[2]);
+    spool_release(sp, ids[0]);
+    CHECK(file_size(seg) > 0);   /* r2 is still live */
+    spool_close(sp);
+    sp = open_spool(1 << 20, 1 << 20);
+    CHECK_INT(drain(sp, NULL, 0, got), 1);
+    CHECK(got[0] == ids[2]);
+    spool_close(sp);
+}
+
 TEST(damaged_segment_header_is_set_aside)
 {
     fresh_dir("apd-spool-header");
@@ -609,6 +686,8 @@ int main(void)
     RUN(torn_tail_is_cut_and_earlier_records_survive);
     RUN(damaged_record_is_skipped_and_the_rest_replayed);
     RUN(a_record_hidden_in_a_body_is_not_taken_for_a_real_one);
+    RUN(stale_copy_of_a_record_is_not_replayed_twice);
+    RUN(release_of_a_record_lost_to_damage_does_not_finish_the_segment);
     RUN(damaged_segment_header_is_set_aside);
     RUN(segment_created_just_before_a_crash_is_removed);
     RUN(torn_and_zeroed_release_log_entries_are_ignored);
