@@ -90,6 +90,25 @@ static bool release_index(struct spool *sp, struct segment *s, uint32_t idx)
 
 int (*spool_datasync)(int fd) = fdatasync;
 
+/* Writes len bytes at off; 0 or -errno. */
+static int write_all(int fd, const unsigned char *buf, size_t len, uint64_t off)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -ENOSPC;
+        buf += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* The helper thread: writes what the loop appended since the last request
+ * (one pwrite for all of it) and makes it durable.  The loop thread does no
+ * file I/O for appends at all. */
 static void *sync_main(void *arg)
 {
     struct spool *sp = arg;
@@ -101,14 +120,20 @@ static void *sync_main(void *arg)
             break;
         int fd = sp->req_fd;
         struct segment *seg = sp->req_seg;
-        uint64_t off = sp->req_off;
+        unsigned char *buf = sp->req_buf;
+        size_t len = sp->req_len;
+        uint64_t woff = sp->req_write_off, off = sp->req_off;
         bool dirsync = sp->dirsync;
+        sp->req_buf = NULL;
         sp->dirsync = false;
         sp->req_pending = false;
         sp->busy = true;
         pthread_mutex_unlock(&sp->mu);
 
-        int err = spool_datasync(fd) == 0 ? 0 : -errno;
+        int err = len ? write_all(fd, buf, len, woff) : 0;
+        free(buf);
+        if (err == 0 && spool_datasync(fd) != 0)
+            err = -errno;
         if (err == 0 && dirsync && fsync(sp->dirfd) != 0)
             err = -errno;
 
@@ -127,9 +152,9 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
-/* Asks the thread to sync up to the last waiter of the oldest segment that
- * has waiters.  One request at a time: whatever is appended while a sync runs
- * is covered by the next one (group commit). */
+/* Hands the thread the oldest segment that has waiters: its pending bytes to
+ * write and the offset to sync up to.  One request at a time: whatever is
+ * appended while it runs goes with the next one (group commit). */
 static void kick(struct spool *sp)
 {
     if (sp->wh == NULL)
@@ -143,6 +168,12 @@ static void kick(struct spool *sp)
         sp->req_fd = seg->fd;
         sp->req_seg = seg;
         sp->req_off = end;
+        sp->req_buf = seg->pend;
+        sp->req_len = seg->pend_len;
+        sp->req_write_off = seg->written;
+        seg->written += seg->pend_len;
+        seg->pend = NULL;
+        seg->pend_len = seg->pend_cap = 0;
         sp->req_pending = true;
         pthread_cond_signal(&sp->cv);
     }
@@ -165,11 +196,15 @@ static void sync_failed(struct spool *sp, struct segment *seg, int err)
     unsigned n = 0;
     for (struct waiter *w = sp->wh; w && w->seg == seg; w = w->next)
         n++;
-    log_error("spool: fdatasync of segment %016" PRIx64 " failed (%s); the %u requests waiting "
+    log_error("spool: writing or syncing segment %016" PRIx64 " failed (%s); the %u requests waiting "
               "on it get 503 and their platforms retry them; new records go to a new segment",
               seg->seq, strerror(-err), n);
     seg->failed = true;
     sp->st.write_errors++;
+    /* Appended after the failed request: never written, never acknowledged. */
+    free(seg->pend);
+    seg->pend = NULL;
+    seg->pend_len = seg->pend_cap = 0;
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -221,6 +256,7 @@ void seg_free(struct segment *s)
     if (s->ackfd >= 0)
         close(s->ackfd);
     free(s->bits);
+    free(s->pend);
     free(s);
 }
 
@@ -261,7 +297,7 @@ static struct segment *seg_create(struct spool *sp, uint64_t seq, int *err)
             unlink(p);
         goto fail;
     }
-    s->size = s->readable = SPOOL_SEG_HDR;
+    s->size = s->readable = s->written = SPOOL_SEG_HDR;
     s->active = true;
     sp->bytes += SPOOL_SEG_HDR;
     pthread_mutex_lock(&sp->mu);
@@ -435,29 +471,24 @@ void spool_close(struct spool *sp)
     free(sp);
 }
 
-/* Writes the whole record at off, or returns -errno. */
-static int write_record(int fd, struct spool_enc *e, uint64_t off)
+/* Copies the record into the segment's pending bytes (the fsync thread
+ * writes them); a body is small next to the syscall this saves. */
+static void buffer_record(struct segment *s, const struct spool_enc *e)
 {
-    struct iovec *iov = e->iov;
-    int cnt = e->iovcnt;
-    while (cnt > 0) {
-        ssize_t n = pwritev(fd, iov, cnt, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -ENOSPC;
-        off += (uint64_t)n;
-        while (cnt > 0 && (size_t)n >= iov->iov_len) {
-            n -= (ssize_t)iov->iov_len;
-            iov++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            iov->iov_base = (char *)iov->iov_base + n;
-            iov->iov_len -= (size_t)n;
-        }
+    if (s->pend_len + e->total > s->pend_cap) {
+        size_t cap = s->pend_cap ? s->pend_cap : 65536;
+        while (cap < s->pend_len + e->total)
+            cap *= 2;
+        unsigned char *p = realloc(s->pend, cap);
+        if (p == NULL)
+            abort();
+        s->pend = p;
+        s->pend_cap = cap;
     }
-    return 0;
+    for (int i = 0; i < e->iovcnt; i++) {
+        memcpy(s->pend + s->pend_len, e->iov[i].iov_base, e->iov[i].iov_len);
+        s->pend_len += e->iov[i].iov_len;
+    }
 }
 
 int spool_append(struct spool *sp, const char *source, const char *path, int64_t received_ms,
@@ -481,16 +512,9 @@ int spool_append(struct spool *sp, const char *source, const char *path, int64_t
     uint64_t id = s->seq << 32 | s->nrec;
     struct spool_enc enc;
     int err = spool_rec_encode(&enc, s->salt, id, received_ms, source, path, body, body_len);
-    if (err == 0)
-        err = write_record(s->fd, &enc, s->size);
-    if (err) {
-        sp->st.write_errors++;
-        /* Take back a partial write so the segment stays a clean sequence of
-         * records; when even that fails, retire the segment. */
-        if (err != -EMSGSIZE && ftruncate(s->fd, (off_t)s->size) != 0)
-            s->failed = true;
+    if (err)
         return err;
-    }
+    buffer_record(s, &enc);
     struct waiter *w = malloc(sizeof(*w));
     if (w == NULL)
         abort();

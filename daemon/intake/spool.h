@@ -1,9 +1,9 @@
 /* The durable intake spool: the point where a webhook may be acknowledged.
  *
- * Raw request bodies are appended to segment files in spool.dir and made
- * durable with fdatasync by a dedicated thread, so one fsync serves every
- * request that arrived meanwhile (group commit) and the event loop never
- * waits for the disk.  A record is released only after its whole pipeline
+ * Raw request bodies are appended to segment files in spool.dir, written and
+ * made durable with fdatasync by a dedicated thread, so one write and one
+ * fsync serve every request that arrived meanwhile (group commit) and the
+ * event loop never touches the disk for an append.  A record is released only after its whole pipeline
  * (Kafka delivery, Redis bookkeeping) has finished; releases go to a small
  * per-segment ack log.  On start every unreleased record is replayed.
  *
@@ -63,9 +63,14 @@ void spool_close(struct spool *sp);
 
 /**
  * @brief Append one raw body.
- * @returns 0 (cb follows when durable), or -errno now: -EDQUOT when the quota
- *          is reached, -ENOSPC/-EIO when the disk refuses.  On error nothing
- *          is stored and the caller answers 503 with Retry-After.
+ *
+ * The record is copied into the segment's pending bytes; the fsync thread
+ * writes and syncs everything appended meanwhile in one go, then cb runs.
+ * @returns 0 (cb follows: err 0 when durable, -EIO when it could not be
+ *          written or synced), or -errno now: -EDQUOT when the quota is
+ *          reached, -EMSGSIZE for a record the format cannot hold, or why a
+ *          new segment could not be created.  On any error nothing is kept
+ *          and the caller answers 503 with Retry-After.
  */
 int spool_append(struct spool *sp, const char *source, const char *path, int64_t received_ms,
                  const char *body, size_t body_len, spool_synced_fn cb, void *arg,

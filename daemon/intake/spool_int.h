@@ -17,8 +17,11 @@ struct event;
 struct segment {
     uint64_t seq, salt;
     int fd, ackfd;
-    uint64_t size;       /* append offset: header plus every record written */
+    uint64_t size;       /* append offset: header plus every record appended */
+    uint64_t written;    /* bytes handed to the fsync thread; pend holds the rest */
     uint64_t readable;   /* the cursor may read below this */
+    unsigned char *pend; /* appended records not yet handed over (loop thread) */
+    size_t pend_len, pend_cap;
     uint32_t nrec;       /* index of the next record */
     uint32_t nvalid;     /* records present */
     uint32_t nreleased;
@@ -62,6 +65,9 @@ struct spool {
     bool thread_started, stop, req_pending, busy, dirsync, res_ready;
     int req_fd;
     struct segment *req_seg, *res_seg;
+    unsigned char *req_buf;     /* bytes to write at req_write_off first (owned) */
+    size_t req_len;
+    uint64_t req_write_off;
     uint64_t req_off, res_off;
     int res_err;
     int wake[2];
