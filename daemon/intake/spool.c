@@ -31,6 +31,7 @@
 #include "log.h"
 #include "spool_format.h"
 #include "spool_int.h"
+#include "units.h"
 
 char *spool_seg_path(const struct spool *sp, uint64_t seq, const char *ext)
 {
@@ -89,12 +90,13 @@ static bool release_index(struct spool *sp, struct segment *s, uint32_t idx)
 /* ---- the fsync thread ---- */
 
 int (*spool_datasync)(int fd) = fdatasync;
+ssize_t (*spool_pwrite)(int fd, const void *buf, size_t len, off_t off) = pwrite;
 
 /* Writes len bytes at off; 0 or -errno. */
 static int write_all(int fd, const unsigned char *buf, size_t len, uint64_t off)
 {
     while (len > 0) {
-        ssize_t n = pwrite(fd, buf, len, (off_t)off);
+        ssize_t n = spool_pwrite(fd, buf, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -132,12 +134,18 @@ static void *sync_main(void *arg)
 
         int err = len ? write_all(fd, buf, len, woff) : 0;
         free(buf);
+        /* A write the disk refused (full) is cut off again, so the segment
+         * stays a clean sequence of records and can go on; a failed sync
+         * cannot be taken back (see on_wake). */
+        bool taken_back = err && ftruncate(fd, (off_t)woff) == 0;
         if (err == 0 && spool_datasync(fd) != 0)
             err = -errno;
         if (err == 0 && dirsync && fsync(sp->dirfd) != 0)
             err = -errno;
 
         pthread_mutex_lock(&sp->mu);
+        sp->res_taken_back = taken_back;
+        sp->res_write_off = woff;
         if (err && dirsync)
             sp->dirsync = true;   /* the next request retries the directory */
         sp->busy = false;
@@ -191,20 +199,48 @@ static void aq_push(struct spool *sp, uint64_t id, uint64_t end)
     sp->aq_len++;
 }
 
-static void sync_failed(struct spool *sp, struct segment *seg, int err)
+/* One line per failure, then at most one per 10 s with a count: a full disk
+ * fails every batch. */
+static void log_failure(struct spool *sp, const struct segment *seg, int err, unsigned n,
+                        bool taken_back)
+{
+    int64_t now = mono_ms();
+    if (sp->fail_logged_ms && now - sp->fail_logged_ms < 10000) {
+        sp->fail_unlogged++;
+        return;
+    }
+    log_error("spool: %s segment %016" PRIx64 " failed (%s); the %u requests waiting on it get "
+              "503 and their platforms retry them; %s (%" PRIu64 " more such failures since "
+              "the last line)", taken_back ? "writing to" : "syncing", seg->seq,
+              strerror(-err), n, taken_back ? "the segment goes on"
+                                            : "new records go to a new segment",
+              sp->fail_unlogged);
+    sp->fail_logged_ms = now;
+    sp->fail_unlogged = 0;
+}
+
+/* Every request waiting on seg fails.  After a failed fdatasync nothing
+ * written to the segment since its last good sync can be vouched for (Linux
+ * drops the dirty pages and reports the error once): the segment is
+ * retired.  A refused write that was cut off again leaves it intact. */
+static void sync_failed(struct spool *sp, struct segment *seg, int err, bool taken_back,
+                        uint64_t write_off)
 {
     unsigned n = 0;
     for (struct waiter *w = sp->wh; w && w->seg == seg; w = w->next)
         n++;
-    log_error("spool: writing or syncing segment %016" PRIx64 " failed (%s); the %u requests waiting "
-              "on it get 503 and their platforms retry them; new records go to a new segment",
-              seg->seq, strerror(-err), n);
-    seg->failed = true;
+    log_failure(sp, seg, err, n, taken_back);
     sp->st.write_errors++;
     /* Appended after the failed request: never written, never acknowledged. */
     free(seg->pend);
     seg->pend = NULL;
     seg->pend_len = seg->pend_cap = 0;
+    if (taken_back) {
+        sp->bytes -= seg->size - write_off;
+        seg->size = seg->written = write_off;
+    } else {
+        seg->failed = true;
+    }
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -214,34 +250,39 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
     pthread_mutex_lock(&sp->mu);
-    bool ready = sp->res_ready;
+    bool ready = sp->res_ready, taken_back = sp->res_taken_back;
     struct segment *seg = sp->res_seg;
-    uint64_t off = sp->res_off;
+    uint64_t off = sp->res_off, write_off = sp->res_write_off;
     int err = sp->res_err;
     sp->res_ready = false;
     pthread_mutex_unlock(&sp->mu);
     if (!ready)
         return;
     sp->st.fsyncs++;
+    uint64_t readable = seg->readable;
     if (err)
-        sync_failed(sp, seg, err);
+        sync_failed(sp, seg, err, taken_back, write_off);
     while (sp->wh && sp->wh->seg == seg && (err || sp->wh->end <= off)) {
         struct waiter *w = sp->wh;
         sp->wh = w->next;
         if (sp->wh == NULL)
             sp->wt = NULL;
-        seg->readable = w->end;
         if (err) {
             /* Never acknowledged: release it now so neither this run nor a
              * replay processes a record whose sender was told to retry. */
             release_index(sp, seg, (uint32_t)w->id);
             sp->st.rejected++;
         } else {
+            seg->readable = w->end;
             aq_push(sp, w->id, w->end);
         }
         w->cb(w->arg, w->id, err ? -EIO : 0);
         free(w);
     }
+    /* The cursor may pass what failed in a retired segment; in one that goes
+     * on, those bytes are gone and the next records take their place. */
+    if (err)
+        seg->readable = taken_back ? readable : seg->size;
     kick(sp);
     if (err)
         collect(sp);

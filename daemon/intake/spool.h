@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct event_base;
 struct spool;
@@ -94,9 +95,10 @@ void spool_release(struct spool *sp, uint64_t id);
 
 void spool_get_stats(struct spool *sp, struct spool_stats *st);
 
-/* The data sync the fsync thread calls (fdatasync).  Replaceable only by
- * fault-injection tests, before spool_open. */
+/* The write and data sync the fsync thread calls (pwrite, fdatasync).
+ * Replaceable only by fault-injection tests, before spool_open. */
 extern int (*spool_datasync)(int fd);
+extern ssize_t (*spool_pwrite)(int fd, const void *buf, size_t len, off_t off);
 /* Over quota: nearly full, or an append was refused for quota and nothing
  * has been freed since (for /healthz and STATUS=). */
 bool spool_full(struct spool *sp);

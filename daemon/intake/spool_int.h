@@ -70,6 +70,10 @@ struct spool {
     uint64_t req_write_off;
     uint64_t req_off, res_off;
     int res_err;
+    bool res_taken_back;        /* a failed write was cut off again: the segment is intact */
+    uint64_t res_write_off;     /* where the failed request's bytes began */
+    int64_t fail_logged_ms;     /* rate limit of failure lines (a full disk fails every batch) */
+    uint64_t fail_unlogged;
     int wake[2];
     struct event *wake_ev;
     bool quota_hit;             /* an append was refused for quota since bytes last fell */

@@ -260,7 +260,8 @@ static int list_segments(struct spool *sp, uint64_t **out, size_t *nout, char *e
         }
     }
     closedir(d);
-    qsort(seqs, n, sizeof(*seqs), cmp_u64);
+    if (n)
+        qsort(seqs, n, sizeof(*seqs), cmp_u64);
     for (size_t i = 0; i < na; i++)
         if (n == 0 || bsearch(&acks[i], seqs, n, sizeof(*seqs), cmp_u64) == NULL) {
             char *a = spool_seg_path(sp, acks[i], "ack");

@@ -350,7 +350,13 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
         log_warn("redis: connect to %s:%d timed out after %lld ms; retrying",
                  r->host ? r->host : r->unix_path, r->port, (long long)r->connect_timeout_ms);
         r->st.timeouts++;
-        redisAsyncFree(r->ac);    /* calls on_disconnect */
+        /* Not connected yet, so hiredis will not call on_disconnect: forget
+         * the context ourselves before freeing it. */
+        redisAsyncContext *ac = r->ac;
+        r->ac = NULL;
+        r->connecting = false;
+        redisAsyncFree(ac);
+        schedule_reconnect(r);
         return;
     }
     if (r->ac && r->head && now - r->head->sent_ms > r->command_timeout_ms) {

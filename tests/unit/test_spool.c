@@ -635,6 +635,59 @@ TEST(failed_fsync_answers_503_and_does_not_wedge_the_cursor)
     spool_close(sp);
 }
 
+static atomic_int fail_writes;
+
+static ssize_t failing_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    if (atomic_load(&fail_writes) > 0) {
+        atomic_fetch_sub(&fail_writes, 1);
+        /* a full disk: part of it written, then no space */
+        if (len > 10 && pwrite(fd, buf, 10, off) != 10)
+            abort();
+        errno = ENOSPC;
+        return -1;
+    }
+    return pwrite(fd, buf, len, off);
+}
+
+TEST(refused_write_answers_503_and_the_segment_goes_on)
+{
+    fresh_dir("apd-spool-enospc");
+    spool_pwrite = failing_pwrite;
+    struct spool *sp = open_spool(1 << 20, 1 << 20);
+    struct synced s = {0};
+    uint64_t good = append(sp, &s, "before-the-disk-filled");
+    wait_synced(&s, 1);
+    atomic_store(&fail_writes, 1);
+    uint64_t lost = append(sp, &s, "refused");
+    wait_synced(&s, 2);
+    CHECK_INT(s.errs[1], -EIO);
+    struct spool_stats st;
+    spool_get_stats(sp, &st);
+    CHECK_INT(st.rejected, 1);
+    CHECK_INT(st.unreleased, 1);
+    /* space is back: the same segment continues where the good data ended */
+    uint64_t after = append(sp, &s, "after-space-came-back");
+    CHECK((after >> 32) == (lost >> 32));
+    wait_synced(&s, 3);
+    CHECK_INT(s.errs[2], 0);
+    char got[128];
+    CHECK_INT(drain(sp, got, sizeof(got), NULL), 2);
+    CHECK_STR(got, "before-the-disk-filled|after-space-came-back");
+    spool_close(sp);
+    spool_pwrite = pwrite;
+    /* a restart finds a clean segment: no damage, nothing refused replayed */
+    sp = open_spool(1 << 20, 1 << 20);
+    spool_get_stats(sp, &st);
+    CHECK_INT(st.corrupt, 0);
+    CHECK_INT(st.unreleased, 2);
+    uint64_t ids[4];
+    CHECK_INT(drain(sp, got, sizeof(got), ids), 2);
+    CHECK_STR(got, "before-the-disk-filled|after-space-came-back");
+    CHECK(ids[0] == good && ids[1] == after);
+    spool_close(sp);
+}
+
 TEST(format_round_trip_and_checks)
 {
     struct spool_enc e;
@@ -694,6 +747,7 @@ int main(void)
     RUN(stray_release_logs_are_removed);
     RUN(quota_refuses_without_storing);
     RUN(failed_fsync_answers_503_and_does_not_wedge_the_cursor);
+    RUN(refused_write_answers_503_and_the_segment_goes_on);
     RUN(format_round_trip_and_checks);
     event_base_free(base);
     char cmd[300];
