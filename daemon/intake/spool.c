@@ -199,24 +199,32 @@ static void aq_push(struct spool *sp, uint64_t id, uint64_t end)
     sp->aq_len++;
 }
 
-/* One line per failure, then at most one per 10 s with a count: a full disk
- * fails every batch. */
+/* Disk failures: one line, then at most one per 10 s carrying the count of
+ * those left out (a full disk fails every batch and every new segment). */
+static bool failure_loggable(struct spool *sp, uint64_t *unlogged)
+{
+    int64_t now = mono_ms();
+    sp->st.write_errors++;
+    if (sp->fail_logged_ms && now - sp->fail_logged_ms < 10000) {
+        sp->fail_unlogged++;
+        return false;
+    }
+    *unlogged = sp->fail_unlogged;
+    sp->fail_logged_ms = now;
+    sp->fail_unlogged = 0;
+    return true;
+}
+
 static void log_failure(struct spool *sp, const struct segment *seg, int err, unsigned n,
                         bool taken_back)
 {
-    int64_t now = mono_ms();
-    if (sp->fail_logged_ms && now - sp->fail_logged_ms < 10000) {
-        sp->fail_unlogged++;
-        return;
-    }
-    log_error("spool: %s segment %016" PRIx64 " failed (%s); the %u requests waiting on it get "
-              "503 and their platforms retry them; %s (%" PRIu64 " more such failures since "
-              "the last line)", taken_back ? "writing to" : "syncing", seg->seq,
-              strerror(-err), n, taken_back ? "the segment goes on"
-                                            : "new records go to a new segment",
-              sp->fail_unlogged);
-    sp->fail_logged_ms = now;
-    sp->fail_unlogged = 0;
+    uint64_t unlogged;
+    if (failure_loggable(sp, &unlogged))
+        log_error("spool: %s segment %016" PRIx64 " failed (%s); the %u requests waiting on it "
+                  "get 503 and their platforms retry them; %s (%" PRIu64 " more disk failures "
+                  "since the last line)", taken_back ? "writing to" : "syncing", seg->seq,
+                  strerror(-err), n, taken_back ? "the segment goes on"
+                                                : "new records go to a new segment", unlogged);
 }
 
 /* Every request waiting on seg fails.  After a failed fdatasync nothing
@@ -230,7 +238,6 @@ static void sync_failed(struct spool *sp, struct segment *seg, int err, bool tak
     for (struct waiter *w = sp->wh; w && w->seg == seg; w = w->next)
         n++;
     log_failure(sp, seg, err, n, taken_back);
-    sp->st.write_errors++;
     /* Appended after the failed request: never written, never acknowledged. */
     free(seg->pend);
     seg->pend = NULL;
@@ -333,7 +340,11 @@ static struct segment *seg_create(struct spool *sp, uint64_t seq, int *err)
     if (s->fd < 0 || pwrite(s->fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
         (s->ackfd = open(a, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600)) < 0) {
         *err = errno ? -errno : -EIO;
-        log_error("spool: cannot create segment %s: %s", p, strerror(-*err));
+        uint64_t unlogged;
+        if (failure_loggable(sp, &unlogged))
+            log_error("spool: cannot create segment %s: %s; requests get 503 until it can (%"
+                      PRIu64 " more disk failures since the last line)", p, strerror(-*err),
+                      unlogged);
         if (s->fd >= 0)
             unlink(p);
         goto fail;
