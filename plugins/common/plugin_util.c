@@ -28,6 +28,25 @@ struct json_doc *pu_parse(const struct apd_request *req, struct apd_reply *reply
     return doc;
 }
 
+int pu_need_secret(const char *value, bool required, const char *key, const char *require_key,
+                   const char *what, char *err, size_t errlen)
+{
+    if (value || !required)
+        return 0;
+    snprintf(err, errlen, "%s is not set: give it %s (or set %s = no to accept unauthenticated "
+             "requests)", key, what, require_key);
+    return -1;
+}
+
+int pu_need_page(const struct apd_host_api *api, void *handle, const char *key,
+                 const char *id, char *err, size_t errlen)
+{
+    if (id == NULL || api->page_find(handle, id) != NULL)
+        return 0;
+    snprintf(err, errlen, "%s: no [page] with id '%s' for this source", key, id);
+    return -1;
+}
+
 const char *pu_quarantine_reason(unsigned flags)
 {
     if (flags & JSON_F_BAD_UTF8)

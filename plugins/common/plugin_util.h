@@ -14,6 +14,15 @@
 #include "appealsd/plugin.h"
 #include "json.h"
 
+/* init() checks the header-authenticated sources share.  Each returns 0, or
+ * -1 with a reason for the operator in err.
+ * pu_need_secret: a secret must be set unless require_key is off.
+ * pu_need_page: a page id named in the config must exist for this source. */
+int pu_need_secret(const char *value, bool required, const char *key, const char *require_key,
+                   const char *what, char *err, size_t errlen);
+int pu_need_page(const struct apd_host_api *api, void *handle, const char *key,
+                 const char *id, char *err, size_t errlen);
+
 /* Nesting cap for webhook bodies: Telegram nests reply_to_message one level,
  * VK nests fwd_messages/copy_history a few; 32 leaves room and stops abuse. */
 #define PU_MAX_DEPTH 32

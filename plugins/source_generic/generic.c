@@ -191,11 +191,9 @@ static void *gen_init(const struct apd_host_api *api, void *handle, const void *
                       char *err, size_t errlen)
 {
     const struct gen_config *c = config;
-    if (c->hmac_key == NULL && c->require_signature) {
-        snprintf(err, errlen, "hmac_key is not set: give the key the sender signs bodies with "
-                 "(or set require_signature = no to accept unsigned bodies)");
+    if (pu_need_secret(c->hmac_key, c->require_signature, "hmac_key", "require_signature",
+                       "the key the sender signs bodies with", err, errlen) != 0)
         return NULL;
-    }
     struct gen *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");

@@ -198,16 +198,10 @@ static void *max_init(const struct apd_host_api *api, void *handle, const void *
                       char *err, size_t errlen)
 {
     const struct max_config *c = config;
-    if (c->secret == NULL && c->require_secret) {
-        snprintf(err, errlen, "secret is not set: give it the subscription's secret (or set "
-                 "require_secret = no to accept unauthenticated updates)");
+    if (pu_need_secret(c->secret, c->require_secret, "secret", "require_secret",
+                       "the subscription's secret", err, errlen) != 0 ||
+        pu_need_page(api, handle, "direct_page", c->direct_page, err, errlen) != 0)
         return NULL;
-    }
-    if (c->direct_page && api->page_find(handle, c->direct_page) == NULL) {
-        snprintf(err, errlen, "direct_page: no [page] with id '%s' for this source",
-                 c->direct_page);
-        return NULL;
-    }
     struct maxs *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");

@@ -168,16 +168,10 @@ static void *tg_init(const struct apd_host_api *api, void *handle, const void *c
                      char *err, size_t errlen)
 {
     const struct tg_config *c = config;
-    if (c->secret_token == NULL && c->require_secret) {
-        snprintf(err, errlen, "secret_token is not set: give it the value passed to setWebhook "
-                 "(or set require_secret = no to accept unauthenticated updates)");
+    if (pu_need_secret(c->secret_token, c->require_secret, "secret_token", "require_secret",
+                       "the value passed to setWebhook", err, errlen) != 0 ||
+        pu_need_page(api, handle, "direct_page", c->direct_page, err, errlen) != 0)
         return NULL;
-    }
-    if (c->direct_page && api->page_find(handle, c->direct_page) == NULL) {
-        snprintf(err, errlen, "direct_page: no [page] with id '%s' for this source",
-                 c->direct_page);
-        return NULL;
-    }
     struct tg *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
