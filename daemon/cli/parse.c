@@ -60,12 +60,8 @@ static char *read_all(FILE *f, size_t *len)
     return sbuf_steal(&b);
 }
 
-static void kstr_or_null(struct jw *w, const char *k, const char *v)
-{
-    jw_key(w, k);
-    jw_str(w, v);
-}
-
+/* Absent fields are null (jw_kstr writes null for NULL), so every object
+ * has the same keys. */
 static void print_event(const char *source, const struct pevent *e, const char *tz)
 {
     struct sbuf b = SBUF_INIT;
@@ -74,10 +70,10 @@ static void print_event(const char *source, const struct pevent *e, const char *
     jw_obj(&w);
     jw_kstr(&w, "source", source);
     jw_kstr(&w, "event", pevent_type_name(e->type));
-    kstr_or_null(&w, "appeal_id", e->appeal_id);
-    kstr_or_null(&w, "page", e->page);
-    kstr_or_null(&w, "author", e->author_id);
-    kstr_or_null(&w, "author_name", e->author_name);
+    jw_kstr(&w, "appeal_id", e->appeal_id);
+    jw_kstr(&w, "page", e->page);
+    jw_kstr(&w, "author", e->author_id);
+    jw_kstr(&w, "author_name", e->author_name);
     jw_key(&w, "text");
     if (e->text && (e->text_len || e->type != APD_EV_IGNORED))
         jw_strn(&w, e->text, e->text_len);
@@ -91,13 +87,13 @@ static void print_event(const char *source, const struct pevent *e, const char *
     } else {
         jw_null(&w);
     }
-    kstr_or_null(&w, "link", e->link);
-    kstr_or_null(&w, "reply_to", e->reply_to);
-    kstr_or_null(&w, "thread", e->thread);
-    kstr_or_null(&w, "item_kind", e->item_kind);
-    kstr_or_null(&w, "platform_type", e->platform_type);
-    kstr_or_null(&w, "dedup_key", e->dedup_key);
-    kstr_or_null(&w, "quarantine", e->quarantine);
+    jw_kstr(&w, "link", e->link);
+    jw_kstr(&w, "reply_to", e->reply_to);
+    jw_kstr(&w, "thread", e->thread);
+    jw_kstr(&w, "item_kind", e->item_kind);
+    jw_kstr(&w, "platform_type", e->platform_type);
+    jw_kstr(&w, "dedup_key", e->dedup_key);
+    jw_kstr(&w, "quarantine", e->quarantine);
     jw_obj_end(&w);
     printf("%s\n", b.p);
     sbuf_free(&b);
