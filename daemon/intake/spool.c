@@ -123,7 +123,7 @@ static void *sync_main(void *arg)
         int fd = sp->req_fd;
         struct segment *seg = sp->req_seg;
         unsigned char *buf = sp->req_buf;
-        size_t len = sp->req_len;
+        size_t len = sp->req_len, cap = sp->req_cap;
         uint64_t woff = sp->req_write_off, off = sp->req_off;
         bool dirsync = sp->dirsync;
         sp->req_buf = NULL;
@@ -133,7 +133,6 @@ static void *sync_main(void *arg)
         pthread_mutex_unlock(&sp->mu);
 
         int err = len ? write_all(fd, buf, len, woff) : 0;
-        free(buf);
         /* A write the disk refused (full) is cut off again, so the segment
          * stays a clean sequence of records and can go on; a failed sync
          * cannot be taken back (see on_wake). */
@@ -146,6 +145,8 @@ static void *sync_main(void *arg)
         pthread_mutex_lock(&sp->mu);
         sp->res_taken_back = taken_back;
         sp->res_write_off = woff;
+        sp->res_buf = buf;       /* back to the loop: no malloc/free per batch */
+        sp->res_cap = cap;
         if (err && dirsync)
             sp->dirsync = true;   /* the next request retries the directory */
         sp->busy = false;
@@ -178,6 +179,7 @@ static void kick(struct spool *sp)
         sp->req_off = end;
         sp->req_buf = seg->pend;
         sp->req_len = seg->pend_len;
+        sp->req_cap = seg->pend_cap;
         sp->req_write_off = seg->written;
         seg->written += seg->pend_len;
         seg->pend = NULL;
@@ -250,6 +252,20 @@ static void sync_failed(struct spool *sp, struct segment *seg, int err, bool tak
     }
 }
 
+/* Keeps one emptied pending buffer for the next batch (not a huge one left
+ * over from a burst). */
+static void keep_spare(struct spool *sp, unsigned char *buf, size_t cap)
+{
+    if (buf == NULL)
+        return;
+    if (sp->spare == NULL && cap <= (4u << 20)) {
+        sp->spare = buf;
+        sp->spare_cap = cap;
+    } else {
+        free(buf);
+    }
+}
+
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     struct spool *sp = arg;
@@ -258,11 +274,15 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         ;
     pthread_mutex_lock(&sp->mu);
     bool ready = sp->res_ready, taken_back = sp->res_taken_back;
+    unsigned char *back = sp->res_buf;
+    size_t back_cap = sp->res_cap;
+    sp->res_buf = NULL;
     struct segment *seg = sp->res_seg;
     uint64_t off = sp->res_off, write_off = sp->res_write_off;
     int err = sp->res_err;
     sp->res_ready = false;
     pthread_mutex_unlock(&sp->mu);
+    keep_spare(sp, back, back_cap);
     if (!ready)
         return;
     sp->st.fsyncs++;
@@ -518,6 +538,9 @@ void spool_close(struct spool *sp)
         close(sp->dirfd);
     pthread_mutex_destroy(&sp->mu);
     pthread_cond_destroy(&sp->cv);
+    free(sp->spare);
+    free(sp->res_buf);
+    free(sp->req_buf);
     free(sp->aq);
     free(sp->dir);
     free(sp);
@@ -525,8 +548,13 @@ void spool_close(struct spool *sp)
 
 /* Copies the record into the segment's pending bytes (the fsync thread
  * writes them); a body is small next to the syscall this saves. */
-static void buffer_record(struct segment *s, const struct spool_enc *e)
+static void buffer_record(struct spool *sp, struct segment *s, const struct spool_enc *e)
 {
+    if (s->pend == NULL && sp->spare != NULL) {
+        s->pend = sp->spare;
+        s->pend_cap = sp->spare_cap;
+        sp->spare = NULL;
+    }
     if (s->pend_len + e->total > s->pend_cap) {
         size_t cap = s->pend_cap ? s->pend_cap : 65536;
         while (cap < s->pend_len + e->total)
@@ -566,7 +594,7 @@ int spool_append(struct spool *sp, const char *source, const char *path, int64_t
     int err = spool_rec_encode(&enc, s->salt, id, received_ms, source, path, body, body_len);
     if (err)
         return err;
-    buffer_record(s, &enc);
+    buffer_record(sp, s, &enc);
     struct waiter *w = malloc(sizeof(*w));
     if (w == NULL)
         abort();

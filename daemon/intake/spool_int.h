@@ -66,7 +66,11 @@ struct spool {
     int req_fd;
     struct segment *req_seg, *res_seg;
     unsigned char *req_buf;     /* bytes to write at req_write_off first (owned) */
-    size_t req_len;
+    size_t req_len, req_cap;
+    unsigned char *res_buf;     /* req_buf handed back after the write, for reuse */
+    size_t res_cap;
+    unsigned char *spare;       /* an empty pending buffer kept for the next batch */
+    size_t spare_cap;
     uint64_t req_write_off;
     uint64_t req_off, res_off;
     int res_err;
