@@ -5,6 +5,7 @@
 # run, alternating, at 1, 64 and 256 connections with realistic VK bodies.
 #
 #   bench/run-intake.sh [--build DIR] [--rounds N] [--seconds S] [--out FILE]
+#                       [--pipeline-paused]
 #
 # Per round and server: a fresh process, a 2 s warm-up at 64 connections,
 # then wrk -t1 -cC -dS --latency for each C.  Reported (bench/report.py):
@@ -13,18 +14,23 @@
 # errors, and the targets.  Redis is a private redis-server (scripts/
 # services.sh), Kafka a mock broker (bench/mockkafka); the spool lives in a
 # temporary directory on the disk ($TMPDIR), so fsync is real.
+# --pipeline-paused points the daemon at a Redis that is not there: every
+# webhook is still answered only once durable, but nothing is processed
+# behind it (the daemon's "Redis away" mode) — the cost of the intake alone.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${APD_BUILD_DIR:-$root/build}
-rounds=3 secs=5 out=
+rounds=3 secs=5 out= paused=0
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --seconds) secs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--rounds N] [--seconds S] [--out FILE]" >&2; exit 2 ;;
+    --pipeline-paused) paused=1; shift ;;
+    *) echo "usage: $0 [--build DIR] [--rounds N] [--seconds S] [--out FILE]" \
+            "[--pipeline-paused]" >&2; exit 2 ;;
     esac
 done
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (scripts/deps.sh)" >&2; exit 77; }
@@ -62,6 +68,8 @@ for _ in $(seq 100); do grep -q bootstrap= "$work/mock.out" && break; sleep 0.05
 brokers=$(sed -n 's/^bootstrap=//p' "$work/mock.out")
 [ -n "$brokers" ] || { say "mockkafka did not start: $(cat "$work/mock.err")"; exit 1; }
 hz=$(getconf CLK_TCK)
+daemon_redis=$redis_url
+[ "$paused" = 1 ] && daemon_redis=redis://127.0.0.1:9/0
 
 # start_server ITEM PORT: starts it; its pid in server_pid
 start_server() {
@@ -73,7 +81,7 @@ start_server() {
             --set daemon.plugin_dir="$build/plugins" --set daemon.log_level=warn \
             --set daemon.pseudonym_key=bench --set http.listen="127.0.0.1:$2" \
             --set spool.dir="$work/spool" --set control.socket="$work/ctl.sock" \
-            --set kafka.brokers="$brokers" --set redis.url="$redis_url" \
+            --set kafka.brokers="$brokers" --set redis.url="$daemon_redis" \
             --set redis.prefix="bench$RANDOM:" >/dev/null 2>>"$work/daemon.log" & ;;
     esac
     server_pid=$!
@@ -112,9 +120,12 @@ for r in $(seq "$rounds"); do
     if [ $((r % 2)) = 1 ]; then order="bare daemon"; else order="daemon bare"; fi
     for item in $order; do run_item "$item" "$r"; done
 done
-if grep -qE ' error: | warn: ' "$work/daemon.log"; then
+if [ "$paused" = 0 ] && grep -qE ' error: | warn: ' "$work/daemon.log"; then
     say "daemon log (warnings and errors):"
     grep -E ' error: | warn: ' "$work/daemon.log" | head -20 >&2
 fi
-python3 "$root/bench/report.py" "$results" "$(nproc) cores, $(uname -r), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')" \
-    | tee ${out:+"$out"}
+wrk_version=$( (wrk -v 2>&1 || true) | head -1 | awk '{print $2}')   # wrk -v exits 1
+note="$(nproc) cores, $(uname -r), wrk $wrk_version"
+[ "$paused" = 1 ] && note="$note, pipeline paused (Redis away)"
+[ -z "$out" ] || cp "$results" "${out%.md}.jsonl"
+python3 "$root/bench/report.py" "$results" "$note" | tee ${out:+"$out"}
