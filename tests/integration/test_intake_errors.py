@@ -148,20 +148,16 @@ def test_full_spool_answers_503_with_retry_after():
         assert st["unreleased"] == len(statuses) - 1, st
 
 
-def parse(a, source, body, *args):
-    cmd = [str(h.daemon_binary()), "parse", "--source", source, "-c", str(a.config)]
-    cmd += a.set_args() + list(args)
+def parse(source, body, *args):
+    """appealsd parse on the shipped example config (no services needed)."""
+    cmd = [str(h.daemon_binary()), "parse", "--source", source, "-c", str(apd.EXAMPLE_CONFIG),
+           "--set", "daemon.plugin_dir=%s" % (h.build_dir() / "plugins")] + list(args)
     return subprocess.run(cmd, input=body, capture_output=True, timeout=30)
 
 
 def test_parse_prints_the_normalised_event():
-    svc = None
-    a = apd.Apd.__new__(apd.Apd)   # only for its config and overrides: no daemon
-    a.tmp = h.tmpdir()
-    a.config = apd.EXAMPLE_CONFIG
-    a.overrides = {"daemon.plugin_dir": str(h.build_dir() / "plugins")}
     body = json.dumps(vk_comment(100001, 501, "Яма на дороге")).encode()
-    r = parse(a, "vk", body)
+    r = parse("vk", body)
     assert r.returncode == 0, r.stderr
     ev = json.loads(r.stdout)
     assert ev == {"source": "vk", "event": "created", "appeal_id": "vk:-100001:wall:42:c501",
@@ -172,35 +168,35 @@ def test_parse_prints_the_normalised_event():
                   "platform_type": "wall_reply_new", "dedup_key": "vk:ev:ev100001-42-501",
                   "quarantine": None}, ev
     # no authentication: a wrong secret parses the same
-    r = parse(a, "vk", json.dumps(vk_comment(100001, 501, "x") | {"secret": "no"}).encode())
+    r = parse("vk", json.dumps(vk_comment(100001, 501, "x") | {"secret": "no"}).encode())
     assert r.returncode == 0 and json.loads(r.stdout)["event"] == "created", r
     # every source, from a file or stdin
-    f = a.tmp / "tg.json"
+    f = h.tmpdir() / "tg.json"
     f.write_bytes(s.tg_post(3, "message", s.tg_comment(
         102, "Ответ", s.tg_comment(101, "q", None, 100), 100, sender_chat=s.TG_CHANNEL))[1])
-    r = parse(a, "telegram", b"", str(f))
+    r = parse("telegram", b"", str(f))
     assert json.loads(r.stdout)["event"] == "answer", r.stdout
     assert json.loads(r.stdout)["reply_to"] == s.tg_appeal_id(101)
-    r = parse(a, "max", s.max_post(s.max_removed("mid.7"))[1])
+    r = parse("max", s.max_post(s.max_removed("mid.7"))[1])
     assert json.loads(r.stdout)["event"] == "deleted", r.stdout
     path, body, _ = s.ok_post("C1.2", "Вода")
-    r = parse(a, "ok", body, "--path", path[len("/webhook/ok"):])
+    r = parse("ok", body, "--path", path[len("/webhook/ok"):])
     ev = json.loads(r.stdout)
     assert ev["appeal_id"] == "ok:C3ecb9d02a600:C1.2" and ev["page"] == s.OK_GROUP, ev
-    r = parse(a, "generic", s.gen_post(s.gen_appeal("9", "Текст"))[1])
+    r = parse("generic", s.gen_post(s.gen_appeal("9", "Текст"))[1])
     assert json.loads(r.stdout)["created_at"] == "2026-11-29T09:15:02.000+03:00", r.stdout
-    r = parse(a, "vk", json.dumps(vk_event(100001, "like_add", {}, "z")).encode())
+    r = parse("vk", json.dumps(vk_event(100001, "like_add", {}, "z")).encode())
     assert json.loads(r.stdout)["event"] == "ignored", r.stdout
     # refusals: the reason, exit 1
-    r = parse(a, "vk", b"{\"type\": 1}")
+    r = parse("vk", b"{\"type\": 1}")
     assert r.returncode == 1, r
     assert json.loads(r.stdout) == {"source": "vk", "rejected": {
         "status": 400, "reason": "not a VK Callback API event (no type or group_id)"}}
     assert b"refuses the body" in r.stderr
-    r = parse(a, "vk", b"not json")
+    r = parse("vk", b"not json")
     assert r.returncode == 1 and json.loads(r.stdout)["rejected"]["status"] == 400
     # usage errors: exit 2
-    r = parse(a, "facebook", b"{}")
+    r = parse("facebook", b"{}")
     assert r.returncode == 2 and b"no enabled source 'facebook'" in r.stderr, r
 
 
