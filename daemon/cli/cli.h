@@ -13,6 +13,9 @@ struct subcommand {
 /* NULL-terminated (subcommands.c). */
 extern const struct subcommand subcommands[];
 
+/* `appealsd route [--explain]` (route_cmd.c). */
+int route_main(int argc, char **argv);
+
 /* Default configuration file: $APPEALSD_CONFIG or SYSCONFDIR/appealsd/appealsd.conf. */
 const char *cli_default_config(void);
 

@@ -26,6 +26,7 @@ struct sources;
 struct pipeline;
 struct http_server;
 struct control;
+struct delivery;
 struct config_opts;
 
 enum app_state { APP_STARTING, APP_RUNNING, APP_DRAINING, APP_STOPPED };
@@ -42,6 +43,7 @@ struct app {
     struct redis *redis;
     struct sources *sources;
     struct pipeline *pipeline;
+    struct delivery *delivery;
     struct http_server *http;
     struct control *control;
     struct event *sig_term, *sig_int, *sig_hup, *watchdog, *drain_timer, *status_timer;

@@ -18,7 +18,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
-#include "reject_log.h"
 #include "sbuf.h"
 #include "spool.h"
 #include "webhook.h"
@@ -178,7 +177,6 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
     m_requests = metrics_family("appealsd_http_requests_total", M_COUNTER,
                                 "HTTP requests by source and status", "source,status");
     h->http = evhttp_new(app->base);
-    reject_log_init(app->base);
     evhttp_set_max_body_size(h->http, (ev_ssize_t)c->http.max_body);
     evhttp_set_max_headers_size(h->http, (ev_ssize_t)c->http.max_headers);
     struct timeval tv = {c->http.timeout_ms / 1000, (c->http.timeout_ms % 1000) * 1000};
@@ -218,6 +216,5 @@ void http_free(struct http_server *h)
         return;
     if (h->http)
         evhttp_free(h->http);
-    reject_log_shutdown();
     free(h);
 }

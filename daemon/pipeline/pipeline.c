@@ -9,7 +9,10 @@
 #include "app.h"
 #include "appeals.h"
 #include "config.h"
+#include "control.h"
 #include "crypto.h"
+#include "ack.h"
+#include "delivery.h"
 #include "directory.h"
 #include "kafka.h"
 #include "log.h"
@@ -49,8 +52,6 @@ struct job {
     struct claim_result claim;
     struct route_result route;
     int64_t due_ms;
-    int pending;
-    bool failed;
     int retry_ms;
     struct event *retry_ev;
     bool waiting_redis;
@@ -58,6 +59,15 @@ struct job {
     size_t pseudo_for;
     struct job *prev, *next;      /* all jobs */
     struct job *wnext;            /* lock queue / redis wait list */
+};
+
+/* Who an event goes to (decide()). */
+struct recipients {
+    const struct org *org;        /* primary recipient, or NULL */
+    const char *topic;            /* the triage topic, or NULL: the org's own */
+    const struct org *copies[ROUTE_MAX_COPIES];
+    size_t ncopies;
+    bool none;                    /* dropped: recorded, sent nowhere */
 };
 
 struct alock {
@@ -73,7 +83,7 @@ struct pipeline {
     struct job *redis_wait;
     struct event *tick;
     struct pipeline_stats st;
-    struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined;
+    struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined, *m_dropped;
 };
 
 static void start_event(struct job *j);
@@ -243,14 +253,16 @@ static void start_event(struct job *j)
     struct pevent *ev = cur_ev(j);
     memset(&j->claim, 0, sizeof(j->claim));
     memset(&j->route, 0, sizeof(j->route));
-    j->failed = false;
     snprintf(j->tag, sizeof(j->tag), "%016" PRIx64 "/%zu", j->rec_id, j->cur);
     if (ev->quarantine) {
         quarantine_write(j->cfg, j->rec_id, j->source, ev->quarantine, j->body, j->body_len);
         metrics_add(pl->m_quarantined, 1, j->source);
         pl->st.quarantined++;
-        log_warn("intake: %s event in record %016" PRIx64 " quarantined: %s", j->source,
-                 j->rec_id, ev->quarantine);
+        log_limited(LOG_LVL_WARN, 10, 10000,
+                    "intake: %s event of %s (page %s:%s) in record %016" PRIx64 " quarantined: "
+                    "%s; the raw body is in %s/quarantine.jsonl", j->source,
+                    ev->appeal_id ? ev->appeal_id : "no appeal", j->source,
+                    ev->page ? ev->page : "?", j->rec_id, ev->quarantine, j->cfg->spool.dir);
         finish_event(j);
         return;
     }
@@ -336,19 +348,11 @@ static void pseudonym(struct job *j, const char *author, char out[17])
     j->pseudo_for = j->cur + 1;
 }
 
-static void on_delivered(void *arg, int err, const char *errstr)
+static void on_published(void *arg, bool ok)
 {
     struct job *j = arg;
-    if (err) {
-        j->failed = true;
-        log_warn("kafka: %s of appeal %s not delivered (%s); kept in the spool, retrying",
-                 event_name(cur_ev(j)->type), cur_ev(j)->type == APD_EV_ANSWER
-                     ? cur_ev(j)->reply_to : cur_ev(j)->appeal_id, errstr);
-    }
-    if (--j->pending > 0)
-        return;
-    if (j->failed) {
-        j->failed = false;
+    if (!ok) {
+        /* delivery.c logged what failed; everything is published again. */
         schedule_retry(j);
         return;
     }
@@ -358,34 +362,69 @@ static void on_delivered(void *arg, int err, const char *errstr)
     step_commit(j);
 }
 
-static void decide(struct job *j, const struct org **org, const char **topic)
+/* The recipients of this event: the routing decision for a new appeal,
+ * else what was recorded when it was routed (or re-routed since). */
+static void decide(struct job *j, struct recipients *rc)
 {
     struct pevent *ev = cur_ev(j);
+    memset(rc, 0, sizeof(*rc));
     if (ev->type == APD_EV_CREATED) {
-        struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text};
+        struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text,
+                                 .text_len = ev->text_len, .item_kind = ev->item_kind};
         route_decide(j->cfg, &in, &j->route);
-        *org = j->route.org;
-        *topic = j->route.topic;
-        j->due_ms = sla_first_response_due(j->cfg, *org, j->received_ms);
+        rc->org = j->route.drop ? NULL : j->route.org;
+        rc->topic = j->route.triage ? j->route.topic : NULL;
+        for (size_t i = 0; i < j->route.ncopies; i++)
+            rc->copies[rc->ncopies++] = j->route.copies[i];
+        rc->none = j->route.drop;
+        j->due_ms = j->route.drop ? 0 : sla_first_response_due(j->cfg, rc->org, j->received_ms);
         return;
     }
-    *org = directory_org(j->cfg->dir, j->claim.org);
-    *topic = *org ? (*org)->topic : j->cfg->kafka.topic_triage;
+    rc->none = j->claim.dropped;
+    rc->org = directory_org(j->cfg->dir, j->claim.org);
+    rc->topic = j->claim.triage || rc->org == NULL ? j->cfg->kafka.topic_triage : NULL;
+    char codes[sizeof(j->claim.copies)], *save = NULL;
+    snprintf(codes, sizeof(codes), "%s", j->claim.copies);
+    for (char *c = strtok_r(codes, ",", &save); c && rc->ncopies < ROUTE_MAX_COPIES;
+         c = strtok_r(NULL, ",", &save)) {
+        const struct org *o = directory_org(j->cfg->dir, c);
+        if (o)
+            rc->copies[rc->ncopies++] = o;
+    }
     j->due_ms = j->claim.first_response_due_ms;
+}
+
+static const char *state_after(const struct job *j, enum apd_event_type t)
+{
+    switch (t) {
+    case APD_EV_CREATED:
+    case APD_EV_RESTORED: return "open";
+    case APD_EV_DELETED: return "withdrawn";
+    case APD_EV_ANSWER:
+        return strcmp(j->claim.state, "open") == 0 ? "answered" : j->claim.state;
+    default: return j->claim.state[0] ? j->claim.state : NULL;
+    }
 }
 
 static void step_publish(struct job *j)
 {
     struct pipeline *pl = j->pl;
     struct pevent *ev = cur_ev(j);
-    const struct org *org = NULL;
-    const char *topic = NULL;
-    decide(j, &org, &topic);
+    struct recipients rc;
+    decide(j, &rc);
+    bool created = ev->type == APD_EV_CREATED, is_answer = ev->type == APD_EV_ANSWER;
+    if (rc.none) {
+        /* Noise (a drop rule): recorded with the rule that dropped it, sent nowhere. */
+        metrics_add(pl->m_dropped, 1, created ? j->route.rule : "dropped-earlier");
+        pl->st.dropped++;
+        j->step = STEP_COMMIT;
+        step_commit(j);
+        return;
+    }
     const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
     char pseudo[17] = "";
     if (ev->author_id)
         pseudonym(j, ev->author_id, pseudo);
-    bool is_answer = ev->type == APD_EV_ANSWER;
     struct appeal_view v = {
         .event = event_name(ev->type),
         .appeal_id = is_answer ? ev->reply_to : ev->appeal_id,
@@ -393,7 +432,9 @@ static void step_publish(struct job *j)
         .source = j->source,
         .page = ev->page,
         .page_name = page ? page->name : NULL,
-        .municipality = page ? page->municipality : NULL,
+        .page_owner = page ? page->org : NULL,
+        .municipality = created ? j->route.municipality : page ? page->municipality : NULL,
+        .municipality_from_page = created && j->route.municipality_from_page,
         .item_kind = is_answer ? NULL : ev->item_kind,
         .link = is_answer ? NULL : ev->link,
         .thread = ev->thread,
@@ -404,63 +445,90 @@ static void step_publish(struct job *j)
         .created_ms = ev->created_ms,
         .received_ms = j->received_ms,
         .now_ms = now_ms(),
-        .org_code = org ? org->code : NULL,
-        .org_name = org ? org->name : NULL,
-        .route = ev->type == APD_EV_CREATED ? &j->route : NULL,
-        .first_response_due_ms = ev->type == APD_EV_CREATED ? j->due_ms : 0,
+        .state = state_after(j, ev->type),
+        .org_code = rc.org ? rc.org->code : NULL,
+        .org_name = rc.org ? rc.org->name : NULL,
+        .org_type = rc.org ? org_type_name(rc.org->type) : NULL,
+        .route = created ? &j->route : NULL,
+        .sla_policy = created ? j->route.sla_policy : NULL,
+        .first_response_due_ms = created ? j->due_ms : 0,
         .answer_link = is_answer ? ev->link : NULL,
+        .answer_by = is_answer ? "page" : NULL,
         .tz = j->cfg->daemon.timezone,
     };
-    /* The organisation's own copy may carry personal data; appeals.all never does. */
+    /* Topics configured for personal data get the author in clear;
+     * delivery.c picks the body per topic and endpoint. */
     struct sbuf pub = SBUF_INIT, priv = SBUF_INIT;
     message_appeal(&pub, &v);
-    bool personal = org && org->personal_data && ev->author_id && !is_answer;
+    bool personal = ev->author_id && !is_answer;
     if (personal) {
         v.author_id = ev->author_id;
         v.author_name = ev->author_name;
         message_appeal(&priv, &v);
     }
-    const char *topics[2 + ROUTE_MAX_COPIES];
-    const struct sbuf *bodies[2 + ROUTE_MAX_COPIES];
-    size_t nt = 0;
-    topics[nt] = topic;
-    bodies[nt++] = personal ? &priv : &pub;
-    for (size_t i = 0; i < j->route.ncopies; i++) {
-        topics[nt] = j->route.copies[i]->topic;
-        bodies[nt++] = j->route.copies[i]->personal_data && personal ? &priv : &pub;
-    }
-    topics[nt] = j->cfg->kafka.topic_all;
-    bodies[nt++] = &pub;
-    struct kafka_header hdrs[] = {
-        {"event-type", v.event},
-        {"schema", APPEAL_SCHEMA},
-        {"schema-version", APPEAL_SCHEMA_VERSION},
+    char event_id[600];
+    snprintf(event_id, sizeof(event_id), "%s#%lld", v.appeal_id, (long long)v.seq);
+    struct ack_input ack = {.source = j->source, .page = ev->page, .appeal_id = ev->appeal_id,
+                            .item_kind = ev->item_kind, .author_id = ev->author_id,
+                            .route = &j->route};
+    struct delivery_msg dm = {
+        .appeal_id = v.appeal_id,
+        .event_id = event_id,
+        .event = v.event,
+        .schema = APPEAL_SCHEMA,
+        .pub = &pub,
+        .priv = personal ? &priv : NULL,
+        .org = rc.org,
+        .topic = rc.topic,
+        .copies = rc.copies,
+        .ncopies = rc.ncopies,
+        .extra_topic = j->cfg->kafka.topic_all,
+        .ack = created ? &ack : NULL,
     };
-    j->pending = 1;   /* guard: no completion while queueing */
-    j->failed = false;
-    for (size_t i = 0; i < nt; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < i; k++)
-            seen |= strcmp(topics[k], topics[i]) == 0;
-        if (seen || topics[i] == NULL)
-            continue;
-        int rc = kafka_produce(pl->app->kafka, topics[i], v.appeal_id, bodies[i]->p,
-                               bodies[i]->len, hdrs, 3, on_delivered, j);
-        if (rc == 0)
-            j->pending++;
-        else
-            j->failed = true;
-    }
-    if (org)
-        metrics_add(pl->m_appeals, 1, org->code, v.event);
-    else
-        metrics_add(pl->m_appeals, 1, "triage", v.event);
+    metrics_add(pl->m_appeals, 1, rc.org ? rc.org->code : "triage", v.event);
+    delivery_publish(pl->app->delivery, j->cfg, &dm, on_published, j);
     sbuf_free(&pub);
     sbuf_free(&priv);
-    on_delivered(j, 0, NULL);   /* drop the guard */
 }
 
 /* ---- commit ---- */
+
+/* The operators' live view (appealsctl tail): one event per committed change. */
+static void publish_tail(struct job *j)
+{
+    if (!control_has_subscribers(j->pl->app->control))
+        return;
+    struct pevent *ev = cur_ev(j);
+    bool answer = ev->type == APD_EV_ANSWER;
+    const struct org *org = ev->type == APD_EV_CREATED ? j->route.org
+                                                       : directory_org(j->cfg->dir, j->claim.org);
+    const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
+    const char *state = ev->type == APD_EV_DELETED ? "withdrawn"
+                        : ev->type == APD_EV_CREATED || ev->type == APD_EV_RESTORED ? "open"
+                        : answer && strcmp(j->claim.state, "open") == 0 ? "answered"
+                                                                          : j->claim.state;
+    struct tail_event te = {
+        .type = "appeal", .event = event_name(ev->type),
+        .appeal_id = answer ? ev->reply_to : ev->appeal_id, .org = org ? org->code : NULL,
+        .municipality = page ? page->municipality : NULL, .state = state,
+        .due_ms = answer || ev->type == APD_EV_DELETED ? 0 : j->due_ms,
+    };
+    struct sbuf b = SBUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    control_event_fields(&w, &te, j->cfg->daemon.timezone);
+    jw_kint(&w, "seq", j->claim.seq);
+    jw_kstr(&w, "source", j->source);
+    jw_kstr(&w, "page", ev->page);
+    jw_kstr(&w, "link", ev->link);
+    if (ev->type == APD_EV_CREATED || ev->type == APD_EV_EDITED)
+        control_event_text(&w, ev->text, ev->text_len);
+    jw_obj_end(&w);
+    te.json = b.p;
+    control_publish(j->pl->app->control, &te);
+    sbuf_free(&b);
+}
 
 static void on_commit(void *arg, int ok)
 {
@@ -469,11 +537,15 @@ static void on_commit(void *arg, int ok)
         wait_redis(j);
         return;
     }
+    publish_tail(j);
     struct pevent *ev = cur_ev(j);
     if (ev->type == APD_EV_ANSWER)
         j->pl->st.answers++;
-    log_debug("pipeline: %s %s seq %lld done", event_name(ev->type),
-              ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
+    log_debug("pipeline: %s of %s (page %s:%s, org %s) seq %lld committed",
+              event_name(ev->type), ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
+              j->source, ev->page ? ev->page : "?",
+              ev->type == APD_EV_CREATED ? (j->route.org ? j->route.org->code : "triage")
+                                         : (j->claim.org[0] ? j->claim.org : "triage"),
               (long long)j->claim.seq);
     finish_event(j);
 }
@@ -512,25 +584,44 @@ static void step_commit(struct job *j)
     static const char *const fr[] = {"first_response"};
     int64_t arm_at[1] = {j->due_ms};
     struct commit_req q = {.appeal_id = ev->appeal_id, .fields = fields};
-    char pseudo[17] = "";
+    char pseudo[17] = "", copies[sizeof(j->claim.copies)] = "";
     switch (ev->type) {
     case APD_EV_CREATED: {
-        const char *org = j->route.org ? j->route.org->code : "";
+        const char *org = j->route.org && !j->route.drop ? j->route.org->code : "";
+        const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
         if (ev->author_id)
             pseudonym(j, ev->author_id, pseudo);
+        for (size_t i = 0; i < j->route.ncopies; i++) {
+            size_t n = strlen(copies);
+            snprintf(copies + n, sizeof(copies) - n, "%s%s", n ? "," : "",
+                     j->route.copies[i]->code);
+        }
         F("id", ev->appeal_id);
         F("source", j->source);
         F("page", ev->page ? ev->page : "");
         F("org", org);
-        F("state", "open");
+        F("municipality", page && page->municipality ? page->municipality : "");
         F("created_ms", created);
-        F("received_ms", received);
         F("text", ev->text ? ev->text : "");
         F("link", ev->link ? ev->link : "");
         F("author", pseudo);
         F("item_kind", ev->item_kind ? ev->item_kind : "");
         F("rule", j->route.rule ? j->route.rule : "");
+        F("route_reason", j->route.reason);
         F("triage", j->route.triage ? "1" : "0");
+        F("copies", copies);
+        F("sla_policy", j->route.sla_policy ? j->route.sla_policy : "");
+        if (j->route.drop) {
+            /* No received_ms: a dropped item stays out of the open-appeal
+             * indexes; no timers. */
+            F("state", "dropped");
+            F("dropped", "1");
+            F("dropped_ms", received);
+            audit(j, &aud, "dropped", NULL, j->route.reason);
+            break;
+        }
+        F("state", "open");
+        F("received_ms", received);
         F("first_response_due_ms", due);
         q.arm = fr;
         q.arm_at = arm_at;
@@ -551,7 +642,8 @@ static void step_commit(struct job *j)
         audit(j, &aud, "withdrawn", NULL, "deleted by its author or a moderator");
         break;
     case APD_EV_RESTORED:
-        F("state", "open");
+        /* a restored noise item is still noise */
+        F("state", j->claim.dropped ? "dropped" : "open");
         F("restored_ms", now);
         audit(j, &aud, "restored", NULL, NULL);
         break;
@@ -702,6 +794,8 @@ struct pipeline *pipeline_new(struct app *app)
     pl->m_quarantined = metrics_family("appealsd_quarantined_total", M_COUNTER,
                                        "Events kept aside because their content is broken",
                                        "source");
+    pl->m_dropped = metrics_family("appealsd_dropped_total", M_COUNTER,
+                                   "Appeals a drop rule kept from every recipient", "rule");
     redis_on_up(app->redis, on_redis_up, pl);
     pl->tick = event_new(app->base, -1, EV_PERSIST, on_tick, pl);
     struct timeval tv = {0, 250000};

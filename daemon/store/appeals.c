@@ -13,8 +13,10 @@ static struct redis_script claim_script = {
     .src =
         "local d = redis.call('GET', KEYS[1])\n"
         "local function info(s, seq)\n"
-        "  local v = redis.call('HMGET', KEYS[2], 'org', 'state', 'first_response_due_ms')\n"
-        "  return {s, seq, v[1] or '', v[2] or '', v[3] or '0'}\n"
+        "  local v = redis.call('HMGET', KEYS[2], 'org', 'state', 'first_response_due_ms',\n"
+        "                       'copies', 'triage', 'dropped')\n"
+        "  return {s, seq, v[1] or '', v[2] or '', v[3] or '0', v[4] or '', v[5] or '0',\n"
+        "          v[6] or '0'}\n"
         "end\n"
         "if d then\n"
         "  local tag, seq = string.match(d, '^(.*)|(%d+)$')\n"
@@ -99,7 +101,7 @@ static void on_claim(struct redis *r, redisReply *rep, void *arg)
 {
     struct claim_ctx *c = arg;
     struct claim_result res = {.status = CLAIM_FAILED};
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 5) {
         char s[16], due[32];
         copy_str(s, sizeof(s), rep->element[0]);
         res.seq = rep->element[1]->type == REDIS_REPLY_INTEGER ? rep->element[1]->integer : 0;
@@ -107,6 +109,17 @@ static void on_claim(struct redis *r, redisReply *rep, void *arg)
         copy_str(res.state, sizeof(res.state), rep->element[3]);
         copy_str(due, sizeof(due), rep->element[4]);
         res.first_response_due_ms = strtoll(due, NULL, 10);
+        if (rep->elements >= 7) {   /* recipients beyond the org (routing's copies) */
+            char triage[4];
+            copy_str(res.copies, sizeof(res.copies), rep->element[5]);
+            copy_str(triage, sizeof(triage), rep->element[6]);
+            res.triage = strcmp(triage, "1") == 0;
+        }
+        if (rep->elements >= 8) {
+            char dropped[4];
+            copy_str(dropped, sizeof(dropped), rep->element[7]);
+            res.dropped = strcmp(dropped, "1") == 0;
+        }
         res.status = strcmp(s, "new") == 0      ? CLAIM_NEW
                      : strcmp(s, "replay") == 0 ? CLAIM_REPLAY
                      : strcmp(s, "dup") == 0    ? CLAIM_DUP

@@ -16,6 +16,7 @@
 #ifndef APPEALSD_APPEALS_H
 #define APPEALSD_APPEALS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,9 @@ struct claim_result {
     char org[64];
     char state[32];
     int64_t first_response_due_ms;
+    char copies[512];         /* org codes that get copies, comma-separated */
+    bool triage;              /* routed to the triage topic */
+    bool dropped;             /* a drop rule took it: recorded, never published */
 };
 
 typedef void (*claim_cb)(void *arg, const struct claim_result *res);

@@ -63,6 +63,8 @@ static void schedule_reconnect(struct redis *r);
 
 static void pend_link(struct redis *r, struct pending *p)
 {
+    /* A pending re-sent after NOSCRIPT is linked again: clear both links. */
+    p->next = NULL;
     p->prev = r->tail;
     if (r->tail)
         r->tail->next = p;
@@ -82,6 +84,7 @@ static void pend_unlink(struct redis *r, struct pending *p)
         p->next->prev = p->prev;
     else
         r->tail = p->prev;
+    p->prev = p->next = NULL;
     r->st.pending--;
 }
 
@@ -451,4 +454,16 @@ void redis_get_stats(const struct redis *r, struct redis_stats *st)
 {
     *st = r->st;
     st->up = redis_up(r);
+}
+
+bool redis_pending_consistent(const struct redis *r)
+{
+    int n = 0;
+    const struct pending *prev = NULL;
+    for (const struct pending *p = r->head; p; p = p->next) {
+        if (p->prev != prev || ++n > r->st.pending)
+            return false;
+        prev = p;
+    }
+    return prev == r->tail && n == r->st.pending;
 }

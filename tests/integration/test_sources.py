@@ -134,9 +134,13 @@ def test_generic_signed_exports():
         a.post(*s.gen_post({"system": "pos", "event": "answer", "id": "a-1",
                             "reply_to": "2026-000123", "page": s.GEN_PAGE,
                             "text": "Ремонт запланирован"}))
-        msgs = a.consume("org.cur", 2)
+        # routed by the rules (a school: the ministry of education), so read appeals.all
+        msgs = a.consume("all", 2)
         assert events(msgs) == [("gen:pos:2026-000123", "created"),
                                 ("gen:pos:2026-000123", "answered")], events(msgs)
+        j = msgs[0]["json"]
+        assert j["source"] == "generic" and j["page"]["id"] == s.GEN_PAGE, j
+        assert j["item"]["kind"] == "message", j["item"]
 
 
 def test_redelivery_never_makes_a_second_appeal():
