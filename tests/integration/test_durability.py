@@ -92,7 +92,7 @@ def test_records_accepted_while_kafka_is_away_are_replayed_after_a_restart():
         with_overrides(a)
         a.start()
         assert "5 records from an earlier run were not finished; replaying them" in a.daemon.log()
-        msgs = a.consume("org.takhtamukaysky", 5)
+        msgs = a.consume("all", 5)   # wherever the rules route them
         assert [m["key"] for m in msgs] == ids, [m["key"] for m in msgs]
         a.wait_idle()
         assert a.ctl("status")["result"]["spool"]["unreleased"] == 0

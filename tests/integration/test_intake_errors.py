@@ -85,7 +85,7 @@ def test_broken_text_is_acknowledged_and_quarantined():
         assert a.post(*s.tg_post(8, "chat_member", {"chat": {"id": 1}}))[0] == 200
         # and the daemon goes on
         assert a.post("/webhook/vk", vk_comment(100001, 12, "Нормальный текст"))[0] == 200
-        assert len(a.consume("org.maykop", 1)) == 1
+        assert len(a.consume("all", 1)) == 1
         a.wait_idle()
         st = a.ctl("status")["result"]["pipeline"]
         assert st["quarantined"] == 3 and st["ignored"] >= 2, st

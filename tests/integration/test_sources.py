@@ -51,7 +51,7 @@ def test_vk_every_comment_kind_and_private_messages():
                                        {"id": 1016, "date": 1795900100, "peer_id": 7001,
                                         "from_id": -100001, "text": "Здравствуйте!", "out": 1,
                                         "conversation_message_id": 16}, "k11"))
-        msgs = a.consume("org.maykop", 8)
+        msgs = a.consume("all", 8)
         want = [(aid, "created") for _, _, aid in posts] + \
             [("vk:-100001:topic:5:c12", "answered"), ("vk:-100001:msg:7001:15", "answered")]
         assert events(msgs) == want, events(msgs)
@@ -77,7 +77,7 @@ def test_telegram_comments_answers_and_auth():
         assert st == 403
         st, _, _ = a.post(*s.tg_post(5, "message", comment, secret=None))
         assert st == 403
-        msgs = a.consume("org.maykop", 2)
+        msgs = a.consume("all", 2)
         assert events(msgs) == [(s.tg_appeal_id(101), "created"),
                                 (s.tg_appeal_id(101), "answered")], events(msgs)
         j = msgs[0]["json"]
@@ -99,7 +99,7 @@ def test_max_created_edited_removed():
         a.post(*s.max_post(s.max_removed(mid)))
         st, _, _ = a.post(*s.max_post(s.max_removed(mid), secret="wrong-secret"))
         assert st == 403
-        msgs = a.consume("org.maykop", 3)
+        msgs = a.consume("all", 3)
         aid = s.max_appeal_id(mid)
         assert events(msgs) == [(aid, "created"), (aid, "updated"), (aid, "withdrawn")], \
             events(msgs)
@@ -119,7 +119,7 @@ def test_ok_token_and_network():
         path, body, hdrs = s.ok_post("C3ecb9d02a600.2", "x")
         st, _ = s.post_from("127.0.0.2", a.port, path, body, hdrs)
         assert st == 403, st
-        msgs = a.consume("org.maykop", 1)
+        msgs = a.consume("all", 1)
         assert events(msgs) == [(s.ok_appeal_id("C3ecb9d02a600.15cea67d78d2059"), "created")]
         assert msgs[0]["json"]["page"]["id"] == s.OK_GROUP
 
