@@ -2,7 +2,9 @@
  * lines on stdin, one decision per line on stdout.
  *
  *   {"id": 1, "text": "...", "page": "vk:100001"}     page optional: SOURCE:ID
- *                                                     or a bare page id
+ *                                                     or a bare page id;
+ *                                                     "item_kind" optional:
+ *                                                     comment, message, ...
  *   → {"id": 1, "is_appeal": true, "kind": ..., "category": ..., "municipality": ...,
  *      "municipality_from": ..., "priority": ..., "priority_reason": ...,
  *      "confidence": 0.83, "confidences": {...}, "evidence": [...], "classifiers": [...]}
@@ -119,12 +121,15 @@ static int one_line(struct apd_config *cfg, struct classify_chain *ch, const cha
     const struct json *id = json_get(&doc->root, "id");
     const struct json *text = json_get(&doc->root, "text");
     const struct json *page = json_get(&doc->root, "page");
+    const struct json *item_kind = json_get(&doc->root, "item_kind");
     if (doc->root.type != JSON_OBJECT) {
         put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
     } else if (text == NULL || text->type != JSON_STRING) {
         put_error(out, id, lineno, "\"text\" must be a string");
     } else if (page && page->type != JSON_STRING && page->type != JSON_NULL) {
         put_error(out, id, lineno, "\"page\" must be a string such as \"vk:100001\"");
+    } else if (item_kind && item_kind->type != JSON_STRING && item_kind->type != JSON_NULL) {
+        put_error(out, id, lineno, "\"item_kind\" must be a string such as \"message\"");
     } else {
         const struct page *p = page && page->type == JSON_STRING ? find_page(cfg->dir, page->u.s)
                                                                  : NULL;
@@ -132,6 +137,7 @@ static int one_line(struct apd_config *cfg, struct classify_chain *ch, const cha
             .text = text->u.s, .len = text->len,
             .source = p ? p->source : NULL, .page = p ? p->id : NULL,
             .page_municipality = p ? p->municipality : NULL,
+            .item_kind = item_kind && item_kind->type == JSON_STRING ? item_kind->u.s : NULL,
         };
         classify_text(ch, &rq, res);
         struct jw w;

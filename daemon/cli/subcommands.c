@@ -10,9 +10,13 @@ const char *cli_default_config(void)
     return env && *env ? env : APD_SYSCONF_DIR "/appealsd.conf";
 }
 
+int cli_parse(int argc, char **argv);
+
 const struct subcommand subcommands[] = {
-    {"classify", classify_main, "classify [-c FILE] [--set ...] < texts.jsonl             "
+    {"classify", classify_main, "classify [-c FILE] [--set ...] < texts.jsonl   "
                                 "kind, category, place, priority per JSON line"},
+    {"parse", cli_parse,
+     "parse --source NAME [-c FILE] [--path PATH] [FILE]   print what a webhook body means"},
     {"route", route_main, "route [--explain] [-c FILE] [--set ...] < appeals.jsonl   "
                           "routing decision per JSON line"},
     {NULL, NULL, NULL},

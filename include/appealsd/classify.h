@@ -1,7 +1,7 @@
 /**
  * @file classify.h
  * @brief Classifier plugins: the analysed text they receive, the decision
- *        they return and the evidence they report (plugin ABI 1.1).
+ *        they return and the evidence they report (plugin ABI 1.2).
  *
  * A classifier plugin is an `APD_PLUGIN_CLASSIFIER` plugin (see plugin.h)
  * whose descriptor points at a `struct apd_classifier_ops`.  The daemon runs
@@ -206,6 +206,11 @@ struct apd_classifier_ops {
                     struct apd_classification *io, apd_evidence_fn evidence, void *ctx);
     void *reserved[6];
 };
+
+/** Size of the first (ABI 1.2) part of apd_classifier_ops: the least a
+ *  plugin may provide. */
+#define APD_CLASSIFIER_OPS_SIZE_1_2 \
+    (offsetof(struct apd_classifier_ops, classify) + sizeof(void (*)(void)))
 
 #ifdef __cplusplus
 }

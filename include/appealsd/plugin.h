@@ -18,7 +18,21 @@
  *
  * Versioning: a minor version only appends fields and callbacks (before
  * `reserved`, with struct_size telling them apart); older minors keep loading.
- * Anything else is a new major.
+ * Anything else is a new major.  The same rules, and the same checks, apply to
+ * `struct apd_source_ops` and `struct apd_classifier_ops`: the host copies
+ * min(struct_size, sizeof) of them into a zeroed struct and refuses them when
+ * a reserved slot is set.
+ *
+ * History:
+ *  - 1.0  the first ABI.
+ *  - 1.1  apd_source_ops.takeover: a reloaded source instance may take over
+ *         the memory of the instance it replaces (caches such as Telegram's
+ *         discussion-copy → channel-post map).  1.0 plugins load unchanged.
+ *  - 1.2  classifier plugins: APD_PLUGIN_CLASSIFIER with
+ *         apd_plugin.classifier (struct apd_classifier_ops, classify.h, under
+ *         the same rules as the source ops); key types APD_KEY_PATH and
+ *         APD_KEY_PATH_LIST; apd_host_api.text_analyze / text_free.  1.0 and
+ *         1.1 plugins load unchanged.
  *
  * Threading: every callback runs on the daemon's event-loop thread and must
  * not block.
@@ -40,8 +54,7 @@ extern "C" {
 #endif
 
 #define APD_PLUGIN_ABI_MAJOR 1
-/* 1.1: classifier plugins (classify.h), path keys, host text analysis. */
-#define APD_PLUGIN_ABI_MINOR 1
+#define APD_PLUGIN_ABI_MINOR 2
 
 /** Log levels for apd_host_api.log (syslog numbering). */
 enum apd_log_level {
@@ -62,8 +75,8 @@ enum apd_key_type {
     APD_KEY_SIZE = 5,     /**< uint64_t bytes */
     APD_KEY_LIST = 8,     /**< struct { char **v; size_t n; } */
     APD_KEY_PATH = 9,     /**< char *; a relative path is resolved against the
-                               directory of the file the key is written in (1.1) */
-    APD_KEY_PATH_LIST = 10, /**< like LIST, each item resolved like PATH (1.1) */
+                               directory of the file the key is written in (1.2) */
+    APD_KEY_PATH_LIST = 10, /**< like LIST, each item resolved like PATH (1.2) */
 };
 
 /**
@@ -115,7 +128,7 @@ struct apd_host_api {
     const struct apd_page *(*page_by_token)(void *handle, const char *token);
     /**
      * @brief Analyse a text the way the host analyses texts before a
-     *        classifier sees them (ABI 1.1; NULL in hosts before 1.1 and for
+     *        classifier sees them (ABI 1.2; NULL in hosts before 1.2 and for
      *        source plugins).
      *
      * Classifiers use it to bring their lexicons into the same form as the
@@ -123,7 +136,7 @@ struct apd_host_api {
      * the plugin (release with text_free), or NULL when out of memory.
      */
     const struct apd_text *(*text_analyze)(void *handle, const char *s, size_t len);
-    /** Releases what text_analyze returned (ABI 1.1). */
+    /** Releases what text_analyze returned (ABI 1.2). */
     void (*text_free)(void *handle, const struct apd_text *t);
     void *reserved[8];
 };
@@ -143,7 +156,9 @@ struct apd_request {
 /** @brief What the host answers.  The plugin fills it in handle(). */
 struct apd_reply {
     int status;              /**< HTTP status; 0 means 200 */
-    const char *reason;      /**< static text for the log and metrics on rejects */
+    /** Why a request is refused, for the log and the reply body: static
+     *  text, or text the plugin keeps until its next handle() call. */
+    const char *reason;
     char body[256];          /**< reply body; empty means "ok" */
 };
 
@@ -167,9 +182,12 @@ struct apd_source_ops {
     /**
      * @brief Authenticate, check and normalise one request body.
      *
-     * Must not have side effects beyond calling emit: the host decides what
-     * is stored.  Unless APD_HANDLE_NOAUTH is set, authenticate before looking
-     * at anything else and answer APD_REJECT with 403 on failure.  Unknown
+     * Must not have side effects beyond calling emit (the host decides what
+     * is stored) and updating the plugin's own caches; those updates must be
+     * idempotent, because the host may call handle() again for the same body
+     * (replay from the spool after a restart, or under backlog).  Unless
+     * APD_HANDLE_NOAUTH is set, authenticate before looking at anything else
+     * and answer APD_REJECT with 403 on failure.  Unknown
      * event types are APD_ACCEPT with one APD_EV_IGNORED event, never errors.
      * Text that is not valid UTF-8 (or holds NUL or lone surrogates) in an
      * authenticated body is APD_ACCEPT with `quarantine` set on the event.
@@ -178,13 +196,26 @@ struct apd_source_ops {
                                struct apd_reply *reply, apd_emit_fn emit, void *ctx);
     /** The body a successful delivery must be answered with ("ok" for VK). */
     const char *ok_body;
+    /**
+     * @brief Since 1.1, optional: on reload, hand over state between instances.
+     *
+     * Called after init() of the new instance and before destroy() of the old
+     * one, when both serve the same `[source]` with the same plugin.  The new
+     * instance may move what it wants out of old_state (the old instance is
+     * destroyed right after and must stay destroyable).  Loop thread; must not
+     * fail.  NULL: nothing to carry over.
+     */
+    void (*takeover)(void *state, void *old_state);
     void *reserved[6];
 };
+
+/** Size of the ABI 1.0 part of apd_source_ops: the least a plugin may provide. */
+#define APD_SOURCE_OPS_SIZE_1_0 (offsetof(struct apd_source_ops, ok_body) + sizeof(const char *))
 
 /** Plugin kinds. */
 enum apd_plugin_kind {
     APD_PLUGIN_SOURCE = 1,
-    APD_PLUGIN_CLASSIFIER = 2,  /**< ABI 1.1: see classify.h */
+    APD_PLUGIN_CLASSIFIER = 2,  /**< ABI 1.2: see classify.h */
 };
 
 /** @brief The exported descriptor. */
@@ -207,7 +238,7 @@ struct apd_plugin {
     /** Free everything init() made.  The event loop is still alive. */
     void (*destroy)(void *state);
     const struct apd_source_ops *source;  /**< kind == APD_PLUGIN_SOURCE */
-    /** kind == APD_PLUGIN_CLASSIFIER (ABI 1.1; reads NULL for 1.0 plugins) */
+    /** kind == APD_PLUGIN_CLASSIFIER (ABI 1.2; reads NULL for older plugins) */
     const struct apd_classifier_ops *classifier;
     void *reserved[8];                    /**< must be NULL */
 };

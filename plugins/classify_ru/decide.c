@@ -209,6 +209,7 @@ struct signals {
     unsigned negations;
     bool shouting;
     bool lead_question;        /* the lead sentence ends with '?' */
+    bool message;              /* a private message to the page */
     unsigned other_questions;  /* other sentences that do */
 };
 
@@ -289,6 +290,12 @@ static double appeal_boost(const struct ru *ru, const struct signals *s)
     return p->topic_weight * fmin(s->topic, p->topic_cap);
 }
 
+/* A private message is written to the authority: an appeal is likelier. */
+static double message_boost(const struct ru *ru, const struct signals *s)
+{
+    return s->message ? ru->p.private_message : 0;
+}
+
 static int decide_kind(const struct ru *ru, const struct apd_text *t, const struct signals *s,
                        double score[RU_NKINDS])
 {
@@ -306,7 +313,7 @@ static int decide_kind(const struct ru *ru, const struct apd_text *t, const stru
         appeal = RU_REQUEST;
     if (score[RU_QUESTION] > score[appeal])
         appeal = RU_QUESTION;
-    double boost = appeal_boost(ru, s);
+    double boost = appeal_boost(ru, s) + message_boost(ru, s);
     for (int k = RU_COMPLAINT; k <= RU_REQUEST; k++)
         score[k] += boost;
     /* Not an appeal only when thanks or noise clearly win: a lost appeal
@@ -341,9 +348,12 @@ static void say_kind(const struct out *o, const struct apd_text *t, const struct
     size_t n = structure(o->ru, t, s, k, parts);
     for (size_t i = 0; i < n; i++)
         say(o, "kind", code, NULL, parts[i].name, parts[i].w, 0, 0, 0);
-    if (k <= RU_REQUEST)
+    if (k <= RU_REQUEST) {
         say(o, "kind", code, NULL, s->topic < o->ru->p.category_min ? "no-topic"
             : "category-strength", appeal_boost(o->ru, s), 0, 0, 0);
+        if (s->message)
+            say(o, "kind", code, NULL, "private-message", message_boost(o->ru, s), 0, 0, 0);
+    }
 }
 
 /* ---- category ---- */
@@ -475,8 +485,8 @@ static void decide_place(const struct out *o, struct apd_classification *io)
 
 /* ---- all of it ---- */
 
-void ru_decide(struct ru *ru, const struct apd_text *t, struct apd_classification *io,
-               apd_evidence_fn evidence, void *ctx)
+void ru_decide(struct ru *ru, const struct apd_text *t, bool message,
+               struct apd_classification *io, apd_evidence_fn evidence, void *ctx)
 {
     struct out o = {ru, evidence, ctx};
     accumulate(ru);
@@ -484,6 +494,7 @@ void ru_decide(struct ru *ru, const struct apd_text *t, struct apd_classificatio
     int cat = best_of_role(ru, ROLE_CATEGORY, &best, &second);
     struct signals s;
     measure(ru, t, &s);
+    s.message = message;
     s.topic = cat >= 0 ? ru->score[cat] : 0;   /* the lead bonus only chooses */
     double score[RU_NKINDS];
     int k = decide_kind(ru, t, &s, score);

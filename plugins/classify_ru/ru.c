@@ -42,7 +42,8 @@ static const char *const param_names[] = {
     "topic_weight", "topic_cap", "no_topic", "negation", "negative_emoji", "exclaim", "caps",
     "question_mark", "later_sentence", "lead_words", "lead_topic", "landmark", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text", "short_topic",
     "short_words", "link", "phone", "topic_vs_noise", "category_min", "fuzzy_factor",
-    "critical_min", "high_min", "place_min", "kind_temperature", "fallback_category", NULL,
+    "critical_min", "high_min", "place_min", "kind_temperature", "private_message",
+    "fallback_category", NULL,
 };
 
 static void read_params(struct ru *ru)
@@ -76,6 +77,7 @@ static void read_params(struct ru *ru)
     p->high_min = lex_param(lx, "high_min", 1.0);
     p->place_min = lex_param(lx, "place_min", 1.0);
     p->kind_temperature = lex_param(lx, "kind_temperature", 1.0);
+    p->private_message = lex_param(lx, "private_message", 0);
     p->fallback_category = lex_param_str(lx, "fallback_category");
     if (p->fallback_category == NULL)
         p->fallback_category = "other";
@@ -193,7 +195,10 @@ static int ru_classify(void *state, const struct apd_classify_input *in,
     if (in->analysis == NULL)
         return -1;
     lex_match(ru->m, in->analysis);
-    ru_decide(ru, in->analysis, io, evidence, ctx);
+    /* a private message to the page is written to the authority, not to
+     * other readers: chatter there is rarer than under a post */
+    bool message = in->item_kind && strcmp(in->item_kind, "message") == 0;
+    ru_decide(ru, in->analysis, message, io, evidence, ctx);
     return 0;
 }
 

@@ -18,7 +18,7 @@ struct ru_params {
     double question_mark, later_sentence, lead_words, lead_topic, landmark, positive_emoji, thanks_vs_problem;
     double noise_base, short_text, short_topic, short_words, link, phone, topic_vs_noise;
     double category_min, fuzzy_factor, critical_min, high_min, place_min;
-    double kind_temperature;
+    double kind_temperature, private_message;
     const char *fallback_category;
 };
 
@@ -48,7 +48,7 @@ enum ru_role { ROLE_NONE, ROLE_CATEGORY, ROLE_KIND, ROLE_PRIORITY, ROLE_PLACE };
 extern const char *const ru_kind_codes[RU_NKINDS];
 
 /* Decides everything for one matched text (ru->m holds the match). */
-void ru_decide(struct ru *ru, const struct apd_text *t, struct apd_classification *io,
-               apd_evidence_fn evidence, void *ctx);
+void ru_decide(struct ru *ru, const struct apd_text *t, bool message,
+               struct apd_classification *io, apd_evidence_fn evidence, void *ctx);
 
 #endif

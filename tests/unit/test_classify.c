@@ -163,6 +163,19 @@ TEST(kinds_and_appeals)
     }
     classify("Кто знает, почему салют отменили?", NULL);   /* a problem word: an appeal */
     CHECK(res.is_appeal);
+    /* written to the page in private, an opening is an appeal; under a post it is not */
+    struct classify_request rq = {.text = "Добрый день, у меня вопрос", .source = "vk",
+                                  .item_kind = "message"};
+    rq.len = strlen(rq.text);
+    classify_text(classify_chain_of(cfg), &rq, &res);
+    CHECK_STR(res.kind, "question");
+    CHECK(has_evidence("\"rule\":\"private-message\""));
+    classify(rq.text, NULL);
+    CHECK(!res.is_appeal);
+    rq.text = "Добрый день";
+    rq.len = strlen(rq.text);
+    classify_text(classify_chain_of(cfg), &rq, &res);
+    CHECK(!res.is_appeal);                 /* a greeting alone is still one */
 }
 
 TEST(priority_and_negation)

@@ -37,6 +37,10 @@ short_words = 2
 link = 1.5
 phone = 1.0
 topic_vs_noise = 0.5
+# a private message to the page (item kind "message") is written to the
+# authority: any appeal kind gains this ("Добрый день, у меня вопрос" there
+# opens a question; under a post it is chatter)
+private_message = 2.5
 kind_temperature = 1.5
 # --- category ---
 category_min = 1.0
