@@ -13,6 +13,9 @@ struct subcommand {
 /* NULL-terminated (subcommands.c). */
 extern const struct subcommand subcommands[];
 
+/* `appealsd deadline`: working-time arithmetic (deadline.c). */
+int cli_deadline(int argc, char **argv);
+
 /* Default configuration file: $APPEALSD_CONFIG or SYSCONFDIR/appealsd/appealsd.conf. */
 const char *cli_default_config(void);
 

@@ -10,5 +10,7 @@ const char *cli_default_config(void)
 }
 
 const struct subcommand subcommands[] = {
+    {"deadline", cli_deadline,
+     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar]"},
     {NULL, NULL, NULL},
 };
