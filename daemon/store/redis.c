@@ -55,6 +55,7 @@ struct redis {
     int64_t connect_started_ms;
     struct pending *head, *tail;   /* in send order */
     struct up_hook *hooks;
+    struct up_hook *empty_hooks;
     struct redis_stats st;
     struct mfam *m_errors;
 };
@@ -63,6 +64,9 @@ static void schedule_reconnect(struct redis *r);
 
 static void pend_link(struct redis *r, struct pending *p)
 {
+    /* A command re-sent after NOSCRIPT comes back here with the links of
+     * its first trip: a stale next would point into freed commands. */
+    p->next = NULL;
     p->prev = r->tail;
     if (r->tail)
         r->tail->next = p;
@@ -242,6 +246,8 @@ static void on_marker(struct redis *r, redisReply *rep, void *arg)
         log_error("redis: %s came back EMPTY: appeal records and SLA timers were lost; run "
                   "`appealsctl rebuild` to re-arm open appeals from Kafka", r->host ? r->host
                   : r->unix_path);
+        for (struct up_hook *h = r->empty_hooks; h; h = h->next)
+            h->fn(h->arg);
     }
     r->had_marker = true;
 }
@@ -416,7 +422,11 @@ void redis_free(struct redis *r)
         n = h->next;
         free(h);
     }
-    r->hooks = NULL;
+    for (struct up_hook *h = r->empty_hooks, *n; h; h = n) {
+        n = h->next;
+        free(h);
+    }
+    r->hooks = r->empty_hooks = NULL;
     r->closing = true;
     if (r->ac)
         redisAsyncFree(r->ac);
@@ -439,6 +449,17 @@ void redis_on_up(struct redis *r, void (*fn)(void *arg), void *arg)
     h->arg = arg;
     h->next = r->hooks;
     r->hooks = h;
+}
+
+void redis_on_empty(struct redis *r, void (*fn)(void *arg), void *arg)
+{
+    struct up_hook *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        abort();
+    h->fn = fn;
+    h->arg = arg;
+    h->next = r->empty_hooks;
+    r->empty_hooks = h;
 }
 
 void redis_get_stats(const struct redis *r, struct redis_stats *st)
