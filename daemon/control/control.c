@@ -48,6 +48,7 @@ static void client_unref(struct ctl_client *c);
 static void process_lines(struct ctl_client *c);
 
 bool ctl_is_admin(const struct ctl_client *c) { return c->admin; }
+unsigned ctl_peer_uid(const struct ctl_client *c) { return (unsigned)c->uid; }
 
 void ctl_error(struct ctl_client *c, const char *code, const char *fmt, ...)
 {

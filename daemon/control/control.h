@@ -69,5 +69,7 @@ struct ctl_client *ctl_hold(struct ctl_client *c);
  * ctl_error() beforehand. */
 void ctl_finish(struct ctl_client *c, const char *result_json);
 bool ctl_is_admin(const struct ctl_client *c);
+/* The peer's uid (SO_PEERCRED), for audit trails. */
+unsigned ctl_peer_uid(const struct ctl_client *c);
 
 #endif

@@ -15,6 +15,7 @@
 #include "apd_build.h"
 #include "config.h"
 #include "control.h"
+#include "engine.h"
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
@@ -88,7 +89,8 @@ static bool drained(struct app *app)
 {
     struct pipeline_stats ps;
     pipeline_get_stats(app->pipeline, &ps);
-    return webhook_inflight() == 0 && ps.inflight == 0 && kafka_outq(app->kafka) == 0;
+    return webhook_inflight() == 0 && ps.inflight == 0 && kafka_outq(app->kafka) == 0 &&
+           sla_engine_idle(app);
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -230,6 +232,8 @@ static int start(struct app *app, char *err, size_t errlen)
     if ((app->sources = sources_start(app->cfg, err, errlen)) == NULL)
         return -1;
     app->pipeline = pipeline_new(app);
+    if (sla_engine_start(app, err, errlen) != 0)
+        return -1;
     if ((app->http = http_start(app, err, errlen)) == NULL)
         return -1;
     if ((app->control = control_start(app, err, errlen)) == NULL)
@@ -241,11 +245,13 @@ static void teardown(struct app *app)
 {
     if (app->pipeline)
         pipeline_drain(app->pipeline);
+    sla_engine_stop(app);
     control_free(app->control);
     http_free(app->http);
     /* Kafka before Redis: late delivery reports may still commit. */
     kafka_free(app->kafka, 2000);
     redis_free(app->redis);
+    sla_engine_free(app);   /* after the last replies and delivery reports it receives */
     pipeline_free(app->pipeline);
     sources_stop(app->sources);
     spool_close(app->spool);

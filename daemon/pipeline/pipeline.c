@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "directory.h"
 #include "kafka.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "message.h"
 #include "metrics.h"
@@ -20,7 +21,8 @@
 #include "redis.h"
 #include "route.h"
 #include "sbuf.h"
-#include "sla.h"
+#include "engine.h"
+#include "record.h"
 #include "sources.h"
 #include "spool.h"
 #include "strmap.h"
@@ -292,8 +294,15 @@ static void on_claim(void *arg, const struct claim_result *res)
     case CLAIM_NEW:
     case CLAIM_REPLAY:
         j->claim = *res;
-        j->step = STEP_PUBLISH;
-        step_publish(j);
+        /* A creation is published here (routing decides where); every later
+         * event of the appeal is a lifecycle change, published by it. */
+        if (ev->type == APD_EV_CREATED) {
+            j->step = STEP_PUBLISH;
+            step_publish(j);
+        } else {
+            j->step = STEP_COMMIT;
+            step_commit(j);
+        }
         return;
     }
 }
@@ -349,20 +358,50 @@ static void on_delivered(void *arg, int err, const char *errstr)
     step_commit(j);
 }
 
-static void decide(struct job *j, const struct org **org, const char **topic)
+/* What the lifecycle needs to know of a new appeal. */
+static void created_info(struct job *j, struct lc_created *c, char pseudo[17])
 {
     struct pevent *ev = cur_ev(j);
-    if (ev->type == APD_EV_CREATED) {
-        struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text};
-        route_decide(j->cfg, &in, &j->route);
-        *org = j->route.org;
-        *topic = j->route.topic;
-        j->due_ms = sla_first_response_due(j->cfg, *org, j->received_ms);
-        return;
-    }
-    *org = directory_org(j->cfg->dir, j->claim.org);
-    *topic = *org ? (*org)->topic : j->cfg->kafka.topic_triage;
-    j->due_ms = j->claim.first_response_due_ms;
+    const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
+    pseudo[0] = '\0';
+    if (ev->author_id)
+        pseudonym(j, ev->author_id, pseudo);
+    *c = (struct lc_created){
+        .source = j->source, .page = ev->page, .text = ev->text, .link = ev->link,
+        .author = pseudo[0] ? pseudo : NULL, .item_kind = ev->item_kind,
+        .org = j->route.org ? j->route.org->code : NULL, .rule = j->route.rule,
+        .route_reason = j->route.reason, .route_policy = j->route.sla_policy,
+        .triage = j->route.triage, .municipality = page ? page->municipality : NULL,
+        .created_ms = ev->created_ms, .received_ms = j->received_ms,
+    };
+}
+
+/* Routes a new appeal and plans its record, whose clocks the message shows. */
+static void decide(struct job *j, const struct org **org, const char **topic, char **sla_json)
+{
+    struct pevent *ev = cur_ev(j);
+    struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text};
+    route_decide(j->cfg, &in, &j->route);
+    *org = j->route.org;
+    *topic = j->route.topic;
+    struct lc_created c;
+    char pseudo[17];
+    created_info(j, &c, pseudo);
+    struct appeal_rec before;
+    record_init(&before, ev->appeal_id);
+    before.seq = j->claim.seq;
+    struct lc_event lev = {.kind = LC_CREATED, .actor = j->source, .created = &c,
+                           .now = now_ms()};
+    struct lc_plan plan;
+    transition_plan(j->cfg, &before, &lev, &plan);
+    struct sbuf b = SBUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    record_sla_json(&w, &plan.after, j->cfg->daemon.timezone);
+    *sla_json = sbuf_steal(&b);
+    j->due_ms = plan.after.clk[CLK_FR].state == CS_RUN ? plan.after.clk[CLK_FR].due : 0;
+    transition_plan_free(&plan);
+    record_free(&before);
 }
 
 static void step_publish(struct job *j)
@@ -371,7 +410,8 @@ static void step_publish(struct job *j)
     struct pevent *ev = cur_ev(j);
     const struct org *org = NULL;
     const char *topic = NULL;
-    decide(j, &org, &topic);
+    char *sla_json = NULL;
+    decide(j, &org, &topic, &sla_json);
     const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
     char pseudo[17] = "";
     if (ev->author_id)
@@ -401,6 +441,8 @@ static void step_publish(struct job *j)
         .first_response_due_ms = ev->type == APD_EV_CREATED ? j->due_ms : 0,
         .answer_link = is_answer ? ev->link : NULL,
         .tz = j->cfg->daemon.timezone,
+        .state = "open",
+        .sla_json = sla_json,
     };
     /* The organisation's own copy may carry personal data; appeals.all never does. */
     struct sbuf pub = SBUF_INIT, priv = SBUF_INIT;
@@ -448,124 +490,61 @@ static void step_publish(struct job *j)
         metrics_add(pl->m_appeals, 1, "triage", v.event);
     sbuf_free(&pub);
     sbuf_free(&priv);
+    free(sla_json);
     on_delivered(j, 0, NULL);   /* drop the guard */
 }
 
 /* ---- commit ---- */
 
-static void on_commit(void *arg, int ok)
+static void on_commit(void *arg, const struct lc_result *res)
 {
     struct job *j = arg;
-    if (!ok) {
+    struct pevent *ev = cur_ev(j);
+    const char *id = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id;
+    if (res->status == LCR_RETRY) {
         wait_redis(j);
         return;
     }
-    struct pevent *ev = cur_ev(j);
-    if (ev->type == APD_EV_ANSWER)
+    if (res->status == LCR_REFUSED)
+        log_warn("pipeline: %s of %s refused by the lifecycle (%s: %s); dropped",
+                 event_name(ev->type), id, res->code, res->msg);
+    else if (ev->type == APD_EV_ANSWER)
         j->pl->st.answers++;
-    log_debug("pipeline: %s %s seq %lld done", event_name(ev->type),
-              ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
-              (long long)j->claim.seq);
+    if (res->status == LCR_OK && ev->type != APD_EV_CREATED)
+        metrics_add(j->pl->m_appeals, 1, res->rec->org ? res->rec->org : "triage",
+                    event_name(ev->type));
+    log_debug("pipeline: %s %s seq %lld done", event_name(ev->type), id, (long long)res->seq);
     finish_event(j);
 }
 
-static void audit(struct job *j, struct sbuf *b, const char *action, const char *org,
-                  const char *reason)
-{
-    struct jw w;
-    char ts[48];
-    format_iso8601(now_ms(), j->cfg->daemon.timezone, ts, sizeof(ts));
-    jw_init(&w, b);
-    jw_obj(&w);
-    jw_kstr(&w, "at", ts);
-    jw_kstr(&w, "actor", j->source);
-    jw_kstr(&w, "action", action);
-    jw_kint(&w, "seq", j->claim.seq);
-    if (org)
-        jw_kstr(&w, "org", org);
-    if (reason)
-        jw_kstr(&w, "reason", reason);
-    jw_obj_end(&w);
-}
-
+/* The lifecycle stores the event (and publishes every change but a creation,
+ * which step_publish already did). */
 static void step_commit(struct job *j)
 {
+    static const enum lc_kind kinds[] = {
+        [APD_EV_CREATED] = LC_CREATED, [APD_EV_EDITED] = LC_EDITED,
+        [APD_EV_DELETED] = LC_WITHDRAWN, [APD_EV_RESTORED] = LC_RESTORED,
+        [APD_EV_ANSWER] = LC_REPLY,
+    };
     struct pevent *ev = cur_ev(j);
-    struct sbuf aud = SBUF_INIT;
-    char now[24], created[24], received[24], due[24];
-    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-    snprintf(created, sizeof(created), "%lld", (long long)ev->created_ms);
-    snprintf(received, sizeof(received), "%lld", (long long)j->received_ms);
-    snprintf(due, sizeof(due), "%lld", (long long)j->due_ms);
-    const char *fields[40];
-    size_t nf = 0;
-#define F(k, v) (fields[2 * nf] = (k), fields[2 * nf + 1] = (v), nf++)
-    static const char *const fr[] = {"first_response"};
-    int64_t arm_at[1] = {j->due_ms};
-    struct commit_req q = {.appeal_id = ev->appeal_id, .fields = fields};
-    char pseudo[17] = "";
-    switch (ev->type) {
-    case APD_EV_CREATED: {
-        const char *org = j->route.org ? j->route.org->code : "";
-        if (ev->author_id)
-            pseudonym(j, ev->author_id, pseudo);
-        F("id", ev->appeal_id);
-        F("source", j->source);
-        F("page", ev->page ? ev->page : "");
-        F("org", org);
-        F("state", "open");
-        F("created_ms", created);
-        F("received_ms", received);
-        F("text", ev->text ? ev->text : "");
-        F("link", ev->link ? ev->link : "");
-        F("author", pseudo);
-        F("item_kind", ev->item_kind ? ev->item_kind : "");
-        F("rule", j->route.rule ? j->route.rule : "");
-        F("triage", j->route.triage ? "1" : "0");
-        F("first_response_due_ms", due);
-        q.arm = fr;
-        q.arm_at = arm_at;
-        q.narm = 1;
-        audit(j, &aud, "created", org, j->route.reason);
-        break;
+    struct lc_created c;
+    char pseudo[17];
+    struct lc_request rq = {
+        .appeal_id = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
+        .ev = {.kind = kinds[ev->type], .actor = j->source, .text = ev->text,
+               .link = ev->link},
+        .cfg = j->cfg,
+    };
+    if (ev->type == APD_EV_CREATED) {
+        created_info(j, &c, pseudo);
+        rq.ev.created = &c;
+        rq.fresh = true;
+        rq.expect_seq = j->claim.seq;
     }
-    case APD_EV_EDITED:
-        F("text", ev->text ? ev->text : "");
-        F("edited_ms", now);
-        audit(j, &aud, "edited", NULL, NULL);
-        break;
-    case APD_EV_DELETED:
-        F("state", "withdrawn");
-        F("withdrawn_ms", now);
-        q.disarm = fr;
-        q.ndisarm = 1;
-        audit(j, &aud, "withdrawn", NULL, "deleted by its author or a moderator");
-        break;
-    case APD_EV_RESTORED:
-        F("state", "open");
-        F("restored_ms", now);
-        audit(j, &aud, "restored", NULL, NULL);
-        break;
-    case APD_EV_ANSWER:
-        q.appeal_id = ev->reply_to;
-        F("first_response_ms", now);
-        F("first_response_link", ev->link ? ev->link : "");
-        if (strcmp(j->claim.state, "open") == 0)
-            F("state", "answered");
-        q.disarm = fr;
-        q.ndisarm = 1;
-        audit(j, &aud, "answered", NULL, "the page replied in the thread");
-        break;
-    default:
-        break;
-    }
-#undef F
-    q.nfields = nf;
-    q.audit_json = aud.p;
     j->step = STEP_COMMIT;
-    if (!redis_up(j->pl->app->redis) || appeals_commit(j->pl->app->redis, &q, on_commit, j) != 0)
+    struct lifecycle *lc = sla_engine_lifecycle(j->pl->app);
+    if (lc == NULL || lifecycle_submit(lc, &rq, on_commit, j) != 0)
         wait_redis(j);
-    sbuf_free(&aud);
 }
 
 /* ---- intake side ---- */

@@ -10,6 +10,7 @@ share one broker and one Redis.  The HTTP port is passed as a pre-bound socket
 (socket activation), so there is no port race.
 """
 
+import datetime
 import json
 import subprocess
 import sys
@@ -138,6 +139,25 @@ class Apd:
             st = self.ctl("status")["result"]
             return st["spool"]["unreleased"] == 0 and st["pipeline"]["inflight"] == 0
         h.wait_until(idle, timeout=timeout, what="the pipeline to drain")
+
+
+def iso_ms(ms):
+    """Unix milliseconds -> ISO 8601 in UTC with milliseconds."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).isoformat(
+        timespec="milliseconds")
+
+
+def from_iso(text):
+    """ISO 8601 with offset (as the daemon prints it) -> Unix milliseconds."""
+    return round(datetime.datetime.fromisoformat(text.strip()).timestamp() * 1000)
+
+
+def deadline(a, org, from_ms, add, calendar=False):
+    """`appealsd deadline` for an Apd's config: the due instant in Unix ms."""
+    args = ["deadline", "--org", org, "--from", iso_ms(from_ms), "--add", add]
+    if calendar:
+        args.append("--calendar")
+    return from_iso(a.run_tool(*args).stdout.decode())
 
 
 VK_SECRETS = {100001: "maykop-example-secret", 100002: "minzdrav-example-secret",
