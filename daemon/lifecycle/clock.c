@@ -34,7 +34,7 @@ void clock_start(struct clock *c, const struct clock_ctx *x, const struct wdur *
     c->due = worktime_add_dur(&x->sched, now, allow, x->pol->calendar_time);
     c->bud = clock_between(x, now, c->due);
     c->left = c->at = c->used = 0;
-    c->stage = x->pol->has_warning ? STAGE_WARNING : STAGE_BREACH;
+    c->fired = 0;
 }
 
 void clock_hold(struct clock *c, const struct clock_ctx *x, char state, int64_t now)
@@ -59,29 +59,16 @@ void clock_resume(struct clock *c, const struct clock_ctx *x, int64_t now)
     c->left = c->at = c->used = 0;
 }
 
-/* The first stage still ahead of `now` for the clock as it stands. */
-static int first_stage_after(const struct clock *c, const struct clock_ctx *x, int64_t now)
-{
-    int n = clock_nstages(x);
-    for (int s = 0; s < n; s++) {
-        int64_t t = clock_stage_at(c, x, s);
-        if (t != INT64_MAX && t > now)
-            return s;
-    }
-    return n;
-}
-
-/* After the deadline moved: a stage that is now in the future again fires
- * again (the new body gets its own warning), one that was skipped fires now. */
+/* After the deadline moved: a stage that is in the future again fires again
+ * (the new body gets its own warning); one now in the past fires at once. */
 static void restage(struct clock *c, const struct clock_ctx *x, int64_t now)
 {
     if (c->state != CS_RUN)
         return;
-    int s = first_stage_after(c, x, now);
-    if (s < c->stage)
-        c->stage = s;
-    if (c->stage == STAGE_WARNING && !x->pol->has_warning)
-        c->stage = STAGE_BREACH;
+    int n = clock_nstages(x);
+    for (int s = 0; s < STAGE_MAX; s++)
+        if (s >= n || clock_stage_at(c, x, s) > now)
+            c->fired &= ~(1u << s);
 }
 
 void clock_move(struct clock *c, const struct clock_ctx *from, const struct clock_ctx *to,
@@ -92,12 +79,12 @@ void clock_move(struct clock *c, const struct clock_ctx *from, const struct cloc
     char state = c->state;
     int64_t remaining = state == CS_RUN ? clock_between(from, now, c->due) : c->left;
     int64_t used = c->bud - remaining;
-    int stage = c->stage;
+    uint32_t fired = c->fired;
     clock_start(c, to, allow, now);
     if (keep) {
         int64_t left = c->bud - used;
         c->due = clock_add(to, now, left);
-        c->stage = stage;
+        c->fired = fired;
         restage(c, to, now);
     }
     if (state == CS_PAUSE)
@@ -120,7 +107,11 @@ void clock_extend(struct clock *c, const struct clock_ctx *x, const struct wdur 
     }
 }
 
-int clock_nstages(const struct clock_ctx *x) { return 2 + (int)x->pol->nesc; }
+int clock_nstages(const struct clock_ctx *x)
+{
+    int n = 2 + (int)x->pol->nesc;
+    return n < STAGE_MAX ? n : STAGE_MAX;
+}
 
 size_t clock_recipients(const struct clock_ctx *x, const struct escalation *e,
                         const struct org **out, size_t max)
@@ -187,10 +178,13 @@ int64_t clock_stage_at(const struct clock *c, const struct clock_ctx *x, int sta
 int64_t clock_next_at(const struct clock *c, const struct clock_ctx *x)
 {
     int n = clock_nstages(x);
-    for (int s = c->stage; s < n; s++) {
+    int64_t best = INT64_MAX;
+    for (int s = 0; s < n; s++) {
+        if (c->fired & 1u << s)
+            continue;
         int64_t t = clock_stage_at(c, x, s);
-        if (t != INT64_MAX)
-            return t;
+        if (t < best)
+            best = t;
     }
-    return INT64_MAX;
+    return best;
 }

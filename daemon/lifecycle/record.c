@@ -113,7 +113,7 @@ static void parse_field(struct appeal_rec *r, const char *k, const char *v)
             return;
         }
         if (strcmp(k + pl, "_st") == 0) {
-            ck->stage = (int)strtol(v, NULL, 10);
+            ck->fired = (uint32_t)strtoul(v, NULL, 10);
             return;
         }
         for (size_t i = 0; i < NCLK; i++)
@@ -172,7 +172,7 @@ void record_fields(const struct appeal_rec *r, struct record_fields *out)
         char name[32], st[2] = {ck->state, '\0'};
         put(out, clock_fields_[c], strdup(st));
         snprintf(name, sizeof(name), "%s_st", clock_fields_[c]);
-        put_int(out, name, ck->stage);
+        put_int(out, name, ck->fired);
         for (size_t i = 0; i < NCLK; i++) {
             snprintf(name, sizeof(name), "%s%s", clock_fields_[c], clock_fields[i].suffix);
             put_int(out, name, *(const int64_t *)((const char *)ck + clock_fields[i].off));
@@ -203,7 +203,7 @@ bool state_is_active(const char *s)
 
 bool clock_overdue(const struct clock *c)
 {
-    return (c->state == CS_RUN || c->state == CS_PAUSE) && c->stage > STAGE_BREACH;
+    return (c->state == CS_RUN || c->state == CS_PAUSE) && (c->fired & 1u << STAGE_BREACH);
 }
 
 bool record_overdue(const struct appeal_rec *r)
@@ -272,8 +272,8 @@ void record_sla_json(struct jw *w, const struct appeal_rec *r, const char *tz)
         else
             jw_kint(w, "left_ms", ck->left);
         jw_kint(w, "allowed_ms", ck->bud);
-        jw_kint(w, "stage", ck->stage);
-        jw_kbool(w, "breached", ck->stage > STAGE_BREACH);
+        jw_kint(w, "fired", ck->fired);
+        jw_kbool(w, "breached", (ck->fired & 1u << STAGE_BREACH) != 0);
         if (ck->state == CS_MET || ck->state == CS_STOP)
             kv_time(w, ck->state == CS_MET ? "met_at" : "stopped_at", ck->at, tz);
         if (ck->state == CS_MET && c == CLK_FR)

@@ -30,16 +30,19 @@ enum clock_id {
 #define CS_STOP  's'    /* stopped without being met (closed, withdrawn); left kept */
 #define CS_MET   'm'    /* met (answered, resolved); left kept for a reopen */
 
-/* Stage cursor: 0 warning, 1 breach, 2.. escalation level (stage - 1). */
+/* Stages of a clock, as bits of `fired`: 0 warning, 1 breach, 2.. escalation
+ * level (bit - 1).  Each fires on its own instant, so a level whose recipient
+ * is off duty does not hold back the next one. */
 #define STAGE_WARNING 0
 #define STAGE_BREACH  1
+#define STAGE_MAX     32
 
 struct clock {
     char state;
     int64_t due;       /* CS_RUN: the deadline (ms) */
     int64_t left;      /* other states: allowed time remaining (negative: overdue) */
     int64_t bud;       /* the allowance (working or calendar ms) */
-    int stage;         /* next stage to fire */
+    uint32_t fired;    /* stages already fired (bit per stage) */
     int64_t at;        /* when it was met or stopped */
     int64_t used;      /* CS_MET: working time taken (first response metric) */
 };

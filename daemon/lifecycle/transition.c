@@ -781,16 +781,15 @@ static void t_timer(struct tctx *t)
         struct clock_ctx x;
         cx_for(t, (enum clock_id)c, &x);
         int n = clock_nstages(&x);
-        while (k->stage < n && t->plan->nmsgs < LC_MAX_MSGS - 1) {
-            int64_t at = clock_stage_at(k, &x, k->stage);
-            if (at != INT64_MAX && at > now)
-                break;
-            int stage = k->stage++;
-            /* A warning that comes due together with its breach says nothing new. */
-            if (at == INT64_MAX ||
-                (stage == STAGE_WARNING && clock_stage_at(k, &x, STAGE_BREACH) <= now))
+        for (int s = 0; s < n && t->plan->nmsgs < LC_MAX_MSGS - 1; s++) {
+            int64_t at = clock_stage_at(k, &x, s);
+            if ((k->fired & 1u << s) || at > now)
                 continue;
-            fire_stage(t, (enum clock_id)c, &x, stage, at);
+            k->fired |= 1u << s;
+            /* A warning that comes due together with its breach says nothing new. */
+            if (s == STAGE_WARNING && clock_stage_at(k, &x, STAGE_BREACH) <= now)
+                continue;
+            fire_stage(t, (enum clock_id)c, &x, s, at);
             fired = true;
         }
     }

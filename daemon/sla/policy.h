@@ -28,6 +28,9 @@
 
 enum sla_regime { REGIME_SOCIAL, REGIME_59FZ };
 
+/* Escalation levels a policy may have (a clock's stages fit in 32 bits). */
+#define SLA_MAX_LEVELS 16
+
 enum esc_to {
     ESC_UP,      /* `up:N` steps up the responsible organisation's parent chain */
     ESC_TOP,     /* the top of the chain (the ЦУР) */

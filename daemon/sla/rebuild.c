@@ -116,7 +116,7 @@ static void take_sla(struct appeal_rec *r, const struct json *sla, const char *t
         ck->due = jtime(k, "due", tz);
         ck->left = jint(k, "left_ms");
         ck->bud = jint(k, "allowed_ms");
-        ck->stage = (int)jint(k, "stage");
+        ck->fired = (uint32_t)jint(k, "fired");
         ck->at = jtime(k, ck->state == CS_MET ? "met_at" : "stopped_at", tz);
         ck->used = jint(k, "used_ms");
     }

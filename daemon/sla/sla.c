@@ -267,6 +267,11 @@ static void parse_escalations(struct escalation **out, size_t *n, struct ini_sec
         e->used = true;
         if (strcmp(e->value, "none") == 0)
             continue;
+        if (*n == SLA_MAX_LEVELS) {
+            diag_add(d, e->file, e->line, "%s escalate: more than %d levels", label,
+                     SLA_MAX_LEVELS);
+            continue;
+        }
         char why[256];
         struct escalation esc;
         if (escalation_parse(e->value, (int)*n + 1, &esc, why, sizeof(why)) != 0) {
@@ -544,12 +549,3 @@ const struct conf_module sla_conf_module = {
     .restart_diff = sla_restart_diff,
     .reference = sla_reference,
 };
-
-int64_t sla_first_response_due(const struct apd_config *c, const struct org *org, int64_t from)
-{
-    const struct policy *p = sla_policy_select(c, org, NULL, NULL, REGIME_SOCIAL, NULL);
-    struct sched sc = sla_sched(c, org);
-    if (!p->has_first_response)
-        return 0;
-    return worktime_add_dur(&sc, from, &p->first_response, p->calendar_time);
-}

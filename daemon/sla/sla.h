@@ -74,7 +74,4 @@ const struct policy *sla_policy_select(const struct apd_config *c, const struct 
 /* Whether a priority value is critical ([sla] critical; NULL is "normal"). */
 bool sla_is_critical(const struct apd_config *c, const char *priority);
 
-/* Transitional: the first-response deadline of a new appeal. */
-int64_t sla_first_response_due(const struct apd_config *c, const struct org *org, int64_t from);
-
 #endif

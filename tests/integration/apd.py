@@ -118,13 +118,14 @@ class Apd:
         req = {"cmd": cmd}
         if args is not None:
             req["args"] = args
-        return h.control(str(self.tmp / "ctl.sock"), req)
+        return h.control(self.overrides["control.socket"], req)
 
     def appealsctl(self, *args, check=True):
-        return h.appealsctl("-s", str(self.tmp / "ctl.sock"), *args, check=check)
+        return h.appealsctl("-s", self.overrides["control.socket"], *args, check=check)
 
     def redis(self):
-        return self.svc.redis()
+        """A client of the Redis this daemon uses (its redis.url)."""
+        return h.Redis(self.overrides["redis.url"])
 
     def rkey(self, rest):
         return self.u + ":" + rest
@@ -145,6 +146,12 @@ def iso_ms(ms):
     """Unix milliseconds -> ISO 8601 in UTC with milliseconds."""
     return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).isoformat(
         timespec="milliseconds")
+
+
+def iso_local(ms):
+    """Unix milliseconds -> ISO 8601 as the daemon prints it (Europe/Moscow, +03:00)."""
+    tz = datetime.timezone(datetime.timedelta(hours=3))
+    return datetime.datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="milliseconds")
 
 
 def from_iso(text):
