@@ -18,12 +18,11 @@
 #include "sla.h"
 #include "tz.h"
 #include "units.h"
+#include "write.h"
 
 /* Conflicts in a row before an operation gives up (each one means another
  * writer changed the appeal in between; more than a handful is a storm). */
 #define MAX_ATTEMPTS 16
-/* Daily counters are kept this long. */
-#define DAY_TTL_MS (8LL * 86400000)
 
 struct lifecycle {
     struct app *app;
@@ -129,268 +128,6 @@ static void finish(struct lc_op *op, enum lcr_status st, const char *code, const
     op_free(op);
 }
 
-/* ---- building the write ---- */
-
-struct strv {
-    char **v;
-    size_t n, cap;
-};
-
-static void sv_add(struct strv *s, const char *x)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 64;
-        s->v = realloc(s->v, s->cap * sizeof(char *));
-        if (s->v == NULL)
-            abort();
-    }
-    s->v[s->n++] = strdup(x ? x : "");
-}
-
-static void sv_addf(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sv_addf(struct strv *s, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    sv_add(s, buf);
-}
-
-static void sv_free(struct strv *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof(*s));
-}
-
-/* Fields that differ between the record read and the plan's record. */
-static void diff_fields(const struct appeal_rec *a, const struct appeal_rec *b,
-                        struct strv *set, struct strv *del)
-{
-    struct record_fields fa, fb;
-    record_fields(a, &fa);
-    record_fields(b, &fb);
-    for (size_t i = 0; i < fb.n; i++) {
-        bool same = false;
-        for (size_t j = 0; j < fa.n && !same; j++)
-            same = strcmp(fa.name[j], fb.name[i]) == 0 && strcmp(fa.value[j], fb.value[i]) == 0;
-        if (!same) {
-            sv_add(set, fb.name[i]);
-            sv_add(set, fb.value[i]);
-        }
-    }
-    for (size_t j = 0; j < fa.n; j++) {
-        bool present = false;
-        for (size_t i = 0; i < fb.n && !present; i++)
-            present = strcmp(fa.name[j], fb.name[i]) == 0;
-        if (!present)
-            sv_add(del, fa.name[j]);
-    }
-    record_fields_free(&fa);
-    record_fields_free(&fb);
-}
-
-static bool is_open(const struct appeal_rec *r)
-{
-    return r->exists && r->state && !state_is_final(r->state);
-}
-
-static const char *dimv(const char *v) { return v && *v ? v : "unknown"; }
-
-/* Counters of open appeals by organisation, category and municipality. */
-static void count_open(struct lifecycle *lc, struct strv *ops, const struct appeal_rec *r,
-                       int delta)
-{
-    char key[256];
-    appeals_keyf(lc->app->redis, key, sizeof(key), "stats:open");
-    const char *dims[3][2] = {{"org", dimv(r->org)}, {"cat", dimv(r->category)},
-                              {"muni", dimv(r->municipality)}};
-    for (int i = 0; i < 3; i++) {
-        sv_add(ops, "HI");
-        sv_add(ops, key);
-        sv_addf(ops, "%s:%s|%s", dims[i][0], dims[i][1], r->state);
-        sv_addf(ops, "%d", delta);
-        if (record_overdue(r)) {
-            sv_add(ops, "HI");
-            sv_add(ops, key);
-            sv_addf(ops, "%s:%s|overdue", dims[i][0], dims[i][1]);
-            sv_addf(ops, "%d", delta);
-        }
-    }
-}
-
-static void local_day(const struct apd_config *cfg, int64_t ms, char *out, size_t len)
-{
-    struct tm tm;
-    tz_localtime(cfg->daemon.timezone, ms / 1000, &tm, NULL);
-    snprintf(out, len, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-}
-
-static void count_day(struct lifecycle *lc, struct strv *ops, const struct apd_config *cfg,
-                      const struct appeal_rec *r, const struct lc_counts *c, int64_t now)
-{
-    char day[16], key[256];
-    local_day(cfg, now, day, sizeof(day));
-    appeals_keyf(lc->app->redis, key, sizeof(key), "stats:day:%s", day);
-    const char *dims[3][2] = {{"org", dimv(r->org)}, {"cat", dimv(r->category)},
-                              {"muni", dimv(r->municipality)}};
-    struct {
-        const char *what;
-        int n;
-    } ev[] = {{"closed", c->closed}, {"breached", c->breaches}, {"fr_met", c->fr_met},
-              {"fr_ontime", c->fr_met && c->fr_on_time}};
-    bool any = false;
-    for (size_t e = 0; e < sizeof(ev) / sizeof(ev[0]); e++)
-        for (int i = 0; i < 3 && ev[e].n; i++) {
-            sv_add(ops, "HI");
-            sv_add(ops, key);
-            sv_addf(ops, "%s:%s|%s", dims[i][0], dims[i][1], ev[e].what);
-            sv_addf(ops, "%d", ev[e].n);
-            any = true;
-        }
-    if (!any)
-        return;
-    sv_add(ops, "PX");
-    sv_add(ops, key);
-    sv_addf(ops, "%lld", DAY_TTL_MS);
-    for (int i = 0; i < 3 && c->fr_met; i++) {
-        char z[300];
-        appeals_keyf(lc->app->redis, z, sizeof(z), "stats:frt:%s:%s:%s", day, dims[i][0],
-                     dims[i][1]);
-        sv_add(ops, "ZA");
-        sv_add(ops, z);
-        sv_addf(ops, "%lld", (long long)(c->fr_used_ms / 1000));
-        sv_add(ops, r->id);
-        sv_add(ops, "PX");
-        sv_add(ops, z);
-        sv_addf(ops, "%lld", DAY_TTL_MS);
-    }
-}
-
-static void index_ops(struct lifecycle *lc, struct strv *ops, const struct appeal_rec *b,
-                      const struct appeal_rec *a)
-{
-    struct redis *r = lc->app->redis;
-    char key[300];
-    bool was = is_open(b), now = is_open(a);
-    bool moved = was && now && strcmp(b->org ? b->org : "", a->org ? a->org : "") != 0;
-    if (was && (!now || moved) && b->org) {
-        sv_add(ops, "ZR");
-        sv_add(ops, appeals_keyf(r, key, sizeof(key), "idx:org:%s", b->org));
-        sv_add(ops, b->id);
-    }
-    if (was && !now) {
-        sv_add(ops, "ZR");
-        sv_add(ops, appeals_keyf(r, key, sizeof(key), "idx:open"));
-        sv_add(ops, b->id);
-    }
-    if (now && (!was || moved)) {
-        if (!was) {
-            sv_add(ops, "ZA");
-            sv_add(ops, appeals_keyf(r, key, sizeof(key), "idx:open"));
-            sv_addf(ops, "%lld", (long long)a->received_ms);
-            sv_add(ops, a->id);
-        }
-        if (a->org) {
-            sv_add(ops, "ZA");
-            sv_add(ops, appeals_keyf(r, key, sizeof(key), "idx:org:%s", a->org));
-            sv_addf(ops, "%lld", (long long)a->received_ms);
-            sv_add(ops, a->id);
-        }
-    }
-    /* Counters change only when something they count changed. */
-    bool same = was == now && (!was || (strcmp(b->state, a->state) == 0 &&
-                                        strcmp(dimv(b->org), dimv(a->org)) == 0 &&
-                                        strcmp(dimv(b->category), dimv(a->category)) == 0 &&
-                                        strcmp(dimv(b->municipality),
-                                               dimv(a->municipality)) == 0 &&
-                                        record_overdue(b) == record_overdue(a)));
-    if (!same) {
-        if (was)
-            count_open(lc, ops, b, -1);
-        if (now)
-            count_open(lc, ops, a, +1);
-    }
-}
-
-/* Keys of a closed appeal expire after [sla] retention; a reopen keeps them. */
-static void retention_ops(struct lifecycle *lc, struct strv *ops, const struct apd_config *cfg,
-                          const struct appeal_rec *b, const struct appeal_rec *a)
-{
-    bool was = b->exists && state_is_final(b->state), now = state_is_final(a->state);
-    if (was == now)
-        return;
-    char rec[512], sub[530];
-    appeals_key(lc->app->redis, a->id, rec, sizeof(rec));
-    const char *suffix[] = {"", ":audit", ":text"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(sub, sizeof(sub), "%s%s", rec, suffix[i]);
-        sv_add(ops, now ? "PX" : "PP");
-        sv_add(ops, sub);
-        if (now)
-            sv_addf(ops, "%lld", (long long)sla_cfg(cfg)->retention_ms);
-    }
-}
-
-static void build_ops(struct lc_op *op, struct strv *ops)
-{
-    struct lifecycle *lc = op->lc;
-    struct redis *r = lc->app->redis;
-    const struct lc_plan *p = &op->plan;
-    const struct appeal_rec *a = &p->after;
-    char rec[512], key[530];
-    appeals_key(r, op->id, rec, sizeof(rec));
-    if (p->text_changed) {
-        snprintf(key, sizeof(key), "%s:text", rec);
-        sv_add(ops, "SS");
-        sv_add(ops, key);
-        sv_add(ops, a->text);
-    }
-    snprintf(key, sizeof(key), "%s:audit", rec);
-    if (op->restore) {
-        sv_add(ops, "DL");
-        sv_add(ops, key);
-    }
-    for (size_t i = 0; i < p->naudit; i++) {
-        sv_add(ops, "RP");
-        sv_add(ops, key);
-        sv_add(ops, p->audit[i]);
-    }
-    appeals_keyf(r, key, sizeof(key), "sla:due");
-    if (p->next_at == INT64_MAX) {
-        sv_add(ops, "ZR");
-        sv_add(ops, key);
-        sv_add(ops, op->id);
-    } else {
-        sv_add(ops, "ZA");
-        sv_add(ops, key);
-        sv_addf(ops, "%lld", (long long)p->next_at);
-        sv_add(ops, op->id);
-    }
-    if (op->release_lease) {
-        sv_add(ops, "ZR");
-        sv_add(ops, appeals_keyf(r, key, sizeof(key), "sla:lease"));
-        sv_add(ops, op->id);
-    }
-    int64_t until = now_ms() + sla_cfg(op->cfg)->lease_ms;
-    for (size_t i = 0; i < p->nmsgs; i++) {
-        sv_add(ops, "ZA");
-        sv_add(ops, appeals_keyf(r, key, sizeof(key), "outbox"));
-        sv_addf(ops, "%lld", (long long)until);
-        sv_add(ops, p->msgs[i].event_id);
-        sv_add(ops, "HS");
-        sv_add(ops, appeals_keyf(r, key, sizeof(key), "outbox:b"));
-        sv_add(ops, p->msgs[i].event_id);
-        sv_add(ops, p->msgs[i].envelope);
-    }
-    index_ops(lc, ops, &op->before, a);
-    count_day(lc, ops, op->cfg, a, &p->counts, op->ev.now);
-    retention_ops(lc, ops, op->cfg, &op->before, a);
-}
-
 /* ---- after a successful write ---- */
 
 static void announce(struct lc_op *op)
@@ -409,8 +146,8 @@ static void announce(struct lc_op *op)
         control_publish(lc->app->control, &te);
     }
     if (p->counts.fr_met)
-        metrics_observe(lc->m_frt, (double)p->counts.fr_used_ms / 1000.0, dimv(a->org),
-                        dimv(a->municipality));
+        metrics_observe(lc->m_frt, (double)p->counts.fr_used_ms / 1000.0, lc_dim_value(a->org),
+                        lc_dim_value(a->municipality));
     if (lc->armed && p->next_at != INT64_MAX)
         lc->armed(lc->armed_arg, p->next_at);
 }
@@ -484,20 +221,19 @@ static void plan_and_apply(struct lc_op *op)
         finish(op, LCR_NOOP, NULL, NULL);
         return;
     }
-    struct strv set = {0}, del = {0}, ops = {0};
-    diff_fields(&op->before, &p->after, &set, &del);
-    build_ops(op, &ops);
+    struct lc_write w;
+    lc_write_build(&w, redis_prefix(op->lc->app->redis), op->cfg, &op->before, p,
+                   op->release_lease, op->restore != NULL,
+                   now_ms() + sla_cfg(op->cfg)->lease_ms);
     struct apply_req q = {
         .appeal_id = op->id, .expect_seq = op->before.seq, .idem = op->idem,
         .idem_ttl_ms = op->cfg->redis.dedup_ttl_ms,
-        .set = (const char *const *)set.v, .nset = set.n / 2,
-        .del = (const char *const *)del.v, .ndel = del.n,
-        .ops = (const char *const *)ops.v, .nops = ops.n,
+        .set = (const char *const *)w.set.v, .nset = w.set.n / 2,
+        .del = (const char *const *)w.del.v, .ndel = w.del.n,
+        .ops = (const char *const *)w.ops.v, .nops = w.ops.n,
     };
     int rc = appeals_apply(op->lc->app->redis, &q, on_applied, op);
-    sv_free(&set);
-    sv_free(&del);
-    sv_free(&ops);
+    lc_write_free(&w);
     if (rc != 0)
         finish(op, LCR_RETRY, "unavailable", "Redis is not connected");
 }

@@ -852,6 +852,7 @@ void transition_plan(const struct apd_config *cfg, const struct appeal_rec *befo
     plan->counts.closed = !state_is_final(before->state) && state_is_final(plan->after.state) &&
                           before->exists;
     plan->next_at = transition_next_at(cfg, &plan->after);
+    plan->now = ev->now;
 }
 
 void transition_plan_free(struct lc_plan *plan)

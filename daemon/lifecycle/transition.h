@@ -98,6 +98,7 @@ struct lc_plan {
     size_t naudit;
     struct lc_counts counts;
     int64_t next_at;          /* earliest stage of a running clock (INT64_MAX: none) */
+    int64_t now;              /* the event's time */
 };
 
 /**

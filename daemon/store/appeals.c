@@ -195,6 +195,17 @@ static struct redis_script stats_script = {
         "return {open, day, med}\n",
 };
 
+const char *appeals_script_source(const char *name)
+{
+    const struct redis_script *all[] = {&claim_script, &read_script, &apply_script,
+                                        &claim_due_script, &ack_script, &gauges_script,
+                                        &stats_script};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(all[i]->name, name) == 0)
+            return all[i]->src;
+    return NULL;
+}
+
 void appeals_key(const struct redis *r, const char *id, char *buf, size_t len)
 {
     snprintf(buf, len, "%sa:{%s}", redis_prefix(r), id);

@@ -128,6 +128,10 @@ int appeals_gauges(struct redis *r, int64_t now_ms, int64_t window_ms, const cha
  * stats:day HGETALL, [VALUE, median working seconds to first response ...]]. */
 int appeals_stats(struct redis *r, const char *dim, const char *day, redis_cb cb, void *arg);
 
+/* The source of a script by name ("apply", "claim_due", ...), for tools that
+ * talk to Redis without the daemon's connection (the benchmark loader). */
+const char *appeals_script_source(const char *name);
+
 /* "P a:{ID}" into buf. */
 void appeals_key(const struct redis *r, const char *id, char *buf, size_t len);
 /* Prefix + formatted rest ("sla:due", "idx:org:%s", ...); returns buf. */
