@@ -96,24 +96,45 @@ const char *lc_dim_value(const char *v) { return v && *v ? v : "unknown"; }
 
 #define dimv lc_dim_value
 
-/* Counters of open appeals by organisation, category and municipality. */
-static void count_open(const char *px, struct strv *ops, const struct appeal_rec *r, int delta)
+/* Changes to the counters of open appeals (by organisation, category and
+ * municipality), netted out: a breach moves only the overdue counters. */
+struct deltas {
+    struct {
+        char field[200];
+        int d;
+    } v[12];
+    int n;
+};
+
+static void count_open(struct deltas *ds, const struct appeal_rec *r, int delta)
+{
+    const char *dims[3][2] = {{"org", dimv(r->org)}, {"cat", dimv(r->category)},
+                              {"muni", dimv(r->municipality)}};
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < (record_overdue(r) ? 2 : 1); k++) {
+            char f[200];
+            snprintf(f, sizeof(f), "%s:%s|%s", dims[i][0], dims[i][1], k ? "overdue" : r->state);
+            int j = 0;
+            while (j < ds->n && strcmp(ds->v[j].field, f) != 0)
+                j++;
+            if (j == ds->n && ds->n < 12)
+                snprintf(ds->v[ds->n++].field, sizeof(ds->v[0].field), "%s", f);
+            if (j < ds->n)
+                ds->v[j].d += delta;
+        }
+}
+
+static void flush_deltas(const char *px, struct strv *ops, const struct deltas *ds)
 {
     char key[256];
     pkey(key, sizeof(key), px, "stats:open");
-    const char *dims[3][2] = {{"org", dimv(r->org)}, {"cat", dimv(r->category)},
-                              {"muni", dimv(r->municipality)}};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < ds->n; i++) {
+        if (ds->v[i].d == 0)
+            continue;
         sv_add(ops, "HI");
         sv_add(ops, key);
-        sv_addf(ops, "%s:%s|%s", dims[i][0], dims[i][1], r->state);
-        sv_addf(ops, "%d", delta);
-        if (record_overdue(r)) {
-            sv_add(ops, "HI");
-            sv_add(ops, key);
-            sv_addf(ops, "%s:%s|overdue", dims[i][0], dims[i][1]);
-            sv_addf(ops, "%d", delta);
-        }
+        sv_add(ops, ds->v[i].field);
+        sv_addf(ops, "%d", ds->v[i].d);
     }
 }
 
@@ -202,10 +223,12 @@ static void index_ops(const char *px, struct strv *ops, const struct appeal_rec 
                                                dimv(a->municipality)) == 0 &&
                                         record_overdue(b) == record_overdue(a)));
     if (!same) {
+        struct deltas ds = {.n = 0};
         if (was)
-            count_open(px, ops, b, -1);
+            count_open(&ds, b, -1);
         if (now)
-            count_open(px, ops, a, +1);
+            count_open(&ds, a, +1);
+        flush_deltas(px, ops, &ds);
     }
 }
 

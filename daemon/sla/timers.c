@@ -41,15 +41,26 @@ static void arm(struct sla_timers *t, int64_t delay_ms)
     evtimer_add(t->ev, &tv);
 }
 
+/* Another round may start while the last one's appeals are still being
+ * written, as long as no more than this many batches are in the works: Redis
+ * runs the claim while the daemon plans the previous batch. */
+#define BATCHES_IN_FLIGHT 2
+
+static bool busy(const struct sla_timers *t)
+{
+    return t->claiming ||
+           t->processing >= BATCHES_IN_FLIGHT * (unsigned)sla_cfg(t->app->cfg)->batch - 1 ||
+           (t->processing && !t->again);
+}
+
 /* After a round: at once when it came back full, else at the next due score
  * or the tick, whichever is sooner. */
 static void schedule(struct sla_timers *t)
 {
-    if (t->claiming || t->processing)
+    if (busy(t))
         return;
     int64_t tick = sla_cfg(t->app->cfg)->tick_ms;
     if (t->again) {
-        t->again = false;
         arm(t, 0);
         return;
     }
@@ -68,7 +79,7 @@ void sla_timers_poke(struct sla_timers *t, int64_t at)
     t->poked = earlier(t->poked, at);
     t->next_due = earlier(t->next_due, at);
     /* During a round schedule() uses it when the round ends. */
-    if (t->claiming || t->processing || (t->wake_at && at >= t->wake_at))
+    if (busy(t) || (t->wake_at && at >= t->wake_at))
         return;
     evtimer_del(t->ev);
     arm(t, at - now_ms());
@@ -157,7 +168,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct sla_timers *t = arg;
     t->wake_at = 0;
-    if (t->stopped || t->claiming || t->processing)
+    if (t->stopped || busy(t))
         return;
     if (!redis_up(t->app->redis)) {
         arm(t, sla_cfg(t->app->cfg)->tick_ms);
@@ -165,6 +176,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     }
     const struct sla_config *s = sla_cfg(t->app->cfg);
     t->claiming = true;
+    t->again = false;
     t->poked = 0;
     if (appeals_claim_due(t->app->redis, now_ms(), s->lease_ms, s->batch, on_claimed, t) != 0) {
         t->claiming = false;

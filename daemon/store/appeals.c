@@ -290,32 +290,38 @@ int appeals_read(struct redis *r, const char *appeal_id, redis_cb cb, void *arg)
     return redis_eval(r, &read_script, cb, arg, 2, 2, argv, NULL);
 }
 
-int appeals_apply(struct redis *r, const struct apply_req *q, redis_cb cb, void *arg)
+size_t appeals_apply_argv(const char *record_key, const struct apply_req *q,
+                          const char **argv, char nums[4][32])
 {
-    char ak[512], expect[32], ttl[32], ns[16], nd[16];
-    appeals_key(r, q->appeal_id, ak, sizeof(ak));
-    snprintf(expect, sizeof(expect), "%lld", (long long)q->expect_seq);
-    snprintf(ttl, sizeof(ttl), "%lld", (long long)q->idem_ttl_ms);
-    snprintf(ns, sizeof(ns), "%zu", q->nset);
-    snprintf(nd, sizeof(nd), "%zu", q->ndel);
-    size_t argc = 1 + 4 + q->nset * 2 + 1 + q->ndel + q->nops;
-    const char **argv = malloc(argc * sizeof(char *));
-    if (argv == NULL)
-        return -1;
+    snprintf(nums[0], 32, "%lld", (long long)q->expect_seq);
+    snprintf(nums[1], 32, "%lld", (long long)q->idem_ttl_ms);
+    snprintf(nums[2], 32, "%zu", q->nset);
+    snprintf(nums[3], 32, "%zu", q->ndel);
     size_t i = 0;
-    argv[i++] = ak;
-    argv[i++] = expect;
+    argv[i++] = record_key;
+    argv[i++] = nums[0];
     argv[i++] = q->idem ? q->idem : "";
-    argv[i++] = ttl;
-    argv[i++] = ns;
+    argv[i++] = nums[1];
+    argv[i++] = nums[2];
     for (size_t j = 0; j < q->nset * 2; j++)
         argv[i++] = q->set[j];
-    argv[i++] = nd;
+    argv[i++] = nums[3];
     for (size_t j = 0; j < q->ndel; j++)
         argv[i++] = q->del[j];
     for (size_t j = 0; j < q->nops; j++)
         argv[i++] = q->ops[j];
-    int rc = redis_eval(r, &apply_script, cb, arg, 1, (int)i, argv, NULL);
+    return i;
+}
+
+int appeals_apply(struct redis *r, const struct apply_req *q, redis_cb cb, void *arg)
+{
+    char ak[512], nums[4][32];
+    appeals_key(r, q->appeal_id, ak, sizeof(ak));
+    const char **argv = malloc(APPEALS_APPLY_ARGC(q) * sizeof(char *));
+    if (argv == NULL)
+        return -1;
+    size_t n = appeals_apply_argv(ak, q, argv, nums);
+    int rc = redis_eval(r, &apply_script, cb, arg, 1, (int)n, argv, NULL);
     free(argv);
     return rc;
 }

@@ -103,6 +103,11 @@ struct apply_req {
     size_t nops;                 /* strings */
 };
 int appeals_apply(struct redis *r, const struct apply_req *q, redis_cb cb, void *arg);
+/* The script's KEYS and ARGV for q (argv needs APPEALS_APPLY_ARGC(q) slots;
+ * nums holds the numbers it formats); returns how many were written. */
+#define APPEALS_APPLY_ARGC(q) (6 + (q)->nset * 2 + (q)->ndel + (q)->nops)
+size_t appeals_apply_argv(const char *record_key, const struct apply_req *q,
+                          const char **argv, char nums[4][32]);
 
 /**
  * @brief One round of the SLA scheduler, atomically: takes over outbox events
