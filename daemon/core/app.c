@@ -130,6 +130,7 @@ static void begin_drain(struct app *app, int sig)
              (long long)app->cfg->daemon.shutdown_timeout_ms);
     http_stop_intake(app->http);
     pipeline_drain(app->pipeline);
+    sla_engine_drain(app);
     app->drain_deadline_ms = mono_ms() + app->cfg->daemon.shutdown_timeout_ms;
     app->drain_timer = event_new(app->base, -1, EV_PERSIST, on_drain_tick, app);
     struct timeval tv = {0, 20000};

@@ -58,6 +58,15 @@ void sla_engine_stop(struct app *app)
         sla_timers_stop(e->timers);
 }
 
+void sla_engine_drain(struct app *app)
+{
+    struct sla_engine *e = app->sla;
+    if (e == NULL)
+        return;
+    sla_timers_stop(e->timers);
+    status_consumer_stop(e->status);
+}
+
 void sla_engine_free(struct app *app)
 {
     struct sla_engine *e = app->sla;

@@ -18,6 +18,8 @@ struct sla_engine;
 
 int sla_engine_start(struct app *app, char *err, size_t errlen);
 void sla_engine_stop(struct app *app);
+/* Graceful shutdown began: claim no more timers, take no more statuses. */
+void sla_engine_drain(struct app *app);
 void sla_engine_free(struct app *app);
 /* Nothing of the engine's is in flight (graceful shutdown waits for it). */
 bool sla_engine_idle(struct app *app);

@@ -37,6 +37,7 @@ struct status_consumer {
     struct event *pev, *tick, *retry;
     rd_kafka_message_t *cur;   /* the message being handled */
     char dlq_reason[512];      /* set once cur is refused: it waits for the DLQ */
+    bool stopped;
     struct status_stats st;
     struct mfam *m_status;
 };
@@ -228,7 +229,7 @@ static void handle(struct status_consumer *sc)
 static void serve(struct status_consumer *sc)
 {
     /* Bounded: errors and end-of-partition events are skipped in one go. */
-    for (int i = 0; i < 100 && sc->cur == NULL; i++) {
+    for (int i = 0; i < 100 && sc->cur == NULL && !sc->stopped; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(sc->rk, 0);
         if (m == NULL)
             return;
@@ -373,6 +374,12 @@ void status_consumer_free(struct status_consumer *sc)
     if (sc->pipe[1] >= 0)
         close(sc->pipe[1]);
     free(sc);
+}
+
+void status_consumer_stop(struct status_consumer *sc)
+{
+    if (sc)
+        sc->stopped = true;
 }
 
 void status_consumer_get_stats(const struct status_consumer *sc, struct status_stats *st)

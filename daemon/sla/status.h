@@ -33,6 +33,8 @@ struct status_consumer *status_consumer_new(struct app *app, struct lifecycle *l
 /* Leaves the group (bounded wait) and frees; the message being handled, if
  * any, is delivered again to whoever takes its partition. */
 void status_consumer_free(struct status_consumer *sc);
+/* Takes no new message (shutdown); the one being handled finishes. */
+void status_consumer_stop(struct status_consumer *sc);
 
 struct status_stats {
     uint64_t received, applied, ignored, dead_lettered, retries;
