@@ -504,7 +504,8 @@ static int scan_dir(struct spool *sp, uint64_t *maxseq, char *err, size_t errlen
         }
     }
     closedir(d);
-    qsort(seqs, n, sizeof(*seqs), cmp_u64);
+    if (n)
+        qsort(seqs, n, sizeof(*seqs), cmp_u64);
     *maxseq = 0;
     for (size_t i = 0; i < n; i++) {
         char *p = seg_path(sp, seqs[i], "seg");

@@ -64,8 +64,7 @@ static void schedule_reconnect(struct redis *r);
 
 static void pend_link(struct redis *r, struct pending *p)
 {
-    /* A command re-sent after NOSCRIPT comes back here with the links of
-     * its first trip: a stale next would point into freed commands. */
+    /* A pending re-sent after NOSCRIPT is linked again: clear both links. */
     p->next = NULL;
     p->prev = r->tail;
     if (r->tail)
@@ -86,6 +85,7 @@ static void pend_unlink(struct redis *r, struct pending *p)
         p->next->prev = p->prev;
     else
         r->tail = p->prev;
+    p->prev = p->next = NULL;
     r->st.pending--;
 }
 
@@ -356,7 +356,13 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
         log_warn("redis: connect to %s:%d timed out after %lld ms; retrying",
                  r->host ? r->host : r->unix_path, r->port, (long long)r->connect_timeout_ms);
         r->st.timeouts++;
-        redisAsyncFree(r->ac);    /* calls on_disconnect */
+        /* Not connected yet, so hiredis will not call on_disconnect: forget
+         * the context ourselves before freeing it. */
+        redisAsyncContext *ac = r->ac;
+        r->ac = NULL;
+        r->connecting = false;
+        redisAsyncFree(ac);
+        schedule_reconnect(r);
         return;
     }
     if (r->ac && r->head && now - r->head->sent_ms > r->command_timeout_ms) {
@@ -466,4 +472,16 @@ void redis_get_stats(const struct redis *r, struct redis_stats *st)
 {
     *st = r->st;
     st->up = redis_up(r);
+}
+
+bool redis_pending_consistent(const struct redis *r)
+{
+    int n = 0;
+    const struct pending *prev = NULL;
+    for (const struct pending *p = r->head; p; p = p->next) {
+        if (p->prev != prev || ++n > r->st.pending)
+            return false;
+        prev = p;
+    }
+    return prev == r->tail && n == r->st.pending;
 }

@@ -54,5 +54,8 @@ struct redis_stats {
     bool empty_detected;   /* came back without our marker key: data lost */
 };
 void redis_get_stats(const struct redis *r, struct redis_stats *st);
+/* Walks the list of commands awaiting replies and checks its links and its
+ * count: a self-check for tests (returns true when consistent). */
+bool redis_pending_consistent(const struct redis *r);
 
 #endif

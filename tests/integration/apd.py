@@ -46,10 +46,13 @@ class Apd:
     """One appealsd with its own names; a context manager that stops it."""
 
     def __init__(self, svc, config=None, config_text=None, overrides=None, create_topics=True,
-                 name="appealsd", start=True, watchdog_usec=None, env=None):
+                 name="appealsd", start=True, watchdog_usec=None, env=None, u=None):
+        """u: share topic names and the Redis prefix with another Apd (several
+        daemons of one deployment); each still has its own spool and socket."""
         self.svc = svc
-        self.u = h.unique("t")
-        self.tmp = h.tmpdir()
+        self.u = u or h.unique("t")
+        self.tmp = h.tmpdir() if name == "appealsd" else h.tmpdir() / name
+        self.tmp.mkdir(parents=True, exist_ok=True)
         if config_text is not None:
             config = self.tmp / (name + ".conf")
             config.write_text(config_text)

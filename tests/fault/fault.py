@@ -1,0 +1,120 @@
+"""Shared pieces of the fault tests: load from bench/loadgen while a fault is
+injected, then the verdict every fault test ends with:
+
+    acknowledged = delivered, no appeal under two ids, no SLA event twice.
+
+APD_FAULT_FULL=1 runs the full-length versions (a one-minute broker outage,
+1,000,000 malformed requests, ...); the default is the shortened CI version.
+"""
+
+import collections
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import apd  # noqa: E402
+from apd import h  # noqa: E402
+
+FULL = os.environ.get("APD_FAULT_FULL") == "1"
+
+
+def loadgen_binary():
+    return h.build_dir() / "bench" / "loadgen"
+
+
+class Load:
+    """bench/loadgen in the background against one daemon (or a balancer)."""
+
+    def __init__(self, url, rate=300, seconds=10, conns=8, extra=()):
+        self.acked = h.tmpdir() / ("acked-%s.txt" % h.unique("l"))
+        cmd = [str(loadgen_binary()), "-u", url, "-c", str(conns), "-r", str(rate),
+               "-d", str(seconds), "--acked", str(self.acked)] + list(extra)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._cleanup = h._register(self.kill)
+        self.summary = None
+
+    def wait(self, timeout=600):
+        out, err = self.proc.communicate(timeout=timeout)
+        h._unregister(self._cleanup)
+        assert self.proc.returncode == 0, err.decode()
+        self.summary = json.loads(out.decode().strip().splitlines()[-1])
+        return self.summary
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def records(self):
+        """(appeal_id, kind, status) of every answered request."""
+        out = []
+        for line in self.acked.read_text().splitlines():
+            f = line.split()
+            if len(f) >= 3:
+                out.append((f[0], f[1], int(f[2])))
+        return out
+
+
+def acked_new(records):
+    """Appeal ids of new comments the daemon answered 200."""
+    return {aid for aid, kind, st in records if kind == "new" and st == 200}
+
+
+def created_on(a, topic="all", expect=None, timeout=120):
+    """appeal_id -> list of seqs of 'created' messages on the topic."""
+    msgs = a.consume(topic, expect or 0, timeout=timeout)
+    seen = collections.defaultdict(list)
+    for m in msgs:
+        j = m["json"]
+        if j and j.get("event") == "created":
+            seen[j["appeal_id"]].append(j["seq"])
+    return seen, msgs
+
+
+def assert_no_loss_no_dup(a, records, timeout=180):
+    """Every acknowledged new comment reached appeals.all exactly as one appeal;
+    no appeal appears under a second id; a repeat carries the same seq."""
+    acked = acked_new(records)
+    assert acked, "no request was acknowledged"
+
+    def all_there():
+        seen, _ = created_on(a, timeout=5)
+        return acked <= set(seen)
+    h.wait_until(all_there, timeout=timeout, what="every acknowledged appeal on Kafka",
+                 interval=1.0)
+    seen, msgs = created_on(a, timeout=10)
+    missing = acked - set(seen)
+    assert not missing, "acknowledged but not delivered: %s" % sorted(missing)[:10]
+    answered = {aid for aid, kind, st in records if kind == "new"}
+    extra = set(seen) - answered
+    assert not extra, "appeals nobody sent: %s" % sorted(extra)[:10]
+    for aid, seqs in seen.items():
+        assert set(seqs) == {1}, "appeal %s created with seqs %s" % (aid, seqs)
+    return seen, msgs
+
+
+def assert_sla_events_once(a):
+    """No SLA event appears twice on the SLA topic (same appeal, timer, kind, level)."""
+    msgs = a.consume("sla", 0, timeout=10)
+    keys = collections.Counter()
+    for m in msgs:
+        j = m["json"] or {}
+        keys[(j.get("appeal_id"), j.get("timer"), j.get("event"), j.get("level"), j.get("seq"))] += 1
+    twice = [k for k, n in keys.items() if n > 1]
+    assert not twice, "SLA events published twice: %s" % twice[:5]
+    return msgs
+
+
+def rss_kb(pid):
+    for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def wait_drained(a, timeout=180):
+    a.wait_idle(timeout=timeout)
