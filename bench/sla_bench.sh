@@ -9,7 +9,7 @@
 #      EXPIRE     of them extra appeals whose deadline is due at once (100000)
 #      SPREAD     appeals whose deadlines fall during the webhook load (30000)
 #      SPREAD_S   ... over this many seconds (30)
-#      RATE       webhooks per second during that time (5000); CONNS (50)
+#      RATE       webhooks per second during that time (5000); CONNS (200)
 #      APD_KAFKA_BROKERS  use this broker (else a private one is started)
 #      APD_BUILD_DIR      build directory (build/); KEEP=1 keeps the run's files
 set -euo pipefail
@@ -22,7 +22,7 @@ EXPIRE=${EXPIRE:-100000}
 SPREAD=${SPREAD:-30000}
 SPREAD_S=${SPREAD_S:-30}
 RATE=${RATE:-5000}
-CONNS=${CONNS:-50}
+CONNS=${CONNS:-200}
 PY=/usr/bin/python3
 
 for b in redis-cli redis-benchmark wrk kcat; do
@@ -138,7 +138,7 @@ first_late=$((N + EXPIRE))
 "$build/bench/sla_load" -c "$conf" "${sets[@]}" --redis "127.0.0.1:$rport" \
     --first "$first_late" --count "$SPREAD" --due-at "$((now + 10000))" \
     --spread-ms "$((SPREAD_S * 1000))"
-RATE=$RATE CONNS=$CONNS wrk -t2 -c "$CONNS" -d "$((SPREAD_S + 15))s" --latency \
+RATE=$RATE CONNS=$CONNS wrk -t2 -c "$CONNS" --timeout 10s -d "$((SPREAD_S + 15))s" --latency \
     -s "$here/vk_comments.lua" "http://127.0.0.1:$port/" >"$dir/wrk.txt" 2>&1
 sleep 3
 kcat -C -b "$brokers" -t "$u.sla" -o beginning -e -q -f '%s\n' >"$dir/sla.jsonl"

@@ -13,7 +13,7 @@ end
 
 function init(args)
   rate = tonumber(os.getenv("RATE") or "5000")
-  conns = tonumber(os.getenv("CONNS") or "50")
+  conns = tonumber(os.getenv("CONNS") or "200")
 end
 
 function delay()

@@ -35,6 +35,7 @@ struct lifecycle {
 
 struct lc_op {
     struct lifecycle *lc;
+    struct redis *redis;
     struct apd_config *cfg;
     char *id;
     struct lc_event ev;
@@ -222,7 +223,7 @@ static void plan_and_apply(struct lc_op *op)
         return;
     }
     struct lc_write w;
-    lc_write_build(&w, redis_prefix(op->lc->app->redis), op->cfg, &op->before, p,
+    lc_write_build(&w, redis_prefix(op->redis), op->cfg, &op->before, p,
                    op->release_lease, op->restore != NULL,
                    now_ms() + sla_cfg(op->cfg)->lease_ms);
     struct apply_req q = {
@@ -232,7 +233,7 @@ static void plan_and_apply(struct lc_op *op)
         .del = (const char *const *)w.del.v, .ndel = w.del.n,
         .ops = (const char *const *)w.ops.v, .nops = w.ops.n,
     };
-    int rc = appeals_apply(op->lc->app->redis, &q, on_applied, op);
+    int rc = appeals_apply(op->redis, &q, on_applied, op);
     lc_write_free(&w);
     if (rc != 0)
         finish(op, LCR_RETRY, "unavailable", "Redis is not connected");
@@ -253,19 +254,21 @@ static void on_read(struct redis *r, redisReply *rep, void *arg)
 
 static void read_record(struct lc_op *op)
 {
-    if (appeals_read(op->lc->app->redis, op->id, on_read, op) != 0)
+    if (appeals_read(op->redis, op->id, on_read, op) != 0)
         finish(op, LCR_RETRY, "unavailable", "Redis is not connected");
 }
 
 int lifecycle_submit(struct lifecycle *lc, const struct lc_request *rq, lc_done_fn cb,
                      void *arg)
 {
-    if (!redis_up(lc->app->redis))
+    struct redis *redis = rq->redis ? rq->redis : lc->app->redis;
+    if (!redis_up(redis))
         return -1;
     struct lc_op *op = calloc(1, sizeof(*op));
     if (op == NULL)
         abort();
     op->lc = lc;
+    op->redis = redis;
     op->cfg = config_ref(rq->cfg ? rq->cfg : lc->app->cfg);
     op->id = strdup(rq->appeal_id);
     copy_event(op, &rq->ev);
@@ -273,7 +276,7 @@ int lifecycle_submit(struct lifecycle *lc, const struct lc_request *rq, lc_done_
         op->ev.now = now_ms();
     if (rq->idem) {
         char key[600];
-        op->idem = strdup(appeals_keyf(lc->app->redis, key, sizeof(key), "d:%s", rq->idem));
+        op->idem = strdup(appeals_keyf(redis, key, sizeof(key), "d:%s", rq->idem));
     }
     op->release_lease = rq->release_lease;
     if (rq->restore) {

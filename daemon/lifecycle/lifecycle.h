@@ -34,6 +34,7 @@ struct lc_request {
     int64_t expect_seq;
     const struct redisReply *record; /* HGETALL the caller already has, or NULL (borrowed) */
     struct apd_config *cfg;          /* snapshot to plan with (NULL: the running one) */
+    struct redis *redis;             /* connection to use (NULL: the daemon's) */
     /* Rebuild: write this record (and replace the audit trail with these
      * entries) unless Redis already holds the appeal at this seq or later. */
     const struct appeal_rec *restore;

@@ -72,6 +72,7 @@ void sla_engine_free(struct app *app)
     struct sla_engine *e = app->sla;
     if (e == NULL)
         return;
+    sla_timers_close(e->timers);
     status_consumer_free(e->status);
     sla_timers_free(e->timers);
     rebuild_free(e->rebuild);

@@ -20,6 +20,9 @@
 struct sla_timers {
     struct app *app;
     struct lifecycle *lc;
+    /* A connection of its own: timer rounds do not queue behind the
+     * pipeline's commands when webhooks pour in. */
+    struct redis *redis;
     struct event *ev;
     int64_t wake_at;          /* wall-clock instant the timer is set for, 0 none */
     bool claiming, stopped, again;
@@ -132,6 +135,7 @@ static void fire(struct sla_timers *t, const redisReply *recs)
             .ev = {.kind = LC_TIMER, .actor = "sla", .now = now},
             .release_lease = true,
             .record = recs->element[i + 1],
+            .redis = t->redis,
         };
         t->st.claimed++;
         t->processing++;
@@ -170,7 +174,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     t->wake_at = 0;
     if (t->stopped || busy(t))
         return;
-    if (!redis_up(t->app->redis)) {
+    if (!redis_up(t->redis)) {
         arm(t, sla_cfg(t->app->cfg)->tick_ms);
         return;
     }
@@ -178,7 +182,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     t->claiming = true;
     t->again = false;
     t->poked = 0;
-    if (appeals_claim_due(t->app->redis, now_ms(), s->lease_ms, s->batch, on_claimed, t) != 0) {
+    if (appeals_claim_due(t->redis, now_ms(), s->lease_ms, s->batch, on_claimed, t) != 0) {
         t->claiming = false;
         arm(t, s->tick_ms);
     }
@@ -193,6 +197,8 @@ struct sla_timers *sla_timers_new(struct app *app, struct lifecycle *lc)
         abort();
     t->app = app;
     t->lc = lc;
+    t->redis = redis_new(app->cfg, app->base);
+    redis_skip_marker(t->redis);
     t->ev = evtimer_new(app->base, on_timer, t);
     t->m_lateness = metrics_family("appealsd_sla_timer_lateness_seconds", M_HISTOGRAM,
                                    "How long after its instant an SLA stage was stored", NULL);
@@ -218,6 +224,16 @@ void sla_timers_free(struct sla_timers *t)
     lifecycle_on_armed(t->lc, NULL, NULL);
     event_free(t->ev);
     free(t);
+}
+
+void sla_timers_close(struct sla_timers *t)
+{
+    /* Replies still due call back into the scheduler and the lifecycle:
+     * they come (as failures) now, while both exist. */
+    if (t && t->redis) {
+        redis_free(t->redis);
+        t->redis = NULL;
+    }
 }
 
 void sla_timers_get_stats(const struct sla_timers *t, struct sla_timer_stats *st)

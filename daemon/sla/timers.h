@@ -22,6 +22,8 @@ struct sla_timers;
 
 struct sla_timers *sla_timers_new(struct app *app, struct lifecycle *lc);
 void sla_timers_free(struct sla_timers *t);
+/* Closes the scheduler's own Redis connection (teardown, before freeing). */
+void sla_timers_close(struct sla_timers *t);
 /* Stops claiming (shutdown); appeals being processed finish. */
 void sla_timers_stop(struct sla_timers *t);
 /* Wake no later than `at` (a stage this daemon just armed). */

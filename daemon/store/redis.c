@@ -49,7 +49,7 @@ struct redis {
     int db;
     char *prefix;
     int64_t connect_timeout_ms, command_timeout_ms;
-    bool up, connecting, ever_up, had_marker, closing;
+    bool up, connecting, ever_up, had_marker, closing, skip_marker;
     int backoff_ms;
     struct event *reconnect_ev, *watch_ev;
     int64_t connect_started_ms;
@@ -273,7 +273,8 @@ static void on_select(struct redis *r, redisReply *rep, void *arg)
     snprintf(key, sizeof(key), "%smeta:epoch", r->prefix);
     char now[32];
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-    redis_cmdf(r, on_marker, NULL, "SETNX %s %s", key, now);
+    if (!r->skip_marker)
+        redis_cmdf(r, on_marker, NULL, "SETNX %s %s", key, now);
     for (struct up_hook *h = r->hooks; h; h = h->next)
         h->fn(h->arg);
 }
@@ -467,6 +468,8 @@ void redis_on_empty(struct redis *r, void (*fn)(void *arg), void *arg)
     h->next = r->empty_hooks;
     r->empty_hooks = h;
 }
+
+void redis_skip_marker(struct redis *r) { r->skip_marker = true; }
 
 void redis_get_stats(const struct redis *r, struct redis_stats *st)
 {
