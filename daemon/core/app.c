@@ -286,6 +286,8 @@ int app_run(const char *config_path, const char *const *overrides)
     curl_global_init(CURL_GLOBAL_ALL);
     event_set_log_callback(libevent_log);
     app.base = event_base_new();
+    /* Two priorities: the SLA scheduler's events (0) go before intake (1). */
+    event_base_priority_init(app.base, 2);
     app.started_ms = now_ms();
     app.sig_term = add_signal(&app, SIGTERM);
     app.sig_int = add_signal(&app, SIGINT);

@@ -200,6 +200,10 @@ struct sla_timers *sla_timers_new(struct app *app, struct lifecycle *lc)
     t->redis = redis_new(app->cfg, app->base);
     redis_skip_marker(t->redis);
     t->ev = evtimer_new(app->base, on_timer, t);
+    /* A stage is due at its second even when webhooks pour in: the
+     * scheduler's timer and connection are served before intake. */
+    event_priority_set(t->ev, 0);
+    redis_set_priority(t->redis, 0);
     t->m_lateness = metrics_family("appealsd_sla_timer_lateness_seconds", M_HISTOGRAM,
                                    "How long after its instant an SLA stage was stored", NULL);
     t->m_fired = metrics_family("appealsd_sla_stages_total", M_COUNTER,

@@ -50,6 +50,7 @@ struct redis {
     char *prefix;
     int64_t connect_timeout_ms, command_timeout_ms;
     bool up, connecting, ever_up, had_marker, closing, skip_marker;
+    int prio;                      /* libevent priority of the socket, -1: default */
     int backoff_ms;
     struct event *reconnect_ev, *watch_ev;
     int64_t connect_started_ms;
@@ -331,6 +332,11 @@ static void do_connect(struct redis *r)
     }
     ac->data = r;
     redisLibeventAttach(ac, r->base);
+    if (r->prio >= 0) {
+        redisLibeventEvents *ev = ac->ev.data;
+        event_priority_set(ev->rev, r->prio);
+        event_priority_set(ev->wev, r->prio);
+    }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     r->ac = ac;
@@ -400,6 +406,7 @@ struct redis *redis_new(const struct apd_config *c, struct event_base *base)
     r->connect_timeout_ms = c->redis.connect_timeout_ms;
     r->command_timeout_ms = c->redis.command_timeout_ms;
     r->backoff_ms = BACKOFF_MIN_MS;
+    r->prio = -1;
     r->m_errors = metrics_family("appealsd_redis_errors_total", M_COUNTER,
                                  "Redis failures: lost connections, timeouts, error replies",
                                  "kind");
@@ -470,6 +477,15 @@ void redis_on_empty(struct redis *r, void (*fn)(void *arg), void *arg)
 }
 
 void redis_skip_marker(struct redis *r) { r->skip_marker = true; }
+void redis_set_priority(struct redis *r, int prio)
+{
+    r->prio = prio;
+    if (r->ac && r->ac->ev.data) {     /* the connection redis_new() started */
+        redisLibeventEvents *ev = r->ac->ev.data;
+        event_priority_set(ev->rev, prio);
+        event_priority_set(ev->wev, prio);
+    }
+}
 
 void redis_get_stats(const struct redis *r, struct redis_stats *st)
 {

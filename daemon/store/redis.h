@@ -42,6 +42,9 @@ void redis_on_empty(struct redis *r, void (*fn)(void *arg), void *arg);
  * first (two connections racing for the marker would hide the loss from one
  * of them).  Call right after redis_new(). */
 void redis_skip_marker(struct redis *r);
+/* Serves this connection's socket at libevent priority prio (0 = first;
+ * the base must have been given priorities).  Call right after redis_new(). */
+void redis_set_priority(struct redis *r, int prio);
 
 /* argv-style command; returns 0 (cb will be called) or -1 (not connected). */
 int redis_cmd(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,
