@@ -288,6 +288,10 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     maybe_finish(g);
 }
 
+/* SIGTERM/SIGINT: stop sending, let the requests in flight be answered and
+ * recorded, then exit normally, so --acked lists every answered request. */
+static void on_signal(evutil_socket_t fd, short what, void *arg) { on_stop(fd, what, arg); }
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -390,6 +394,10 @@ int main(int argc, char **argv)
         evhttp_connection_set_timeout(g.cs[i].ec, 30);
         evhttp_connection_set_closecb(g.cs[i].ec, on_conn_close, &g.cs[i]);
     }
+    struct event *sigterm = evsignal_new(g.base, SIGTERM, on_signal, &g);
+    struct event *sigint = evsignal_new(g.base, SIGINT, on_signal, &g);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
     g.start_us = now_us();
     if (g.count == 0 || g.seconds > 0) {
         g.stop = evtimer_new(g.base, on_stop, &g);
@@ -425,6 +433,8 @@ int main(int argc, char **argv)
         event_free(g.pace);
     if (g.stop)
         event_free(g.stop);
+    event_free(sigterm);
+    event_free(sigint);
     event_base_free(g.base);
     return 0;
 }

@@ -16,6 +16,8 @@
 #include "directory.h"
 #include "kafka.h"
 #include "log.h"
+#include "rules.h"
+#include "topics.h"
 
 static void usage(FILE *f)
 {
@@ -23,12 +25,13 @@ static void usage(FILE *f)
             "usage: appealsd [-c FILE] [--set SECTION.KEY=VALUE]...   run the daemon\n"
             "       appealsd --check-config [-c FILE] [--set ...]   validate the configuration\n"
             "       appealsd --create-topics [-c FILE]              create the Kafka topics\n"
-            "       appealsd --help-config                          list every setting\n"
-            "       appealsd --version\n");
+            "       appealsd --help-config[=tsv]                    list every setting\n"
+            "       appealsd --version | --help\n");
     for (const struct subcommand *s = subcommands; s->name; s++)
         fprintf(f, "       appealsd %s\n", s->synopsis);
-    fprintf(f, "\nThe default configuration is %s (or $APPEALSD_CONFIG).\n",
-            cli_default_config());
+    fprintf(f, "\n  -c, --config FILE   the configuration (default: $APPEALSD_CONFIG, else %s)\n"
+               "See appealsd(8) and appealsd.conf(5).\n",
+            APD_SYSCONF_DIR "/appealsd.conf");
 }
 
 static int check_config(const char *path, const char *const *sets)
@@ -44,19 +47,11 @@ static int check_config(const char *path, const char *const *sets)
         diag_free(&d);
         return 1;
     }
-    printf("%s: ok (%zu sources, %zu organisations, %zu pages)\n", path, c->nsources,
-           c->dir->norgs, c->dir->npages);
+    printf("%s: ok (%zu sources, %zu organisations, %zu pages, %zu rules)\n", path,
+           c->nsources, c->dir->norgs, c->dir->npages, rules_of(c)->n);
     diag_free(&d);
     config_unref(c);
     return 0;
-}
-
-static void add_topic(const char **v, size_t *n, const char *t)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(v[i], t) == 0)
-            return;
-    v[(*n)++] = t;
 }
 
 static int create_topics(const char *path, const char *const *sets)
@@ -70,16 +65,12 @@ static int create_topics(const char *path, const char *const *sets)
         diag_free(&d);
         return 1;
     }
-    const char **topics = calloc(c->dir->norgs + 8, sizeof(char *));
-    size_t n = 0;
-    add_topic(topics, &n, c->kafka.topic_all);
-    add_topic(topics, &n, c->kafka.topic_triage);
-    add_topic(topics, &n, c->kafka.topic_sla);
-    add_topic(topics, &n, c->kafka.topic_status);
-    add_topic(topics, &n, c->kafka.topic_dlq);
+    size_t n;
+    const char **topics = kafka_topics_required(c, &n);
     for (size_t i = 0; i < c->dir->norgs; i++)
-        if (c->dir->orgs[i].kafka)
-            add_topic(topics, &n, c->dir->orgs[i].topic);
+        if (!c->dir->orgs[i].kafka)
+            printf("organisation %s takes HTTP deliveries only: no topic\n",
+                   c->dir->orgs[i].code);
     char err[512];
     int rc = kafka_create_topics(c, topics, n, 15000, err, sizeof(err));
     if (rc != 0)
@@ -107,7 +98,7 @@ int main(int argc, char **argv)
         {"set", required_argument, NULL, OPT_SET},
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"create-topics", no_argument, NULL, OPT_TOPICS},
-        {"help-config", no_argument, NULL, OPT_HELPCONF},
+        {"help-config", optional_argument, NULL, OPT_HELPCONF},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -116,13 +107,21 @@ int main(int argc, char **argv)
     const char **sets = calloc((size_t)argc + 1, sizeof(char *));
     size_t nsets = 0;
     int mode = 0, opt;
+    bool tsv = false;
     while ((opt = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': config = optarg; break;
         case OPT_SET: sets[nsets++] = optarg; break;
         case OPT_CHECK:
-        case OPT_TOPICS:
-        case OPT_HELPCONF: mode = opt; break;
+        case OPT_TOPICS: mode = opt; break;
+        case OPT_HELPCONF:
+            if (optarg && strcmp(optarg, "tsv") != 0) {
+                fprintf(stderr, "appealsd: --help-config=%s: only 'tsv' is known\n", optarg);
+                return 2;
+            }
+            tsv = optarg != NULL;
+            mode = opt;
+            break;
         case 'V': printf("appealsd %s\n", APD_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -137,7 +136,13 @@ int main(int argc, char **argv)
     switch (mode) {
     case OPT_CHECK: rc = check_config(config, sets); break;
     case OPT_TOPICS: rc = create_topics(config, sets); break;
-    case OPT_HELPCONF: config_print_reference(); rc = 0; break;
+    case OPT_HELPCONF:
+        if (tsv)
+            config_print_reference_tsv();
+        else
+            config_print_reference();
+        rc = 0;
+        break;
     default: rc = app_run(config, sets); break;
     }
     free(sets);

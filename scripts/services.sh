@@ -23,7 +23,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
 
 PY=/usr/bin/python3
-READY_TIMEOUT=${APD_SERVICES_TIMEOUT:-60}
+READY_TIMEOUT=${APD_SERVICES_TIMEOUT:-150}
 STOP_TIMEOUT=30
 
 say() { printf 'services: %s\n' "$*"; }

@@ -13,6 +13,9 @@ struct subcommand {
 /* NULL-terminated (subcommands.c). */
 extern const struct subcommand subcommands[];
 
+/* `appealsd route [--explain]` (route_cmd.c). */
+int route_main(int argc, char **argv);
+
 /* `appealsd deadline`: working-time arithmetic (deadline.c). */
 int cli_deadline(int argc, char **argv);
 

@@ -10,6 +10,8 @@ const char *cli_default_config(void)
 }
 
 const struct subcommand subcommands[] = {
+    {"route", route_main, "route [--explain] [-c FILE] [--set ...] < appeals.jsonl   "
+                          "routing decision per JSON line"},
     {"deadline", cli_deadline,
      "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar]"},
     {NULL, NULL, NULL},

@@ -131,23 +131,36 @@ static const struct section_table core_sections[] = {
     {"kafka", kafka_keys},   {"redis", redis_keys},     {"control", control_keys},
 };
 
+/* The URL as messages may show it: without the password, which would
+ * otherwise reach the journal with every typo in the rest of the URL. */
+static const char *url_shown(const char *url, char *buf, size_t len)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    if (at == NULL)
+        return url;
+    snprintf(buf, len, "%.*s***%s", (int)(scheme + 3 - url), url, at);
+    return buf;
+}
+
 static int parse_redis_url(struct cfg_redis *r, struct diag *d, struct ini_entry *e)
 {
     const char *file = e ? e->file : NULL;
     int line = e ? e->line : 0;
-    const char *u = r->url;
+    char shown[512];
+    const char *u = r->url, *us = url_shown(u, shown, sizeof(shown));
     r->db = 0;
     if (strncmp(u, "unix:", 5) == 0) {
         const char *q = strchr(u + 5, '?');
         r->unix_path = q ? strndup(u + 5, (size_t)(q - u - 5)) : strdup(u + 5);
         if (q && sscanf(q, "?db=%d", &r->db) != 1) {
-            diag_add(d, file, line, "[redis] url: bad query in '%s' (use ?db=N)", u);
+            diag_add(d, file, line, "[redis] url: bad query in '%s' (use ?db=N)", us);
             return -1;
         }
         return 0;
     }
     if (strncmp(u, "redis://", 8) != 0) {
-        diag_add(d, file, line, "[redis] url: '%s' must start with redis:// or unix:", u);
+        diag_add(d, file, line, "[redis] url: '%s' must start with redis:// or unix:", us);
         return -1;
     }
     const char *p = u + 8;
@@ -164,7 +177,7 @@ static int parse_redis_url(struct cfg_redis *r, struct diag *d, struct ini_entry
     if (*p == '[') {
         const char *rb = memchr(p, ']', (size_t)(hostend - p));
         if (rb == NULL) {
-            diag_add(d, file, line, "[redis] url: unbalanced '[' in '%s'", u);
+            diag_add(d, file, line, "[redis] url: unbalanced '[' in '%s'", us);
             return -1;
         }
         r->host = strndup(p + 1, (size_t)(rb - p - 1));
@@ -178,7 +191,7 @@ static int parse_redis_url(struct cfg_redis *r, struct diag *d, struct ini_entry
         char *end;
         long port = strtol(colon + 1, &end, 10);
         if (end != hostend || port <= 0 || port > 65535) {
-            diag_add(d, file, line, "[redis] url: bad port in '%s'", u);
+            diag_add(d, file, line, "[redis] url: bad port in '%s'", us);
             return -1;
         }
         r->port = (int)port;
@@ -187,13 +200,13 @@ static int parse_redis_url(struct cfg_redis *r, struct diag *d, struct ini_entry
         char *end;
         long db = strtol(slash + 1, &end, 10);
         if (*end != '\0' || db < 0 || db > 1000) {
-            diag_add(d, file, line, "[redis] url: bad database number in '%s'", u);
+            diag_add(d, file, line, "[redis] url: bad database number in '%s'", us);
             return -1;
         }
         r->db = (int)db;
     }
     if (r->host[0] == '\0') {
-        diag_add(d, file, line, "[redis] url: no host in '%s'", u);
+        diag_add(d, file, line, "[redis] url: no host in '%s'", us);
         return -1;
     }
     return 0;
@@ -311,13 +324,30 @@ static const char *type_name(enum conf_type t)
     return n[t];
 }
 
+static bool reference_tsv;
+
 void conf_print_keys(const char *section, const struct conf_key *keys)
 {
+    if (reference_tsv) {
+        /* section, key, type, default, restart, doc: for the man page generator */
+        for (const struct conf_key *k = keys; k->name; k++)
+            printf("%s\t%s\t%s\t%s\t%s\t%s\n", section, k->name, type_name(k->type),
+                   k->def ? k->def : "", (k->flags & CF_RESTART) ? "restart" : "",
+                   k->doc ? k->doc : "");
+        return;
+    }
     printf("[%s]\n", section);
     for (const struct conf_key *k = keys; k->name; k++)
         printf("  %-22s %-8s %-10s %s%s\n", k->name, type_name(k->type),
                k->def ? k->def : "-", k->doc ? k->doc : "",
                (k->flags & CF_RESTART) ? " (restart to change)" : "");
+}
+
+void config_print_reference_tsv(void)
+{
+    reference_tsv = true;
+    config_print_reference();
+    reference_tsv = false;
 }
 
 void config_print_reference(void)

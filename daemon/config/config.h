@@ -99,6 +99,8 @@ struct apd_config {
     void *sla;
     void *rules;
     void *classifier;
+    void *delivery;           /* struct delivery_config ([delivery]) */
+    void *ack;                /* struct ack_config ([ack]) */
 };
 
 /* Options for building a config. */
@@ -118,6 +120,9 @@ void config_unref(struct apd_config *c);
 const char *config_restart_diff(const struct apd_config *old, const struct apd_config *new_);
 /* Prints the key reference (for --help-config and the docs). */
 void config_print_reference(void);
+/* The same as tab-separated lines: section, key, type, default, "restart" or
+ * empty, description (--help-config=tsv; appealsd.conf(5) is built from it). */
+void config_print_reference_tsv(void);
 
 /* Section types that take a name: [org "x"], --set org.x.key=v. */
 extern const char *const config_named_types[];

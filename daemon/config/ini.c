@@ -334,8 +334,11 @@ int ini_override(struct ini *ini, const char *assignment, const char *const *nam
 {
     const char *eq = strchr(assignment, '=');
     const char *dot = strchr(assignment, '.');
+    /* Messages show the assignment up to '=': the value may be a secret. */
+    int shown = eq ? (int)(eq - assignment) : (int)strlen(assignment);
     if (eq == NULL || dot == NULL || dot > eq) {
-        diag_add(d, "--set", 0, "'%s': expected section.key=value", assignment);
+        diag_add(d, "--set", 0, "'%.*s%s': expected section.key=value", shown, assignment,
+                 eq ? "=..." : "");
         return -1;
     }
     struct sbuf type = SBUF_INIT, name = SBUF_INIT, key = SBUF_INIT;
@@ -352,7 +355,7 @@ int ini_override(struct ini *ini, const char *assignment, const char *const *nam
             if (*p == '.')
                 last = p;
         if (last == NULL) {
-            diag_add(d, "--set", 0, "'%s': expected %s.NAME.key=value", assignment,
+            diag_add(d, "--set", 0, "'%.*s=...': expected %s.NAME.key=value", shown, assignment,
                      sbuf_str(&type));
             goto fail;
         }

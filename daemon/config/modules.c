@@ -5,11 +5,17 @@
 
 extern const struct conf_module sources_conf_module;
 extern const struct conf_module directory_conf_module;
+extern const struct conf_module rules_conf_module;
+extern const struct conf_module delivery_conf_module;
+extern const struct conf_module ack_conf_module;
 extern const struct conf_module sla_conf_module;
 
 const struct conf_module *const conf_modules[] = {
     &sources_conf_module,
     &directory_conf_module,
+    &rules_conf_module,
+    &delivery_conf_module,
+    &ack_conf_module,
     &sla_conf_module,
     NULL,
 };

@@ -4,7 +4,6 @@
  * records it in the audit trail as operator:<unix user> and publishes it. */
 #include "cmd_appeals.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,17 +45,6 @@ static const char *arg_str(struct ctl_client *c, const struct json *args, const 
         return NULL;
     }
     return v->u.s;
-}
-
-static void actor_of(struct ctl_client *c, char *out, size_t len)
-{
-    uid_t uid = (uid_t)ctl_peer_uid(c);
-    struct passwd pw, *res = NULL;
-    char buf[1024];
-    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-        snprintf(out, len, "operator:%s", res->pw_name);
-    else
-        snprintf(out, len, "operator:uid%u", (unsigned)uid);
 }
 
 /* ---- the common path: one lifecycle event ---- */
@@ -111,11 +99,9 @@ static int change(struct ctl_client *c, struct app *app, const struct json *args
     }
     if (bad)
         return -1;
-    char actor[160];
-    actor_of(c, actor, sizeof(actor));
     struct lc_request rq = {
         .appeal_id = id,
-        .ev = {.kind = kind, .actor = actor, .reason = reason, .link = link, .org = org,
+        .ev = {.kind = kind, .actor = ctl_actor(c), .reason = reason, .link = link, .org = org,
                .days = days},
     };
     struct lifecycle *lc = sla_engine_lifecycle(app);

@@ -7,7 +7,9 @@
 #include "apd_build.h"
 #include "app.h"
 #include "cmd_appeals.h"
+#include "cmd_query.h"
 #include "config.h"
+#include "delivery.h"
 #include "control.h"
 #include "http.h"
 #include "json.h"
@@ -26,6 +28,17 @@ static const char *state_name(enum app_state s)
     case APP_DRAINING: return "draining";
     default: return "stopped";
     }
+}
+
+/* The Redis URL without its password: status is open to read-only peers. */
+static void redis_url_public(const char *url, char *out, size_t len)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    if (at == NULL)
+        snprintf(out, len, "%s", url);
+    else
+        snprintf(out, len, "%.*s***%s", (int)(scheme + 3 - url), url, at);
 }
 
 static int cmd_status(struct ctl_client *c, struct app *app, const struct json *args,
@@ -54,7 +67,9 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     redis_get_stats(app->redis, &rs);
     jw_key(w, "redis");
     jw_obj(w);
-    jw_kstr(w, "url", app->cfg->redis.url);
+    char url[512];
+    redis_url_public(app->cfg->redis.url, url, sizeof(url));
+    jw_kstr(w, "url", url);
     jw_kbool(w, "connected", rs.up);
     jw_kint(w, "pending", rs.pending);
     jw_kint(w, "commands", (int64_t)rs.commands);
@@ -91,12 +106,31 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_kint(w, "answers", (int64_t)ps.answers);
     jw_kint(w, "retries", (int64_t)ps.retries);
     jw_kint(w, "waiting_for_redis", (int64_t)ps.waiting_redis);
+    jw_kint(w, "dropped", (int64_t)ps.dropped);
+    jw_obj_end(w);
+
+    struct delivery_stats ds;
+    delivery_get_stats(app->delivery, &ds);
+    jw_key(w, "delivery");
+    jw_obj(w);
+    jw_kint(w, "outbox_added", (int64_t)ds.outbox_added);
+    jw_kint(w, "http_inflight", (int64_t)ds.inflight);
+    jw_kint(w, "http_delivered", (int64_t)ds.http_delivered);
+    jw_kint(w, "http_failed", (int64_t)ds.http_failed);
+    jw_kint(w, "acks_sent", (int64_t)ds.acks_sent);
+    jw_kint(w, "acks_failed", (int64_t)ds.acks_failed);
+    jw_kint(w, "acks_given_up", (int64_t)ds.acks_given_up);
     jw_obj_end(w);
 
     jw_key(w, "http");
     jw_obj(w);
     jw_kint(w, "port", app->http ? http_port(app->http) : 0);
     jw_kint(w, "waiting_for_spool", app->http ? http_inflight(app->http) : 0);
+    jw_obj_end(w);
+
+    jw_key(w, "control");
+    jw_obj(w);
+    control_write_stats(app->control, w);
     jw_obj_end(w);
     return 0;
 }
@@ -134,6 +168,9 @@ const struct ctl_cmd ctl_commands[] = {
     {"status", false, cmd_status, "uptime, Kafka and Redis state, spool and pipeline counters"},
     {"reload", true, cmd_reload, "reload the configuration; fails if the new one is refused"},
     {"help", false, cmd_help, "list commands"},
+    {"tail", false, ctl_cmd_tail, "stream appeal, SLA and status events, filtered"},
+    {"show", false, ctl_cmd_show, "one appeal: its record, deadlines and audit trail"},
+    {"list", false, ctl_cmd_list, "open appeals, filtered; overdue and due-soon first"},
     {"stats", false, cmd_stats, "open, answered, closed, overdue appeals and first-response "
      "compliance today, by org, category or municipality"},
     {"answer", true, cmd_answer, "record a first response given outside the platform"},

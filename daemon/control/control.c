@@ -18,29 +18,49 @@
 
 #include "app.h"
 #include "config.h"
+#include "filter.h"
 #include "json.h"
 #include "log.h"
 #include "sbuf.h"
+#include "units.h"
+#include "utf8.h"
 
 #define CTL_MAX_LINE (64 * 1024)
+/* Connections beyond this are answered "busy" and closed: each one may
+ * hold up to control.max_output bytes, so their number bounds memory too. */
+#define CTL_MAX_CLIENTS 256
+
+struct ctl_sub {
+    struct ctl_filter filter;
+    uint64_t dropped;        /* events lost since the last notice */
+};
 
 struct control {
     struct app *app;
     struct evconnlistener *lis;
     char *path;
     struct ctl_client *clients;
+    size_t nclients, nsubs;
+    uint64_t accepted, refused_busy, requests, forbidden;
+    uint64_t events_sent, events_dropped;
+    size_t output_high_water;   /* the most bytes ever waiting for one client */
 };
 
 struct ctl_client {
-    struct control *ctl;
+    struct control *ctl;     /* NULL once the socket is gone (shutdown) */
     struct bufferevent *bev;
     uid_t uid;
     gid_t gid;
+    pid_t pid;
     bool admin;
-    bool busy;           /* a request is being answered */
-    bool closed;         /* peer gone; freed when refs drop */
+    bool busy;               /* a request is being answered */
+    bool closed;             /* peer gone; freed when refs drop */
+    bool throttled;          /* replies piled up: input not read until they drain */
+    bool skip_line;          /* discarding the rest of an over-long request */
     unsigned refs;
     char *err_code, *err_msg;
+    char *actor;
+    struct ctl_sub *sub;     /* non-NULL: this connection is a tail stream */
     struct ctl_client *prev, *next;
 };
 
@@ -48,7 +68,55 @@ static void client_unref(struct ctl_client *c);
 static void process_lines(struct ctl_client *c);
 
 bool ctl_is_admin(const struct ctl_client *c) { return c->admin; }
-unsigned ctl_peer_uid(const struct ctl_client *c) { return (unsigned)c->uid; }
+uid_t ctl_peer_uid(const struct ctl_client *c) { return c->uid; }
+
+const char *ctl_actor(struct ctl_client *c)
+{
+    if (c->actor == NULL) {
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+        int n = getpwuid_r(c->uid, &pw, buf, sizeof(buf), &res) == 0 && res
+                    ? asprintf(&c->actor, "operator:%s", res->pw_name)
+                    : asprintf(&c->actor, "operator:uid:%u", (unsigned)c->uid);
+        if (n < 0)
+            c->actor = NULL;
+    }
+    return c->actor ? c->actor : "operator:?";
+}
+
+static size_t max_output(const struct control *ctl)
+{
+    return (size_t)ctl->app->cfg->control.max_output;
+}
+
+static size_t out_len(const struct ctl_client *c)
+{
+    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
+/* After queueing output: keep the high-water mark, and stop reading from a
+ * request/reply client whose replies are not being read. */
+static void after_write(struct ctl_client *c)
+{
+    struct control *ctl = c->ctl;
+    size_t n = out_len(c);
+    if (ctl == NULL)
+        return;
+    if (n > ctl->output_high_water)
+        ctl->output_high_water = n;
+    if (c->sub == NULL && !c->throttled && n > max_output(ctl)) {
+        c->throttled = true;
+        bufferevent_disable(c->bev, EV_READ);
+    }
+}
+
+static void send_raw(struct ctl_client *c, const char *p, size_t len)
+{
+    if (c->closed || c->bev == NULL)
+        return;
+    bufferevent_write(c->bev, p, len);
+    after_write(c);
+}
 
 void ctl_error(struct ctl_client *c, const char *code, const char *fmt, ...)
 {
@@ -63,13 +131,6 @@ void ctl_error(struct ctl_client *c, const char *code, const char *fmt, ...)
     c->err_msg = sbuf_steal(&b);
 }
 
-static void send_line(struct ctl_client *c, struct sbuf *b)
-{
-    sbuf_addc(b, '\n');
-    if (!c->closed && c->bev)
-        bufferevent_write(c->bev, b->p, b->len);
-}
-
 static void send_error(struct ctl_client *c)
 {
     struct sbuf b = SBUF_INIT;
@@ -80,7 +141,8 @@ static void send_error(struct ctl_client *c)
     jw_kstr(&w, "error", c->err_msg ? c->err_msg : "failed");
     jw_kstr(&w, "code", c->err_code ? c->err_code : "error");
     jw_obj_end(&w);
-    send_line(c, &b);
+    sbuf_addc(&b, '\n');
+    send_raw(c, b.p, b.len);
     sbuf_free(&b);
     free(c->err_code);
     free(c->err_msg);
@@ -93,22 +155,31 @@ struct ctl_client *ctl_hold(struct ctl_client *c)
     return c;
 }
 
-void ctl_finish(struct ctl_client *c, const char *result_json)
+/* Sends the reply and drops the command's reference; the caller goes on
+ * with the next request (or not, when c was the last reference). */
+static void finish_reply(struct ctl_client *c, const char *result_json)
 {
     if (result_json) {
         struct sbuf b = SBUF_INIT;
         sbuf_adds(&b, "{\"ok\":true,\"result\":");
         sbuf_adds(&b, result_json);
-        sbuf_addc(&b, '}');
-        send_line(c, &b);
+        sbuf_adds(&b, "}\n");
+        send_raw(c, b.p, b.len);
         sbuf_free(&b);
     } else {
         send_error(c);
     }
     c->busy = false;
-    bool closed = c->closed;
     client_unref(c);
-    if (!closed)
+}
+
+void ctl_finish(struct ctl_client *c, const char *result_json)
+{
+    /* Only asynchronous commands come here, from a callback of their own,
+     * so reading the next request cannot recurse into this one. */
+    bool alive = c->refs > 1 && !c->closed;
+    finish_reply(c, result_json);
+    if (alive)
         process_lines(c);
 }
 
@@ -120,38 +191,49 @@ static const struct ctl_cmd *find_cmd(const char *name)
     return NULL;
 }
 
+static void refuse(struct ctl_client *c, struct json_doc *d, const char *code, const char *msg)
+{
+    ctl_error(c, code, "%s", msg);
+    send_error(c);
+    json_free(d);
+}
+
 static void handle_line(struct ctl_client *c, const char *line, size_t len)
 {
-    char err[160];
+    char err[160], msg[320];
     struct json_doc *d = json_parse(line, len, 32, err, sizeof(err));
     const char *cmd = d ? json_str(json_get(&d->root, "cmd")) : NULL;
-    if (cmd == NULL) {
-        ctl_error(c, "bad_request", d ? "expected {\"cmd\": NAME, \"args\": {...}}" : "%s", err);
-        send_error(c);
-        json_free(d);
-        return;
-    }
+    const struct json *args = d ? json_get(&d->root, "args") : NULL;
+    if (c->ctl)
+        c->ctl->requests++;
+    if (cmd == NULL)
+        return refuse(c, d, "bad_request",
+                      d ? "expected {\"cmd\": NAME, \"args\": {...}}" : err);
+    if (args && args->type != JSON_OBJECT && args->type != JSON_NULL)
+        return refuse(c, d, "bad_request", "'args' must be an object");
     const struct ctl_cmd *k = find_cmd(cmd);
     if (k == NULL) {
-        ctl_error(c, "unknown_command", "unknown command '%s'", cmd);
-        send_error(c);
-        json_free(d);
-        return;
+        snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd);
+        return refuse(c, d, "unknown_command", msg);
     }
     if (k->admin && !c->admin) {
-        ctl_error(c, "forbidden", "'%s' changes state and needs an admin peer (root, the "
-                  "daemon's user, or control.admin_group); this connection is read-only", cmd);
-        send_error(c);
-        json_free(d);
-        return;
+        if (c->ctl)
+            c->ctl->forbidden++;
+        snprintf(msg, sizeof(msg), "'%s' changes state and needs an admin peer (root, the "
+                 "daemon's user, or a member of control.admin_group); this connection is "
+                 "read-only", cmd);
+        return refuse(c, d, "forbidden", msg);
     }
+    if (k->admin)
+        log_info("control: %s runs '%s' (uid %u, pid %d)", ctl_actor(c), cmd, (unsigned)c->uid,
+                 (int)c->pid);
     struct sbuf b = SBUF_INIT;
     struct jw w;
     jw_init(&w, &b);
     jw_obj(&w);
     c->busy = true;
     ctl_hold(c);
-    int rc = k->fn(c, c->ctl->app, json_get(&d->root, "args"), &w);
+    int rc = k->fn(c, c->ctl->app, args, &w);
     json_free(d);
     if (rc == 1) {
         sbuf_free(&b);
@@ -159,28 +241,57 @@ static void handle_line(struct ctl_client *c, const char *line, size_t len)
         return;
     }
     jw_obj_end(&w);
-    ctl_finish(c, rc == 0 ? b.p : NULL);
+    finish_reply(c, rc == 0 ? b.p : NULL);
     sbuf_free(&b);
+}
+
+static void too_long(struct ctl_client *c)
+{
+    ctl_error(c, "too_long", "request line longer than %d bytes", CTL_MAX_LINE);
+    send_error(c);
 }
 
 static void process_lines(struct ctl_client *c)
 {
-    while (!c->busy && !c->closed) {
+    while (!c->busy && !c->closed && !c->throttled && c->sub == NULL) {
         struct evbuffer *in = bufferevent_get_input(c->bev);
+        if (c->skip_line) {
+            struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+            if (p.pos < 0) {
+                evbuffer_drain(in, evbuffer_get_length(in));
+                return;
+            }
+            evbuffer_drain(in, (size_t)p.pos + 1);
+            c->skip_line = false;
+            continue;
+        }
         size_t len;
         char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
         if (line == NULL) {
             if (evbuffer_get_length(in) > CTL_MAX_LINE) {
-                ctl_error(c, "too_long", "request line longer than %d bytes", CTL_MAX_LINE);
-                send_error(c);
+                too_long(c);
                 evbuffer_drain(in, evbuffer_get_length(in));
+                c->skip_line = true;
             }
             return;
         }
-        if (len > 0)
+        if (len > CTL_MAX_LINE)
+            too_long(c);
+        else if (len > 0)
             handle_line(c, line, len);
         free(line);
     }
+}
+
+static void sub_free(struct ctl_client *c)
+{
+    if (c->sub == NULL)
+        return;
+    if (c->ctl)
+        c->ctl->nsubs--;
+    ctl_filter_free(&c->sub->filter);
+    free(c->sub);
+    c->sub = NULL;
 }
 
 static void client_close(struct ctl_client *c)
@@ -188,10 +299,13 @@ static void client_close(struct ctl_client *c)
     if (c->closed)
         return;
     c->closed = true;
+    sub_free(c);
     if (c->bev) {
         bufferevent_free(c->bev);
         c->bev = NULL;
     }
+    if (c->ctl)
+        c->ctl->nclients--;
     client_unref(c);
 }
 
@@ -208,10 +322,45 @@ static void client_unref(struct ctl_client *c)
         c->next->prev = c->prev;
     free(c->err_code);
     free(c->err_msg);
+    free(c->actor);
     free(c);
 }
 
-static void on_read(struct bufferevent *bev, void *arg) { process_lines(arg); }
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct ctl_client *c = arg;
+    if (c->sub) {
+        /* A stream takes no further requests; reading only notices EOF. */
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    process_lines(c);
+}
+
+static void send_dropped(struct ctl_client *c)
+{
+    char line[64];
+    int n = snprintf(line, sizeof(line), "{\"dropped\":%llu}\n",
+                     (unsigned long long)c->sub->dropped);
+    c->sub->dropped = 0;
+    send_raw(c, line, (size_t)n);
+}
+
+/* Called when the client's backlog has fallen to the low watermark. */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    struct ctl_client *c = arg;
+    if (c->closed || c->ctl == NULL)
+        return;
+    if (c->sub && c->sub->dropped)
+        send_dropped(c);
+    if (c->throttled && out_len(c) <= max_output(c->ctl) / 2) {
+        c->throttled = false;
+        bufferevent_enable(c->bev, EV_READ);
+        process_lines(c);
+    }
+}
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -237,12 +386,26 @@ static bool in_group(uid_t uid, gid_t gid, const char *group)
     return false;
 }
 
+static void refuse_busy(struct control *ctl, evutil_socket_t fd)
+{
+    static const char msg[] = "{\"ok\":false,\"code\":\"busy\",\"error\":\"too many control "
+                              "connections; try again later\"}\n";
+    ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)w;
+    close(fd);
+    if (ctl->refused_busy++ == 0)
+        log_warn("control: %d connections are open; refusing more until some close",
+                 CTL_MAX_CLIENTS);
+}
+
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
     struct control *ctl = arg;
     struct ucred cred;
     socklen_t cl = sizeof(cred);
+    if (ctl->nclients >= CTL_MAX_CLIENTS)
+        return refuse_busy(ctl, fd);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
         close(fd);
         return;
@@ -251,17 +414,151 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     c->ctl = ctl;
     c->uid = cred.uid;
     c->gid = cred.gid;
+    c->pid = cred.pid;
     c->admin = cred.uid == 0 || cred.uid == geteuid() ||
                in_group(cred.uid, cred.gid, ctl->app->cfg->control.admin_group);
     c->refs = 1;
     c->bev = bufferevent_socket_new(ctl->app->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_MAX_LINE * 2);
+    bufferevent_setwatermark(c->bev, EV_WRITE, max_output(ctl) / 2, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->next = ctl->clients;
     if (ctl->clients)
         ctl->clients->prev = c;
     ctl->clients = c;
+    ctl->nclients++;
+    ctl->accepted++;
+    log_debug("control: connection from uid %u pid %d (%s)", (unsigned)c->uid, (int)c->pid,
+              c->admin ? "admin" : "read-only");
+}
+
+static const char *const tail_args[] = {NULL};
+
+int ctl_cmd_tail(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)
+{
+    char err[256];
+    struct ctl_sub *s = calloc(1, sizeof(*s));
+    if (ctl_filter_parse(&s->filter, args, tail_args, true, err, sizeof(err)) != 0) {
+        free(s);
+        ctl_error(c, "bad_args", "%s", err);
+        return -1;
+    }
+    c->sub = s;
+    c->ctl->nsubs++;
+    jw_kbool(w, "streaming", true);
+    jw_kint(w, "max_output", (int64_t)max_output(c->ctl));
+    return 0;
+}
+
+void control_event_fields(struct jw *w, const struct tail_event *ev, const char *tz)
+{
+    char ts[48];
+    jw_kstr(w, "type", ev->type);
+    jw_kstr(w, "event", ev->event);
+    const char *k[] = {"appeal_id", "org", "category", "municipality", "priority", "state"};
+    const char *v[] = {ev->appeal_id, ev->org,      ev->category,
+                       ev->municipality, ev->priority, ev->state};
+    for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+        if (v[i])
+            jw_kstr(w, k[i], v[i]);
+    if (ev->due_ms > 0) {
+        format_iso8601(ev->due_ms, tz, ts, sizeof(ts));
+        jw_kstr(w, "due", ts);
+    }
+    format_iso8601(now_ms(), tz, ts, sizeof(ts));
+    jw_kstr(w, "at", ts);
+}
+
+void control_event_text(struct jw *w, const char *text, size_t len)
+{
+    if (text == NULL)
+        return;
+    size_t n = 0;
+    while (n < len) {
+        size_t l = utf8_seq_len(text + n, len - n);
+        if (l == 0 || n + l > CONTROL_TEXT_MAX)
+            break;
+        n += l;
+    }
+    if (n == len) {
+        jw_key(w, "text");
+        jw_strn(w, text, len);
+        return;
+    }
+    struct sbuf b = SBUF_INIT;
+    sbuf_add(&b, text, n);
+    sbuf_adds(&b, "\xe2\x80\xa6");   /* … */
+    jw_key(w, "text");
+    jw_strn(w, b.p, b.len);
+    sbuf_free(&b);
+}
+
+/* The event object when the publisher gave only the fields. */
+static void event_json(struct sbuf *b, const struct tail_event *ev, const char *tz)
+{
+    struct jw w;
+    jw_init(&w, b);
+    jw_obj(&w);
+    control_event_fields(&w, ev, tz);
+    jw_obj_end(&w);
+}
+
+static bool subscriber_wants(const struct ctl_client *c, const struct tail_event *ev,
+                             int64_t now)
+{
+    return c->sub && !c->closed && ctl_filter_match(&c->sub->filter, ev, now);
+}
+
+bool control_has_subscribers(const struct control *ctl) { return ctl && ctl->nsubs > 0; }
+
+void control_publish(struct control *ctl, const struct tail_event *ev)
+{
+    if (ctl == NULL || ctl->nsubs == 0)
+        return;
+    int64_t now = now_ms();
+    size_t limit = max_output(ctl);
+    struct sbuf line = SBUF_INIT;
+    for (struct ctl_client *c = ctl->clients; c; c = c->next) {
+        if (!subscriber_wants(c, ev, now))
+            continue;
+        if (line.len == 0) {
+            sbuf_adds(&line, "{\"event\":");
+            if (ev->json)
+                sbuf_adds(&line, ev->json);
+            else
+                event_json(&line, ev, ctl->app->cfg->daemon.timezone);
+            sbuf_adds(&line, "}\n");
+        }
+        /* Once dropping, keep dropping until the notice went out: the
+         * client then sees events, {"dropped": N}, events, in that order. */
+        if (c->sub->dropped || out_len(c) + line.len > limit) {
+            c->sub->dropped++;
+            ctl->events_dropped++;
+            continue;
+        }
+        send_raw(c, line.p, line.len);
+        ctl->events_sent++;
+    }
+    sbuf_free(&line);
+}
+
+void control_write_stats(const struct control *ctl, struct jw *w)
+{
+    size_t buffered = 0;
+    for (const struct ctl_client *c = ctl ? ctl->clients : NULL; c; c = c->next)
+        buffered += out_len(c);
+    jw_kint(w, "clients", ctl ? (int64_t)ctl->nclients : 0);
+    jw_kint(w, "tail_subscribers", ctl ? (int64_t)ctl->nsubs : 0);
+    jw_kint(w, "connections", ctl ? (int64_t)ctl->accepted : 0);
+    jw_kint(w, "refused_busy", ctl ? (int64_t)ctl->refused_busy : 0);
+    jw_kint(w, "requests", ctl ? (int64_t)ctl->requests : 0);
+    jw_kint(w, "forbidden", ctl ? (int64_t)ctl->forbidden : 0);
+    jw_kint(w, "events_sent", ctl ? (int64_t)ctl->events_sent : 0);
+    jw_kint(w, "events_dropped", ctl ? (int64_t)ctl->events_dropped : 0);
+    jw_kint(w, "buffered_bytes", (int64_t)buffered);
+    jw_kint(w, "buffered_high_water", ctl ? (int64_t)ctl->output_high_water : 0);
+    jw_kint(w, "max_output", ctl ? (int64_t)max_output(ctl) : 0);
 }
 
 struct control *control_start(struct app *app, char *err, size_t errlen)
@@ -311,13 +608,6 @@ fail:
     return NULL;
 }
 
-void control_publish(struct control *ctl, const struct tail_event *ev)
-{
-    /* Subscribers arrive with the tail command (docs/control-protocol.md). */
-    (void)ctl;
-    (void)ev;
-}
-
 void control_free(struct control *ctl)
 {
     if (ctl == NULL)
@@ -330,17 +620,16 @@ void control_free(struct control *ctl)
         struct ctl_client *c = ctl->clients;
         ctl->clients = c->next;
         c->prev = c->next = NULL;
+        sub_free(c);
         c->ctl = NULL;
         if (c->bev) {
             bufferevent_free(c->bev);
             c->bev = NULL;
         }
-        c->closed = true;
         /* a held client is freed by its command's ctl_finish */
-        if (--c->refs == 0) {
-            free(c->err_code);
-            free(c->err_msg);
-            free(c);
+        if (!c->closed) {
+            c->closed = true;
+            client_unref(c);
         }
     }
     free(ctl->path);

@@ -6,13 +6,22 @@
  * The peer's credentials (SO_PEERCRED) decide whether it may run commands
  * that change state: root, the daemon's own user, and members of
  * control.admin_group may; everyone else who can open the socket is
- * read-only.  docs/control-protocol.md describes every command. */
+ * read-only.  docs/control-protocol.md describes every command.
+ *
+ * `tail` turns a connection into a stream of events (control_publish).  No
+ * client can hold the daemon up or make it grow: at most control.max_output
+ * bytes wait for each client; a request/reply client beyond it is not read
+ * until it catches up, and a tail subscriber loses events, which it is told
+ * about with {"dropped": N} once its backlog has halved.
+ *
+ * Everything here runs on the loop thread. */
 #ifndef APPEALSD_CONTROL_H
 #define APPEALSD_CONTROL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct app;
 struct control;
@@ -41,8 +50,24 @@ struct tail_event {
 
 /* Hands the event to every tail subscriber whose filters match; never
  * blocks: a subscriber that cannot keep up loses events and is told how
- * many.  Safe to call with ctl == NULL (tools without a control socket). */
+ * many.  Safe to call with ctl == NULL (tools without a control socket).
+ * When ev->json is NULL the event object is built from the fields above
+ * (plus "at", the current time). */
 void control_publish(struct control *ctl, const struct tail_event *ev);
+/* Whether anyone tails at all: publishers may skip building ev->json. */
+bool control_has_subscribers(const struct control *ctl);
+
+/* For publishers building ev->json: writes the members common to every
+ * event (type, event, appeal_id, org, ..., "due" and "at" in zone tz) into
+ * an open object, and a text excerpt (at most CONTROL_TEXT_MAX bytes, cut at
+ * a character boundary) as "text". */
+#define CONTROL_TEXT_MAX 280
+void control_event_fields(struct jw *w, const struct tail_event *ev, const char *tz);
+void control_event_text(struct jw *w, const char *text, size_t len);
+
+/* Writes the socket's counters as members of an open object (for status):
+ * clients, tail subscribers, events sent and dropped, buffered bytes. */
+void control_write_stats(const struct control *ctl, struct jw *w);
 
 /* A command fills the result object through w (already opened) and returns
  * 0, or returns -1 after ctl_error(); or it returns 1 after ctl_hold() and
@@ -69,7 +94,13 @@ struct ctl_client *ctl_hold(struct ctl_client *c);
  * ctl_error() beforehand. */
 void ctl_finish(struct ctl_client *c, const char *result_json);
 bool ctl_is_admin(const struct ctl_client *c);
-/* The peer's uid (SO_PEERCRED), for audit trails. */
-unsigned ctl_peer_uid(const struct ctl_client *c);
+/* The peer's user id, and "operator:<user name>" (or "operator:uid:N" when
+ * the id has no name) for audit entries; borrowed, valid while c is. */
+uid_t ctl_peer_uid(const struct ctl_client *c);
+const char *ctl_actor(struct ctl_client *c);
+
+/* `tail`: answers {"streaming": true}; from then on the connection carries
+ * {"event": {...}} and {"dropped": N} lines and further input is ignored. */
+int ctl_cmd_tail(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w);
 
 #endif

@@ -15,6 +15,7 @@
 #include "apd_build.h"
 #include "config.h"
 #include "control.h"
+#include "delivery.h"
 #include "engine.h"
 #include "http.h"
 #include "kafka.h"
@@ -90,7 +91,7 @@ static bool drained(struct app *app)
     struct pipeline_stats ps;
     pipeline_get_stats(app->pipeline, &ps);
     return webhook_inflight() == 0 && ps.inflight == 0 && kafka_outq(app->kafka) == 0 &&
-           sla_engine_idle(app);
+           delivery_idle(app->delivery) && sla_engine_idle(app);
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -130,6 +131,7 @@ static void begin_drain(struct app *app, int sig)
              (long long)app->cfg->daemon.shutdown_timeout_ms);
     http_stop_intake(app->http);
     pipeline_drain(app->pipeline);
+    delivery_stop(app->delivery);
     sla_engine_drain(app);
     app->drain_deadline_ms = mono_ms() + app->cfg->daemon.shutdown_timeout_ms;
     app->drain_timer = event_new(app->base, -1, EV_PERSIST, on_drain_tick, app);
@@ -230,6 +232,7 @@ static int start(struct app *app, char *err, size_t errlen)
     if ((app->kafka = kafka_new(app->cfg, app->base, err, errlen)) == NULL)
         return -1;
     app->redis = redis_new(app->cfg, app->base);
+    app->delivery = delivery_new(app);
     if ((app->sources = sources_start(app->cfg, err, errlen)) == NULL)
         return -1;
     app->pipeline = pipeline_new(app);
@@ -252,7 +255,8 @@ static void teardown(struct app *app)
     /* Kafka before Redis: late delivery reports may still commit. */
     kafka_free(app->kafka, 2000);
     redis_free(app->redis);
-    sla_engine_free(app);   /* after the last replies and delivery reports it receives */
+    delivery_free(app->delivery);   /* after Redis: its callbacks reach into it */
+    sla_engine_free(app);   /* likewise, and after Kafka's last delivery reports */
     pipeline_free(app->pipeline);
     sources_stop(app->sources);
     spool_close(app->spool);

@@ -26,6 +26,7 @@ struct sources;
 struct pipeline;
 struct http_server;
 struct control;
+struct delivery;
 struct config_opts;
 struct sla_engine;
 
@@ -43,6 +44,7 @@ struct app {
     struct redis *redis;
     struct sources *sources;
     struct pipeline *pipeline;
+    struct delivery *delivery;
     struct http_server *http;
     struct control *control;
     struct sla_engine *sla;   /* lifecycle, SLA timers, agency statuses (sla/engine.h) */

@@ -101,12 +101,14 @@ static void accept_body(struct app *app, struct evhttp_request *req, struct sour
                           on_synced, w, NULL);
     if (rc != 0) {
         if (rc == -EDQUOT)
-            log_warn("spool: quota of %llu bytes reached; answering 503 to %s until records "
-                     "are delivered", (unsigned long long)app->cfg->spool.max_size,
-                     src->cfg->name);
+            log_limited(LOG_LVL_WARN, 5, 10000,
+                        "spool: quota of %llu bytes reached; answering 503 to %s until records "
+                        "are delivered", (unsigned long long)app->cfg->spool.max_size,
+                        src->cfg->name);
         else
-            log_error("spool: cannot store a %s event (%s); answering 503, the platform will "
-                      "retry", src->cfg->name, strerror(-rc));
+            log_limited(LOG_LVL_ERROR, 5, 10000,
+                        "spool: cannot store a %s event (%s); answering 503, the platform will "
+                        "retry", src->cfg->name, strerror(-rc));
         reply_status(app, req, src->cfg->name, 503,
                      rc == -EDQUOT ? "spool full; retry later" : "cannot store; retry later");
         pevents_free(&w->ev);
@@ -163,8 +165,9 @@ void webhook_handle(struct app *app, struct evhttp_request *req, const char *pat
         break;
     default: {
         int st = reply.status >= 400 && reply.status < 600 ? reply.status : 400;
-        log_info("http: %s webhook from %s refused with %d: %s", name, peer ? peer : "?", st,
-                 reply.reason ? reply.reason : "rejected by the plugin");
+        log_limited(LOG_LVL_INFO, 10, 10000,
+                    "http: %s webhook from %s refused with %d: %s", name, peer ? peer : "?", st,
+                    reply.reason ? reply.reason : "rejected by the plugin");
         reply_status(app, req, name, st, reply.reason ? reply.reason : "rejected");
         pevents_free(&ev);
         break;

@@ -45,6 +45,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         metrics_add(k->m_produced, 1, topic);
     } else {
         metrics_add(k->m_errors, 1, topic, rd_kafka_err2name(m->err));
+        if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+            m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            log_error("kafka: topic %s does not exist; create the configured topics with "
+                      "`appealsd --create-topics` (the daemon never relies on auto-creation)",
+                      topic);
     }
     if (km) {
         km->cb(km->arg, m->err, m->err ? rd_kafka_err2str(m->err) : NULL);
@@ -153,9 +158,18 @@ struct kafka *kafka_new(const struct apd_config *c, struct event_base *base, cha
     if (kafka_conf_common(conf, c, "producer", err, errlen) != 0)
         goto fail_conf;
     snprintf(v, sizeof(v), "%" PRId64, c->kafka.delivery_timeout_ms);
-    if (rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen) ||
+    /* Topics come from `appealsd --create-topics` with the configured
+     * partitions and replication, never from a broker's defaults. */
+    if (rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, errlen) ||
+        rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen) ||
         rd_kafka_conf_set(conf, "acks", "all", err, errlen) ||
         rd_kafka_conf_set(conf, "message.timeout.ms", v, err, errlen))
+        goto fail_conf;
+    /* A topic the brokers do not know fails its messages this soon (with
+     * "Unknown topic", and the hint below) instead of timing out silently. */
+    snprintf(v, sizeof(v), "%" PRId64, c->kafka.delivery_timeout_ms / 2 < 10000
+                                           ? c->kafka.delivery_timeout_ms / 2 : 10000);
+    if (rd_kafka_conf_set(conf, "topic.metadata.propagation.max.ms", v, err, errlen))
         goto fail_conf;
     snprintf(v, sizeof(v), "%" PRId64, c->kafka.linger_ms);
     if (rd_kafka_conf_set(conf, "linger.ms", v, err, errlen))

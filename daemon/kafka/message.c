@@ -1,13 +1,66 @@
 #include "message.h"
 
-#include <stdbool.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "directory.h"
+#include "json.h"
+#include "kafka.h"
 #include "route.h"
 #include "sbuf.h"
 #include "units.h"
+#include "utf8.h"
+
+static const char *const appeal_events[] = {
+    "created", "updated", "withdrawn", "restored", "answered", "rerouted",
+    "status_changed", "closed", "reopened", "extended", "converted", NULL};
+static const char *const sla_events[] = {"warning", "breach", "escalation", "met", NULL};
+static const char *const dead_letter_events[] = {"rejected", NULL};
+static const char *const statuses[] = {"accepted", "in_progress", "answered", "resolved",
+                                       "rejected", "need_info", NULL};
+
+static bool in_list(const char *const *l, const char *s)
+{
+    for (; s && *l; l++)
+        if (strcmp(*l, s) == 0)
+            return true;
+    return false;
+}
+
+bool message_event_known(const char *schema, const char *event)
+{
+    if (schema == NULL)
+        return false;
+    if (strcmp(schema, APPEAL_SCHEMA) == 0)
+        return in_list(appeal_events, event);
+    if (strcmp(schema, SLA_SCHEMA) == 0)
+        return in_list(sla_events, event);
+    if (strcmp(schema, DEAD_LETTER_SCHEMA) == 0)
+        return in_list(dead_letter_events, event);
+    return false;
+}
+
+void message_headers(struct kafka_header *h, const char *event, const char *schema)
+{
+    h[0] = (struct kafka_header){"event-type", event};
+    h[1] = (struct kafka_header){"schema", schema};
+    h[2] = (struct kafka_header){"schema-version", MESSAGE_SCHEMA_VERSION};
+    h[3] = (struct kafka_header){"content-type", "application/json"};
+}
+
+void appeal_number(const char *appeal_id, char *out, size_t outlen)
+{
+    char hex[17];
+    sha256_hex(appeal_id, strlen(appeal_id), hex, 16);
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++)
+        v = v << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+    v %= 10000000000ULL;
+    snprintf(out, outlen, "%05" PRIu64 "-%05" PRIu64, v / 100000, v % 100000);
+}
 
 static void kv_time(struct jw *w, const char *k, int64_t ms, const char *tz)
 {
@@ -18,245 +71,219 @@ static void kv_time(struct jw *w, const char *k, int64_t ms, const char *tz)
     jw_kstr(w, k, buf);
 }
 
-static void put_route(struct jw *w, const struct route_result *r)
+static void kv_opt(struct jw *w, const char *k, const char *s)
 {
-    jw_key(w, "route");
-    jw_obj(w);
-    jw_kstr(w, "rule", r->rule);
-    jw_kstr(w, "reason", r->reason);
-    jw_kbool(w, "triage", r->triage);
-    if (r->sla_policy)
-        jw_kstr(w, "sla_policy", r->sla_policy);
-    jw_key(w, "copies");
-    jw_arr(w);
-    for (size_t i = 0; i < r->ncopies; i++)
-        jw_str(w, r->copies[i]->code);
-    jw_arr_end(w);
-    jw_obj_end(w);
+    if (s)
+        jw_kstr(w, k, s);
 }
 
-void message_appeal(struct sbuf *out, const struct appeal_view *v)
-{
-    struct jw w;
-    char id[256];
-    jw_init(&w, out);
-    jw_obj(&w);
-    jw_kstr(&w, "schema", APPEAL_SCHEMA "/" APPEAL_SCHEMA_VERSION);
-    jw_kstr(&w, "event", v->event);
-    snprintf(id, sizeof(id), "%s#%lld", v->appeal_id, (long long)v->seq);
-    jw_kstr(&w, "event_id", id);
-    jw_kstr(&w, "appeal_id", v->appeal_id);
-    jw_kint(&w, "seq", v->seq);
-    kv_time(&w, "occurred_at", v->created_ms, v->tz);
-    kv_time(&w, "received_at", v->received_ms, v->tz);
-    kv_time(&w, "published_at", v->now_ms, v->tz);
-    jw_kstr(&w, "source", v->source);
-    jw_key(&w, "page");
-    jw_obj(&w);
-    jw_kstr(&w, "id", v->page);
-    if (v->page_name)
-        jw_kstr(&w, "name", v->page_name);
-    jw_obj_end(&w);
-    jw_key(&w, "item");
-    jw_obj(&w);
-    jw_kstr(&w, "kind", v->item_kind ? v->item_kind : "comment");
-    if (v->platform_type)
-        jw_kstr(&w, "platform_type", v->platform_type);
-    if (v->link)
-        jw_kstr(&w, "link", v->link);
-    if (v->thread)
-        jw_kstr(&w, "thread", v->thread);
-    jw_obj_end(&w);
-    if (v->author_pseudonym) {
-        jw_key(&w, "author");
-        jw_obj(&w);
-        jw_kstr(&w, "pseudonym", v->author_pseudonym);
-        if (v->author_id)
-            jw_kstr(&w, "id", v->author_id);
-        if (v->author_name)
-            jw_kstr(&w, "name", v->author_name);
-        jw_obj_end(&w);
-    }
-    if (v->text) {
-        jw_key(&w, "text");
-        jw_strn(&w, v->text, v->text_len);
-    }
-    if (v->municipality)
-        jw_kstr(&w, "municipality", v->municipality);
-    if (v->org_code) {
-        jw_key(&w, "org");
-        jw_obj(&w);
-        jw_kstr(&w, "code", v->org_code);
-        if (v->org_name)
-            jw_kstr(&w, "name", v->org_name);
-        jw_obj_end(&w);
-    }
-    if (v->classification_json) {
-        jw_key(&w, "classification");
-        jw_raw(&w, v->classification_json, strlen(v->classification_json));
-    }
-    if (v->route)
-        put_route(&w, v->route);
-    if (v->state)
-        jw_kstr(&w, "state", v->state);
-    if (v->sla_json) {
-        jw_key(&w, "sla");
-        jw_raw(&w, v->sla_json, strlen(v->sla_json));
-    } else if (v->first_response_due_ms > 0 || v->answer_link) {
-        jw_key(&w, "sla");
-        jw_obj(&w);
-        kv_time(&w, "first_response_due", v->first_response_due_ms, v->tz);
-        if (v->answer_link)
-            jw_kstr(&w, "answer_link", v->answer_link);
-        jw_obj_end(&w);
-    }
-    jw_obj_end(&w);
-}
-
-/* ---- lifecycle and SLA events ---- */
-
-static void put_org(struct jw *w, const char *key, const char *code, const char *name)
+static void put_org(struct jw *w, const char *key, const char *code, const char *name,
+                    const char *type)
 {
     if (code == NULL)
         return;
     jw_key(w, key);
     jw_obj(w);
     jw_kstr(w, "code", code);
-    if (name)
-        jw_kstr(w, "name", name);
+    kv_opt(w, "name", name);
+    kv_opt(w, "type", type);
     jw_obj_end(w);
 }
 
-static void put_head(struct jw *w, const char *schema, const char *event, const char *id,
-                     int64_t seq, int64_t now, const char *tz)
+static void put_envelope(struct jw *w, const char *schema, const char *event,
+                         const char *event_id, const char *appeal_id, int64_t now_ms,
+                         const char *tz)
 {
-    char eid[512];
+    char num[16];
     jw_kstr(w, "schema", schema);
     jw_kstr(w, "event", event);
-    snprintf(eid, sizeof(eid), "%s#%lld", id, (long long)seq);
-    jw_kstr(w, "event_id", eid);
-    jw_kstr(w, "appeal_id", id);
-    jw_kint(w, "seq", seq);
-    kv_time(w, "published_at", now, tz);
+    jw_kstr(w, "event_id", event_id);
+    jw_kstr(w, "appeal_id", appeal_id);
+    appeal_number(appeal_id, num, sizeof(num));
+    jw_kstr(w, "number", num);
+    kv_time(w, "published_at", now_ms, tz);
 }
 
-static void kv_opt(struct jw *w, const char *k, const char *v)
+static void put_page_item(struct jw *w, const struct appeal_view *v)
 {
-    if (v)
-        jw_kstr(w, k, v);
+    if (v->page) {
+        jw_key(w, "page");
+        jw_obj(w);
+        jw_kstr(w, "id", v->page);
+        kv_opt(w, "name", v->page_name);
+        kv_opt(w, "owner", v->page_owner);
+        jw_obj_end(w);
+    }
+    if (v->item_kind || v->platform_type || v->link || v->thread) {
+        jw_key(w, "item");
+        jw_obj(w);
+        kv_opt(w, "kind", v->item_kind);
+        kv_opt(w, "platform_type", v->platform_type);
+        kv_opt(w, "link", v->link);
+        kv_opt(w, "thread", v->thread);
+        jw_obj_end(w);
+    }
+    if (v->author_pseudonym) {
+        jw_key(w, "author");
+        jw_obj(w);
+        jw_kstr(w, "pseudonym", v->author_pseudonym);
+        kv_opt(w, "id", v->author_id);
+        kv_opt(w, "name", v->author_name);
+        jw_obj_end(w);
+    }
 }
 
-void message_appeal_change(struct sbuf *out, const struct change_view *v)
+static void put_classification(struct jw *w, const struct appeal_view *v)
+{
+    if (v->classification_json) {
+        jw_key(w, "classification");
+        jw_raw(w, v->classification_json, strlen(v->classification_json));
+        return;
+    }
+    if (!v->kind && !v->category && !v->municipality && !v->priority)
+        return;
+    jw_key(w, "classification");
+    jw_obj(w);
+    kv_opt(w, "kind", v->kind);
+    kv_opt(w, "category", v->category);
+    kv_opt(w, "municipality", v->municipality);
+    if (v->municipality)
+        jw_kstr(w, "municipality_from", v->municipality_from_page ? "page" : "text");
+    kv_opt(w, "priority", v->priority);
+    jw_obj_end(w);
+}
+
+static void put_sla(struct jw *w, const struct appeal_view *v)
+{
+    if (v->sla_json) {
+        jw_key(w, "sla");
+        jw_raw(w, v->sla_json, strlen(v->sla_json));
+        return;
+    }
+    if (!v->sla_policy && v->first_response_due_ms <= 0 && v->due_ms <= 0)
+        return;
+    jw_key(w, "sla");
+    jw_obj(w);
+    kv_opt(w, "policy", v->sla_policy);
+    kv_time(w, "first_response_due", v->first_response_due_ms, v->tz);
+    kv_time(w, "due", v->due_ms, v->tz);
+    jw_obj_end(w);
+}
+
+static void put_change(struct jw *w, const struct appeal_view *v)
+{
+    put_org(w, "previous_org", v->previous_org_code, v->previous_org_name, NULL);
+    kv_opt(w, "previous_state", v->previous_state);
+    if (v->answer_link || v->answer_by) {
+        jw_key(w, "answer");
+        jw_obj(w);
+        kv_opt(w, "link", v->answer_link);
+        kv_opt(w, "by", v->answer_by);
+        jw_obj_end(w);
+    }
+    if (v->status) {
+        jw_key(w, "status");
+        jw_obj(w);
+        jw_kstr(w, "status", v->status);
+        kv_opt(w, "comment", v->status_comment);
+        jw_obj_end(w);
+    }
+    if (v->extension_days > 0) {
+        jw_key(w, "extension");
+        jw_obj(w);
+        jw_kint(w, "days", v->extension_days);
+        kv_time(w, "due", v->due_ms, v->tz);
+        jw_obj_end(w);
+    }
+    if (v->actor_type) {
+        jw_key(w, "actor");
+        jw_obj(w);
+        jw_kstr(w, "type", v->actor_type);
+        kv_opt(w, "id", v->actor_id);
+        jw_obj_end(w);
+    }
+    kv_opt(w, "reason", v->reason);
+}
+
+void message_appeal(struct sbuf *out, const struct appeal_view *v)
 {
     struct jw w;
+    char id[600];
+    snprintf(id, sizeof(id), "%s#%" PRId64, v->appeal_id, v->seq);
     jw_init(&w, out);
     jw_obj(&w);
-    put_head(&w, APPEAL_SCHEMA "/" APPEAL_SCHEMA_VERSION, v->event, v->appeal_id, v->seq,
-             v->now_ms, v->tz);
+    put_envelope(&w, APPEAL_SCHEMA "/" MESSAGE_SCHEMA_VERSION, v->event, id, v->appeal_id,
+                 v->now_ms, v->tz);
+    jw_kint(&w, "seq", v->seq);
     kv_time(&w, "occurred_at", v->created_ms, v->tz);
     kv_time(&w, "received_at", v->received_ms, v->tz);
     kv_opt(&w, "source", v->source);
-    if (v->page) {
-        jw_key(&w, "page");
-        jw_obj(&w);
-        jw_kstr(&w, "id", v->page);
-        jw_obj_end(&w);
+    put_page_item(&w, v);
+    if (v->text) {
+        jw_key(&w, "text");
+        jw_strn(&w, v->text, v->text_len);
     }
-    if (v->link || v->item_kind) {
-        jw_key(&w, "item");
-        jw_obj(&w);
-        jw_kstr(&w, "kind", v->item_kind ? v->item_kind : "comment");
-        kv_opt(&w, "link", v->link);
-        jw_obj_end(&w);
-    }
-    if (v->author_pseudonym) {
-        jw_key(&w, "author");
-        jw_obj(&w);
-        jw_kstr(&w, "pseudonym", v->author_pseudonym);
-        jw_obj_end(&w);
-    }
-    kv_opt(&w, "text", v->text);
     kv_opt(&w, "municipality", v->municipality);
-    kv_opt(&w, "category", v->category);
-    kv_opt(&w, "priority", v->priority);
-    put_org(&w, "org", v->org_code, v->org_name);
-    if (v->triage)
-        jw_kbool(&w, "triage", true);
     kv_opt(&w, "state", v->state);
-    jw_key(&w, "change");
-    jw_obj(&w);
-    kv_opt(&w, "actor", v->actor);
-    kv_opt(&w, "reason", v->reason);
-    kv_opt(&w, "prev_state", v->prev_state);
-    kv_opt(&w, "prev_org", v->prev_org_code);
-    kv_opt(&w, "answer_link", v->answer_link);
-    jw_obj_end(&w);
-    if (v->sla_json) {
-        jw_key(&w, "sla");
-        jw_raw(&w, v->sla_json, strlen(v->sla_json));
+    put_org(&w, "org", v->org_code, v->org_name, v->org_type);
+    put_classification(&w, v);
+    if (v->route) {
+        jw_key(&w, "route");
+        jw_obj(&w);
+        route_write_json(&w, v->route, true);
+        jw_obj_end(&w);
     }
+    put_sla(&w, v);
+    put_change(&w, v);
     jw_obj_end(&w);
 }
 
-void message_sla_event(struct sbuf *out, const struct sla_event_view *v)
+void message_sla(struct sbuf *out, const struct sla_view *v)
 {
     struct jw w;
+    char id[600];
+    snprintf(id, sizeof(id), "%s#%s#%s#%" PRId64, v->appeal_id, v->timer, v->event,
+             v->occurrence);
     jw_init(&w, out);
     jw_obj(&w);
-    put_head(&w, SLA_SCHEMA "/" SLA_SCHEMA_VERSION, v->event, v->appeal_id, v->seq, v->now_ms,
-             v->tz);
-    kv_opt(&w, "clock", v->clock);
+    put_envelope(&w, SLA_SCHEMA "/" MESSAGE_SCHEMA_VERSION, v->event, id, v->appeal_id,
+                 v->now_ms, v->tz);
+    if (v->seq > 0)
+        jw_kint(&w, "seq", v->seq);
+    jw_kstr(&w, "timer", v->timer);
+    kv_opt(&w, "policy", v->policy);
+    kv_opt(&w, "regime", v->regime);
+    put_org(&w, "org", v->org_code, v->org_name, NULL);
     if (v->level > 0)
         jw_kint(&w, "level", v->level);
-    kv_time(&w, "due", v->due_ms, v->tz);
-    kv_time(&w, "at", v->at_ms, v->tz);
-    if (v->at_ms > 0 && v->now_ms > v->at_ms)
-        jw_kint(&w, "late_ms", v->now_ms - v->at_ms);
     if (v->nrecipients) {
         jw_key(&w, "recipients");
         jw_arr(&w);
         for (size_t i = 0; i < v->nrecipients; i++) {
             jw_obj(&w);
-            jw_kstr(&w, "code", v->recipients[i]);
+            jw_kstr(&w, "code", v->recipient_codes[i]);
             if (v->recipient_names && v->recipient_names[i])
                 jw_kstr(&w, "name", v->recipient_names[i]);
             jw_obj_end(&w);
         }
         jw_arr_end(&w);
-        kv_opt(&w, "via", v->via);
     }
-    put_org(&w, "org", v->org_code, v->org_name);
-    kv_opt(&w, "municipality", v->municipality);
-    kv_opt(&w, "category", v->category);
-    kv_opt(&w, "priority", v->priority);
+    kv_time(&w, "due_at", v->due_ms, v->tz);
+    kv_time(&w, "occurred_at", v->occurred_ms, v->tz);
+    if (v->late_ms > 0)
+        jw_kint(&w, "late_ms", v->late_ms);
+    if (v->elapsed_s > 0)
+        jw_kint(&w, "elapsed_s", v->elapsed_s);
     kv_opt(&w, "state", v->state);
-    kv_opt(&w, "policy", v->policy);
-    kv_opt(&w, "regime", v->regime);
+    kv_opt(&w, "category", v->category);
+    kv_opt(&w, "municipality", v->municipality);
+    kv_opt(&w, "priority", v->priority);
     kv_opt(&w, "link", v->link);
-    kv_opt(&w, "actor", v->actor);
-    kv_opt(&w, "reason", v->reason);
-    if (v->days)
-        jw_kint(&w, "days", v->days);
     if (v->sla_json) {
         jw_key(&w, "sla");
         jw_raw(&w, v->sla_json, strlen(v->sla_json));
     }
     jw_obj_end(&w);
-}
-
-static bool utf8_text(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (k == 0 || i + k > n || (c == 0))
-            return false;
-        for (size_t j = 1; j < k; j++)
-            if ((p[i + j] & 0xC0) != 0x80)
-                return false;
-        i += k;
-    }
-    return true;
 }
 
 static void base64(struct sbuf *b, const unsigned char *p, size_t n)
@@ -271,27 +298,132 @@ static void base64(struct sbuf *b, const unsigned char *p, size_t n)
     }
 }
 
-void message_dlq(struct sbuf *out, const struct dlq_view *v)
+void message_dead_letter(struct sbuf *out, const struct dead_letter_view *v)
 {
     struct jw w;
+    char id[300];
+    snprintf(id, sizeof(id), "%s:%" PRId32 ":%" PRId64, v->topic ? v->topic : "?",
+             v->partition, v->offset);
     jw_init(&w, out);
     jw_obj(&w);
-    jw_kstr(&w, "schema", DLQ_SCHEMA "/" DLQ_SCHEMA_VERSION);
+    jw_kstr(&w, "schema", DEAD_LETTER_SCHEMA "/" MESSAGE_SCHEMA_VERSION);
+    jw_kstr(&w, "event", "rejected");
+    jw_kstr(&w, "event_id", id);
+    kv_time(&w, "published_at", v->now_ms, v->tz);
+    jw_kstr(&w, "error", v->error);
     jw_kstr(&w, "reason", v->reason);
-    kv_time(&w, "rejected_at", v->now_ms, v->tz);
-    jw_kstr(&w, "topic", v->topic);
+    jw_key(&w, "origin");
+    jw_obj(&w);
+    kv_opt(&w, "topic", v->topic);
     jw_kint(&w, "partition", v->partition);
     jw_kint(&w, "offset", v->offset);
     kv_opt(&w, "key", v->key);
-    if (utf8_text(v->payload, v->len)) {
+    kv_time(&w, "received_at", v->received_ms, v->tz);
+    jw_obj_end(&w);
+    const char *p = v->payload ? v->payload : "";
+    size_t n = v->payload ? v->payload_len : 0;
+    if (utf8_valid(p, n) && memchr(p, '\0', n) == NULL) {
         jw_key(&w, "payload");
-        jw_strn(&w, v->payload, v->len);
+        jw_strn(&w, p, n);
     } else {
+        /* Bytes that are not text survive intact for whoever fixes the sender. */
         struct sbuf b64 = SBUF_INIT;
-        base64(&b64, v->payload, v->len);
+        base64(&b64, (const unsigned char *)p, n);
         jw_key(&w, "payload_base64");
         jw_strn(&w, b64.p ? b64.p : "", b64.len);
         sbuf_free(&b64);
     }
     jw_obj_end(&w);
+}
+
+/* ---- the agencies' status messages ---- */
+
+static const char *opt_str(const struct json *o, const char *k, bool *bad, const char **which)
+{
+    const struct json *v = json_get(o, k);
+    if (v == NULL || v->type == JSON_NULL)
+        return NULL;
+    if (v->type != JSON_STRING || v->len == 0 || memchr(v->u.s, '\0', v->len)) {
+        *bad = true;
+        *which = k;
+        return NULL;
+    }
+    return v->u.s;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int status_fields(struct status_msg *m, const char *key, const char *tz, char *err,
+                         size_t errlen)
+{
+    const struct json *o = &m->doc->root;
+    bool bad = false;
+    const char *which = NULL;
+    const char *schema = opt_str(o, "schema", &bad, &which);
+    m->appeal_id = opt_str(o, "appeal_id", &bad, &which);
+    m->org = opt_str(o, "org", &bad, &which);
+    m->status = opt_str(o, "status", &bad, &which);
+    m->message_id = opt_str(o, "message_id", &bad, &which);
+    m->comment = opt_str(o, "comment", &bad, &which);
+    m->answer_link = opt_str(o, "answer_link", &bad, &which);
+    m->reroute_to = opt_str(o, "reroute_to", &bad, &which);
+    m->executor = opt_str(o, "executor", &bad, &which);
+    const char *at = opt_str(o, "at", &bad, &which);
+    if (bad)
+        return fail(err, errlen, "\"%s\" must be a non-empty string", which);
+    if (schema == NULL || strcmp(schema, STATUS_SCHEMA "/" MESSAGE_SCHEMA_VERSION) != 0)
+        return fail(err, errlen, "\"schema\" must be \"%s/%s\"", STATUS_SCHEMA,
+                        MESSAGE_SCHEMA_VERSION);
+    if (m->appeal_id == NULL || m->org == NULL || m->status == NULL || at == NULL)
+        return fail(err, errlen, "\"appeal_id\", \"org\", \"status\" and \"at\" are "
+                        "required");
+    if (!in_list(statuses, m->status))
+        return fail(err, errlen, "\"status\": '%s' is not one of accepted, in_progress, "
+                        "answered, resolved, rejected, need_info", m->status);
+    if (!code_valid(m->org) || (m->reroute_to && !code_valid(m->reroute_to)))
+        return fail(err, errlen, "\"org\" and \"reroute_to\" are organisation codes");
+    if (parse_iso8601(at, tz, &m->at_ms) != 0)
+        return fail(err, errlen, "\"at\": '%s' is not an ISO 8601 time", at);
+    if (key && strcmp(key, m->appeal_id) != 0)
+        return fail(err, errlen, "the message key '%s' is not its appeal_id", key);
+    if (strcmp(m->status, "rejected") == 0 && m->comment == NULL)
+        return fail(err, errlen, "status \"rejected\" needs a \"comment\" saying why");
+    return 0;
+}
+
+int message_parse_status(const char *buf, size_t len, const char *key, const char *tz,
+                         struct status_msg *out, const char **code, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    out->doc = json_parse(buf, len, 8, err, errlen);
+    if (out->doc == NULL) {
+        *code = "bad_json";
+        return -1;
+    }
+    if (out->doc->flags) {
+        snprintf(err, errlen, "strings must be valid UTF-8 without NUL");
+    } else if (out->doc->root.type != JSON_OBJECT) {
+        snprintf(err, errlen, "a status message is a JSON object");
+    } else if (status_fields(out, key, tz, err, errlen) == 0) {
+        return 0;
+    }
+    *code = "bad_message";
+    status_msg_free(out);
+    return -1;
+}
+
+void status_msg_free(struct status_msg *m)
+{
+    json_free(m->doc);
+    memset(m, 0, sizeof(*m));
 }

@@ -13,7 +13,7 @@
 #include "control.h"
 #include "log.h"
 #include "metrics.h"
-#include "outbox.h"
+#include "eventbox.h"
 #include "redis.h"
 #include "sla.h"
 #include "tz.h"
@@ -26,7 +26,7 @@
 
 struct lifecycle {
     struct app *app;
-    struct outbox *ob;
+    struct eventbox *ob;
     unsigned inflight;
     void (*armed)(void *arg, int64_t at);
     void *armed_arg;
@@ -93,6 +93,7 @@ static void copy_event(struct lc_op *op, const struct lc_event *ev)
         d->category = keep(op, c->category);
         d->municipality = keep(op, c->municipality);
         d->priority = keep(op, c->priority);
+        d->copies = keep(op, c->copies);
         op->ev.created = d;
     }
 }
@@ -137,7 +138,7 @@ static void announce(struct lc_op *op)
     const struct lc_plan *p = &op->plan;
     const struct appeal_rec *a = &p->after;
     for (size_t i = 0; i < p->nmsgs; i++) {
-        outbox_publish(lc->ob, p->msgs[i].event_id, p->msgs[i].envelope);
+        eventbox_publish(lc->ob, p->msgs[i].event_id, p->msgs[i].envelope);
         struct tail_event te = {
             .type = p->msgs[i].type, .event = p->msgs[i].event, .appeal_id = a->id,
             .org = a->org, .category = a->category, .municipality = a->municipality,
@@ -311,7 +312,7 @@ void lifecycle_on_armed(struct lifecycle *lc, void (*fn)(void *arg, int64_t at),
     lc->armed = fn;
     lc->armed_arg = arg;
 }
-struct outbox *lifecycle_outbox(struct lifecycle *lc) { return lc->ob; }
+struct eventbox *lifecycle_eventbox(struct lifecycle *lc) { return lc->ob; }
 
 /* Working seconds to a first response: from minutes to a few working days. */
 static const double frt_buckets[] = {300, 900, 1800, 3600, 7200, 14400, 28800, 57600,
@@ -323,7 +324,7 @@ struct lifecycle *lifecycle_new(struct app *app)
     if (lc == NULL)
         abort();
     lc->app = app;
-    lc->ob = outbox_new(app);
+    lc->ob = eventbox_new(app);
     lc->m_frt = metrics_family("appealsd_first_response_working_seconds", M_HISTOGRAM,
                                "Working time from receipt to the first response, by "
                                "organisation and municipality", "org,municipality");
@@ -343,6 +344,6 @@ void lifecycle_free(struct lifecycle *lc)
     if (lc->inflight)
         log_warn("lifecycle: %u changes still running at shutdown; their callers retry them "
                  "at the next start", lc->inflight);
-    outbox_free(lc->ob);
+    eventbox_free(lc->ob);
     free(lc);
 }

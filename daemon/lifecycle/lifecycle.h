@@ -23,7 +23,7 @@ struct app;
 struct apd_config;
 struct redisReply;
 struct lifecycle;
-struct outbox;
+struct eventbox;
 
 struct lc_request {
     const char *appeal_id;
@@ -64,7 +64,7 @@ typedef void (*lc_done_fn)(void *arg, const struct lc_result *res);
 struct lifecycle *lifecycle_new(struct app *app);
 /* Operations still running complete with LCR_RETRY. */
 void lifecycle_free(struct lifecycle *lc);
-struct outbox *lifecycle_outbox(struct lifecycle *lc);
+struct eventbox *lifecycle_eventbox(struct lifecycle *lc);
 
 /**
  * @brief Apply one event.

@@ -20,7 +20,7 @@ static const struct {
     {"rule", STR(rule)},           {"category", STR(category)},
     {"municipality", STR(municipality)}, {"priority", STR(priority)},
     {"policy", STR(policy)},       {"formal", STR(formal)},
-    {"fr_link", STR(fr_link)},
+    {"fr_link", STR(fr_link)},     {"copies", STR(copies)},
 };
 #define NSTR (sizeof(str_fields) / sizeof(str_fields[0]))
 
@@ -99,8 +99,8 @@ static void parse_field(struct appeal_rec *r, const char *k, const char *v)
             *(int64_t *)((char *)r + int_fields[i].off) = strtoll(v, NULL, 10);
             return;
         }
-    if (strcmp(k, "triage") == 0) {
-        r->triage = strcmp(v, "1") == 0;
+    if (strcmp(k, "triage") == 0 || strcmp(k, "dropped") == 0) {
+        *(k[0] == 't' ? &r->triage : &r->dropped) = strcmp(v, "1") == 0;
         return;
     }
     for (int c = 0; c < CLK_N; c++) {
@@ -165,6 +165,11 @@ void record_fields(const struct appeal_rec *r, struct record_fields *out)
     for (size_t i = 0; i < NINT; i++)
         put_int(out, int_fields[i].name, *(const int64_t *)((const char *)r + int_fields[i].off));
     put(out, "triage", r->triage ? strdup("1") : NULL);
+    put(out, "dropped", r->dropped ? strdup("1") : NULL);
+    /* What readers of the first record layout look for (appealsctl list). */
+    put_int(out, "first_response_due_ms",
+            r->clk[CLK_FR].state == CS_RUN ? r->clk[CLK_FR].due : 0);
+    put_int(out, "first_response_ms", r->clk[CLK_FR].state == CS_MET ? r->clk[CLK_FR].at : 0);
     for (int c = 0; c < CLK_N; c++) {
         const struct clock *ck = &r->clk[c];
         if (ck->state == CS_NONE)
@@ -192,7 +197,7 @@ void record_fields_free(struct record_fields *f)
 bool state_is_final(const char *s)
 {
     return s && (strcmp(s, "resolved") == 0 || strcmp(s, "closed") == 0 ||
-                 strcmp(s, "withdrawn") == 0);
+                 strcmp(s, "withdrawn") == 0 || strcmp(s, "dropped") == 0);
 }
 
 bool state_is_active(const char *s)

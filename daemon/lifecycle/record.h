@@ -57,7 +57,9 @@ struct appeal_rec {
     char *policy;            /* social-regime policy */
     char *formal;            /* 59-FZ policy, once converted */
     char *fr_link;           /* where the first response was given */
+    char *copies;            /* organisations that get copies (routing), comma-separated */
     bool triage;
+    bool dropped;            /* a drop rule took it: recorded, never an open appeal */
     int64_t created_ms, received_ms, formal_ms;
     int64_t ext_days;        /* 59-FZ extensions granted, in days */
     int64_t exts;            /* ... and how many */
@@ -89,7 +91,7 @@ struct record_fields {
 void record_fields(const struct appeal_rec *r, struct record_fields *out);
 void record_fields_free(struct record_fields *f);
 
-bool state_is_final(const char *state);    /* resolved, closed, withdrawn */
+bool state_is_final(const char *state);    /* resolved, closed, withdrawn, dropped */
 bool state_is_active(const char *state);   /* open, accepted, in_progress, answered */
 
 /* A clock has breached and is not yet met or stopped. */

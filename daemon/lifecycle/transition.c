@@ -10,7 +10,7 @@
 #include "config.h"
 #include "directory.h"
 #include "message.h"
-#include "outbox.h"
+#include "eventbox.h"
 #include "policy.h"
 #include "sbuf.h"
 #include "sla.h"
@@ -241,7 +241,7 @@ static void add_msg(struct tctx *t, const char *type, const char *event, const c
     struct lc_msg *m = &p->msgs[p->nmsgs++];
     if (asprintf(&m->event_id, "%s#%lld", t->r->id, (long long)t->r->seq) < 0)
         abort();
-    m->envelope = outbox_envelope(t->r->id, event, schema, topics, ntopics, body->p);
+    m->envelope = eventbox_envelope(t->r->id, event, schema, topics, ntopics, body->p);
     m->body = sbuf_steal(body);
     m->type = type;
     snprintf(m->event, sizeof(m->event), "%s", event);
@@ -252,37 +252,95 @@ struct change_opts {
     const char *prev_org;
     bool with_text;
     const char *answer_link;
+    int64_t ext_days, due;        /* extended */
 };
 
-static void emit_change(struct tctx *t, const char *event, const struct change_opts *o)
+/* The contract's actor of an event (docs/schemas/v1/common.json "actor"). */
+static void actor_of(const struct lc_event *ev, const char **type, const char **id,
+                     char *buf, size_t len)
+{
+    const char *a = ev->actor ? ev->actor : "";
+    *id = a;
+    if (strncmp(a, "operator:", 9) == 0) {
+        *type = "operator";
+    } else if (strncmp(a, "agency:", 7) == 0) {
+        *type = "agency";
+        snprintf(buf, len, "org:%s", a + 7);
+        *id = buf;
+    } else if (ev->kind == LC_TIMER || strcmp(a, "sla") == 0 || strcmp(a, "rebuild") == 0) {
+        *type = "daemon";
+    } else {
+        *type = ev->kind == LC_REPLY ? "page" : "source";
+    }
+}
+
+/* An appeal event of the contract for this action: agency progress and
+ * pauses are status changes, an agency's resolution is a closing. */
+static const char *contract_event(const char *action, const char **status)
+{
+    *status = NULL;
+    if (strcmp(action, "accepted") == 0 || strcmp(action, "in_progress") == 0) {
+        *status = action;
+        return "status_changed";
+    }
+    if (strcmp(action, "needs_info") == 0) {
+        *status = "need_info";
+        return "status_changed";
+    }
+    if (strcmp(action, "paused") == 0 || strcmp(action, "resumed") == 0)
+        return "status_changed";
+    if (strcmp(action, "resolved") == 0)
+        return "closed";
+    return action;
+}
+
+static void emit_change(struct tctx *t, const char *action, const struct change_opts *o)
 {
     const struct appeal_rec *r = t->r;
-    const struct org *org = org_of(t, r->org);
-    char *sla = sla_json(t);
-    int64_t seq = ++t->r->seq;
-    struct change_view v = {
-        .event = event, .appeal_id = r->id, .seq = seq, .now_ms = t->ev->now, .tz = t->tz,
-        .source = r->source, .page = r->page, .link = r->link, .item_kind = r->item_kind,
-        .author_pseudonym = r->author, .municipality = r->municipality,
-        .category = r->category, .priority = r->priority,
-        .org_code = r->org, .org_name = org ? org->name : NULL, .prev_org_code = o->prev_org,
-        .triage = r->triage, .state = r->state, .prev_state = t->before->state,
-        .actor = t->ev->actor, .reason = o->reason, .answer_link = o->answer_link,
-        .text = o->with_text ? r->text : NULL,
-        .created_ms = r->created_ms, .received_ms = r->received_ms, .sla_json = sla,
-    };
-    struct sbuf body = SBUF_INIT;
-    message_appeal_change(&body, &v);
-    const char *topics[4];
-    size_t n = 0;
-    add_topic(topics, &n, 4, t->cfg->kafka.topic_all);
-    add_topic(topics, &n, 4, owner_topic(t, r->org, r->triage));
-    if (o->prev_org)
-        add_topic(topics, &n, 4, owner_topic(t, o->prev_org, t->before->triage));
-    add_msg(t, "appeal", event, APPEAL_SCHEMA "/" APPEAL_SCHEMA_VERSION, topics, n, &body);
-    struct audit_more m = {.prev_org = o->prev_org, .link = o->answer_link};
-    audit(t, seq, event, t->ev->actor, o->reason, &m);
-    free(sla);
+    const struct org *org = org_of(t, r->org), *prev = org_of(t, o->prev_org);
+    const char *status, *event = contract_event(action, &status);
+    const char *atype, *aid;
+    char abuf[96];
+    actor_of(t->ev, &atype, &aid, abuf, sizeof(abuf));
+    /* The pipeline published the event under the number its claim took. */
+    int64_t seq = t->ev->published ? t->r->seq : ++t->r->seq;
+    if (!t->ev->published) {
+        char *sla = sla_json(t);
+        static const char *const answer_by[] = {[LC_REPLY] = "page", [LC_ANSWER] = "operator",
+                                                [LC_ANSWERED] = "agency"};
+        bool answer = strcmp(event, "answered") == 0;
+        struct appeal_view v = {
+            .event = event, .appeal_id = r->id, .seq = seq, .now_ms = t->ev->now,
+            .tz = t->tz, .source = r->source, .page = r->page, .link = r->link,
+            .item_kind = r->item_kind, .author_pseudonym = r->author,
+            .municipality = r->municipality, .category = r->category, .priority = r->priority,
+            .text = o->with_text ? r->text : NULL, .text_len = o->with_text && r->text
+                                                                 ? strlen(r->text) : 0,
+            .created_ms = r->created_ms, .received_ms = r->received_ms,
+            .state = r->state, .previous_state = t->before->state,
+            .org_code = r->org, .org_name = org ? org->name : NULL,
+            .org_type = org ? org_type_name(org->type) : NULL,
+            .previous_org_code = o->prev_org, .previous_org_name = prev ? prev->name : NULL,
+            .sla_policy = r->policy, .sla_json = sla, .due_ms = o->due,
+            .extension_days = o->ext_days, .answer_link = o->answer_link,
+            .answer_by = answer && t->ev->kind <= LC_ANSWERED ? answer_by[t->ev->kind] : NULL,
+            .actor_type = atype, .actor_id = aid,
+            .reason = o->reason ? o->reason : strcmp(event, "closed") == 0 ? action : NULL,
+            .status = status, .status_comment = status ? t->ev->reason : NULL,
+        };
+        struct sbuf body = SBUF_INIT;
+        message_appeal(&body, &v);
+        const char *topics[4];
+        size_t n = 0;
+        add_topic(topics, &n, 4, t->cfg->kafka.topic_all);
+        add_topic(topics, &n, 4, owner_topic(t, r->org, r->triage));
+        if (o->prev_org)
+            add_topic(topics, &n, 4, owner_topic(t, o->prev_org, t->before->triage));
+        add_msg(t, "appeal", event, APPEAL_SCHEMA, topics, n, &body);
+        free(sla);
+    }
+    struct audit_more m = {.prev_org = o->prev_org, .link = o->answer_link, .days = o->ext_days};
+    audit(t, seq, action, t->ev->actor, o->reason, &m);
 }
 
 struct sla_opts {
@@ -290,9 +348,7 @@ struct sla_opts {
     int level;
     const struct escalation *esc;
     int64_t due, at;
-    const char *link, *reason, *actor;
-    int64_t days;
-    bool to_owner;
+    const char *link;
 };
 
 static void emit_sla(struct tctx *t, const char *event, const struct sla_opts *o)
@@ -308,8 +364,6 @@ static void emit_sla(struct tctx *t, const char *event, const struct sla_opts *o
     size_t n = 0;
     add_topic(topics, &n, 12, t->cfg->kafka.topic_sla);
     add_topic(topics, &n, 12, t->cfg->kafka.topic_all);
-    if (o->to_owner)
-        add_topic(topics, &n, 12, owner_topic(t, r->org, r->triage));
     for (size_t i = 0; i < nto; i++) {
         codes[i] = to[i]->code;
         names[i] = to[i]->name;
@@ -318,30 +372,29 @@ static void emit_sla(struct tctx *t, const char *event, const struct sla_opts *o
     }
     if (o->esc && o->esc->via == VIA_TOPIC)
         add_topic(topics, &n, 12, o->esc->topic);
-    static const char *const vias[] = {"kafka", "topic", "http"};
+    const struct clock *k = &r->clk[o->clock];
+    int64_t left = k->state == CS_RUN ? clock_between(&x, t->ev->now, k->due) : k->left;
     char *sla = sla_json(t);
     int64_t seq = ++t->r->seq;
-    struct sla_event_view v = {
-        .event = event, .appeal_id = r->id, .seq = seq, .now_ms = t->ev->now, .tz = t->tz,
-        .clock = clock_name(o->clock), .level = o->level,
-        .recipients = codes, .recipient_names = names, .nrecipients = nto,
-        .via = o->esc ? vias[o->esc->via] : NULL,
-        .due_ms = o->due, .at_ms = o->at,
-        .org_code = r->org, .org_name = org ? org->name : NULL,
-        .municipality = r->municipality, .category = r->category, .priority = r->priority,
-        .state = r->state, .policy = x.pol->name,
-        .regime = x.pol->regime == REGIME_59FZ ? "59fz" : "social",
-        .link = o->link, .actor = o->actor, .reason = o->reason, .days = o->days,
-        .sla_json = sla,
+    struct sla_view v = {
+        .event = event, .appeal_id = r->id, .timer = clock_name(o->clock), .occurrence = seq,
+        .policy = x.pol->name, .org_code = r->org, .org_name = org ? org->name : NULL,
+        .regime = x.pol->regime == REGIME_59FZ ? "59fz" : "social", .level = o->level,
+        .recipient_codes = codes, .recipient_names = names, .nrecipients = nto,
+        .due_ms = o->due, .occurred_ms = o->at, .now_ms = t->ev->now,
+        .late_ms = o->at > 0 && t->ev->now > o->at ? t->ev->now - o->at : 0,
+        .elapsed_s = (k->bud - left) / 1000, .seq = seq, .state = r->state,
+        .category = r->category, .municipality = r->municipality, .priority = r->priority,
+        .link = o->link, .sla_json = sla, .tz = t->tz,
     };
     struct sbuf body = SBUF_INIT;
-    message_sla_event(&body, &v);
-    add_msg(t, "sla", event, SLA_SCHEMA "/" SLA_SCHEMA_VERSION, topics, n, &body);
+    message_sla(&body, &v);
+    add_msg(t, "sla", event, SLA_SCHEMA, topics, n, &body);
     if (t->ev->kind == LC_TIMER && t->plan->nmsgs)
         t->plan->msgs[t->plan->nmsgs - 1].at = o->at;
     struct audit_more m = {.clock = clock_name(o->clock), .level = o->level, .to = codes,
-                           .nto = nto, .link = o->link, .days = o->days};
-    audit(t, seq, event, o->actor ? o->actor : "sla", o->reason, &m);
+                           .nto = nto, .link = o->link};
+    audit(t, seq, event, t->ev->kind == LC_TIMER ? "sla" : t->ev->actor, NULL, &m);
     free(sla);
 }
 
@@ -353,8 +406,7 @@ static void emit_met(struct tctx *t)
         if ((b->state != CS_RUN && b->state != CS_PAUSE) || a->state != CS_MET)
             continue;
         struct sla_opts o = {.clock = (enum clock_id)c, .due = b->state == CS_RUN ? b->due : 0,
-                             .at = t->ev->now, .link = c == CLK_FR ? t->r->fr_link : NULL,
-                             .actor = t->ev->actor};
+                             .at = t->ev->now, .link = c == CLK_FR ? t->r->fr_link : NULL};
         emit_sla(t, "met", &o);
         if (c == CLK_FR) {
             t->plan->counts.fr_met = true;
@@ -385,10 +437,19 @@ static void t_created(struct tctx *t)
     record_set(&r->municipality, c->municipality);
     record_set(&r->priority, c->priority);
     record_set(&r->text, c->text ? c->text : "");
+    record_set(&r->copies, c->copies);
     t->plan->text_changed = c->text && *c->text;
     r->triage = c->triage;
     r->created_ms = c->created_ms;
     r->received_ms = c->received_ms;
+    r->exists = true;
+    if (c->dropped) {
+        /* Noise by a drop rule: kept for the record, no clocks, never open. */
+        r->dropped = true;
+        record_set(&r->state, "dropped");
+        audit(t, r->seq, "dropped", c->source, c->route_reason, NULL);
+        return;
+    }
     record_set(&r->state, "open");
     const struct policy *p = sla_policy_select(t->cfg, org_of(t, c->org), c->category,
                                                c->priority, REGIME_SOCIAL, c->route_policy);
@@ -434,7 +495,8 @@ static void t_withdrawn(struct tctx *t)
         noop(t);
         return;
     }
-    if (!state_is_final(st)) {
+    /* Noise a drop rule took is withdrawn too, and comes back as noise. */
+    if (!state_is_final(st) || strcmp(st, "dropped") == 0) {
         record_set(&t->r->prev_state, st);
         record_set(&t->r->state, "withdrawn");
         for (int c = 0; c < CLK_N; c++)
@@ -499,7 +561,14 @@ static bool agency_may(struct tctx *t)
     const char *sender = t->ev->sender;
     if (sender == NULL)
         return true;
-    if (t->r->org == NULL || strcmp(sender, t->r->org) != 0) {
+    /* The owner, or an organisation that got a copy, may report. */
+    bool copy = false;
+    for (const char *p = t->r->copies; p && *p && !copy;) {
+        size_t n = strcspn(p, ",");
+        copy = n == strlen(sender) && strncmp(p, sender, n) == 0;
+        p += n + (p[n] == ',');
+    }
+    if (!copy && (t->r->org == NULL || strcmp(sender, t->r->org) != 0)) {
         refuse(t, "not_assigned", "%s is assigned to %s, not to %s", t->r->id,
                t->r->org ? t->r->org : "the ЦУР's triage", sender);
         return false;
@@ -644,9 +713,8 @@ static void t_convert(struct tctx *t)
     cx_for(t, CLK_FZ, &x);
     clock_start(&r->clk[CLK_FZ], &x, &p->resolution, t->ev->now);
     apply_pauses(t);
-    struct sla_opts o = {.clock = CLK_FZ, .due = r->clk[CLK_FZ].due, .at = t->ev->now,
-                         .reason = t->ev->reason, .actor = t->ev->actor, .to_owner = true};
-    emit_sla(t, "converted", &o);
+    emit_change(t, "converted", &(struct change_opts){.reason = t->ev->reason,
+                                                       .due = r->clk[CLK_FZ].due});
 }
 
 static void t_extend(struct tctx *t)
@@ -679,10 +747,9 @@ static void t_extend(struct tctx *t)
     clock_extend(k, &x, &by, t->ev->now);
     r->ext_days += t->ev->days;
     r->exts++;
-    struct sla_opts o = {.clock = CLK_FZ, .due = k->state == CS_RUN ? k->due : 0,
-                         .at = t->ev->now, .reason = t->ev->reason, .actor = t->ev->actor,
-                         .days = t->ev->days, .to_owner = true};
-    emit_sla(t, "extended", &o);
+    emit_change(t, "extended", &(struct change_opts){
+        .reason = t->ev->reason, .ext_days = t->ev->days,
+        .due = k->state == CS_RUN ? k->due : 0});
 }
 
 static void t_reroute(struct tctx *t)

@@ -40,7 +40,9 @@ int lc_status_kind(const char *status);
 struct lc_created {
     const char *source, *page, *text, *link, *author, *item_kind;
     const char *org, *rule, *route_reason, *route_policy;
+    const char *copies;       /* organisations that get copies, comma-separated */
     bool triage;
+    bool dropped;             /* a drop rule: recorded, no clocks, never open */
     const char *category, *municipality, *priority;
     int64_t created_ms, received_ms;
 };
@@ -57,6 +59,8 @@ struct lc_event {
     int64_t days;             /* extend */
     int64_t now;
     const struct lc_created *created;
+    bool published;           /* the caller publishes the event itself (the pipeline):
+                               * store it, publish only the SLA events it causes */
 };
 
 #define LC_MAX_MSGS 24

@@ -9,7 +9,10 @@
 #include "app.h"
 #include "appeals.h"
 #include "config.h"
+#include "control.h"
 #include "crypto.h"
+#include "ack.h"
+#include "delivery.h"
 #include "directory.h"
 #include "kafka.h"
 #include "lifecycle.h"
@@ -51,13 +54,21 @@ struct job {
     struct claim_result claim;
     struct route_result route;
     int64_t due_ms;
-    int pending;
-    bool failed;
+    char *sla_json;               /* created: the planned record's SLA object */
     int retry_ms;
     struct event *retry_ev;
     bool waiting_redis;
     struct job *prev, *next;      /* all jobs */
     struct job *wnext;            /* lock queue / redis wait list */
+};
+
+/* Who an event goes to (decide()). */
+struct recipients {
+    const struct org *org;        /* primary recipient, or NULL */
+    const char *topic;            /* the triage topic, or NULL: the org's own */
+    const struct org *copies[ROUTE_MAX_COPIES];
+    size_t ncopies;
+    bool none;                    /* dropped: recorded, sent nowhere */
 };
 
 struct alock {
@@ -73,7 +84,7 @@ struct pipeline {
     struct job *redis_wait;
     struct event *tick;
     struct pipeline_stats st;
-    struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined;
+    struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined, *m_dropped;
 };
 
 static void start_event(struct job *j);
@@ -190,6 +201,7 @@ static void job_free(struct job *j)
     if (j->retry_ev)
         event_free(j->retry_ev);
     free(j->lock_key);
+    free(j->sla_json);
     pevents_free(&j->ev);
     free(j->rawbuf);
     config_unref(j->cfg);
@@ -243,14 +255,16 @@ static void start_event(struct job *j)
     struct pevent *ev = cur_ev(j);
     memset(&j->claim, 0, sizeof(j->claim));
     memset(&j->route, 0, sizeof(j->route));
-    j->failed = false;
     snprintf(j->tag, sizeof(j->tag), "%016" PRIx64 "/%zu", j->rec_id, j->cur);
     if (ev->quarantine) {
         quarantine_write(j->cfg, j->rec_id, j->source, ev->quarantine, j->body, j->body_len);
         metrics_add(pl->m_quarantined, 1, j->source);
         pl->st.quarantined++;
-        log_warn("intake: %s event in record %016" PRIx64 " quarantined: %s", j->source,
-                 j->rec_id, ev->quarantine);
+        log_limited(LOG_LVL_WARN, 10, 10000,
+                    "intake: %s event of %s (page %s:%s) in record %016" PRIx64 " quarantined: "
+                    "%s; the raw body is in %s/quarantine.jsonl", j->source,
+                    ev->appeal_id ? ev->appeal_id : "no appeal", j->source,
+                    ev->page ? ev->page : "?", j->rec_id, ev->quarantine, j->cfg->spool.dir);
         finish_event(j);
         return;
     }
@@ -294,15 +308,8 @@ static void on_claim(void *arg, const struct claim_result *res)
     case CLAIM_NEW:
     case CLAIM_REPLAY:
         j->claim = *res;
-        /* A creation is published here (routing decides where); every later
-         * event of the appeal is a lifecycle change, published by it. */
-        if (ev->type == APD_EV_CREATED) {
-            j->step = STEP_PUBLISH;
-            step_publish(j);
-        } else {
-            j->step = STEP_COMMIT;
-            step_commit(j);
-        }
+        j->step = STEP_PUBLISH;
+        step_publish(j);
         return;
     }
 }
@@ -336,19 +343,11 @@ static void pseudonym(struct job *j, const char *author, char out[17])
     out[16] = '\0';
 }
 
-static void on_delivered(void *arg, int err, const char *errstr)
+static void on_published(void *arg, bool ok)
 {
     struct job *j = arg;
-    if (err) {
-        j->failed = true;
-        log_warn("kafka: %s of appeal %s not delivered (%s); kept in the spool, retrying",
-                 event_name(cur_ev(j)->type), cur_ev(j)->type == APD_EV_ANSWER
-                     ? cur_ev(j)->reply_to : cur_ev(j)->appeal_id, errstr);
-    }
-    if (--j->pending > 0)
-        return;
-    if (j->failed) {
-        j->failed = false;
+    if (!ok) {
+        /* delivery.c logged what failed; everything is published again. */
         schedule_retry(j);
         return;
     }
@@ -359,37 +358,39 @@ static void on_delivered(void *arg, int err, const char *errstr)
 }
 
 /* What the lifecycle needs to know of a new appeal. */
-static void created_info(struct job *j, struct lc_created *c, char pseudo[17])
+static void created_info(struct job *j, struct lc_created *c, char pseudo[17], char *copies,
+                         size_t clen)
 {
     struct pevent *ev = cur_ev(j);
-    const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
     pseudo[0] = '\0';
     if (ev->author_id)
         pseudonym(j, ev->author_id, pseudo);
+    copies[0] = '\0';
+    for (size_t i = 0; i < j->route.ncopies; i++) {
+        size_t n = strlen(copies);
+        snprintf(copies + n, clen - n, "%s%s", n ? "," : "", j->route.copies[i]->code);
+    }
     *c = (struct lc_created){
         .source = j->source, .page = ev->page, .text = ev->text, .link = ev->link,
         .author = pseudo[0] ? pseudo : NULL, .item_kind = ev->item_kind,
-        .org = j->route.org ? j->route.org->code : NULL, .rule = j->route.rule,
-        .route_reason = j->route.reason, .route_policy = j->route.sla_policy,
-        .triage = j->route.triage, .municipality = page ? page->municipality : NULL,
-        .created_ms = ev->created_ms, .received_ms = j->received_ms,
+        .org = j->route.org && !j->route.drop ? j->route.org->code : NULL,
+        .rule = j->route.rule, .route_reason = j->route.reason,
+        .route_policy = j->route.sla_policy, .triage = j->route.triage, .copies = copies,
+        .dropped = j->route.drop, .municipality = j->route.municipality,
+        .priority = j->route.priority, .created_ms = ev->created_ms,
+        .received_ms = j->received_ms,
     };
 }
 
-/* Routes a new appeal and plans its record, whose clocks the message shows. */
-static void decide(struct job *j, const struct org **org, const char **topic, char **sla_json)
+/* The clocks a new appeal gets (the lifecycle plans them again, identically,
+ * when it stores the appeal): the message carries them. */
+static void plan_created(struct job *j)
 {
-    struct pevent *ev = cur_ev(j);
-    struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text};
-    route_decide(j->cfg, &in, &j->route);
-    *org = j->route.org;
-    *topic = j->route.topic;
     struct lc_created c;
-    char pseudo[17];
-    created_info(j, &c, pseudo);
+    char pseudo[17], copies[sizeof(j->claim.copies)];
+    created_info(j, &c, pseudo, copies, sizeof(copies));
     struct appeal_rec before;
-    record_init(&before, ev->appeal_id);
-    before.seq = j->claim.seq;
+    record_init(&before, cur_ev(j)->appeal_id);
     struct lc_event lev = {.kind = LC_CREATED, .actor = j->source, .created = &c,
                            .now = now_ms()};
     struct lc_plan plan;
@@ -398,25 +399,76 @@ static void decide(struct job *j, const struct org **org, const char **topic, ch
     struct jw w;
     jw_init(&w, &b);
     record_sla_json(&w, &plan.after, j->cfg->daemon.timezone);
-    *sla_json = sbuf_steal(&b);
+    free(j->sla_json);
+    j->sla_json = sbuf_steal(&b);
     j->due_ms = plan.after.clk[CLK_FR].state == CS_RUN ? plan.after.clk[CLK_FR].due : 0;
     transition_plan_free(&plan);
     record_free(&before);
+}
+
+/* The recipients of this event: the routing decision for a new appeal,
+ * else what was recorded when it was routed (or re-routed since). */
+static void decide(struct job *j, struct recipients *rc)
+{
+    struct pevent *ev = cur_ev(j);
+    memset(rc, 0, sizeof(*rc));
+    if (ev->type == APD_EV_CREATED) {
+        struct route_input in = {.source = j->source, .page = ev->page, .text = ev->text,
+                                 .text_len = ev->text_len, .item_kind = ev->item_kind};
+        route_decide(j->cfg, &in, &j->route);
+        rc->org = j->route.drop ? NULL : j->route.org;
+        rc->topic = j->route.triage ? j->route.topic : NULL;
+        for (size_t i = 0; i < j->route.ncopies; i++)
+            rc->copies[rc->ncopies++] = j->route.copies[i];
+        rc->none = j->route.drop;
+        plan_created(j);
+        return;
+    }
+    rc->none = j->claim.dropped;
+    rc->org = directory_org(j->cfg->dir, j->claim.org);
+    rc->topic = j->claim.triage || rc->org == NULL ? j->cfg->kafka.topic_triage : NULL;
+    char codes[sizeof(j->claim.copies)], *save = NULL;
+    snprintf(codes, sizeof(codes), "%s", j->claim.copies);
+    for (char *c = strtok_r(codes, ",", &save); c && rc->ncopies < ROUTE_MAX_COPIES;
+         c = strtok_r(NULL, ",", &save)) {
+        const struct org *o = directory_org(j->cfg->dir, c);
+        if (o)
+            rc->copies[rc->ncopies++] = o;
+    }
+    j->due_ms = j->claim.first_response_due_ms;
+}
+
+static const char *state_after(const struct job *j, enum apd_event_type t)
+{
+    switch (t) {
+    case APD_EV_CREATED:
+    case APD_EV_RESTORED: return "open";
+    case APD_EV_DELETED: return "withdrawn";
+    case APD_EV_ANSWER:
+        return strcmp(j->claim.state, "open") == 0 ? "answered" : j->claim.state;
+    default: return j->claim.state[0] ? j->claim.state : NULL;
+    }
 }
 
 static void step_publish(struct job *j)
 {
     struct pipeline *pl = j->pl;
     struct pevent *ev = cur_ev(j);
-    const struct org *org = NULL;
-    const char *topic = NULL;
-    char *sla_json = NULL;
-    decide(j, &org, &topic, &sla_json);
+    struct recipients rc;
+    decide(j, &rc);
+    bool created = ev->type == APD_EV_CREATED, is_answer = ev->type == APD_EV_ANSWER;
+    if (rc.none) {
+        /* Noise (a drop rule): recorded with the rule that dropped it, sent nowhere. */
+        metrics_add(pl->m_dropped, 1, created ? j->route.rule : "dropped-earlier");
+        pl->st.dropped++;
+        j->step = STEP_COMMIT;
+        step_commit(j);
+        return;
+    }
     const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
     char pseudo[17] = "";
     if (ev->author_id)
         pseudonym(j, ev->author_id, pseudo);
-    bool is_answer = ev->type == APD_EV_ANSWER;
     struct appeal_view v = {
         .event = event_name(ev->type),
         .appeal_id = is_answer ? ev->reply_to : ev->appeal_id,
@@ -424,7 +476,9 @@ static void step_publish(struct job *j)
         .source = j->source,
         .page = ev->page,
         .page_name = page ? page->name : NULL,
-        .municipality = page ? page->municipality : NULL,
+        .page_owner = page ? page->org : NULL,
+        .municipality = created ? j->route.municipality : page ? page->municipality : NULL,
+        .municipality_from_page = created && j->route.municipality_from_page,
         .item_kind = is_answer ? NULL : ev->item_kind,
         .link = is_answer ? NULL : ev->link,
         .thread = ev->thread,
@@ -435,66 +489,91 @@ static void step_publish(struct job *j)
         .created_ms = ev->created_ms,
         .received_ms = j->received_ms,
         .now_ms = now_ms(),
-        .org_code = org ? org->code : NULL,
-        .org_name = org ? org->name : NULL,
-        .route = ev->type == APD_EV_CREATED ? &j->route : NULL,
-        .first_response_due_ms = ev->type == APD_EV_CREATED ? j->due_ms : 0,
+        .state = state_after(j, ev->type),
+        .org_code = rc.org ? rc.org->code : NULL,
+        .org_name = rc.org ? rc.org->name : NULL,
+        .org_type = rc.org ? org_type_name(rc.org->type) : NULL,
+        .route = created ? &j->route : NULL,
+        .sla_policy = created ? j->route.sla_policy : NULL,
+        .first_response_due_ms = created ? j->due_ms : 0,
+        .sla_json = created ? j->sla_json : NULL,
         .answer_link = is_answer ? ev->link : NULL,
+        .answer_by = is_answer ? "page" : NULL,
         .tz = j->cfg->daemon.timezone,
-        .state = "open",
-        .sla_json = sla_json,
     };
-    /* The organisation's own copy may carry personal data; appeals.all never does. */
+    /* Topics configured for personal data get the author in clear;
+     * delivery.c picks the body per topic and endpoint. */
     struct sbuf pub = SBUF_INIT, priv = SBUF_INIT;
     message_appeal(&pub, &v);
-    bool personal = org && org->personal_data && ev->author_id && !is_answer;
+    bool personal = ev->author_id && !is_answer;
     if (personal) {
         v.author_id = ev->author_id;
         v.author_name = ev->author_name;
         message_appeal(&priv, &v);
     }
-    const char *topics[2 + ROUTE_MAX_COPIES];
-    const struct sbuf *bodies[2 + ROUTE_MAX_COPIES];
-    size_t nt = 0;
-    topics[nt] = topic;
-    bodies[nt++] = personal ? &priv : &pub;
-    for (size_t i = 0; i < j->route.ncopies; i++) {
-        topics[nt] = j->route.copies[i]->topic;
-        bodies[nt++] = j->route.copies[i]->personal_data && personal ? &priv : &pub;
-    }
-    topics[nt] = j->cfg->kafka.topic_all;
-    bodies[nt++] = &pub;
-    struct kafka_header hdrs[] = {
-        {"event-type", v.event},
-        {"schema", APPEAL_SCHEMA},
-        {"schema-version", APPEAL_SCHEMA_VERSION},
+    char event_id[600];
+    snprintf(event_id, sizeof(event_id), "%s#%lld", v.appeal_id, (long long)v.seq);
+    struct ack_input ack = {.source = j->source, .page = ev->page, .appeal_id = ev->appeal_id,
+                            .item_kind = ev->item_kind, .author_id = ev->author_id,
+                            .route = &j->route};
+    struct delivery_msg dm = {
+        .appeal_id = v.appeal_id,
+        .event_id = event_id,
+        .event = v.event,
+        .schema = APPEAL_SCHEMA,
+        .pub = &pub,
+        .priv = personal ? &priv : NULL,
+        .org = rc.org,
+        .topic = rc.topic,
+        .copies = rc.copies,
+        .ncopies = rc.ncopies,
+        .extra_topic = j->cfg->kafka.topic_all,
+        .ack = created ? &ack : NULL,
     };
-    j->pending = 1;   /* guard: no completion while queueing */
-    j->failed = false;
-    for (size_t i = 0; i < nt; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < i; k++)
-            seen |= strcmp(topics[k], topics[i]) == 0;
-        if (seen || topics[i] == NULL)
-            continue;
-        int rc = kafka_produce(pl->app->kafka, topics[i], v.appeal_id, bodies[i]->p,
-                               bodies[i]->len, hdrs, 3, on_delivered, j);
-        if (rc == 0)
-            j->pending++;
-        else
-            j->failed = true;
-    }
-    if (org)
-        metrics_add(pl->m_appeals, 1, org->code, v.event);
-    else
-        metrics_add(pl->m_appeals, 1, "triage", v.event);
+    metrics_add(pl->m_appeals, 1, rc.org ? rc.org->code : "triage", v.event);
+    delivery_publish(pl->app->delivery, j->cfg, &dm, on_published, j);
     sbuf_free(&pub);
     sbuf_free(&priv);
-    free(sla_json);
-    on_delivered(j, 0, NULL);   /* drop the guard */
 }
 
 /* ---- commit ---- */
+
+/* The operators' live view (appealsctl tail): one event per committed change. */
+static void publish_tail(struct job *j)
+{
+    if (!control_has_subscribers(j->pl->app->control))
+        return;
+    struct pevent *ev = cur_ev(j);
+    bool answer = ev->type == APD_EV_ANSWER;
+    const struct org *org = ev->type == APD_EV_CREATED ? j->route.org
+                                                       : directory_org(j->cfg->dir, j->claim.org);
+    const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
+    const char *state = ev->type == APD_EV_DELETED ? "withdrawn"
+                        : ev->type == APD_EV_CREATED || ev->type == APD_EV_RESTORED ? "open"
+                        : answer && strcmp(j->claim.state, "open") == 0 ? "answered"
+                                                                          : j->claim.state;
+    struct tail_event te = {
+        .type = "appeal", .event = event_name(ev->type),
+        .appeal_id = answer ? ev->reply_to : ev->appeal_id, .org = org ? org->code : NULL,
+        .municipality = page ? page->municipality : NULL, .state = state,
+        .due_ms = answer || ev->type == APD_EV_DELETED ? 0 : j->due_ms,
+    };
+    struct sbuf b = SBUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    control_event_fields(&w, &te, j->cfg->daemon.timezone);
+    jw_kint(&w, "seq", j->claim.seq);
+    jw_kstr(&w, "source", j->source);
+    jw_kstr(&w, "page", ev->page);
+    jw_kstr(&w, "link", ev->link);
+    if (ev->type == APD_EV_CREATED || ev->type == APD_EV_EDITED)
+        control_event_text(&w, ev->text, ev->text_len);
+    jw_obj_end(&w);
+    te.json = b.p;
+    control_publish(j->pl->app->control, &te);
+    sbuf_free(&b);
+}
 
 static void on_commit(void *arg, const struct lc_result *res)
 {
@@ -506,19 +585,22 @@ static void on_commit(void *arg, const struct lc_result *res)
         return;
     }
     if (res->status == LCR_REFUSED)
-        log_warn("pipeline: %s of %s refused by the lifecycle (%s: %s); dropped",
-                 event_name(ev->type), id, res->code, res->msg);
-    else if (ev->type == APD_EV_ANSWER)
+        log_debug("pipeline: %s of %s changes nothing (%s: %s)", event_name(ev->type), id,
+                  res->code, res->msg);
+    publish_tail(j);
+    if (ev->type == APD_EV_ANSWER)
         j->pl->st.answers++;
-    if (res->status == LCR_OK && ev->type != APD_EV_CREATED)
-        metrics_add(j->pl->m_appeals, 1, res->rec->org ? res->rec->org : "triage",
-                    event_name(ev->type));
-    log_debug("pipeline: %s %s seq %lld done", event_name(ev->type), id, (long long)res->seq);
+    log_debug("pipeline: %s of %s (page %s:%s, org %s) seq %lld committed",
+              event_name(ev->type), id, j->source, ev->page ? ev->page : "?",
+              ev->type == APD_EV_CREATED ? (j->route.org ? j->route.org->code : "triage")
+                                         : (j->claim.org[0] ? j->claim.org : "triage"),
+              (long long)j->claim.seq);
     finish_event(j);
 }
 
-/* The lifecycle stores the event (and publishes every change but a creation,
- * which step_publish already did). */
+/* The lifecycle stores what the event does to the appeal (state, clocks,
+ * audit) under a compare-and-set; the event itself was published above, so
+ * only the SLA events it causes (a first response met) are published there. */
 static void step_commit(struct job *j)
 {
     static const enum lc_kind kinds[] = {
@@ -528,15 +610,15 @@ static void step_commit(struct job *j)
     };
     struct pevent *ev = cur_ev(j);
     struct lc_created c;
-    char pseudo[17];
+    char pseudo[17], copies[sizeof(j->claim.copies)];
     struct lc_request rq = {
         .appeal_id = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
         .ev = {.kind = kinds[ev->type], .actor = j->source, .text = ev->text,
-               .link = ev->link},
+               .link = ev->link, .published = true},
         .cfg = j->cfg,
     };
     if (ev->type == APD_EV_CREATED) {
-        created_info(j, &c, pseudo);
+        created_info(j, &c, pseudo, copies, sizeof(copies));
         rq.ev.created = &c;
         rq.fresh = true;
         rq.expect_seq = j->claim.seq;
@@ -672,6 +754,8 @@ struct pipeline *pipeline_new(struct app *app)
     pl->m_quarantined = metrics_family("appealsd_quarantined_total", M_COUNTER,
                                        "Events kept aside because their content is broken",
                                        "source");
+    pl->m_dropped = metrics_family("appealsd_dropped_total", M_COUNTER,
+                                   "Appeals a drop rule kept from every recipient", "rule");
     redis_on_up(app->redis, on_redis_up, pl);
     pl->tick = event_new(app->base, -1, EV_PERSIST, on_tick, pl);
     struct timeval tv = {0, 250000};

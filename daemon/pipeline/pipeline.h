@@ -25,6 +25,7 @@ struct pipeline_stats {
     uint64_t duplicates;
     uint64_t ignored;
     uint64_t quarantined;
+    uint64_t dropped;          /* noise a drop rule sent nowhere */
     uint64_t answers;
     uint64_t retries;
     uint64_t waiting_redis;

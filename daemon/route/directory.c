@@ -8,6 +8,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "module.h"
+#include "sources.h"
 
 static const char *const org_types[] = {"cur", "ministry", "municipality", "service", NULL};
 
@@ -37,6 +38,8 @@ static const struct conf_key org_keys[] = {
     {"calendar", CT_STR, ORG(calendar), NULL, 0, 0, NULL, 0, "working calendar for SLA"},
     {"hours", CT_STR, ORG(hours), NULL, 0, 0, NULL, 0, "working hours for SLA"},
     {"sla_policy", CT_STR, ORG(sla_policy), NULL, 0, 0, NULL, 0, "default SLA policy"},
+    {"http_concurrency", CT_INT, ORG(http_concurrency), "4", 1, 256, NULL, 0,
+     "HTTP deliveries in flight at once to its endpoint (per instance)"},
     {0},
 };
 
@@ -52,6 +55,10 @@ static const struct conf_key page_keys[] = {
      "VK Callback API confirmation string"},
     {"token", CT_SECRET, PAGE(token), NULL, 0, 0, NULL, 0,
      "unguessable path token of the page's webhook URL (OK)"},
+    {"ack", CT_BOOL, PAGE(ack), "yes", 0, 0, NULL, 0,
+     "acknowledge appeals on this page when [ack] enabled = yes and ack_token is set"},
+    {"ack_token", CT_SECRET, PAGE(ack_token), NULL, 0, 0, NULL, 0,
+     "platform API token the acknowledgement is sent with (VK community token, bot token)"},
     {0},
 };
 
@@ -63,6 +70,11 @@ struct org *directory_org(const struct directory *d, const char *code)
 struct page *directory_page(const struct directory *d, const char *source, const char *id)
 {
     return d && source && id ? strmap_get2(&d->page_by_key, source, ':', id) : NULL;
+}
+
+struct org *directory_municipal_admin(const struct directory *d, const char *municipality)
+{
+    return d && municipality ? strmap_get(&d->admin_by_muni, municipality) : NULL;
 }
 
 struct page *directory_page_by_token(const struct directory *d, const char *source,
@@ -89,14 +101,34 @@ static size_t count_sections(struct ini *ini, const char *type)
     return n;
 }
 
-static bool valid_code(const char *s)
+bool code_valid(const char *s)
 {
-    if (*s == '\0')
+    if (s == NULL || *s == '\0')
         return false;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
             return false;
     return true;
+}
+
+/* How the org receives appeals: Kafka, signed HTTP, or both; never neither. */
+static void check_delivery(const struct org *o, const char *label, struct diag *d)
+{
+    if (o->http_url == NULL) {
+        if (!o->kafka)
+            diag_add(d, o->file, o->line, "%s: kafka = no and no http_url: the organisation "
+                     "would receive nothing", label);
+        if (o->http_secret)
+            diag_add(d, o->file, o->line, "%s http_secret: set, but there is no http_url",
+                     label);
+        return;
+    }
+    if (strncmp(o->http_url, "http://", 7) != 0 && strncmp(o->http_url, "https://", 8) != 0)
+        diag_add(d, o->file, o->line, "%s http_url: '%s' must start with http:// or https://",
+                 label, o->http_url);
+    if (o->http_secret == NULL || strlen(o->http_secret) < 16)
+        diag_add(d, o->file, o->line, "%s http_secret: required with http_url, at least 16 "
+                 "characters (deliveries are signed with it)", label);
 }
 
 static void build_orgs(struct directory *dir, const struct apd_config *c, struct ini *ini,
@@ -109,7 +141,7 @@ static void build_orgs(struct directory *dir, const struct apd_config *c, struct
             continue;
         char label[256];
         snprintf(label, sizeof(label), "[org \"%s\"]", s->name ? s->name : "");
-        if (s->name == NULL || !valid_code(s->name)) {
+        if (s->name == NULL || !code_valid(s->name)) {
             diag_add(d, s->file, s->line, "%s: organisation codes use a-z, 0-9, '_' and '-'",
                      label);
             s->used = true;
@@ -120,6 +152,9 @@ static void build_orgs(struct directory *dir, const struct apd_config *c, struct
         struct org *o = &dir->orgs[dir->norgs++];
         conf_bind(org_keys, s, o, label, d);
         o->code = strdup(s->name);
+        o->file = s->file ? strdup(s->file) : NULL;
+        o->line = s->line;
+        check_delivery(o, label, d);
         if (o->topic == NULL) {
             size_t n = strlen(c->kafka.topic_org_prefix) + strlen(o->code) + 1;
             o->topic = malloc(n);
@@ -139,17 +174,69 @@ static void link_orgs(struct directory *dir, struct diag *d)
             continue;
         o->up = directory_org(dir, o->parent);
         if (o->up == NULL)
-            diag_add(d, NULL, 0, "[org \"%s\"] parent: no organisation '%s'", o->code, o->parent);
+            diag_add(d, o->file, o->line, "[org \"%s\"] parent: no organisation '%s'", o->code,
+                     o->parent);
     }
     for (size_t i = 0; i < dir->norgs; i++) {
         size_t steps = 0;
         for (struct org *o = dir->orgs[i].up; o; o = o->up)
             if (++steps > dir->norgs) {
-                diag_add(d, NULL, 0, "[org \"%s\"] parent: the chain loops back on itself",
+                diag_add(d, dir->orgs[i].file, dir->orgs[i].line,
+                         "[org \"%s\"] parent: the chain loops back on itself",
                          dir->orgs[i].code);
                 break;
             }
     }
+}
+
+/* The administration of each municipality, for `org = @municipality`. */
+static void index_municipalities(struct directory *dir, struct diag *d)
+{
+    for (size_t i = 0; i < dir->norgs; i++) {
+        struct org *o = &dir->orgs[i];
+        if (o->type != ORG_MUNICIPALITY || o->municipality == NULL)
+            continue;
+        struct org *prev = strmap_put(&dir->admin_by_muni, o->municipality, o);
+        if (prev)
+            diag_add(d, o->file, o->line, "[org \"%s\"] municipality: '%s' is already governed "
+                     "by [org \"%s\"] (%s:%d)", o->code, o->municipality, prev->code,
+                     prev->file ? prev->file : "?", prev->line);
+    }
+}
+
+/* Topics are where personal data is decided: orgs sharing one must agree,
+ * and the daemon's own topics never carry an organisation's copy. */
+static void check_topics(struct directory *dir, const struct apd_config *c, struct diag *d)
+{
+    const char *own[] = {c->kafka.topic_all, c->kafka.topic_triage, c->kafka.topic_sla,
+                         c->kafka.topic_status, c->kafka.topic_dlq};
+    for (size_t i = 0; i < dir->norgs; i++) {
+        struct org *o = &dir->orgs[i];
+        if (!o->kafka)
+            continue;
+        for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
+            if (own[k] && strcmp(o->topic, own[k]) == 0)
+                diag_add(d, o->file, o->line, "[org \"%s\"] topic: '%s' is one of the daemon's "
+                         "own topics ([kafka] topic_*)", o->code, o->topic);
+        for (size_t k = 0; k < i; k++) {
+            struct org *p = &dir->orgs[k];
+            if (p->kafka && strcmp(p->topic, o->topic) == 0 &&
+                p->personal_data != o->personal_data)
+                diag_add(d, o->file, o->line, "[org \"%s\"] personal_data: it shares topic '%s' "
+                         "with [org \"%s\"], which says personal_data = %s", o->code, o->topic,
+                         p->code, p->personal_data ? "yes" : "no");
+        }
+    }
+}
+
+static const char *platform_of(const struct apd_config *c, const char *source)
+{
+    for (size_t i = 0; i < c->nsources; i++)
+        if (strcmp(c->sources[i].name, source) == 0) {
+            const char *p = c->sources[i].plugin_name;
+            return strncmp(p, "source_", 7) == 0 ? p + 7 : p;
+        }
+    return source;
 }
 
 static void fill_pub(struct page *p)
@@ -165,7 +252,8 @@ static void fill_pub(struct page *p)
     p->pub.token = p->token;
 }
 
-static void build_pages(struct directory *dir, struct ini *ini, struct diag *d)
+static void build_pages(struct directory *dir, const struct apd_config *c, struct ini *ini,
+                        struct diag *d)
 {
     dir->pages = calloc(count_sections(ini, "page") + 1, sizeof(struct page));
     for (size_t i = 0; i < ini->n; i++) {
@@ -187,6 +275,7 @@ static void build_pages(struct directory *dir, struct ini *ini, struct diag *d)
         conf_bind(page_keys, s, p, label, d);
         p->source = strndup(s->name, (size_t)(colon - s->name));
         p->id = strdup(colon + 1);
+        p->platform = strdup(platform_of(c, p->source));
         p->owner = directory_org(dir, p->org);
         if (p->org && p->owner == NULL)
             diag_add(d, s->file, s->line, "%s org: no organisation '%s'", label, p->org);
@@ -205,7 +294,9 @@ static void directory_build(struct apd_config *c, struct ini *ini, const struct 
         abort();
     build_orgs(dir, c, ini, d);
     link_orgs(dir, d);
-    build_pages(dir, ini, d);
+    index_municipalities(dir, d);
+    check_topics(dir, c, d);
+    build_pages(dir, c, ini, d);
     c->dir = dir;
 }
 
@@ -217,16 +308,19 @@ static void directory_free(struct apd_config *c)
     for (size_t i = 0; i < dir->norgs; i++) {
         conf_unbind(org_keys, &dir->orgs[i]);
         free(dir->orgs[i].code);
+        free(dir->orgs[i].file);
     }
     for (size_t i = 0; i < dir->npages; i++) {
         conf_unbind(page_keys, &dir->pages[i]);
         free(dir->pages[i].source);
         free(dir->pages[i].id);
+        free(dir->pages[i].platform);
     }
     free(dir->orgs);
     free(dir->pages);
     strmap_free(&dir->org_by_code);
     strmap_free(&dir->page_by_key);
+    strmap_free(&dir->admin_by_muni);
     free(dir);
     c->dir = NULL;
 }

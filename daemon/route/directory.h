@@ -1,12 +1,19 @@
 /* The organisation directory: who exists, who owns which page, who is above
  * whom (the escalation chain), and where each one receives appeals.  Built
  * from [org "CODE"] and [page "SOURCE:ID"] sections as part of a config
- * snapshot; read-only afterwards. */
+ * snapshot; read-only afterwards.
+ *
+ * Delivery: an organisation receives appeals on its Kafka topic (kafka =
+ * yes, the default), by signed HTTP POST (http_url + http_secret), or both;
+ * it must have at least one.  Organisations may share a topic only when
+ * they agree on personal_data, so whether a topic carries author ids in
+ * clear is a property of the topic, not of whoever happened to write to it. */
 #ifndef APPEALSD_DIRECTORY_H
 #define APPEALSD_DIRECTORY_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "appealsd/plugin.h"
 #include "bind.h"
@@ -28,7 +35,10 @@ struct org {
     char *calendar;           /* working calendar name for SLA */
     char *hours;              /* working hours name for SLA */
     char *sla_policy;         /* default SLA policy */
+    int64_t http_concurrency; /* HTTP deliveries in flight at once, per instance */
     struct org *up;           /* resolved parent */
+    char *file;               /* where the section starts, for messages */
+    int line;
 };
 
 struct page {
@@ -41,6 +51,9 @@ struct page {
     char *secret;
     char *confirmation;
     char *token;
+    bool ack;                 /* acknowledge appeals on this page (when [ack] is on) */
+    char *ack_token;          /* platform API token for the acknowledgement */
+    char *platform;           /* vk, telegram, max, ... (the source's plugin) */
     struct org *owner;
 };
 
@@ -51,6 +64,7 @@ struct directory {
     size_t npages;
     struct strmap org_by_code;
     struct strmap page_by_key;      /* "source:id" */
+    struct strmap admin_by_muni;    /* municipality code -> its administration */
     struct org *cur;                /* the ЦУР: top of every chain, triage owner */
 };
 
@@ -62,5 +76,11 @@ struct page *directory_page(const struct directory *d, const char *source, const
 struct page *directory_page_by_token(const struct directory *d, const char *source,
                                      const char *token);
 const char *org_type_name(int type);
+/* A code as organisations, taxonomy values and states are written: a-z,
+ * 0-9, '_' and '-', not empty. */
+bool code_valid(const char *s);
+/* The administration (an org of type municipality) governing the
+ * municipality with this code, or NULL. */
+struct org *directory_municipal_admin(const struct directory *d, const char *municipality);
 
 #endif

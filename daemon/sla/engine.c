@@ -8,7 +8,7 @@
 #include "gauges.h"
 #include "lifecycle.h"
 #include "log.h"
-#include "outbox.h"
+#include "eventbox.h"
 #include "rebuild.h"
 #include "redis.h"
 #include "status.h"
@@ -86,7 +86,7 @@ bool sla_engine_idle(struct app *app)
 {
     struct sla_engine *e = app->sla;
     return e == NULL ||
-           (lifecycle_inflight(e->lc) == 0 && outbox_inflight(lifecycle_outbox(e->lc)) == 0);
+           (lifecycle_inflight(e->lc) == 0 && eventbox_inflight(lifecycle_eventbox(e->lc)) == 0);
 }
 
 struct lifecycle *sla_engine_lifecycle(struct app *app)

@@ -171,6 +171,18 @@ struct hours *hours_build(const char *name, struct ini_section *sec, const char 
     return h;
 }
 
+struct hours *hours_around_the_clock(const char *name, const char *tz)
+{
+    struct hours *h = calloc(1, sizeof(*h));
+    if (h == NULL || (h->name = strdup(name)) == NULL || (h->timezone = strdup(tz)) == NULL)
+        abort();
+    for (int wd = 0; wd < 7; wd++) {
+        h->p[wd][0] = (struct hperiod){0, 24 * 60};
+        h->n[wd] = 1;
+    }
+    return h;
+}
+
 void hours_free(struct hours *h)
 {
     if (h == NULL)

@@ -43,6 +43,8 @@ struct hours {
 struct hours *hours_build(const char *name, struct ini_section *sec, const char *def_tz,
                           struct diag *d);
 void hours_free(struct hours *h);
+/* 00:00-24:00 every day (the built-in "duty" hours of round-the-clock desks). */
+struct hours *hours_around_the_clock(const char *name, const char *tz);
 
 /* Parses "09:00-13:00, 13:48-18:00" into sorted, non-overlapping periods;
  * returns the count, or -1 with the reason in why. */

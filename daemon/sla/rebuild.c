@@ -131,16 +131,14 @@ static void add_audit(struct snap *s, const struct json *m, int64_t seq, const c
     const char *at = jstr(m, "published_at");
     jw_kstr(&w, "at", at ? at : "");
     jw_kint(&w, "seq", seq);
-    const char *actor = jstr(m, "change.actor");
+    const char *actor = jstr(m, "actor.id");
     if (actor == NULL)
-        actor = jstr(m, "actor");
+        actor = jstr(m, "actor.type");
     if (actor == NULL)
         actor = strcmp(event, "created") == 0 ? jstr(m, "source") : "sla";
     jw_kstr(&w, "actor", actor ? actor : "appealsd");
     jw_kstr(&w, "action", event);
-    const char *reason = jstr(m, "change.reason");
-    if (reason == NULL)
-        reason = jstr(m, strcmp(event, "created") == 0 ? "route.reason" : "reason");
+    const char *reason = jstr(m, strcmp(event, "created") == 0 ? "route.reason" : "reason");
     if (reason)
         jw_kstr(&w, "reason", reason);
     const char *st = jstr(m, "state");
@@ -149,7 +147,7 @@ static void add_audit(struct snap *s, const struct json *m, int64_t seq, const c
     const char *org = jstr(m, "org.code");
     if (org)
         jw_kstr(&w, "org", org);
-    const char *clock = jstr(m, "clock");
+    const char *clock = jstr(m, "timer");
     if (clock)
         jw_kstr(&w, "clock", clock);
     if (jint(m, "level"))
@@ -215,8 +213,8 @@ static void take_message(struct rebuild *rb, const rd_kafka_message_t *m)
         record_set(&r->text, jstr(j, "text"));
         s->text_seq = seq;
     }
-    if (strcmp(event, "met") == 0 && jstr(j, "clock") &&
-        strcmp(jstr(j, "clock"), "first_response") == 0)
+    if (strcmp(event, "met") == 0 && jstr(j, "timer") &&
+        strcmp(jstr(j, "timer"), "first_response") == 0)
         set_if(&r->fr_link, jstr(j, "link"));
     const struct json *sla = json_get(j, "sla");
     if (jstr(j, "state") && sla && seq >= s->state_seq) {

@@ -38,7 +38,7 @@ static const struct conf_key sla_keys[] = {
      "'none': every day works)"},
     {"hours", CT_STR, SLA(hours_name), "standard", 0, 0, NULL, 0,
      "working hours of organisations that name none (built-in 'standard': 09:00-18:00, "
-     "lunch 13:00-13:48)"},
+     "lunch 13:00-13:48; 'duty': around the clock)"},
     {"policy", CT_STR, SLA(policy_name), NULL, 0, 0, NULL, 0,
      "policy for messages when no other applies (default: built from these keys)"},
     {"formal_policy", CT_STR, SLA(formal_policy_name), NULL, 0, 0, NULL, 0,
@@ -474,6 +474,8 @@ static void sla_build(struct apd_config *c, struct ini *ini, const struct config
     if (!find_hours(s, "standard"))
         push((void ***)&s->hours, &s->nhours,
              hours_build("standard", NULL, c->daemon.timezone, d));
+    if (!find_hours(s, "duty"))
+        push((void ***)&s->hours, &s->nhours, hours_around_the_clock("duty", c->daemon.timezone));
     for (size_t i = 0; i < ini->n; i++) {
         struct ini_section *sec = ini->s[i];
         if (sec->name && strcmp(sec->type, "policy") == 0) {

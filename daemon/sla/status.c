@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,6 @@
 #include "sla.h"
 #include "units.h"
 
-#define STATUS_SCHEMA "appealsd.status/1"
-#define MAX_REASON 2000
 
 struct status_consumer {
     struct app *app;
@@ -37,6 +36,7 @@ struct status_consumer {
     struct event *pev, *tick, *retry;
     rd_kafka_message_t *cur;   /* the message being handled */
     char dlq_reason[512];      /* set once cur is refused: it waits for the DLQ */
+    const char *dlq_error;     /* its contract code: bad_json, unknown_appeal, ... */
     bool stopped;
     struct status_stats st;
     struct mfam *m_status;
@@ -58,6 +58,7 @@ static void next(struct status_consumer *sc)
     rd_kafka_message_destroy(m);
     sc->cur = NULL;
     sc->dlq_reason[0] = '\0';
+    sc->dlq_error = NULL;
     event_active(sc->pev, EV_READ, 0);   /* the next message, from the loop */
 }
 
@@ -83,11 +84,13 @@ static void on_dlq_delivered(void *arg, int err, const char *errstr)
     next(sc);
 }
 
-static void dead_letter(struct status_consumer *sc, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void dead_letter(struct status_consumer *sc, const char *fmt, ...)
+static void dead_letter(struct status_consumer *sc, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void dead_letter(struct status_consumer *sc, const char *error, const char *fmt, ...)
 {
     rd_kafka_message_t *m = sc->cur;
+    if (error)
+        sc->dlq_error = error;
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
@@ -101,20 +104,20 @@ static void dead_letter(struct status_consumer *sc, const char *fmt, ...)
     char key[512] = "";
     if (m->key_len)
         snprintf(key, sizeof(key), "%.*s", (int)m->key_len, (const char *)m->key);
-    struct dlq_view v = {
-        .reason = sc->dlq_reason, .topic = rd_kafka_topic_name(m->rkt),
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    struct dead_letter_view v = {
+        .error = sc->dlq_error, .reason = sc->dlq_reason, .topic = rd_kafka_topic_name(m->rkt),
         .partition = m->partition, .offset = m->offset, .key = m->key_len ? key : NULL,
-        .payload = m->payload ? m->payload : "", .len = m->len, .now_ms = now_ms(),
-        .tz = sc->app->cfg->daemon.timezone,
+        .payload = m->payload, .payload_len = m->len, .received_ms = ts > 0 ? ts : 0,
+        .now_ms = now_ms(), .tz = sc->app->cfg->daemon.timezone,
     };
     struct sbuf b = SBUF_INIT;
-    message_dlq(&b, &v);
-    struct kafka_header hdrs[] = {
-        {"schema", DLQ_SCHEMA}, {"schema-version", DLQ_SCHEMA_VERSION},
-        {"dlq-reason", sc->dlq_reason},
-    };
+    message_dead_letter(&b, &v);
+    struct kafka_header hdrs[MESSAGE_NHEADERS + 1];
+    message_headers(hdrs, "rejected", DEAD_LETTER_SCHEMA);
+    hdrs[MESSAGE_NHEADERS] = (struct kafka_header){"dlq-reason", sc->dlq_reason};
     int rc = kafka_produce(sc->app->kafka, sc->app->cfg->kafka.topic_dlq, key, b.p, b.len,
-                           hdrs, 3, on_dlq_delivered, sc);
+                           hdrs, MESSAGE_NHEADERS + 1, on_dlq_delivered, sc);
     sbuf_free(&b);
     if (rc != 0)
         retry_later(sc, "the dead-letter topic cannot take it now");
@@ -135,7 +138,8 @@ static void on_applied(void *arg, const struct lc_result *res)
         next(sc);
         return;
     case LCR_REFUSED:
-        dead_letter(sc, "%s: %s", res->code, res->msg);
+        dead_letter(sc, strcmp(res->code, "not_found") == 0 ? "unknown_appeal" : "not_allowed",
+                    "%s: %s", res->code, res->msg);
         return;
     case LCR_RETRY:
         retry_later(sc, res->msg ? res->msg : "Redis is away");
@@ -145,83 +149,70 @@ static void on_applied(void *arg, const struct lc_result *res)
 
 /* ---- one message ---- */
 
-static const char *get_str(const struct json *root, const char *key, size_t max, bool *bad)
+/* The contract's statuses (appealsd.status/1) and what they do. */
+static int status_kind(const char *status)
 {
-    const struct json *v = json_get(root, key);
-    if (v == NULL || v->type == JSON_NULL)
-        return NULL;
-    if (v->type != JSON_STRING || v->len == 0 || v->len > max || strlen(v->u.s) != v->len) {
-        *bad = true;
-        return NULL;
-    }
-    return v->u.s;
+    if (strcmp(status, "rejected") == 0)
+        return LC_NOT_OURS;
+    if (strcmp(status, "need_info") == 0)
+        return LC_NEEDS_INFO;
+    return lc_status_kind(status);
 }
 
 static void handle(struct status_consumer *sc)
 {
     rd_kafka_message_t *m = sc->cur;
     if (sc->dlq_reason[0]) {          /* a refusal waiting for the DLQ */
-        dead_letter(sc, NULL);
+        dead_letter(sc, NULL, NULL);
         return;
     }
     sc->st.received++;
     const struct sla_config *s = sla_cfg(sc->app->cfg);
     if (m->len > (size_t)s->status_max_bytes) {
-        dead_letter(sc, "message of %zu bytes is larger than [sla] status_max_bytes", m->len);
+        dead_letter(sc, "bad_message", "message of %zu bytes is larger than [sla] "
+                    "status_max_bytes", m->len);
         return;
     }
-    char err[160];
-    struct json_doc *d = json_parse(m->payload ? m->payload : "", m->len, 16, err, sizeof(err));
-    if (d == NULL || d->root.type != JSON_OBJECT) {
-        dead_letter(sc, "not a JSON object: %s", d ? "another JSON value" : err);
-        json_free(d);
+    char key[512], err[256];
+    if (m->key_len)
+        snprintf(key, sizeof(key), "%.*s", (int)m->key_len, (const char *)m->key);
+    struct status_msg st;
+    const char *code = NULL;
+    if (message_parse_status(m->payload ? m->payload : "", m->len, m->key_len ? key : NULL,
+                             sc->app->cfg->daemon.timezone, &st, &code, err,
+                             sizeof(err)) != 0) {
+        dead_letter(sc, code, "%s", err);
         return;
     }
-    bool bad = false;
-    const struct json *r = &d->root;
-    const char *schema = get_str(r, "schema", 64, &bad);
-    const char *id = get_str(r, "appeal_id", 256, &bad);
-    const char *status = get_str(r, "status", 32, &bad);
-    const char *org = get_str(r, "org", 64, &bad);
-    const char *reason = get_str(r, "reason", MAX_REASON, &bad);
-    const char *link = get_str(r, "link", 1024, &bad);
-    const char *suggested = get_str(r, "suggested_org", 64, &bad);
-    const char *at = get_str(r, "at", 64, &bad);
     const struct directory *dir = sc->app->cfg->dir;
-    int kind = lc_status_kind(status);
-    int64_t at_ms;
-    if (bad || (d->flags & (JSON_F_BAD_UTF8 | JSON_F_NUL)))
-        dead_letter(sc, "a field is not a string of sensible length, or not UTF-8");
-    else if (schema && strcmp(schema, STATUS_SCHEMA) != 0)
-        dead_letter(sc, "schema '%s' is not %s", schema, STATUS_SCHEMA);
-    else if (id == NULL || org == NULL || status == NULL)
-        dead_letter(sc, "appeal_id, org and status are required");
-    else if (kind < 0)
-        dead_letter(sc, "unknown status '%s' (accepted, in_progress, answered, resolved, "
-                    "needs_info, not_ours)", status);
-    else if (directory_org(dir, org) == NULL)
-        dead_letter(sc, "unknown organisation '%s'", org);
-    else if (suggested && directory_org(dir, suggested) == NULL)
-        dead_letter(sc, "unknown suggested organisation '%s'", suggested);
-    else if (at && parse_iso8601(at, sc->app->cfg->daemon.timezone, &at_ms) != 0)
-        dead_letter(sc, "'at' is not an ISO 8601 time: %s", at);
-    else if (m->key_len && (m->key_len != strlen(id) || memcmp(m->key, id, m->key_len) != 0))
-        dead_letter(sc, "the message key differs from appeal_id");
-    else {
+    int kind = status_kind(st.status);
+    if (kind < 0) {
+        dead_letter(sc, "bad_message", "status '%s' is not handled", st.status);
+    } else if (directory_org(dir, st.org) == NULL) {
+        dead_letter(sc, "bad_message", "unknown organisation '%s'", st.org);
+    } else if (st.reroute_to && directory_org(dir, st.reroute_to) == NULL) {
+        dead_letter(sc, "bad_message", "unknown organisation '%s' in reroute_to",
+                    st.reroute_to);
+    } else {
         char actor[80], idem[600];
-        snprintf(actor, sizeof(actor), "agency:%s", org);
-        snprintf(idem, sizeof(idem), "st:%s:%" PRId32 ":%" PRId64, rd_kafka_topic_name(m->rkt),
-                 m->partition, m->offset);
+        snprintf(actor, sizeof(actor), "agency:%s", st.org);
+        /* A repeat is applied once: by the sender's own id, else by position. */
+        if (st.message_id)
+            snprintf(idem, sizeof(idem), "st:%s:%s", st.org, st.message_id);
+        else
+            snprintf(idem, sizeof(idem), "st:%s:%" PRId32 ":%" PRId64,
+                     rd_kafka_topic_name(m->rkt), m->partition, m->offset);
         struct lc_request rq = {
-            .appeal_id = id, .idem = idem,
-            .ev = {.kind = (enum lc_kind)kind, .actor = actor, .reason = reason, .link = link,
-                   .org = kind == LC_NOT_OURS ? suggested : NULL, .sender = org},
+            .appeal_id = st.appeal_id, .idem = idem,
+            .ev = {.kind = (enum lc_kind)kind, .actor = actor, .reason = st.comment,
+                   .link = st.answer_link, .org = kind == LC_NOT_OURS ? st.reroute_to : NULL,
+                   .sender = st.org},
         };
-        metrics_add(sc->m_status, 1, status, "received");
+        metrics_add(sc->m_status, 1, st.status, "received");
         if (lifecycle_submit(sc->lc, &rq, on_applied, sc) != 0)
             retry_later(sc, "Redis is not connected");
     }
-    json_free(d);
+    status_msg_free(&st);
 }
 
 /* ---- the consumer on the loop ---- */
@@ -326,10 +317,20 @@ fail:
     return NULL;
 }
 
+/* A consumer caught in the middle of a group join (the broker holds a new
+ * group's JoinGroup for group.initial.rebalance.delay.ms) keeps its broker
+ * threads busy for seconds; shutdown does not wait for them. */
+static void *destroy_later(void *rk)
+{
+    rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return NULL;
+}
+
 void status_consumer_free(struct status_consumer *sc)
 {
     if (sc == NULL)
         return;
+    bool closed = true;
     if (sc->cur)
         rd_kafka_message_destroy(sc->cur);
     sc->cur = NULL;
@@ -340,7 +341,7 @@ void status_consumer_free(struct status_consumer *sc)
         rd_kafka_error_t *e = rd_kafka_consumer_close_queue(sc->rk, sc->q);
         if (e)
             rd_kafka_error_destroy(e);
-        for (int i = 0; i < 50 && !rd_kafka_consumer_closed(sc->rk); i++) {
+        for (int i = 0; i < 10 && !rd_kafka_consumer_closed(sc->rk); i++) {
             rd_kafka_event_t *ev = rd_kafka_queue_poll(sc->q, 100);
             if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
                 /* Giving the partitions back is ours to do on this path. */
@@ -356,13 +357,23 @@ void status_consumer_free(struct status_consumer *sc)
             if (ev)
                 rd_kafka_event_destroy(ev);
         }
-        if (!rd_kafka_consumer_closed(sc->rk))
-            log_warn("status: the consumer did not leave group %s within 5 s; the group "
+        closed = rd_kafka_consumer_closed(sc->rk);
+        if (!closed)
+            log_warn("status: the consumer did not leave group %s within 1 s (a join still in progress?); the group "
                      "notices when its session expires", sla_cfg(sc->app->cfg)->status_group);
         rd_kafka_queue_destroy(sc->q);
     }
-    if (sc->rk)
-        rd_kafka_destroy(sc->rk);
+    if (sc->rk) {
+        /* A consumer that could not leave in time must not block shutdown a
+         * second time inside rd_kafka_destroy(). */
+        pthread_t t;
+        if (closed)
+            rd_kafka_destroy(sc->rk);
+        else if (pthread_create(&t, NULL, destroy_later, sc->rk) == 0)
+            pthread_detach(t);
+        else
+            rd_kafka_destroy_flags(sc->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    }
     if (sc->pev)
         event_free(sc->pev);
     if (sc->tick)

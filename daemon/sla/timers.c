@@ -12,7 +12,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
-#include "outbox.h"
+#include "eventbox.h"
 #include "redis.h"
 #include "sla.h"
 #include "units.h"
@@ -117,9 +117,9 @@ static void take_outbox(struct sla_timers *t, const redisReply *ob)
         if (id->type != REDIS_REPLY_STRING || env->type != REDIS_REPLY_STRING)
             continue;
         log_notice("sla: publishing event %s whose daemon did not confirm it in time", id->str);
-        outbox_count_takeover(lifecycle_outbox(t->lc));
+        eventbox_count_takeover(lifecycle_eventbox(t->lc));
         t->st.taken_over++;
-        outbox_publish(lifecycle_outbox(t->lc), id->str, env->str);
+        eventbox_publish(lifecycle_eventbox(t->lc), id->str, env->str);
     }
 }
 

@@ -14,8 +14,10 @@ static struct redis_script claim_script = {
     .src =
         "local d = redis.call('GET', KEYS[1])\n"
         "local function info(s, seq)\n"
-        "  local v = redis.call('HMGET', KEYS[2], 'org', 'state', 'fr_due')\n"
-        "  return {s, seq, v[1] or '', v[2] or '', v[3] or '0'}\n"
+        "  local v = redis.call('HMGET', KEYS[2], 'org', 'state', 'fr_due',\n"
+        "                       'copies', 'triage', 'dropped')\n"
+        "  return {s, seq, v[1] or '', v[2] or '', v[3] or '0', v[4] or '', v[5] or '0',\n"
+        "          v[6] or '0'}\n"
         "end\n"
         "if d then\n"
         "  local tag, seq = string.match(d, '^(.*)|(%d+)$')\n"
@@ -28,16 +30,14 @@ static struct redis_script claim_script = {
         "    redis.call('SET', KEYS[1], ARGV[1] .. '|0', 'PX', ARGV[2])\n"
         "    return info('exists', 0)\n"
         "  end\n"
-        /* The creation is the appeal's first event; later events take their
-         * numbers when the lifecycle stores them. */
-        "  local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)\n"
-        "  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. seq, 'PX', ARGV[2])\n"
-        "  return info('new', seq)\n"
         "elseif exists == 0 then\n"
         "  return info('absent', 0)\n"
         "end\n"
-        "redis.call('SET', KEYS[1], ARGV[1] .. '|0', 'PX', ARGV[2])\n"
-        "return info('new', 0)\n",
+        /* The pipeline publishes the event with this number; the lifecycle
+         * stores its effects under a compare-and-set on it. */
+        "local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)\n"
+        "redis.call('SET', KEYS[1], ARGV[1] .. '|' .. seq, 'PX', ARGV[2])\n"
+        "return info('new', seq)\n",
 };
 
 static struct redis_script read_script = {
@@ -240,7 +240,7 @@ static void on_claim(struct redis *r, redisReply *rep, void *arg)
 {
     struct claim_ctx *c = arg;
     struct claim_result res = {.status = CLAIM_FAILED};
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 5) {
         char s[16], due[32];
         copy_str(s, sizeof(s), rep->element[0]);
         res.seq = rep->element[1]->type == REDIS_REPLY_INTEGER ? rep->element[1]->integer : 0;
@@ -248,6 +248,17 @@ static void on_claim(struct redis *r, redisReply *rep, void *arg)
         copy_str(res.state, sizeof(res.state), rep->element[3]);
         copy_str(due, sizeof(due), rep->element[4]);
         res.first_response_due_ms = strtoll(due, NULL, 10);
+        if (rep->elements >= 7) {   /* recipients beyond the org (routing's copies) */
+            char triage[4];
+            copy_str(res.copies, sizeof(res.copies), rep->element[5]);
+            copy_str(triage, sizeof(triage), rep->element[6]);
+            res.triage = strcmp(triage, "1") == 0;
+        }
+        if (rep->elements >= 8) {
+            char dropped[4];
+            copy_str(dropped, sizeof(dropped), rep->element[7]);
+            res.dropped = strcmp(dropped, "1") == 0;
+        }
         res.status = strcmp(s, "new") == 0      ? CLAIM_NEW
                      : strcmp(s, "replay") == 0 ? CLAIM_REPLAY
                      : strcmp(s, "dup") == 0    ? CLAIM_DUP

@@ -41,6 +41,7 @@
 #ifndef APPEALSD_APPEALS_H
 #define APPEALSD_APPEALS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,7 +51,7 @@ struct redisReply;
 
 enum claim_status {
     CLAIM_FAILED,   /* no answer: Redis is away, retry later */
-    CLAIM_NEW,      /* first time: go on (a creation has its seq) */
+    CLAIM_NEW,      /* first time: publish with seq */
     CLAIM_REPLAY,   /* our own earlier claim (crash or retry): go on, same seq */
     CLAIM_DUP,      /* another delivery of the same event: drop */
     CLAIM_EXISTS,   /* a creation of an appeal that exists: drop */
@@ -63,12 +64,15 @@ struct claim_result {
     char org[64];
     char state[32];
     int64_t first_response_due_ms;
+    char copies[512];         /* org codes that get copies, comma-separated */
+    bool triage;              /* routed to the triage topic */
+    bool dropped;             /* a drop rule took it: recorded, never published */
 };
 
 typedef void (*claim_cb)(void *arg, const struct claim_result *res);
 
-/* Pipeline, before anything else: drop repeats of the platform event; a
- * creation takes sequence number 1.  tag identifies the claimant. */
+/* Pipeline, before anything else: drop repeats of the platform event and
+ * number the event (seq).  tag identifies the claimant. */
 int appeals_claim(struct redis *r, const char *dedup_key, const char *appeal_id,
                   const char *tag, int64_t ttl_ms, const char *event, claim_cb cb, void *arg);
 

@@ -83,3 +83,31 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     log_vmsg(lvl, fmt, ap);
     va_end(ap);
 }
+
+int64_t log_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool log_limit_pass(struct log_limit *l, enum log_level lvl, unsigned burst,
+                    int64_t interval_ms, int64_t now_ms)
+{
+    if (l->window_ms == 0 || now_ms - l->window_ms >= interval_ms) {
+        l->window_ms = now_ms;
+        l->lines = 0;
+    }
+    if (l->lines >= burst) {
+        l->suppressed++;
+        return false;
+    }
+    l->lines++;
+    if (l->suppressed) {
+        log_msg(lvl, "log: %llu lines like the next one were suppressed (at most %u per "
+                "%lld s)", (unsigned long long)l->suppressed, burst,
+                (long long)(interval_ms / 1000));
+        l->suppressed = 0;
+    }
+    return true;
+}

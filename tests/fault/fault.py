@@ -45,9 +45,16 @@ class Load:
         return self.summary
 
     def kill(self):
+        """Stop early: SIGTERM lets loadgen wait for the answers in flight and
+        write them all to the acked file; SIGKILL only if it hangs."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.terminate()
+            try:
+                self.proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        h._unregister(self._cleanup)
 
     def records(self):
         """(appeal_id, kind, status) of every answered request."""

@@ -21,6 +21,157 @@ import harness as h  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO / "config" / "appealsd.conf"
+SCHEMA_DIR = REPO / "docs" / "schemas" / "v1"
+
+
+# ---- the Kafka contract: JSON Schemas of docs/schemas/v1 ------------------------
+
+_schema_store = None
+
+
+def _schemas():
+    """{$id: schema} of every file in docs/schemas/v1 (loaded once)."""
+    global _schema_store
+    if _schema_store is None:
+        _schema_store = {}
+        for f in sorted(SCHEMA_DIR.glob("*.json")):
+            doc = json.loads(f.read_text())
+            _schema_store[doc["$id"]] = doc
+    return _schema_store
+
+
+def _schema_id(event_type):
+    """'created' -> appeal.created; 'appeal.created', 'sla.breach', 'status',
+    'dead_letter' as they are."""
+    name = event_type if "." in event_type or event_type in ("status", "dead_letter") \
+        else "appeal." + event_type
+    sid = "urn:appealsd:schema:v1:" + name
+    if sid not in _schemas():
+        raise AssertionError("no schema for event type %r (docs/schemas/v1/%s.json)"
+                             % (event_type, name))
+    return sid
+
+
+_validators = {}
+
+
+def _validator(sid):
+    """The compiled validator of one schema (built once: tests validate thousands)."""
+    if sid not in _validators:
+        _validators[sid] = _new_validator(sid)
+    return _validators[sid]
+
+
+def _new_validator(sid):
+    import jsonschema
+    store = _schemas()
+    try:  # jsonschema >= 4.18 resolves references through a registry
+        from referencing import Registry, Resource
+        registry = Registry().with_resources(
+            [(k, Resource.from_contents(v)) for k, v in store.items()])
+        return jsonschema.Draft7Validator(store[sid], registry=registry,
+                                          format_checker=jsonschema.FormatChecker())
+    except ImportError:
+        resolver = jsonschema.RefResolver(sid, store[sid], store=store)
+        return jsonschema.Draft7Validator(store[sid], resolver=resolver,
+                                          format_checker=jsonschema.FormatChecker())
+
+
+def _resolve(schema):
+    ref = schema.get("$ref")
+    if ref is None:
+        return schema
+    base, _, pointer = ref.partition("#")
+    node = _schemas()[base]
+    for part in [p for p in pointer.split("/") if p]:
+        node = node[part]
+    return _resolve(node)
+
+
+def _declared(schema):
+    """{property: [subschemas]} declared by schema, through $ref and allOf."""
+    schema = _resolve(schema)
+    out = {}
+    for k, v in schema.get("properties", {}).items():
+        out.setdefault(k, []).append(v)
+    for sub in schema.get("allOf", []):
+        for k, v in _declared(sub).items():
+            out.setdefault(k, []).extend(v)
+    return out
+
+
+def _undeclared(value, schemas, path, errors):
+    """Members the schemas do not declare: the daemon must not send what its
+    contract does not describe (consumers may still receive additions from a
+    later minor revision; the daemon under test may not)."""
+    if isinstance(value, dict):
+        declared = {}
+        for s in schemas:
+            for k, v in _declared(s).items():
+                declared.setdefault(k, []).extend(v)
+        if not declared:
+            return   # a free-form object (classification evidence ...)
+        for k, v in value.items():
+            if k not in declared:
+                errors.append("%s.%s is not in the schema" % (path, k))
+            else:
+                _undeclared(v, declared[k], path + "." + k, errors)
+    elif isinstance(value, list):
+        items = [_resolve(s).get("items") for s in schemas]
+        items = [i for i in items if isinstance(i, dict)]
+        for i, v in enumerate(value):
+            _undeclared(v, items, "%s[%d]" % (path, i), errors)
+
+
+_valid = {}
+
+
+def validate_message(message, event_type, strict=True):
+    """Validate one message (dict or JSON text) against the schema of its event
+    type ('created', 'appeal.rerouted', 'sla.breach', 'status', 'dead_letter').
+    strict: also refuse members the schema does not declare.  Returns the dict;
+    raises AssertionError naming every problem."""
+    memo = None
+    if isinstance(message, (bytes, str)):
+        # Tests read topics again and again; each distinct message is checked once.
+        memo = (message, event_type, strict)
+        if memo in _valid:
+            return json.loads(message)
+        message = json.loads(message)
+    sid = _schema_id(event_type)
+    errors = ["%s: %s" % ("/".join(str(p) for p in e.absolute_path) or "(top)", e.message)
+              for e in _validator(sid).iter_errors(message)]
+    if strict:
+        _undeclared(message, [_schemas()[sid]], "$", errors)
+    if errors:
+        raise AssertionError("message does not match %s:\n  %s\n%s"
+                             % (sid, "\n  ".join(errors), json.dumps(message, ensure_ascii=False)))
+    if memo is not None:
+        _valid[memo] = True
+    return message
+
+
+FAMILIES = {"appealsd.appeal": "appeal", "appealsd.sla": "sla",
+            "appealsd.dead_letter": "dead_letter"}
+
+
+def validate_record(rec):
+    """A consumed Kafka record (apd.Apd.consume / harness.kafka_consume): its
+    headers name the family and event type, the key is the appeal id, and the
+    value validates against that event's schema.  Returns the value as a dict."""
+    hdr = rec["headers"]
+    for name in ("event-type", "schema", "schema-version", "content-type"):
+        assert name in hdr, "header %s missing: %r" % (name, hdr)
+    assert hdr["schema-version"] == "1" and hdr["content-type"] == "application/json", hdr
+    family = FAMILIES.get(hdr["schema"])
+    assert family, "unknown schema header %r" % hdr["schema"]
+    event = hdr["event-type"]
+    msg = validate_message(rec["payload"], "dead_letter" if family == "dead_letter"
+                           else "%s.%s" % (family, event))
+    assert msg["schema"] == hdr["schema"] + "/1" and msg["event"] == event, (hdr, msg)
+    if family != "dead_letter":
+        assert rec["key"] == msg["appeal_id"], (rec["key"], msg["appeal_id"])
+    return msg
 
 
 def base_overrides(svc, tmp, u):
@@ -110,11 +261,14 @@ class Apd:
         """Full topic name: 'all', 'triage', 'org.maykop', ..."""
         return "%s.%s" % (self.u, suffix)
 
-    def consume(self, suffix, count, timeout=30):
+    def consume(self, suffix, count, timeout=30, validate=True):
+        """Records of topic SUFFIX ('all', 'org.maykop', ...); each one's value is
+        validated against the contract (validate_record) and parsed into 'json'."""
         msgs = h.kafka_consume(self.svc.kafka_brokers, self.topic(suffix), expect_count=count,
                                timeout=timeout)
         for m in msgs:
-            m["json"] = json.loads(m["payload"]) if m.get("payload") else None
+            m["json"] = validate_record(m) if validate else (
+                json.loads(m["payload"]) if m.get("payload") else None)
         return msgs
 
     def ctl(self, cmd, args=None):
@@ -195,3 +349,137 @@ def vk_comment(group_id, comment_id, text, post_id=42, from_id=7001, event_id=No
 
 def vk_appeal_id(group_id, comment_id, post_id=42):
     return "vk:-%d:wall:%d:c%d" % (group_id, post_id, comment_id)
+
+
+# ---- configs that reuse the example directory ------------------------------------
+
+def directory_config(extra, sources=('vk',)):
+    """A config with the example's organisations and pages (not its rules) and
+    `extra` (rules, [delivery], [ack] ...) appended."""
+    conf_d = REPO / "config" / "conf.d"
+    head = "".join('[source "%s"]\n' % s for s in sources)
+    head += "include %s\ninclude %s\n" % (conf_d / "10-organisations.conf",
+                                         conf_d / "20-pages.conf")
+    return head + extra
+
+
+# ---- a local HTTP endpoint (an agency's receiver, a platform API) ----------------
+
+class FakeHTTP:
+    """A threaded HTTP server on 127.0.0.1:0 recording every request.
+
+    respond(request) -> (status, body[, headers]) decides each answer; request is a
+    dict with method, path, query (dict of lists), headers (lower-case names),
+    body (bytes), form (parsed form body, if any), n (1-based arrival number) and
+    time (monotonic).  requests holds them in arrival order."""
+
+    def __init__(self, respond):
+        import http.server
+        import threading
+        import time
+        import urllib.parse
+        self.respond = respond
+        self.requests = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n)
+                url = urllib.parse.urlsplit(self.path)
+                req = {"method": "POST", "path": url.path,
+                       "query": urllib.parse.parse_qs(url.query),
+                       "headers": {k.lower(): v for k, v in self.headers.items()},
+                       "body": body, "time": time.monotonic()}
+                if "form-urlencoded" in req["headers"].get("content-type", ""):
+                    req["form"] = {k: v[0] for k, v in
+                                   urllib.parse.parse_qs(body.decode()).items()}
+                with fake.lock:
+                    fake.requests.append(req)
+                    req["n"] = len(fake.requests)
+                out = fake.respond(req)
+                status, rbody = out[0], out[1]
+                hdrs = out[2] if len(out) > 2 else {}
+                rbody = rbody if isinstance(rbody, bytes) else json.dumps(rbody).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(rbody)))
+                    for k, v in hdrs.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(rbody)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    req["answered"] = None     # the client had gone: not an answer
+                    return
+                req["answered"] = status
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path=""):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def count(self):
+        with self.lock:
+            return len(self.requests)
+
+    def wait_for(self, n, timeout=20, what=None):
+        h.wait_until(lambda: self.count() >= n, timeout=timeout,
+                     what=what or "%d requests at the fake endpoint" % n)
+        with self.lock:
+            return list(self.requests)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def check_signature(secret, req, max_skew_s=300):
+    """The X-Appealsd-Signature of a delivery, as docs/consuming-appeals.md tells
+    agencies to verify it: HMAC-SHA256 over TIMESTAMP "." BODY."""
+    import hashlib
+    import hmac
+    import time
+    ts = req["headers"]["x-appealsd-timestamp"]
+    sig = req["headers"]["x-appealsd-signature"]
+    assert sig.startswith("sha256="), sig
+    want = hmac.new(secret.encode(), ts.encode() + b"." + req["body"], hashlib.sha256)
+    assert hmac.compare_digest(sig[7:], want.hexdigest()), "bad signature"
+    assert abs(time.time() - int(ts)) < max_skew_s, ts
+
+
+# ---- docs/consuming-appeals.md: its examples and code are tested ------------------
+
+GUIDE = REPO / "docs" / "consuming-appeals.md"
+
+
+def guide_blocks(marker):
+    """[(name, code)] of the fenced blocks preceded by '<!-- MARKER: NAME -->'."""
+    import re
+    text = GUIDE.read_text()
+    return re.findall(r"<!-- %s: (\S+) -->\s*```\w*\n(.*?)```" % marker, text, re.S)
+
+
+def guide_verify():
+    """The signature check the guide gives agencies, as a function."""
+    code = dict(guide_blocks("snippet"))["verify.py"]
+    ns = {}
+    exec(compile(code, str(GUIDE), "exec"), ns)
+    return ns["verify"]

@@ -10,7 +10,7 @@
 #include "clock.h"
 #include "config.h"
 #include "directory.h"
-#include "outbox.h"
+#include "eventbox.h"
 #include "record.h"
 #include "sla.h"
 #include "test.h"
@@ -288,7 +288,7 @@ TEST(reroute_keeps_or_restarts_the_clock)
                                              .org = "minstroy", .reason = "дорога региональная",
                                              .now = at("2026-11-30T12:00")}, &p), LC_OK);
     CHECK_STR(msg_event(&p, 0), "rerouted");
-    CHECK(strstr(p.msgs[0].envelope, "\"prev_org\":\"maykop\"") != NULL);
+    CHECK(strstr(p.msgs[0].envelope, "\"previous_org\":{\"code\":\"maykop\"") != NULL);
     CHECK(strstr(p.msgs[0].body, "3h00m of the first-response time kept") != NULL);
     CHECK(strstr(p.msgs[0].body, "\"text\":\"Нет воды\"") != NULL);
     transition_plan_free(&p);
@@ -439,15 +439,15 @@ TEST(record_fields_round_trip_and_envelopes_parse)
     struct lc_plan p;
     CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_RESUME, .reason = "y",
                                              .now = at("2026-11-30T12:00")}, &p), LC_OK);
-    struct outbox_msg m;
-    CHECK_INT(outbox_parse(p.msgs[0].envelope, &m), 0);
+    struct eventbox_msg m;
+    CHECK_INT(eventbox_parse(p.msgs[0].envelope, &m), 0);
     CHECK_STR(m.key, r.id);
-    CHECK_STR(m.event, "resumed");
-    CHECK_STR(m.schema, "appealsd.appeal/1");
+    CHECK_STR(m.event, "status_changed");   /* the contract's name for a resume */
+    CHECK_STR(m.schema, "appealsd.appeal");
     CHECK(m.ntopics >= 1);
     CHECK(m.body[0] == '{');
-    outbox_msg_free(&m);
-    CHECK_INT(outbox_parse("no newlines", &m), -1);
+    eventbox_msg_free(&m);
+    CHECK_INT(eventbox_parse("no newlines", &m), -1);
     transition_plan_free(&p);
     record_free(&back);
     record_free(&r);

@@ -1,11 +1,15 @@
 /* appealsctl: the operators' client for appealsd's control socket.
  *
- *   appealsctl [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]
+ *   appealsctl [OPTIONS] COMMAND [ARGS] [--json]
  *
- * Exit codes: 0 success; 1 the daemon refused or the command failed;
- * 2 usage error; 3 cannot reach the daemon. */
+ * The commands, their arguments and their help live in cli.c; the human
+ * output in format.c.  This file finds the socket, sends the request, and
+ * turns the outcome into an exit status:
+ *   0 done; 1 the daemon refused or the command failed; 2 usage error;
+ *   3 the daemon cannot be reached or did not answer in time. */
+#include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 #include <unistd.h>
 
 #include "apd_build.h"
+#include "cli.h"
 #include "client.h"
 #include "diag.h"
 #include "ini.h"
@@ -24,34 +29,29 @@
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 3
+#define DEFAULT_TIMEOUT_MS 60000
 
 struct ctx {
     const char *socket;
+    char socket_note[600];    /* why the default socket is used, for errors */
     bool json;
+    int64_t timeout_ms;
     int fd;
 };
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: appealsctl [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n"
-            "\n"
-            "commands:\n"
-            "  status            uptime, Kafka and Redis state, spool and pipeline counters\n"
-            "  reload [--wait]   reload the daemon's configuration; fails if it is refused\n"
-            "\n"
-            "options:\n"
-            "  -s, --socket PATH   control socket (default: from the config, else\n"
-            "                      /run/appealsd/control.sock; or $APPEALSCTL_SOCKET)\n"
-            "  -c, --config FILE   read control.socket from this appealsd.conf\n"
-            "      --json          print the daemon's JSON reply as is\n"
-            "  -h, --help          this text\n"
-            "  -V, --version       print the version\n");
-}
+static volatile sig_atomic_t interrupted;
 
-/* The socket path from an appealsd.conf: [control] socket. */
-static char *socket_from_config(const char *path)
+static void on_interrupt(int sig) { interrupted = 1; }
+
+/* [control] socket of an appealsd.conf, or NULL. */
+static char *socket_from_config(const char *path, char *note, size_t notelen)
 {
+    if (access(path, R_OK) != 0) {
+        if (errno != ENOENT)
+            snprintf(note, notelen, " (%s is not readable: %s; tried the default socket)", path,
+                     strerror(errno));
+        return NULL;
+    }
     struct diag d = {0};
     struct ini *ini = ini_load(path, &d);
     char *out = NULL;
@@ -65,184 +65,220 @@ static char *socket_from_config(const char *path)
     return out;
 }
 
-static int call(struct ctx *c, const char *request, struct json_doc **reply, struct sbuf *raw)
+static int fail(struct ctx *c, const char *msg)
+{
+    fprintf(stderr, "appealsctl: %s%s\n", msg, c->socket_note);
+    return EXIT_UNREACHABLE;
+}
+
+/* The daemon said no: show why, with a hint where one helps. */
+static int refused(struct ctx *c, const struct cli_request *req, const struct json *reply,
+                   const struct sbuf *raw)
+{
+    const char *code = json_str(json_get(reply, "code")) ?: "error";
+    const char *msg = json_str(json_get(reply, "error")) ?: "the daemon refused";
+    if (c->json)
+        printf("%s\n", raw->p);
+    fprintf(stderr, "appealsctl %s: %s (%s)\n", req->cmd->name, msg, code);
+    if (strcmp(code, "unknown_command") == 0)
+        fprintf(stderr, "appealsctl: this appealsd does not implement '%s'; it may be older "
+                        "than appealsctl %s\n", req->cmd->request, APD_VERSION);
+    return EXIT_REFUSED;
+}
+
+/* Prints a stream line; returns 1 for an event, 0 otherwise, -1 when stdout
+ * is gone (a closed pipe ends the tail quietly). */
+static int stream_line(struct ctx *c, const struct sbuf *line)
+{
+    int rc = 0;
+    if (c->json) {
+        printf("%s\n", line->p);
+        rc = strstr(line->p, "\"event\"") != NULL;
+    } else {
+        char err[128];
+        struct json_doc *d = json_parse(line->p, line->len, 64, err, sizeof(err));
+        rc = d ? fmt_stream_line(stdout, &d->root) : -1;
+        if (rc < 0)
+            fprintf(stderr, "appealsctl: unexpected line from the daemon: %.200s\n", line->p);
+        json_free(d);
+        rc = rc > 0;
+    }
+    return fflush(stdout) != 0 || ferror(stdout) ? -1 : rc;
+}
+
+static int follow(struct ctx *c, const struct cli_request *req)
+{
+    struct sbuf line = SBUF_INIT;
+    int64_t events = 0;
+    int rc = 0;
+    while (req->count == 0 || events < req->count) {
+        int r = client_read_line(c->fd, &line);
+        if (r < 0 && errno == EINTR && interrupted)
+            break;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = fail(c, r == 0 ? "the daemon closed the stream (stopped or restarted)"
+                                : "lost the connection to the daemon");
+            break;
+        }
+        int s = stream_line(c, &line);
+        if (s < 0)
+            break;
+        events += s;
+    }
+    sbuf_free(&line);
+    return rc;
+}
+
+static int run(struct ctx *c, const struct cli_request *req)
 {
     char err[512];
-    if (c->fd < 0) {
-        c->fd = client_connect(c->socket, err, sizeof(err));
-        if (c->fd < 0) {
-            fprintf(stderr, "appealsctl: %s\n", err);
-            return EXIT_UNREACHABLE;
-        }
+    c->fd = client_connect(c->socket, err, sizeof(err));
+    if (c->fd < 0)
+        return fail(c, err);
+    struct sbuf raw = SBUF_INIT;
+    struct json_doc *d = client_call(c->fd, req->line, c->timeout_ms, &raw, err, sizeof(err));
+    int rc = 0;
+    if (d == NULL)
+        rc = fail(c, err);
+    else if (!json_truthy(json_get(&d->root, "ok")))
+        rc = refused(c, req, &d->root, &raw);
+    else if (c->json)
+        printf("%s\n", raw.p);
+    else
+        req->cmd->format(stdout, req->cmd, json_get(&d->root, "result"));
+    json_free(d);
+    sbuf_free(&raw);
+    if (rc == 0 && req->cmd->stream) {
+        fflush(stdout);
+        rc = follow(c, req);
     }
-    *reply = client_call(c->fd, request, raw, err, sizeof(err));
-    if (*reply == NULL) {
-        fprintf(stderr, "appealsctl: %s\n", err);
-        return EXIT_UNREACHABLE;
-    }
-    if (!json_truthy(json_get(&(*reply)->root, "ok"))) {
-        if (c->json)
-            printf("%s\n", raw->p);
-        fprintf(stderr, "appealsctl: %s\n",
-                json_str(json_get(&(*reply)->root, "error")) ?: "the daemon refused");
-        return EXIT_REFUSED;
-    }
+    return rc;
+}
+
+static int parse_color(const char *s, enum color_mode *m)
+{
+    if (strcmp(s, "auto") == 0)
+        *m = COLOR_AUTO;
+    else if (strcmp(s, "always") == 0)
+        *m = COLOR_ALWAYS;
+    else if (strcmp(s, "never") == 0)
+        *m = COLOR_NEVER;
+    else
+        return -1;
     return 0;
 }
 
-static const char *num(const struct json *o, const char *k)
+static int usage_error(const char *option, const char *value, const char *want)
 {
-    const char *t = json_text(json_get(o, k));
-    return t ? t : "-";
+    fprintf(stderr, "appealsctl: --%s: '%s' is not %s\nTry 'appealsctl --help'.\n", option,
+            value, want);
+    return EXIT_USAGE;
 }
 
-static const char *yesno(const struct json *o, const char *k, const char *yes, const char *no)
+/* getopt's table, from the documented list of global options. */
+static void build_options(struct option *o, char *shorts)
 {
-    return json_truthy(json_get(o, k)) ? yes : no;
-}
-
-static void print_status(const struct json *r)
-{
-    char buf[512], up[32];
-    int64_t secs = 0;
-    json_int64(json_get(r, "uptime_s"), &secs);
-    format_duration(secs * 1000, up, sizeof(up));
-    out_kv_begin(18);
-    snprintf(buf, sizeof(buf), "%s (%s), up %s", json_str(json_get(r, "state")) ?: "?",
-             json_str(json_get(r, "instance")) ?: "?", up);
-    out_kv("appealsd", buf);
-    snprintf(buf, sizeof(buf), "%s, generation %s, %s reloads, %s failed",
-             json_str(json_get(r, "version")) ?: "?", num(r, "config_generation"),
-             num(r, "reloads"), num(r, "reload_failures"));
-    out_kv("version", buf);
-    if (json_str(json_get(r, "last_reload_error")))
-        out_kv("last reload error", json_str(json_get(r, "last_reload_error")));
-    const struct json *k = json_get(r, "kafka");
-    bool kup = json_truthy(json_get(k, "connected"));
-    snprintf(buf, sizeof(buf), "%s%s%s  %s brokers up, %s queued (%s)", out_color(kup ? "ok" : "bad"),
-             kup ? "connected" : "DISCONNECTED", out_color("reset"), num(k, "brokers_up"),
-             num(k, "queued"), json_str(json_get(k, "brokers")) ?: "?");
-    out_kv("kafka", buf);
-    const struct json *rd = json_get(r, "redis");
-    bool rup = json_truthy(json_get(rd, "connected"));
-    snprintf(buf, sizeof(buf), "%s%s%s  %s pending, %s errors, %s timeouts (%s)%s",
-             out_color(rup ? "ok" : "bad"), rup ? "connected" : "DISCONNECTED",
-             out_color("reset"), num(rd, "pending"), num(rd, "errors"), num(rd, "timeouts"),
-             json_str(json_get(rd, "url")) ?: "?",
-             yesno(rd, "came_back_empty", "  CAME BACK EMPTY: run appealsctl rebuild", ""));
-    out_kv("redis", buf);
-    const struct json *sp = json_get(r, "spool");
-    snprintf(buf, sizeof(buf), "%s unreleased, %s of %s bytes, %s segments, %s fsyncs, "
-             "%s write errors", num(sp, "unreleased"), num(sp, "bytes"), num(sp, "max_bytes"),
-             num(sp, "segments"), num(sp, "fsyncs"), num(sp, "write_errors"));
-    out_kv("spool", buf);
-    const struct json *p = json_get(r, "pipeline");
-    snprintf(buf, sizeof(buf), "%s in flight, %s published, %s duplicates, %s ignored, "
-             "%s quarantined, %s answers", num(p, "inflight"), num(p, "published"),
-             num(p, "duplicates"), num(p, "ignored"), num(p, "quarantined"), num(p, "answers"));
-    out_kv("pipeline", buf);
-    const struct json *h = json_get(r, "http");
-    snprintf(buf, sizeof(buf), "port %s, %s waiting for the spool", num(h, "port"),
-             num(h, "waiting_for_spool"));
-    out_kv("http", buf);
-}
-
-static int cmd_status(struct ctx *c, int argc, char **argv)
-{
-    struct json_doc *d = NULL;
-    struct sbuf raw = SBUF_INIT;
-    int rc = call(c, "{\"cmd\":\"status\"}", &d, &raw);
-    if (rc == 0) {
-        if (c->json)
-            printf("%s\n", raw.p);
-        else
-            print_status(json_get(&d->root, "result"));
-    }
-    json_free(d);
-    sbuf_free(&raw);
-    return rc;
-}
-
-static int cmd_reload(struct ctx *c, int argc, char **argv)
-{
-    /* The daemon reloads synchronously and answers with the verdict, so
-     * --wait (what systemd's ExecReload= uses) is the only behaviour. */
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--wait") != 0) {
-            fprintf(stderr, "appealsctl reload: unknown option %s\n", argv[i]);
-            return EXIT_USAGE;
+    size_t n = 0, s = 0;
+    shorts[s++] = '+';
+    for (const struct cli_global *g = cli_globals; g->name; g++, n++) {
+        o[n] = (struct option){g->name, g->metavar ? required_argument : no_argument, NULL,
+                               g->short_name ? g->short_name : 256 + (int)n};
+        if (g->short_name) {
+            shorts[s++] = g->short_name;
+            if (g->metavar)
+                shorts[s++] = ':';
         }
-    struct json_doc *d = NULL;
-    struct sbuf raw = SBUF_INIT;
-    int rc = call(c, "{\"cmd\":\"reload\"}", &d, &raw);
-    if (rc == 0) {
-        if (c->json)
-            printf("%s\n", raw.p);
-        else
-            printf("reloaded: configuration generation %s is active\n",
-                   num(json_get(&d->root, "result"), "config_generation"));
     }
-    json_free(d);
-    sbuf_free(&raw);
-    return rc;
+    o[n] = (struct option){NULL, 0, NULL, 0};
+    shorts[s] = '\0';
 }
 
-struct command {
-    const char *name;
-    int (*fn)(struct ctx *c, int argc, char **argv);
-};
-
-static const struct command commands[] = {
-    {"status", cmd_status},
-    {"reload", cmd_reload},
-    {NULL, NULL},
-};
+static const char *global_name(int opt)
+{
+    for (size_t i = 0; cli_globals[i].name; i++)
+        if (cli_globals[i].short_name == opt || 256 + (int)i == opt)
+            return cli_globals[i].name;
+    return "";
+}
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
-    };
-    struct ctx c = {.fd = -1};
-    const char *config = NULL;
-    char *from_conf = NULL;
+    struct option opts[32];
+    char shorts[64];
+    build_options(opts, shorts);
+    struct ctx c = {.fd = -1, .timeout_ms = DEFAULT_TIMEOUT_MS};
+    const char *config = NULL, *instance = NULL;
+    enum color_mode color = COLOR_AUTO;
+    char instance_sock[512], *from_conf = NULL;
     int opt;
-    while ((opt = getopt_long(argc, argv, "+s:c:hV", opts, NULL)) != -1) {
-        switch (opt) {
-        case 's': c.socket = optarg; break;
-        case 'c': config = optarg; break;
-        case 'j': c.json = true; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("appealsctl %s\n", APD_VERSION); return 0;
-        default: usage(stderr); return EXIT_USAGE;
+    while ((opt = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+        const char *name = opt == '?' ? "?" : global_name(opt);
+        if (strcmp(name, "socket") == 0)
+            c.socket = optarg;
+        else if (strcmp(name, "config") == 0)
+            config = optarg;
+        else if (strcmp(name, "instance") == 0)
+            instance = optarg;
+        else if (strcmp(name, "json") == 0)
+            c.json = true;
+        else if (strcmp(name, "timeout") == 0) {
+            if (parse_duration_ms(optarg, &c.timeout_ms) != 0 || c.timeout_ms <= 0)
+                return usage_error(name, optarg, "a duration (10s, 2m)");
+        } else if (strcmp(name, "color") == 0) {
+            if (parse_color(optarg, &color) != 0)
+                return usage_error(name, optarg, "auto, always or never");
+        } else if (strcmp(name, "help") == 0) {
+            cli_usage(stdout);
+            return 0;
+        } else if (strcmp(name, "version") == 0) {
+            printf("appealsctl %s\n", APD_VERSION);
+            return 0;
+        } else {
+            fprintf(stderr, "Try 'appealsctl --help'.\n");   /* getopt said what */
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc) {
-        usage(stderr);
+        cli_usage(stderr);
         return EXIT_USAGE;
     }
-    if (c.socket == NULL)
+    struct cli_request req;
+    char err[512];
+    if (cli_parse(argc - optind, argv + optind, &req, err, sizeof(err)) != 0) {
+        const char *name = req.cmd ? req.cmd->name : NULL;
+        fprintf(stderr, "appealsctl%s%s: %s\nTry 'appealsctl %s%s--help'.\n", name ? " " : "",
+                name ? name : "", err, name ? name : "", name ? " " : "");
+        return EXIT_USAGE;
+    }
+    if (req.help) {
+        cli_command_usage(stdout, req.cmd);
+        return 0;
+    }
+    c.json |= req.json;
+    out_init(color);
+    if (c.socket == NULL && instance) {
+        /* appealsd@NAME.service: RuntimeDirectory=appealsd-NAME */
+        snprintf(instance_sock, sizeof(instance_sock), "%s-%s/control.sock", APD_RUNTIME_DIR,
+                 instance);
+        c.socket = instance_sock;
+    }
+    if (c.socket == NULL && config == NULL)
         c.socket = getenv("APPEALSCTL_SOCKET");
     if (c.socket == NULL) {
-        from_conf = socket_from_config(config ? config : APD_SYSCONF_DIR "/appealsd.conf");
-        c.socket = from_conf ? from_conf : "/run/appealsd/control.sock";
+        from_conf = socket_from_config(config ? config : APD_SYSCONF_DIR "/appealsd.conf",
+                                       c.socket_note, sizeof(c.socket_note));
+        c.socket = from_conf ? from_conf : APD_RUNTIME_DIR "/control.sock";
     }
-    out_init(true);
-    const char *name = argv[optind];
-    int rc = EXIT_USAGE;
-    const struct command *k = commands;
-    while (k->name && strcmp(k->name, name) != 0)
-        k++;
-    if (k->name)
-        rc = k->fn(&c, argc - optind, argv + optind);
-    else {
-        fprintf(stderr, "appealsctl: unknown command '%s'\n", name);
-        usage(stderr);
-    }
+    struct sigaction sa = {.sa_handler = on_interrupt};   /* no SA_RESTART: reads return */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = run(&c, &req);
     if (c.fd >= 0)
         close(c.fd);
+    cli_request_free(&req);
     free(from_conf);
     return rc;
 }

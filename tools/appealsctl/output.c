@@ -1,79 +1,179 @@
 #include "output.h"
 
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <stdlib.h>
+#include <utf8proc.h>
+
+#define TABLE_MAX_COLS 12
 
 static bool use_color;
 static size_t kv_width = 20;
 
-static unsigned decode(const unsigned char *s, size_t *n)
+/* Width of the character at s (its length in *n): 0, 1 or 2 columns. */
+static int char_width(const char *s, size_t *n)
 {
-    if (s[0] < 0x80) { *n = 1; return s[0]; }
-    if ((s[0] & 0xE0) == 0xC0 && s[1]) { *n = 2; return (unsigned)(s[0] & 0x1F) << 6 | (s[1] & 0x3F); }
-    if ((s[0] & 0xF0) == 0xE0 && s[1] && s[2]) {
-        *n = 3;
-        return (unsigned)(s[0] & 0x0F) << 12 | (unsigned)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s, -1, &cp);
+    if (l <= 0) {
+        *n = 1;
+        return 1;
     }
-    if ((s[0] & 0xF8) == 0xF0 && s[1] && s[2] && s[3]) {
-        *n = 4;
-        return (unsigned)(s[0] & 0x07) << 18 | (unsigned)(s[1] & 0x3F) << 12 |
-               (unsigned)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
-    }
-    *n = 1;
-    return 0xFFFD;
-}
-
-/* East Asian wide and emoji ranges take two columns; combining marks none. */
-static int cp_width(unsigned c)
-{
-    if (c == 0)
-        return 0;
-    if ((c >= 0x0300 && c <= 0x036F) || c == 0x200B || c == 0x200D || (c >= 0xFE00 && c <= 0xFE0F))
-        return 0;
-    if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
-        (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-        (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
-        (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1FAFF) ||
-        (c >= 0x20000 && c <= 0x3FFFD))
-        return 2;
-    return 1;
+    *n = (size_t)l;
+    return utf8proc_charwidth(cp);
 }
 
 size_t display_width(const char *s)
 {
-    size_t w = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n;
-        unsigned c = decode(p, &n);
-        w += (size_t)cp_width(c);
-        p += n;
-    }
+    size_t w = 0, n;
+    for (const char *p = s; *p; p += n)
+        w += (size_t)char_width(p, &n);
     return w;
 }
 
-void out_init(bool color_ok) { use_color = color_ok && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"); }
+void fit_width(char *out, size_t outlen, const char *s, size_t width)
+{
+    if (display_width(s) <= width) {
+        snprintf(out, outlen, "%s", s);
+        return;
+    }
+    /* Room for the ellipsis: one column, three bytes. */
+    size_t w = 0, o = 0, n;
+    for (const char *p = s; *p; p += n) {
+        int cw = char_width(p, &n);
+        if (w + (size_t)cw + 1 > width || o + n + 4 > outlen)
+            break;
+        memcpy(out + o, p, n);
+        o += n;
+        w += (size_t)cw;
+    }
+    memcpy(out + o, "\xe2\x80\xa6", 4);
+}
+
+void out_init(enum color_mode mode)
+{
+    const char *term = getenv("TERM");
+    use_color = mode == COLOR_ALWAYS ||
+                (mode == COLOR_AUTO && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL &&
+                 !(term && strcmp(term, "dumb") == 0));
+}
 
 const char *out_color(const char *what)
 {
-    if (!use_color)
+    if (!use_color || what == NULL)
         return "";
-    if (strcmp(what, "ok") == 0) return "\033[32m";
-    if (strcmp(what, "bad") == 0) return "\033[31;1m";
-    if (strcmp(what, "dim") == 0) return "\033[2m";
-    if (strcmp(what, "head") == 0) return "\033[1m";
+    if (strcmp(what, "ok") == 0)
+        return "\033[32m";
+    if (strcmp(what, "bad") == 0)
+        return "\033[31;1m";
+    if (strcmp(what, "warn") == 0)
+        return "\033[33m";
+    if (strcmp(what, "dim") == 0)
+        return "\033[2m";
+    if (strcmp(what, "head") == 0)
+        return "\033[1m";
     return "\033[0m";
 }
 
 void out_kv_begin(size_t key_width) { kv_width = key_width; }
 
-void out_kv(const char *key, const char *value)
+void out_kv(FILE *f, const char *key, const char *value)
 {
     size_t w = display_width(key);
-    printf("%s%s%s", out_color("dim"), key, out_color("reset"));
-    for (size_t i = w; i < kv_width; i++)
-        putchar(' ');
-    printf("%s\n", value);
+    fprintf(f, "%s%s%s", out_color("dim"), key, out_color("reset"));
+    for (size_t i = w; i < kv_width || i < w + 2; i++)
+        fputc(' ', f);
+    fprintf(f, "%s\n", value);
+}
+
+struct cell {
+    char *text;
+    const char *color;
+};
+
+struct table {
+    size_t ncols;
+    struct {
+        const char *head;
+        enum align align;
+        size_t max, width;
+    } col[TABLE_MAX_COLS];
+    struct cell *cells;
+    size_t ncells, cap;
+};
+
+struct table *table_new(void) { return calloc(1, sizeof(struct table)); }
+
+void table_col(struct table *t, const char *head, enum align a, size_t max_width)
+{
+    if (t->ncols == TABLE_MAX_COLS)
+        return;
+    t->col[t->ncols].head = head;
+    t->col[t->ncols].align = a;
+    t->col[t->ncols].max = max_width;
+    t->col[t->ncols].width = display_width(head);
+    t->ncols++;
+}
+
+void table_cell(struct table *t, const char *text, const char *color)
+{
+    size_t c = t->ncells % t->ncols;
+    char fitted[1024];
+    /* Control characters would break the row: a newline in a text cell. */
+    char *clean = strdup(text ? text : "-");
+    for (char *p = clean; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    if (t->col[c].max) {
+        fit_width(fitted, sizeof(fitted), clean, t->col[c].max);
+        free(clean);
+        clean = strdup(fitted);
+    }
+    size_t w = display_width(clean);
+    if (w > t->col[c].width)
+        t->col[c].width = w;
+    if (t->ncells == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 32;
+        t->cells = realloc(t->cells, t->cap * sizeof(*t->cells));
+    }
+    t->cells[t->ncells++] = (struct cell){clean, color};
+}
+
+static void pad(FILE *f, size_t n)
+{
+    while (n-- > 0)
+        fputc(' ', f);
+}
+
+static void print_cell(FILE *f, const struct table *t, size_t c, const char *text,
+                       const char *color, bool last)
+{
+    size_t w = display_width(text);
+    size_t gap = t->col[c].width > w ? t->col[c].width - w : 0;
+    if (t->col[c].align == ALIGN_RIGHT)
+        pad(f, gap);
+    fprintf(f, "%s%s%s", out_color(color), text, color ? out_color("reset") : "");
+    if (t->col[c].align == ALIGN_LEFT && !last)
+        pad(f, gap);
+    if (!last)
+        fputs("  ", f);
+}
+
+void table_print(struct table *t, FILE *f)
+{
+    for (size_t c = 0; c < t->ncols; c++)
+        print_cell(f, t, c, t->col[c].head, "head", c + 1 == t->ncols);
+    fputc('\n', f);
+    for (size_t i = 0; i < t->ncells; i++) {
+        size_t c = i % t->ncols;
+        print_cell(f, t, c, t->cells[i].text, t->cells[i].color, c + 1 == t->ncols);
+        if (c + 1 == t->ncols)
+            fputc('\n', f);
+    }
+    if (t->ncells % t->ncols)
+        fputc('\n', f);
+    for (size_t i = 0; i < t->ncells; i++)
+        free(t->cells[i].text);
+    free(t->cells);
+    free(t);
 }

@@ -1,18 +1,41 @@
 /* Human output for appealsctl: aligned tables measured in terminal columns
- * (Cyrillic letters take one column but two bytes; emoji and CJK take two),
- * colour only when stdout is a terminal. */
+ * (a Cyrillic letter is two bytes but one column; CJK and emoji take two,
+ * combining marks none — utf8proc's character widths), colour only when
+ * asked for or when stdout is a terminal and NO_COLOR is not set. */
 #ifndef APPEALSCTL_OUTPUT_H
 #define APPEALSCTL_OUTPUT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
-/* Display width of a UTF-8 string in terminal columns. */
+enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+/* Display width of a UTF-8 string in terminal columns; bytes that are not
+ * UTF-8 count one column each. */
 size_t display_width(const char *s);
-void out_init(bool color_ok);
+/* Copies s cut to at most width columns, ending in "…" when cut. */
+void fit_width(char *out, size_t outlen, const char *s, size_t width);
+
+void out_init(enum color_mode mode);
+/* Escape sequence for "ok", "bad", "warn", "dim", "head"; "reset" ends it.
+ * Empty strings when colour is off. */
+const char *out_color(const char *what);
+
 /* "key   value" lines with keys padded to a common width. */
-void out_kv(const char *key, const char *value);
 void out_kv_begin(size_t key_width);
-const char *out_color(const char *what);   /* "ok", "bad", "dim", "reset" */
+void out_kv(FILE *f, const char *key, const char *value);
+
+/* A table: declare columns, add cells row by row, print once. */
+enum align { ALIGN_LEFT, ALIGN_RIGHT };
+struct table;
+struct table *table_new(void);
+/* max_width 0: as wide as the widest cell. */
+void table_col(struct table *t, const char *head, enum align a, size_t max_width);
+/* Adds a cell to the current row (a row is complete after one cell per
+ * column); color is an out_color() name or NULL.  The text is copied. */
+void table_cell(struct table *t, const char *text, const char *color);
+/* Prints header and rows to f, two spaces between columns, and frees t. */
+void table_print(struct table *t, FILE *f);
 
 #endif

@@ -1,4 +1,4 @@
-#include "outbox.h"
+#include "eventbox.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "appeals.h"
 #include "kafka.h"
 #include "log.h"
+#include "message.h"
 #include "metrics.h"
 #include "redis.h"
 #include "sbuf.h"
@@ -18,25 +19,25 @@
 /* Acks sent in one script call at most. */
 #define ACK_BATCH 512
 
-struct outbox {
+struct eventbox {
     struct app *app;
     size_t inflight;
     char **acks;
     size_t nacks, cap;
     struct event *flush_ev;
-    struct outbox_stats st;
+    struct eventbox_stats st;
     struct mfam *m_events;
 };
 
 /* One event on its way to its topics. */
 struct pub {
-    struct outbox *ob;
+    struct eventbox *ob;
     char *event_id;
     int pending;
     bool failed;
 };
 
-char *outbox_envelope(const char *key, const char *event, const char *schema,
+char *eventbox_envelope(const char *key, const char *event, const char *schema,
                       const char *const *topics, size_t ntopics, const char *body)
 {
     struct sbuf b = SBUF_INIT;
@@ -48,7 +49,7 @@ char *outbox_envelope(const char *key, const char *event, const char *schema,
     return sbuf_steal(&b);
 }
 
-int outbox_parse(const char *env, struct outbox_msg *m)
+int eventbox_parse(const char *env, struct eventbox_msg *m)
 {
     memset(m, 0, sizeof(*m));
     m->buf = strdup(env);
@@ -58,7 +59,7 @@ int outbox_parse(const char *env, struct outbox_msg *m)
     for (int i = 0; i < 4; i++) {
         char *nl = strchr(p, '\n');
         if (nl == NULL) {
-            outbox_msg_free(m);
+            eventbox_msg_free(m);
             return -1;
         }
         *nl = '\0';
@@ -74,13 +75,13 @@ int outbox_parse(const char *env, struct outbox_msg *m)
          t = strtok_r(NULL, " ", &save))
         m->topics[m->ntopics++] = t;
     if (m->ntopics == 0 || *m->key == '\0') {
-        outbox_msg_free(m);
+        eventbox_msg_free(m);
         return -1;
     }
     return 0;
 }
 
-void outbox_msg_free(struct outbox_msg *m)
+void eventbox_msg_free(struct eventbox_msg *m)
 {
     free(m->buf);
     memset(m, 0, sizeof(*m));
@@ -90,7 +91,7 @@ void outbox_msg_free(struct outbox_msg *m)
 
 static void on_acked(struct redis *r, redisReply *rep, void *arg)
 {
-    struct outbox *ob = arg;
+    struct eventbox *ob = arg;
     if (rep && rep->type == REDIS_REPLY_INTEGER)
         ob->st.acked += (unsigned long long)rep->integer;
     /* On failure the events stay stored; a later round publishes them again. */
@@ -98,7 +99,7 @@ static void on_acked(struct redis *r, redisReply *rep, void *arg)
 
 static void flush_acks(evutil_socket_t fd, short what, void *arg)
 {
-    struct outbox *ob = arg;
+    struct eventbox *ob = arg;
     while (ob->nacks > 0) {
         size_t n = ob->nacks < ACK_BATCH ? ob->nacks : ACK_BATCH;
         size_t start = ob->nacks - n;
@@ -112,7 +113,7 @@ static void flush_acks(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void queue_ack(struct outbox *ob, char *event_id)
+static void queue_ack(struct eventbox *ob, char *event_id)
 {
     if (ob->nacks == ob->cap) {
         size_t cap = ob->cap ? ob->cap * 2 : 64;
@@ -132,7 +133,7 @@ static void queue_ack(struct outbox *ob, char *event_id)
 static void on_delivered(void *arg, int err, const char *errstr)
 {
     struct pub *p = arg;
-    struct outbox *ob = p->ob;
+    struct eventbox *ob = p->ob;
     if (err) {
         p->failed = true;
         log_warn("outbox: event %s not delivered (%s); kept in Redis, published again when "
@@ -151,25 +152,16 @@ static void on_delivered(void *arg, int err, const char *errstr)
     free(p);
 }
 
-void outbox_publish(struct outbox *ob, const char *event_id, const char *envelope)
+void eventbox_publish(struct eventbox *ob, const char *event_id, const char *envelope)
 {
-    struct outbox_msg m;
-    if (outbox_parse(envelope, &m) != 0) {
+    struct eventbox_msg m;
+    if (eventbox_parse(envelope, &m) != 0) {
         log_error("outbox: event %s is not an envelope; dropping it", event_id);
         queue_ack(ob, strdup(event_id));
         return;
     }
-    /* "appealsd.sla/1": the name and the version go in separate headers. */
-    char schema[64];
-    snprintf(schema, sizeof(schema), "%s", m.schema);
-    char *slash = strchr(schema, '/');
-    if (slash)
-        *slash = '\0';
-    struct kafka_header hdrs[] = {
-        {"event-type", m.event},
-        {"schema", schema},
-        {"schema-version", slash ? slash + 1 : "1"},
-    };
+    struct kafka_header hdrs[MESSAGE_NHEADERS];
+    message_headers(hdrs, m.event, m.schema);
     struct pub *p = calloc(1, sizeof(*p));
     if (p == NULL || (p->event_id = strdup(event_id)) == NULL)
         abort();
@@ -178,7 +170,8 @@ void outbox_publish(struct outbox *ob, const char *event_id, const char *envelop
     ob->inflight++;
     size_t len = strlen(m.body);
     for (size_t i = 0; i < m.ntopics; i++) {
-        int rc = kafka_produce(ob->app->kafka, m.topics[i], m.key, m.body, len, hdrs, 3,
+        int rc = kafka_produce(ob->app->kafka, m.topics[i], m.key, m.body, len, hdrs,
+                               MESSAGE_NHEADERS,
                                on_delivered, p);
         if (rc == 0)
             p->pending++;
@@ -186,21 +179,21 @@ void outbox_publish(struct outbox *ob, const char *event_id, const char *envelop
             p->failed = true;
     }
     metrics_add(ob->m_events, 1, m.event);
-    outbox_msg_free(&m);
+    eventbox_msg_free(&m);
     on_delivered(p, 0, NULL);   /* drop the guard */
 }
 
-size_t outbox_inflight(const struct outbox *ob)
+size_t eventbox_inflight(const struct eventbox *ob)
 {
     return ob ? ob->inflight + ob->nacks : 0;
 }
 
-void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st) { *st = ob->st; }
-void outbox_count_takeover(struct outbox *ob) { ob->st.taken_over++; }
+void eventbox_get_stats(const struct eventbox *ob, struct eventbox_stats *st) { *st = ob->st; }
+void eventbox_count_takeover(struct eventbox *ob) { ob->st.taken_over++; }
 
-struct outbox *outbox_new(struct app *app)
+struct eventbox *eventbox_new(struct app *app)
 {
-    struct outbox *ob = calloc(1, sizeof(*ob));
+    struct eventbox *ob = calloc(1, sizeof(*ob));
     if (ob == NULL)
         abort();
     ob->app = app;
@@ -210,7 +203,7 @@ struct outbox *outbox_new(struct app *app)
     return ob;
 }
 
-void outbox_free(struct outbox *ob)
+void eventbox_free(struct eventbox *ob)
 {
     if (ob == NULL)
         return;

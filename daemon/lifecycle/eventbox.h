@@ -10,42 +10,42 @@
  *
  * Envelope: "KEY\nEVENT\nSCHEMA/VERSION\nTOPIC TOPIC ...\nBODY" — Kafka topic names
  * and appeal ids hold no newline or space.  Loop thread only. */
-#ifndef APPEALSD_OUTBOX_H
-#define APPEALSD_OUTBOX_H
+#ifndef APPEALSD_EVENTBOX_H
+#define APPEALSD_EVENTBOX_H
 
 #include <stddef.h>
 
 struct app;
-struct outbox;
+struct eventbox;
 
 /* A new envelope (malloc'd). */
-char *outbox_envelope(const char *key, const char *event, const char *schema,
+char *eventbox_envelope(const char *key, const char *event, const char *schema,
                       const char *const *topics, size_t ntopics, const char *body);
 
-struct outbox_msg {
+struct eventbox_msg {
     char *buf;                 /* owns the strings below */
     const char *key, *event, *schema, *body;
     const char *topics[16];
     size_t ntopics;
 };
 /* 0, or -1 when env is not an envelope. */
-int outbox_parse(const char *env, struct outbox_msg *out);
-void outbox_msg_free(struct outbox_msg *m);
+int eventbox_parse(const char *env, struct eventbox_msg *out);
+void eventbox_msg_free(struct eventbox_msg *m);
 
-struct outbox *outbox_new(struct app *app);
-void outbox_free(struct outbox *ob);
+struct eventbox *eventbox_new(struct app *app);
+void eventbox_free(struct eventbox *ob);
 /* Publishes one stored event to its topics and acknowledges it in Redis once
  * every topic confirmed (acks are batched per loop turn).  A failed delivery
  * leaves it stored: the lease expiry brings it back. */
-void outbox_publish(struct outbox *ob, const char *event_id, const char *envelope);
+void eventbox_publish(struct eventbox *ob, const char *event_id, const char *envelope);
 /* Events being published now (status, shutdown). */
-size_t outbox_inflight(const struct outbox *ob);
+size_t eventbox_inflight(const struct eventbox *ob);
 
-struct outbox_stats {
+struct eventbox_stats {
     unsigned long long published, failed, taken_over, acked;
 };
-void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);
+void eventbox_get_stats(const struct eventbox *ob, struct eventbox_stats *st);
 /* Counts an event taken over from an expired lease. */
-void outbox_count_takeover(struct outbox *ob);
+void eventbox_count_takeover(struct eventbox *ob);
 
 #endif

@@ -1,0 +1,454 @@
+/* appealsctl without a daemon: every command's arguments become the request
+ * docs/control-protocol.md describes, bad command lines are usage errors,
+ * and recorded replies turn into aligned, readable output. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "output.h"
+#include "test.h"
+
+/* ---- arguments -> request ---- */
+
+static char err[512];
+
+static int parse_line(const char *line, struct cli_request *req)
+{
+    char *copy = strdup(line), *argv[32];
+    int argc = 0;
+    /* words split on spaces; '~' stands for a space inside a word */
+    for (char *w = strtok(copy, " "); w && argc < 32; w = strtok(NULL, " ")) {
+        for (char *p = w; *p; p++)
+            if (*p == '~')
+                *p = ' ';
+        argv[argc++] = w;
+    }
+    int rc = cli_parse(argc, argv, req, err, sizeof(err));
+    free(copy);
+    return rc;
+}
+
+static void check_request(const char *line, const char *want)
+{
+    struct cli_request req;
+    err[0] = '\0';
+    if (parse_line(line, &req) != 0) {
+        printf("# '%s' refused: %s\n", line, err);
+        test_cur_failed = 1;
+        return;
+    }
+    if (req.line == NULL || strcmp(req.line, want) != 0) {
+        printf("# '%s'\n#   sends %s\n#   want  %s\n", line, req.line ? req.line : "(nothing)",
+               want);
+        test_cur_failed = 1;
+    }
+    cli_request_free(&req);
+}
+
+static void check_usage_error(const char *line, const char *needle)
+{
+    struct cli_request req;
+    err[0] = '\0';
+    if (parse_line(line, &req) == 0) {
+        printf("# '%s' was accepted: %s\n", line, req.line);
+        cli_request_free(&req);
+        test_cur_failed = 1;
+        return;
+    }
+    if (strstr(err, needle) == NULL) {
+        printf("# '%s': error \"%s\" lacks \"%s\"\n", line, err, needle);
+        test_cur_failed = 1;
+    }
+}
+
+#define ID "vk:-100001:wall:42:c501"
+
+TEST(read_only_commands)
+{
+    check_request("status", "{\"cmd\":\"status\",\"args\":{}}");
+    check_request("stats", "{\"cmd\":\"stats\",\"args\":{\"by\":\"org\"}}");
+    check_request("stats --by municipality",
+                  "{\"cmd\":\"stats\",\"args\":{\"by\":\"municipality\"}}");
+    check_request("stats --by=category", "{\"cmd\":\"stats\",\"args\":{\"by\":\"category\"}}");
+    check_request("show " ID, "{\"cmd\":\"show\",\"args\":{\"id\":\"" ID "\"}}");
+    check_request("list", "{\"cmd\":\"list\",\"args\":{}}");
+    check_request("list --overdue --org maykop --limit 10",
+                  "{\"cmd\":\"list\",\"args\":{\"limit\":10,\"org\":\"maykop\","
+                  "\"overdue\":true}}");
+    check_request("list --category roads,water --municipality maykop --priority high "
+                  "--state open,answered --due-within 2h",
+                  "{\"cmd\":\"list\",\"args\":{\"category\":[\"roads\",\"water\"],"
+                  "\"municipality\":\"maykop\",\"priority\":\"high\",\"state\":[\"open\","
+                  "\"answered\"],\"due_within_s\":7200}}");
+    check_request("help", "{\"cmd\":\"help\",\"args\":{}}");
+}
+
+TEST(tail_filters_and_its_own_options)
+{
+    struct cli_request req;
+    CHECK_INT(parse_line("tail -f -n 5 --type sla,appeal --org maykop,~minzdrav --overdue "
+                         "--due-within 90s", &req), 0);
+    CHECK_STR(req.line, "{\"cmd\":\"tail\",\"args\":{\"types\":[\"sla\",\"appeal\"],"
+                        "\"org\":[\"maykop\",\"minzdrav\"],\"overdue\":true,"
+                        "\"due_within_s\":90}}");
+    CHECK_INT(req.count, 5);
+    CHECK(req.cmd->stream);
+    cli_request_free(&req);
+    CHECK_INT(parse_line("tail --count=3", &req), 0);
+    CHECK_INT(req.count, 3);
+    CHECK_STR(req.line, "{\"cmd\":\"tail\",\"args\":{}}");
+    cli_request_free(&req);
+    /* a due-within below a second rounds up: never a narrower window */
+    check_request("tail --due-within 1500ms", "{\"cmd\":\"tail\",\"args\":{\"due_within_s\":2}}");
+}
+
+TEST(commands_that_change_state)
+{
+    check_request("answer " ID, "{\"cmd\":\"answer\",\"args\":{\"id\":\"" ID "\"}}");
+    check_request("answer " ID " --link https://vk.com/wall-1_2 --reason by~phone",
+                  "{\"cmd\":\"answer\",\"args\":{\"id\":\"" ID "\","
+                  "\"link\":\"https://vk.com/wall-1_2\",\"reason\":\"by phone\"}}");
+    const char *const with_reason[] = {"close", "reopen", "pause", "resume", "convert", NULL};
+    for (const char *const *c = with_reason; *c; c++) {
+        char line[256], want[256];
+        snprintf(line, sizeof(line), "%s " ID " --reason решено", *c);
+        snprintf(want, sizeof(want), "{\"cmd\":\"%s\",\"args\":{\"id\":\"" ID "\","
+                 "\"reason\":\"решено\"}}", *c);
+        check_request(line, want);
+        snprintf(line, sizeof(line), "%s " ID, *c);
+        check_usage_error(line, "--reason TEXT is required");
+    }
+    check_request("extend " ID " --days 10 --reason=запрос~в~ведомство",
+                  "{\"cmd\":\"extend\",\"args\":{\"id\":\"" ID "\",\"days\":10,"
+                  "\"reason\":\"запрос в ведомство\"}}");
+    check_request("reroute " ID " minzdrav --reason not~ours",
+                  "{\"cmd\":\"reroute\",\"args\":{\"id\":\"" ID "\",\"org\":\"minzdrav\","
+                  "\"reason\":\"not ours\"}}");
+    check_request("rebuild", "{\"cmd\":\"rebuild\",\"args\":{}}");
+    check_request("reload --wait", "{\"cmd\":\"reload\",\"args\":{}}");
+    check_request("reload", "{\"cmd\":\"reload\",\"args\":{}}");
+    /* after "--" a word is an argument even when it starts with a dash */
+    check_request("show -- -1", "{\"cmd\":\"show\",\"args\":{\"id\":\"-1\"}}");
+}
+
+TEST(usage_errors_say_what_is_wrong)
+{
+    check_usage_error("frobnicate", "unknown command 'frobnicate'");
+    check_usage_error("show", "missing the appeal ID");
+    check_usage_error("reroute " ID " --reason x", "missing the organisation ORG");
+    check_usage_error("show a b", "unexpected argument 'b'");
+    check_usage_error("list --limit 0", "--limit: expected a whole number 1..1000");
+    check_usage_error("list --limit many", "not 'many'");
+    check_usage_error("extend " ID " --days 31 --reason x", "--days: expected a whole number 1..30");
+    check_usage_error("extend " ID " --reason x", "--days N is required");
+    check_usage_error("list --due-within soon", "'soon' is not a duration");
+    check_usage_error("stats --by town", "--by: expected one of org category municipality");
+    check_usage_error("list --types sla", "unknown option '--types'");
+    check_usage_error("list --type sla", "unknown option '--type'");
+    check_usage_error("tail -x", "unknown option '-x'");
+    check_usage_error("list --overdue=yes", "--overdue takes no value");
+    check_usage_error("list --org", "--org needs a value (ORG)");
+    check_usage_error("list --org ,", "--org: the value must not be empty");
+    check_usage_error("close " ID " --reason=", "--reason: the value must not be empty");
+    check_usage_error("tail -n 0", "--count: expected a whole number above 0");
+}
+
+TEST(json_and_help_after_the_command)
+{
+    struct cli_request req;
+    CHECK_INT(parse_line("list --json --overdue", &req), 0);
+    CHECK(req.json);
+    CHECK_STR(req.line, "{\"cmd\":\"list\",\"args\":{\"overdue\":true}}");
+    cli_request_free(&req);
+    CHECK_INT(parse_line("close --help", &req), 0);
+    CHECK(req.help);
+    CHECK(req.line == NULL);
+    CHECK_INT(parse_line("show -h", &req), 0);
+    CHECK(req.help);
+}
+
+TEST(every_command_has_help_and_admin_marks_match_the_protocol)
+{
+    static const char *const admin[] = {"answer", "close", "reopen", "pause", "resume", "extend",
+                                        "convert", "reroute", "rebuild", "reload", NULL};
+    size_t n = 0;
+    for (const struct cli_command *c = cli_commands; c->name; c++, n++) {
+        bool want = false;
+        for (const char *const *a = admin; *a; a++)
+            want |= strcmp(*a, c->name) == 0;
+        CHECK(c->admin == want);
+        CHECK(c->summary && c->summary[0]);
+        CHECK(c->format != NULL);
+    }
+    CHECK_INT(n, 16);
+}
+
+/* ---- output ---- */
+
+static char *out;
+static size_t outlen;
+
+static FILE *capture(void)
+{
+    free(out);
+    out = NULL;
+    return open_memstream(&out, &outlen);
+}
+
+static void format(cli_format_fn fn, const char *cmd, const char *result_json)
+{
+    char perr[128];
+    struct json_doc *d = json_parse(result_json, strlen(result_json), 32, perr, sizeof(perr));
+    if (d == NULL) {
+        printf("# bad recorded reply: %s\n", perr);
+        test_cur_failed = 1;
+        return;
+    }
+    FILE *f = capture();
+    fn(f, cli_find(cmd), &d->root);
+    fclose(f);
+    json_free(d);
+}
+
+#define CHECK_OUT(needle)                                                        \
+    do {                                                                         \
+        if (out == NULL || strstr(out, needle) == NULL) {                        \
+            printf("# output lacks \"%s\":\n%s", needle, out ? out : "(none)"); \
+            test_cur_failed = 1;                                                 \
+        }                                                                        \
+    } while (0)
+
+/* Column (in display width) at which needle starts on the line holding it. */
+static long column_of(const char *needle, const char *on_line_with)
+{
+    const char *line = strstr(out, on_line_with);
+    if (line == NULL)
+        return -1;
+    while (line > out && line[-1] != '\n')
+        line--;
+    const char *end = strchr(line, '\n');
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%.*s", (int)(end ? end - line : (long)strlen(line)), line);
+    char *at = strstr(buf, needle);
+    if (at == NULL)
+        return -1;
+    *at = '\0';
+    return (long)display_width(buf);
+}
+
+TEST(display_width_counts_columns_not_bytes)
+{
+    CHECK_INT(display_width("maykop"), 6);
+    CHECK_INT(display_width("Майкоп"), 6);
+    CHECK_INT(display_width("Тахтамукайский район"), 20);
+    CHECK_INT(display_width("日本"), 4);
+    CHECK_INT(display_width("\xf0\x9f\x91\x8d"), 2);      /* thumbs up */
+    CHECK_INT(display_width("e\xcc\x81"), 1);              /* e + combining acute */
+    CHECK_INT(display_width("a\xffz"), 3);                 /* a stray byte: one column */
+    char buf[64];
+    fit_width(buf, sizeof(buf), "Тахтамукайский", 6);
+    CHECK_STR(buf, "Тахта…");
+    fit_width(buf, sizeof(buf), "Майкоп", 6);
+    CHECK_STR(buf, "Майкоп");
+    fit_width(buf, sizeof(buf), "日本語", 4);
+    CHECK_STR(buf, "日…");
+}
+
+TEST(tables_align_cyrillic_by_width)
+{
+    out_init(COLOR_NEVER);
+    format(fmt_stats, "stats",
+           "{\"by\":\"municipality\",\"rows\":["
+           "{\"key\":\"Тахтамукайский район\",\"open\":12,\"answered\":30,\"closed\":100,"
+           "\"overdue\":2,\"breached_today\":1,\"first_response_compliance\":0.875,"
+           "\"median_first_response_s\":5400},"
+           "{\"key\":\"maykop\",\"open\":3,\"answered\":4,\"closed\":5,\"overdue\":0,"
+           "\"breached_today\":0,\"first_response_compliance\":null,"
+           "\"median_first_response_s\":null}]}");
+    CHECK_OUT("MUNICIPALITY");
+    CHECK_OUT("87.5%");
+    CHECK_OUT("1h30m");
+    /* the OPEN column ends at the same column on every row */
+    long head = column_of("OPEN", "MUNICIPALITY") + 4;
+    CHECK_INT(column_of("12", "Тахтамукайский") + 2, head);
+    CHECK_INT(column_of("3", "maykop  ") + 1, head);
+}
+
+TEST(colour_codes_do_not_shift_columns)
+{
+    out_init(COLOR_ALWAYS);
+    format(fmt_list, "list",
+           "{\"appeals\":[{\"id\":\"vk:1\",\"org\":\"Минздрав\",\"state\":\"open\","
+           "\"overdue\":true,\"due\":\"2026-11-30T09:15:02.123+03:00\","
+           "\"received_at\":\"2026-11-29T09:15:02.123+03:00\"},"
+           "{\"id\":\"vk:22\",\"org\":\"maykop\",\"state\":\"answered\",\"overdue\":false,"
+           "\"answered_at\":\"2026-11-29T10:00:00.000+03:00\","
+           "\"first_response_due\":\"2026-11-29T17:15:02.123+03:00\"}],\"truncated\":true}");
+    out_init(COLOR_NEVER);
+    CHECK_OUT("\033[31;1m2026-11-30 09:15 OVERDUE");
+    /* strip escapes, then the STATE column lines up */
+    char *w = out;
+    for (char *r = out; *r; r++) {
+        if (*r == '\033') {
+            while (*r && *r != 'm')
+                r++;
+            continue;
+        }
+        *w++ = *r;
+    }
+    *w = '\0';
+    CHECK_INT(column_of("open", "vk:1 "), column_of("STATE", "APPEAL"));
+    CHECK_INT(column_of("answered", "vk:22"), column_of("STATE", "APPEAL"));
+    /* an answered appeal has no first-response deadline left to show */
+    CHECK(strstr(out, "2026-11-29 17:15") == NULL);
+    CHECK_OUT("2 appeals; more match");
+}
+
+TEST(status_from_the_protocol_example)
+{
+    out_init(COLOR_NEVER);
+    format(fmt_status, "status",
+           "{\"version\":\"0.1.0\",\"instance\":\"adygea-1\",\"state\":\"running\","
+           "\"uptime_s\":3725,\"config_generation\":2,\"reloads\":1,\"reload_failures\":1,"
+           "\"last_reload_error\":\"x.conf:3: [http] max_body: bad\","
+           "\"kafka\":{\"brokers\":\"k:9092\",\"connected\":true,\"brokers_up\":1,\"queued\":0},"
+           "\"redis\":{\"url\":\"redis://***@r:6379/0\",\"connected\":false,\"pending\":0,"
+           "\"errors\":3,\"timeouts\":1,\"came_back_empty\":true},"
+           "\"spool\":{\"unreleased\":4},\"pipeline\":{\"published\":9},"
+           "\"http\":{\"port\":8080},\"control\":{\"clients\":2,\"tail_subscribers\":1,"
+           "\"events_sent\":10,\"events_dropped\":3}}");
+    CHECK_OUT("running (adygea-1), up 1h02m");
+    CHECK_OUT("generation 2, 1 reloads, 1 refused");
+    CHECK_OUT("last reload error  x.conf:3: [http] max_body: bad");
+    CHECK_OUT("kafka              connected  1 brokers up");
+    CHECK_OUT("redis              DISCONNECTED  0 pending, 3 errors");
+    CHECK_OUT("CAME BACK EMPTY: run appealsctl rebuild");
+    CHECK_OUT("4 unreleased");
+    CHECK_OUT("2 clients, 1 tailing, 10 events sent, 3 dropped");
+}
+
+TEST(show_record_deadlines_and_audit)
+{
+    out_init(COLOR_NEVER);
+    fmt_set_now(1795936454276 + 3600 * 1000);   /* one hour after receipt */
+    format(fmt_show, "show",
+           "{\"appeal\":{\"id\":\"" ID "\",\"state\":\"open\",\"org\":\"maykop\","
+           "\"text\":\"Яма на дороге\\nуже неделю\",\"seq\":3,\"received_ms\":1795936454276,"
+           "\"received\":\"2026-11-29T10:14:14.276+03:00\",\"custom_note\":\"x\","
+           "\"first_response_due\":\"2026-11-29T10:44:14.276+03:00\"},"
+           "\"timers\":[{\"timer\":\"first_response\",\"due\":\"2026-11-29T10:44:14.276+03:00\","
+           "\"due_ms\":1795938254276,\"overdue\":true},{\"timer\":\"final\","
+           "\"due\":\"2026-12-29T10:14:14.276+03:00\",\"due_ms\":1798528454276}],"
+           "\"audit\":[{\"at\":\"2026-11-29T10:14:14.936+03:00\",\"actor\":\"vk\","
+           "\"action\":\"created\",\"org\":\"maykop\",\"reason\":\"page vk:100001 belongs to "
+           "maykop\"},{\"at\":\"2026-11-29T11:00:00.000+03:00\",\"actor\":\"operator:anna\","
+           "\"action\":\"paused\",\"reason\":\"ждём адрес\"},\"not json\"]}");
+    fmt_set_now(0);
+    CHECK_OUT("id                    " ID);
+    CHECK_OUT("received              2026-11-29 10:14\n");
+    CHECK_OUT("custom_note           x");
+    CHECK_OUT("events                3");
+    CHECK_OUT("Яма на дороге\nуже неделю");
+    CHECK_OUT("first_response  2026-11-29 10:44  overdue by 30m00s");
+    CHECK_OUT("final           2026-12-29 10:14  in 29d23h");
+    CHECK_OUT("operator:anna  paused   ждём адрес");
+    CHECK_OUT("org maykop; page vk:100001 belongs to maykop");
+    CHECK_OUT("not json");
+    CHECK(strstr(out, "received_ms") == NULL);
+}
+
+TEST(changes_rebuild_reload_help)
+{
+    out_init(COLOR_NEVER);
+    format(fmt_change, "reroute",
+           "{\"id\":\"" ID "\",\"state\":\"open\",\"seq\":4,\"org\":\"minzdrav\"}");
+    CHECK_OUT(ID ": reroute, state open, event 4\n");
+    CHECK_OUT("org                   minzdrav");
+    format(fmt_rebuild, "rebuild", "{\"appeals\":12,\"timers\":20}");
+    CHECK_OUT("re-armed 12 open appeals with 20 deadlines");
+    format(fmt_reload, "reload", "{\"config_generation\":3}");
+    CHECK_OUT("configuration generation 3 is active");
+    format(fmt_help, "help",
+           "{\"admin\":false,\"commands\":[{\"name\":\"status\",\"admin\":false,\"help\":\"s\"},"
+           "{\"name\":\"close\",\"admin\":true,\"help\":\"c\"}]}");
+    CHECK_OUT("close    admin      c");
+    CHECK_OUT("this connection is read-only");
+    format(fmt_list, "list", "{\"appeals\":[],\"truncated\":false}");
+    CHECK_OUT("no open appeal matches");
+}
+
+TEST(tail_lines)
+{
+    out_init(COLOR_NEVER);
+    char perr[128];
+    const char *ev = "{\"event\":{\"type\":\"appeal\",\"event\":\"created\","
+                     "\"appeal_id\":\"" ID "\",\"org\":\"maykop\",\"state\":\"open\","
+                     "\"due\":\"2026-11-29T18:14:14.276+03:00\","
+                     "\"at\":\"2026-11-29T10:14:14.936+03:00\",\"text\":\"Яма\\nна дороге\"}}";
+    struct json_doc *d = json_parse(ev, strlen(ev), 16, perr, sizeof(perr));
+    FILE *f = capture();
+    CHECK_INT(fmt_stream_line(f, &d->root), 1);
+    json_free(d);
+    const char *drop = "{\"dropped\":42}";
+    d = json_parse(drop, strlen(drop), 16, perr, sizeof(perr));
+    CHECK_INT(fmt_stream_line(f, &d->root), 0);
+    json_free(d);
+    d = json_parse("{}", 2, 16, perr, sizeof(perr));
+    CHECK_INT(fmt_stream_line(f, &d->root), -1);
+    json_free(d);
+    fclose(f);
+    CHECK_OUT("10:14:14  created    " ID);
+    CHECK_OUT("due 11-29 18:14");
+    CHECK_OUT("Яма на дороге\n");
+    CHECK_OUT("-- 42 events dropped");
+}
+
+TEST(usage_lists_every_command)
+{
+    FILE *f = capture();
+    cli_usage(f);
+    fclose(f);
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        char needle[64];
+        snprintf(needle, sizeof(needle), "\n  %s", c->name);
+        CHECK_OUT(needle);
+    }
+    for (const struct cli_global *g = cli_globals; g->name; g++) {
+        char needle[64];
+        snprintf(needle, sizeof(needle), "--%s", g->name);
+        CHECK_OUT(needle);
+    }
+    /* no line wider than a terminal */
+    for (char *line = out, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (display_width(line) > 79) {
+            printf("# too wide: %s\n", line);
+            test_cur_failed = 1;
+        }
+        if (nl == NULL)
+            break;
+    }
+}
+
+int main(void)
+{
+    RUN(read_only_commands);
+    RUN(tail_filters_and_its_own_options);
+    RUN(commands_that_change_state);
+    RUN(usage_errors_say_what_is_wrong);
+    RUN(json_and_help_after_the_command);
+    RUN(every_command_has_help_and_admin_marks_match_the_protocol);
+    RUN(display_width_counts_columns_not_bytes);
+    RUN(tables_align_cyrillic_by_width);
+    RUN(colour_codes_do_not_shift_columns);
+    RUN(status_from_the_protocol_example);
+    RUN(show_record_deadlines_and_audit);
+    RUN(changes_rebuild_reload_help);
+    RUN(tail_lines);
+    RUN(usage_lists_every_command);
+    free(out);
+    return test_done();
+}

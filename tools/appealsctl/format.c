@@ -1,0 +1,428 @@
+/* Replies as people read them.  Every formatter takes the reply's "result"
+ * (or one stream line) and writes to f; none of them talks to the socket, so
+ * the unit tests feed them recorded replies. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "output.h"
+#include "sbuf.h"
+#include "units.h"
+
+static int64_t fixed_now;
+
+void fmt_set_now(int64_t ms) { fixed_now = ms; }
+
+static int64_t now(void) { return fixed_now ? fixed_now : now_ms(); }
+
+static const char *str(const struct json *o, const char *k)
+{
+    return json_str(json_get(o, k));
+}
+
+static const char *num(const struct json *o, const char *k)
+{
+    const char *t = json_text(json_get(o, k));
+    return t ? t : "-";
+}
+
+/* "2026-11-29T18:14:14.276+03:00" -> "2026-11-29 18:14" (the daemon's zone). */
+static const char *short_time(const char *iso, char *out, size_t n)
+{
+    if (iso == NULL)
+        return "-";
+    if (strlen(iso) < 16 || iso[10] != 'T')
+        return iso;
+    snprintf(out, n, "%.10s %.5s", iso, iso + 11);
+    return out;
+}
+
+/* "in 3h12m" or "overdue by 25m" for a deadline. */
+static void relative(int64_t due_ms, char *out, size_t n)
+{
+    char d[32];
+    int64_t left = due_ms - now();
+    format_duration(left < 0 ? -left : left, d, sizeof(d));
+    snprintf(out, n, left < 0 ? "overdue by %s" : "in %s", d);
+}
+
+/* ---- status ---- */
+
+static void kv_conn(FILE *f, const char *name, bool up, const char *detail)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s%s%s  %s", out_color(up ? "ok" : "bad"),
+             up ? "connected" : "DISCONNECTED", out_color("reset"), detail);
+    out_kv(f, name, buf);
+}
+
+void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    char buf[512], up[32];
+    int64_t secs = 0;
+    json_int64(json_get(r, "uptime_s"), &secs);
+    format_duration(secs * 1000, up, sizeof(up));
+    out_kv_begin(19);
+    snprintf(buf, sizeof(buf), "%s (%s), up %s", str(r, "state") ?: "?",
+             str(r, "instance") ?: "?", up);
+    out_kv(f, "appealsd", buf);
+    snprintf(buf, sizeof(buf), "%s, configuration generation %s, %s reloads, %s refused",
+             str(r, "version") ?: "?", num(r, "config_generation"), num(r, "reloads"),
+             num(r, "reload_failures"));
+    out_kv(f, "version", buf);
+    if (str(r, "last_reload_error"))
+        out_kv(f, "last reload error", str(r, "last_reload_error"));
+    const struct json *k = json_get(r, "kafka");
+    snprintf(buf, sizeof(buf), "%s brokers up, %s queued (%s)", num(k, "brokers_up"),
+             num(k, "queued"), str(k, "brokers") ?: "?");
+    kv_conn(f, "kafka", json_truthy(json_get(k, "connected")), buf);
+    const struct json *rd = json_get(r, "redis");
+    bool empty = json_truthy(json_get(rd, "came_back_empty"));
+    snprintf(buf, sizeof(buf), "%s pending, %s errors, %s timeouts (%s)%s%s%s", num(rd, "pending"),
+             num(rd, "errors"), num(rd, "timeouts"), str(rd, "url") ?: "?", out_color("bad"),
+             empty ? "  CAME BACK EMPTY: run appealsctl rebuild" : "", out_color("reset"));
+    kv_conn(f, "redis", json_truthy(json_get(rd, "connected")), buf);
+    const struct json *sp = json_get(r, "spool");
+    snprintf(buf, sizeof(buf), "%s unreleased, %s of %s bytes, %s segments, %s fsyncs, "
+             "%s write errors", num(sp, "unreleased"), num(sp, "bytes"), num(sp, "max_bytes"),
+             num(sp, "segments"), num(sp, "fsyncs"), num(sp, "write_errors"));
+    out_kv(f, "spool", buf);
+    const struct json *p = json_get(r, "pipeline");
+    snprintf(buf, sizeof(buf), "%s in flight, %s published, %s duplicates, %s ignored, "
+             "%s quarantined, %s answers", num(p, "inflight"), num(p, "published"),
+             num(p, "duplicates"), num(p, "ignored"), num(p, "quarantined"), num(p, "answers"));
+    out_kv(f, "pipeline", buf);
+    const struct json *h = json_get(r, "http");
+    snprintf(buf, sizeof(buf), "port %s, %s waiting for the spool", num(h, "port"),
+             num(h, "waiting_for_spool"));
+    out_kv(f, "http", buf);
+    const struct json *c = json_get(r, "control");
+    if (c) {
+        snprintf(buf, sizeof(buf), "%s clients, %s tailing, %s events sent, %s dropped",
+                 num(c, "clients"), num(c, "tail_subscribers"), num(c, "events_sent"),
+                 num(c, "events_dropped"));
+        out_kv(f, "control", buf);
+    }
+}
+
+/* ---- stats ---- */
+
+static const char *percent(const struct json *v, char *out, size_t n)
+{
+    if (v == NULL || v->type != JSON_NUMBER)
+        return "-";
+    snprintf(out, n, "%.1f%%", strtod(v->u.s, NULL) * 100.0);
+    return out;
+}
+
+void fmt_stats(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    const char *by = str(r, "by") ?: "org";
+    char head[32];
+    snprintf(head, sizeof(head), "%s", by);
+    for (char *p = head; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    struct table *t = table_new();
+    table_col(t, head, ALIGN_LEFT, 40);
+    static const char *const heads[] = {"OPEN", "ANSWERED", "CLOSED", "OVERDUE",
+                                        "BREACHED TODAY", "COMPLIANCE", "MEDIAN 1ST RESPONSE"};
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+        table_col(t, heads[i], ALIGN_RIGHT, 0);
+    const struct json *rows = json_get(r, "rows");
+    for (uint32_t i = 0; rows && rows->type == JSON_ARRAY && i < rows->len; i++) {
+        const struct json *row = &rows->u.a[i];
+        char pc[16], med[32];
+        int64_t overdue = 0, median = -1;
+        json_int64(json_get(row, "overdue"), &overdue);
+        const struct json *cv = json_get(row, "first_response_compliance");
+        bool low = cv && cv->type == JSON_NUMBER && strtod(cv->u.s, NULL) < 0.9;
+        table_cell(t, str(row, "key") ?: num(row, "key"), NULL);
+        table_cell(t, num(row, "open"), NULL);
+        table_cell(t, num(row, "answered"), NULL);
+        table_cell(t, num(row, "closed"), NULL);
+        table_cell(t, num(row, "overdue"), overdue > 0 ? "bad" : NULL);
+        table_cell(t, num(row, "breached_today"), NULL);
+        table_cell(t, percent(cv, pc, sizeof(pc)), low ? "warn" : NULL);
+        if (json_int64(json_get(row, "median_first_response_s"), &median) && median >= 0)
+            format_duration(median * 1000, med, sizeof(med));
+        else
+            snprintf(med, sizeof(med), "-");
+        table_cell(t, med, NULL);
+    }
+    table_print(t, f);
+}
+
+/* ---- show ---- */
+
+static const char *const show_order[] = {
+    "id", "state", "org", "source", "page", "link", "municipality", "category", "priority",
+    "received", "created", "first_response_due", "first_response", "first_response_link",
+    "author", "rule", "item_kind", NULL,
+};
+
+static bool listed(const char *k)
+{
+    for (const char *const *p = show_order; *p; p++)
+        if (strcmp(*p, k) == 0)
+            return true;
+    return strcmp(k, "text") == 0;
+}
+
+static void show_field(FILE *f, const char *k, const struct json *v)
+{
+    char t[64];
+    const char *s = json_text(v);
+    if (s == NULL || (v->type == JSON_STRING && s[0] == '\0'))
+        return;
+    if (v->type == JSON_STRING && strlen(s) >= 25 && s[10] == 'T' && s[4] == '-')
+        s = short_time(s, t, sizeof(t));
+    out_kv(f, k, s);
+}
+
+static void show_timers(FILE *f, const struct json *timers)
+{
+    if (timers == NULL || timers->type != JSON_ARRAY || timers->len == 0) {
+        fprintf(f, "\nno deadline is armed\n");
+        return;
+    }
+    fprintf(f, "\n");
+    struct table *t = table_new();
+    table_col(t, "DEADLINE", ALIGN_LEFT, 0);
+    table_col(t, "DUE", ALIGN_LEFT, 0);
+    table_col(t, "WHEN", ALIGN_LEFT, 0);
+    for (uint32_t i = 0; i < timers->len; i++) {
+        const struct json *e = &timers->u.a[i];
+        char when[32], rel[64];
+        int64_t due = 0;
+        json_int64(json_get(e, "due_ms"), &due);
+        relative(due, rel, sizeof(rel));
+        table_cell(t, str(e, "timer"), NULL);
+        table_cell(t, short_time(str(e, "due"), when, sizeof(when)), NULL);
+        table_cell(t, rel, due < now() ? "bad" : NULL);
+    }
+    table_print(t, f);
+}
+
+static void show_audit(FILE *f, const struct json *audit)
+{
+    if (audit == NULL || audit->type != JSON_ARRAY || audit->len == 0)
+        return;
+    fprintf(f, "\n");
+    struct table *t = table_new();
+    table_col(t, "AT", ALIGN_LEFT, 0);
+    table_col(t, "BY", ALIGN_LEFT, 32);
+    table_col(t, "ACTION", ALIGN_LEFT, 0);
+    table_col(t, "DETAILS", ALIGN_LEFT, 72);
+    for (uint32_t i = 0; i < audit->len; i++) {
+        const struct json *e = &audit->u.a[i];
+        char when[32], details[512] = "";
+        if (e->type == JSON_STRING) {
+            table_cell(t, "-", NULL);
+            table_cell(t, "-", NULL);
+            table_cell(t, "-", NULL);
+            table_cell(t, json_str(e), NULL);
+            continue;
+        }
+        if (str(e, "org"))
+            snprintf(details, sizeof(details), "org %s; ", str(e, "org"));
+        if (str(e, "reason"))
+            snprintf(details + strlen(details), sizeof(details) - strlen(details), "%s",
+                     str(e, "reason"));
+        table_cell(t, short_time(str(e, "at"), when, sizeof(when)), NULL);
+        table_cell(t, str(e, "actor"), NULL);
+        table_cell(t, str(e, "action"), NULL);
+        table_cell(t, details[0] ? details : "-", NULL);
+    }
+    table_print(t, f);
+}
+
+void fmt_show(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    const struct json *a = json_get(r, "appeal");
+    out_kv_begin(22);
+    for (const char *const *k = show_order; *k; k++)
+        if (json_get(a, *k))
+            show_field(f, *k, json_get(a, *k));
+    for (uint32_t i = 0; a && a->type == JSON_OBJECT && i < a->len; i++) {
+        const char *k = a->u.o[i].key;
+        size_t kl = strlen(k);
+        if (!listed(k) && !(kl > 3 && strcmp(k + kl - 3, "_ms") == 0) && strcmp(k, "seq") != 0)
+            show_field(f, k, &a->u.o[i].val);
+    }
+    if (json_get(a, "seq"))
+        out_kv(f, "events", num(a, "seq"));
+    if (str(a, "text"))
+        fprintf(f, "\n%s\n", str(a, "text"));
+    show_timers(f, json_get(r, "timers"));
+    show_audit(f, json_get(r, "audit"));
+}
+
+/* ---- list ---- */
+
+void fmt_list(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    const struct json *rows = json_get(r, "appeals");
+    uint32_t n = rows && rows->type == JSON_ARRAY ? rows->len : 0;
+    if (n == 0) {
+        fprintf(f, "no open appeal matches\n");
+        return;
+    }
+    struct table *t = table_new();
+    table_col(t, "APPEAL", ALIGN_LEFT, 40);
+    table_col(t, "ORG", ALIGN_LEFT, 20);
+    table_col(t, "STATE", ALIGN_LEFT, 0);
+    table_col(t, "CATEGORY", ALIGN_LEFT, 20);
+    table_col(t, "MUNICIPALITY", ALIGN_LEFT, 20);
+    table_col(t, "PRIORITY", ALIGN_LEFT, 0);
+    table_col(t, "RECEIVED", ALIGN_LEFT, 0);
+    table_col(t, "DUE", ALIGN_LEFT, 0);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct json *e = &rows->u.a[i];
+        char rcv[32], due[48];
+        bool overdue = json_truthy(json_get(e, "overdue"));
+        /* The next deadline when the daemon knows it, else the first
+         * response's while it is still awaited. */
+        const char *d = str(e, "due");
+        if (d == NULL && str(e, "answered_at") == NULL)
+            d = str(e, "first_response_due");
+        table_cell(t, str(e, "id"), NULL);
+        table_cell(t, str(e, "org"), NULL);
+        table_cell(t, str(e, "state"), NULL);
+        table_cell(t, str(e, "category"), NULL);
+        table_cell(t, str(e, "municipality"), NULL);
+        table_cell(t, str(e, "priority"), NULL);
+        table_cell(t, short_time(str(e, "received_at"), rcv, sizeof(rcv)), NULL);
+        if (overdue && d) {
+            char s[32];
+            snprintf(due, sizeof(due), "%s OVERDUE", short_time(d, s, sizeof(s)));
+            table_cell(t, due, "bad");
+        } else {
+            table_cell(t, short_time(d, due, sizeof(due)), NULL);
+        }
+    }
+    table_print(t, f);
+    fprintf(f, "%s%u appeal%s%s%s\n", out_color("dim"), n, n == 1 ? "" : "s",
+            json_truthy(json_get(r, "truncated"))
+                ? "; more match (raise --limit or narrow the filters)" : "",
+            out_color("reset"));
+}
+
+/* ---- commands that change state ---- */
+
+void fmt_change(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    fprintf(f, "%s: %s, state %s%s%s, event %s\n", str(r, "id") ?: "?", cmd->name,
+            out_color("head"), str(r, "state") ?: "?", out_color("reset"), num(r, "seq"));
+    out_kv_begin(22);
+    for (uint32_t i = 0; r && r->type == JSON_OBJECT && i < r->len; i++) {
+        const char *k = r->u.o[i].key;
+        const struct json *v = &r->u.o[i].val;
+        if (strcmp(k, "id") && strcmp(k, "state") && strcmp(k, "seq") && json_text(v))
+            show_field(f, k, v);
+    }
+}
+
+void fmt_rebuild(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    fprintf(f, "re-armed %s open appeals with %s deadlines\n", num(r, "appeals"),
+            num(r, "timers"));
+}
+
+void fmt_reload(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    fprintf(f, "reloaded: configuration generation %s is active\n",
+            num(r, "config_generation"));
+}
+
+void fmt_help(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    const struct json *cmds = json_get(r, "commands");
+    struct table *t = table_new();
+    table_col(t, "COMMAND", ALIGN_LEFT, 0);
+    table_col(t, "ACCESS", ALIGN_LEFT, 0);
+    table_col(t, "WHAT", ALIGN_LEFT, 0);
+    for (uint32_t i = 0; cmds && cmds->type == JSON_ARRAY && i < cmds->len; i++) {
+        const struct json *c = &cmds->u.a[i];
+        table_cell(t, str(c, "name"), NULL);
+        table_cell(t, json_truthy(json_get(c, "admin")) ? "admin" : "read-only", NULL);
+        table_cell(t, str(c, "help"), NULL);
+    }
+    table_print(t, f);
+    fprintf(f, "this connection is %s\n",
+            json_truthy(json_get(r, "admin")) ? "admin" : "read-only");
+}
+
+void fmt_tail_start(FILE *f, const struct cli_command *cmd, const struct json *r) {}
+
+/* ---- tail ---- */
+
+static void padded(FILE *f, const char *s, size_t width, const char *color)
+{
+    char cut[256];
+    fit_width(cut, sizeof(cut), s ? s : "-", width);
+    size_t w = display_width(cut);
+    fprintf(f, "%s%s%s", out_color(color), cut, color ? out_color("reset") : "");
+    for (; w < width + 1; w++)
+        fputc(' ', f);
+}
+
+static const char *event_color(const char *type, const char *event)
+{
+    if (event == NULL)
+        return NULL;
+    if (strcmp(event, "breach") == 0 || strcmp(event, "escalation") == 0)
+        return "bad";
+    if (strcmp(event, "warning") == 0)
+        return "warn";
+    if (strcmp(event, "created") == 0)
+        return "head";
+    return type && strcmp(type, "appeal") == 0 ? NULL : "dim";
+}
+
+static void print_event(FILE *f, const struct json *e)
+{
+    char due[64] = "", text[512];
+    const char *at = str(e, "at");
+    const char *d = str(e, "due");
+    fprintf(f, "%.8s  ", at && strlen(at) >= 19 ? at + 11 : "--:--:--");
+    padded(f, str(e, "event"), 10, event_color(str(e, "type"), str(e, "event")));
+    padded(f, str(e, "appeal_id"), 30, NULL);
+    padded(f, str(e, "org"), 14, NULL);
+    padded(f, str(e, "state"), 9, NULL);
+    if (d) {
+        char s[32];
+        const char *t = short_time(d, s, sizeof(s));
+        snprintf(due, sizeof(due), "due %s", strlen(t) == 16 ? t + 5 : t);
+    }
+    padded(f, due, 15, NULL);
+    const char *body = str(e, "text") ?: str(e, "reason");
+    if (body) {
+        char clean[512];
+        snprintf(clean, sizeof(clean), "%s", body);
+        for (char *p = clean; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                *p = ' ';
+        fit_width(text, sizeof(text), clean, 60);
+        fputs(text, f);
+    }
+    fputc('\n', f);
+}
+
+int fmt_stream_line(FILE *f, const struct json *line)
+{
+    const struct json *e = json_get(line, "event");
+    if (e && e->type == JSON_OBJECT) {
+        print_event(f, e);
+        return 1;
+    }
+    int64_t dropped;
+    if (json_int64(json_get(line, "dropped"), &dropped)) {
+        fprintf(f, "%s-- %" PRId64 " event%s dropped: this client fell behind; filter more or "
+                   "raise [control] max_output --%s\n", out_color("bad"), dropped,
+                dropped == 1 ? "" : "s", out_color("reset"));
+        return 0;
+    }
+    return -1;
+}
