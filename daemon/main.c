@@ -17,6 +17,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "rules.h"
+#include "sources.h"
 #include "topics.h"
 
 static void usage(FILE *f)
@@ -47,6 +48,16 @@ static int check_config(const char *path, const char *const *sets)
         diag_free(&d);
         return 1;
     }
+    /* Plugins validate some of their keys only when they start. */
+    char err[1024];
+    struct sources *srcs = sources_start(c, err, sizeof(err));
+    if (srcs == NULL) {
+        fprintf(stderr, "%s: %s\n%s: the configuration is not usable\n", path, err, path);
+        diag_free(&d);
+        config_unref(c);
+        return 1;
+    }
+    sources_stop(srcs);
     printf("%s: ok (%zu sources, %zu organisations, %zu pages, %zu rules)\n", path,
            c->nsources, c->dir->norgs, c->dir->npages, rules_of(c)->n);
     diag_free(&d);

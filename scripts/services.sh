@@ -5,6 +5,8 @@
 #   scripts/services.sh start|stop|status DIR
 #   scripts/services.sh start-redis|stop-redis|start-kafka|stop-kafka DIR
 #   scripts/services.sh create-topic BROKERS NAME [PARTITIONS [NAME=VALUE...]]
+#   scripts/services.sh client-quota BROKERS BYTES_PER_SEC|none   (all clients'
+#       produce rate: a slow broker for fault tests)
 #
 # Exit status: 0 ok, 1 failure, 2 usage, 77 a dependency is missing (see deps.sh).
 #
@@ -326,6 +328,26 @@ create_topic() {
 
 [ $# -ge 2 ] || usage
 cmd=$1
+client_quota() {
+    local brokers=$1 rate=$2 JAVA_BIN KAFKA_CP op
+    find_kafka
+    if [ "$rate" = none ]; then
+        op=(--delete-config producer_byte_rate)
+    else
+        op=(--add-config "producer_byte_rate=$rate")
+    fi
+    timeout 60 "$JAVA_BIN" -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+        -cp "$KAFKA_CP" kafka.admin.ConfigCommand --bootstrap-server "$brokers" \
+        --alter --entity-type clients --entity-default "${op[@]}" >/dev/null
+}
+
+if [ "$cmd" = client-quota ]; then
+    shift
+    [ $# -eq 2 ] || usage
+    client_quota "$@"
+    exit $?
+fi
+
 if [ "$cmd" = create-topic ]; then
     shift
     [ $# -ge 2 ] || usage

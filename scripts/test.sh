@@ -3,6 +3,8 @@
 #   1. scripts/deps.sh (packages and the Kafka jars);
 #   2. build/      (debugoptimized): configure or reconfigure, build;
 #   3. build-san/  (ASan+UBSan): build, run the `unit` suite;
+#      build-fuzz/ (clang, libFuzzer, ASan+UBSan): build, run the `fuzz` suite
+#      (each target $APD_FUZZ_SECONDS, default 20 s);
 #   4. one Redis and one Kafka for the whole run (scripts/services.sh), exported
 #      as APD_REDIS_URL, APD_KAFKA_BROKERS, ...;
 #   5. meson test on build/, every suite but `bench`.
@@ -13,13 +15,15 @@
 #   scripts/test.sh [extra meson test args, e.g. --suite unit]
 #
 # Env: APD_TEST_SKIP_SAN=1  skip the sanitizer build (local iteration)
+#      APD_TEST_SKIP_FUZZ=1 skip the fuzz build and suite
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 
 PY=/usr/bin/python3
-testlogs=(build/meson-logs/testlog.json build-san/meson-logs/testlog.json)
+testlogs=(build/meson-logs/testlog.json build-san/meson-logs/testlog.json
+          build-fuzz/meson-logs/testlog.json)
 step_failures=0
 svcdir=
 
@@ -130,6 +134,20 @@ else
         check_meson_test build-san $?
     else
         step_failed "sanitizer build"
+    fi
+fi
+
+if [ "${APD_TEST_SKIP_FUZZ:-0}" = 1 ]; then
+    say "fuzz build skipped (APD_TEST_SKIP_FUZZ=1)"
+else
+    say "configuring and building build-fuzz/ (clang, libFuzzer, address, undefined)"
+    if CC=clang configure build-fuzz --buildtype=debugoptimized -Dfuzzing=true \
+        -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-fuzz; then
+        say "fuzz suite: ${APD_FUZZ_SECONDS:-20} s per target"
+        meson test -C build-fuzz --suite fuzz --print-errorlogs --num-processes 1
+        check_meson_test build-fuzz $?
+    else
+        step_failed "fuzz build"
     fi
 fi
 

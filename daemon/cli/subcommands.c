@@ -9,7 +9,11 @@ const char *cli_default_config(void)
     return env && *env ? env : APD_SYSCONF_DIR "/appealsd.conf";
 }
 
+int cli_parse(int argc, char **argv);
+
 const struct subcommand subcommands[] = {
+    {"parse", cli_parse,
+     "parse --source NAME [-c FILE] [--path PATH] [FILE]   print what a webhook body means"},
     {"route", route_main, "route [--explain] [-c FILE] [--set ...] < appeals.jsonl   "
                           "routing decision per JSON line"},
     {"deadline", cli_deadline,

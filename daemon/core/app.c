@@ -188,6 +188,7 @@ int app_reload(struct app *app, char *err, size_t errlen)
     }
     diag_free(&d);
     struct sources *old = app->sources;
+    sources_handover(ns, old);
     app->sources = ns;
     sources_stop(old);
     struct apd_config *prev = app->cfg;

@@ -55,12 +55,11 @@ static const char *reason_of(int status)
 
 void http_reply_text(struct evhttp_request *req, int status, const char *body)
 {
-    struct evbuffer *b = evbuffer_new();
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
-    evbuffer_add(b, body, strlen(body));
-    evhttp_send_reply(req, status, reason_of(status), b);
-    evbuffer_free(b);
+    /* Straight into the request's own buffer: no buffer made per reply. */
+    evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
+    evhttp_send_reply(req, status, reason_of(status), NULL);
 }
 
 static void reply_unavailable(struct app *app, struct evhttp_request *req, const char *why)

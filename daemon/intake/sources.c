@@ -215,6 +215,16 @@ void sources_stop(struct sources *ss)
     free(ss);
 }
 
+void sources_handover(struct sources *next, struct sources *old)
+{
+    for (size_t i = 0; next && old && i < next->n; i++) {
+        struct source *n = &next->v[i];
+        struct source *o = sources_find(old, n->cfg->name);
+        if (o && o->cfg->plugin == n->cfg->plugin && n->ops->takeover)
+            n->ops->takeover(n->state, o->state);
+    }
+}
+
 struct source *sources_match(struct sources *ss, const char *path, const char **rest)
 {
     for (size_t i = 0; i < ss->n; i++) {

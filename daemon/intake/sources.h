@@ -42,6 +42,10 @@ struct sources {
  * NULL with the reason in err (and nothing left running). */
 struct sources *sources_start(const struct apd_config *c, char *err, size_t errlen);
 void sources_stop(struct sources *s);
+/* Reload: lets each instance of next take over state from the instance of
+ * old that served the same source with the same plugin (ABI 1.1 takeover).
+ * Call after sources_start(next) and before sources_stop(old). */
+void sources_handover(struct sources *next, struct sources *old);
 /* The source serving this request path; *rest gets what follows its path. */
 struct source *sources_match(struct sources *s, const char *path, const char **rest);
 struct source *sources_find(struct sources *s, const char *name);

@@ -1,3 +1,18 @@
+/* The durable intake spool (see spool.h for the contract, spool_format.h for
+ * the bytes on disk).
+ *
+ * Invariants worth keeping in mind:
+ *  - A record's append callback fires with err 0 only after an fdatasync that
+ *    started after the record was written returned success (and, for a new
+ *    segment, after the directory entry was synced too).
+ *  - After a failed fdatasync nothing written to that segment since its last
+ *    good sync can be vouched for (Linux drops the dirty pages and reports the
+ *    error once): every request waiting on it gets -EIO, the records are
+ *    released at once (the platforms retry them) and the segment is retired.
+ *  - The reader (cursor) only reads below seg->readable: bytes whose append
+ *    completed one way or the other.  It moves strictly forward.
+ *  - A segment file is deleted only when every record in it is released, the
+ *    cursor has left it, and no sync or waiter refers to it. */
 #include "spool.h"
 
 #include <dirent.h>
@@ -8,117 +23,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <event2/event.h>
 
 #include "log.h"
+#include "spool_format.h"
+#include "spool_int.h"
+#include "units.h"
 
-#define REC_MAGIC 0x31445041u   /* "APD1" */
-#define REC_HDR 40
-#define ACKED_QUEUE_MAX 65536
-
-struct segment {
-    uint64_t seq;
-    int fd, ackfd;
-    uint64_t size;       /* bytes of valid records */
-    uint64_t synced;     /* bytes known durable */
-    uint64_t acked;      /* bytes whose append callbacks have fired: readable */
-    uint32_t nrec;       /* next record index */
-    uint32_t nvalid;     /* records present (replay may skip corrupt ones) */
-    uint32_t nreleased;
-    uint8_t *bits;
-    size_t bits_len;
-    bool active, failed;
-    struct segment *next;
-};
-
-struct waiter {
-    struct segment *seg;
-    uint64_t end;
-    uint64_t id;
-    spool_synced_fn cb;
-    void *arg;
-    struct waiter *next;
-};
-
-struct acked {
-    uint64_t id;
-    uint64_t end;
-};
-
-struct spool {
-    char *dir;
-    int dirfd;
-    uint64_t max_size, seg_size;
-    struct segment *segs, *active;
-    uint64_t bytes;
-    /* read cursor */
-    struct segment *rseg;
-    uint64_t roff;
-    /* durable records not yet taken, for spool_is_next (bounded ring) */
-    struct acked *aq;
-    size_t aq_head, aq_len;
-    /* append waiters, in order */
-    struct waiter *wh, *wt;
-    /* fsync thread */
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool thread_started, stop, req_pending, busy, dirsync;
-    int req_fd;
-    struct segment *req_seg;
-    uint64_t req_off;
-    bool res_ready;
-    struct segment *res_seg;
-    uint64_t res_off;
-    int res_err;
-    int wake[2];
-    struct event *wake_ev;
-    struct spool_stats st;
-};
-
-static void put_u32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put_u64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint32_t get_u32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get_u64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-
-long spool_decode(const void *buf, size_t len, struct spool_rec *rec)
-{
-    const unsigned char *p = buf;
-    if (len < REC_HDR)
-        return 0;
-    if (get_u32(p) != REC_MAGIC)
-        return -1;
-    uint32_t total = get_u32(p + 4);
-    if (total < REC_HDR + 2 || total > (1u << 30))
-        return -1;
-    if (len < total)
-        return 0;
-    uint32_t crc = (uint32_t)crc32(0, p + 12, total - 12);
-    if (crc != get_u32(p + 8))
-        return -1;
-    uint16_t sl, pl;
-    memcpy(&sl, p + 32, 2);
-    memcpy(&pl, p + 34, 2);
-    uint32_t bl = get_u32(p + 36);
-    /* each string is followed by a NUL inside the record */
-    if ((uint64_t)REC_HDR + sl + 1 + pl + 1 + bl + 1 != total)
-        return -1;
-    const char *s = (const char *)p + REC_HDR;
-    if (s[sl] != '\0' || s[sl + 1 + pl] != '\0' || s[sl + 1 + pl + 1 + bl] != '\0')
-        return -1;
-    rec->id = get_u64(p + 16);
-    rec->received_ms = (int64_t)get_u64(p + 24);
-    rec->source = s;
-    rec->path = s + sl + 1;
-    rec->body = s + sl + 1 + pl + 1;
-    rec->body_len = bl;
-    return (long)total;
-}
-
-static char *seg_path(const struct spool *sp, uint64_t seq, const char *ext)
+char *spool_seg_path(const struct spool *sp, uint64_t seq, const char *ext)
 {
     char *p;
     if (asprintf(&p, "%s/%016" PRIx64 ".%s", sp->dir, seq, ext) < 0)
@@ -126,7 +41,15 @@ static char *seg_path(const struct spool *sp, uint64_t seq, const char *ext)
     return p;
 }
 
-static void mark_released(struct segment *s, uint32_t idx)
+/* ---- released-record bitmap ---- */
+
+bool seg_is_released(const struct segment *s, uint32_t idx)
+{
+    size_t byte = idx / 8;
+    return byte < s->bits_len && (s->bits[byte] >> (idx % 8)) & 1;
+}
+
+void seg_set_released(struct segment *s, uint32_t idx)
 {
     size_t byte = idx / 8;
     if (byte >= s->bits_len) {
@@ -143,14 +66,51 @@ static void mark_released(struct segment *s, uint32_t idx)
     s->bits[byte] |= (uint8_t)(1u << (idx % 8));
 }
 
-static bool is_released(const struct segment *s, uint32_t idx)
+static void collect(struct spool *sp);
+
+/* Marks idx released in memory and in the segment's release log. */
+static bool release_index(struct spool *sp, struct segment *s, uint32_t idx)
 {
-    size_t byte = idx / 8;
-    return byte < s->bits_len && (s->bits[byte] >> (idx % 8)) & 1;
+    if (idx >= s->nrec || seg_is_released(s, idx))
+        return false;
+    seg_set_released(s, idx);
+    s->nreleased++;
+    sp->st.unreleased--;
+    /* Not synced: losing a release in a crash only means a harmless replay
+     * (the dedup keys in Redis and the consumers drop the repeat). */
+    unsigned char e[SPOOL_ACK_ENTRY];
+    spool_ack_encode(e, idx);
+    if (s->ackfd < 0 || write(s->ackfd, e, sizeof(e)) != (ssize_t)sizeof(e))
+        log_warn("spool: cannot record the release of record %u of segment %016" PRIx64
+                 ": %s; it will be replayed after a restart", idx, s->seq,
+                 s->ackfd < 0 ? "release log not open" : strerror(errno));
+    return true;
 }
 
 /* ---- the fsync thread ---- */
 
+int (*spool_datasync)(int fd) = fdatasync;
+ssize_t (*spool_pwrite)(int fd, const void *buf, size_t len, off_t off) = pwrite;
+
+/* Writes len bytes at off; 0 or -errno. */
+static int write_all(int fd, const unsigned char *buf, size_t len, uint64_t off)
+{
+    while (len > 0) {
+        ssize_t n = spool_pwrite(fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -ENOSPC;
+        buf += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* The helper thread: writes what the loop appended since the last request
+ * (one pwrite for all of it) and makes it durable.  The loop thread does no
+ * file I/O for appends at all. */
 static void *sync_main(void *arg)
 {
     struct spool *sp = arg;
@@ -162,18 +122,33 @@ static void *sync_main(void *arg)
             break;
         int fd = sp->req_fd;
         struct segment *seg = sp->req_seg;
-        uint64_t off = sp->req_off;
+        unsigned char *buf = sp->req_buf;
+        size_t len = sp->req_len, cap = sp->req_cap;
+        uint64_t woff = sp->req_write_off, off = sp->req_off;
         bool dirsync = sp->dirsync;
+        sp->req_buf = NULL;
         sp->dirsync = false;
         sp->req_pending = false;
         sp->busy = true;
         pthread_mutex_unlock(&sp->mu);
 
-        int err = fdatasync(fd) == 0 ? 0 : -errno;
+        int err = len ? write_all(fd, buf, len, woff) : 0;
+        /* A write the disk refused (full) is cut off again, so the segment
+         * stays a clean sequence of records and can go on; a failed sync
+         * cannot be taken back (see on_wake). */
+        bool taken_back = err && ftruncate(fd, (off_t)woff) == 0;
+        if (err == 0 && spool_datasync(fd) != 0)
+            err = -errno;
         if (err == 0 && dirsync && fsync(sp->dirfd) != 0)
             err = -errno;
 
         pthread_mutex_lock(&sp->mu);
+        sp->res_taken_back = taken_back;
+        sp->res_write_off = woff;
+        sp->res_buf = buf;       /* back to the loop: no malloc/free per batch */
+        sp->res_cap = cap;
+        if (err && dirsync)
+            sp->dirsync = true;   /* the next request retries the directory */
         sp->busy = false;
         sp->res_ready = true;
         sp->res_seg = seg;
@@ -186,8 +161,9 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
-/* Asks the thread to sync up to the last waiter of the oldest segment that
- * has waiters; one request at a time, so requests batch naturally. */
+/* Hands the thread the oldest segment that has waiters: its pending bytes to
+ * write and the offset to sync up to.  One request at a time: whatever is
+ * appended while it runs goes with the next one (group commit). */
 static void kick(struct spool *sp)
 {
     if (sp->wh == NULL)
@@ -201,6 +177,13 @@ static void kick(struct spool *sp)
         sp->req_fd = seg->fd;
         sp->req_seg = seg;
         sp->req_off = end;
+        sp->req_buf = seg->pend;
+        sp->req_len = seg->pend_len;
+        sp->req_cap = seg->pend_cap;
+        sp->req_write_off = seg->written;
+        seg->written += seg->pend_len;
+        seg->pend = NULL;
+        seg->pend_len = seg->pend_cap = 0;
         sp->req_pending = true;
         pthread_cond_signal(&sp->cv);
     }
@@ -210,12 +193,77 @@ static void kick(struct spool *sp)
 static void aq_push(struct spool *sp, uint64_t id, uint64_t end)
 {
     if (sp->aq_len == ACKED_QUEUE_MAX) {
-        /* Far behind: the reader will find the records on disk anyway. */
+        /* Far behind: the reader finds these records on disk anyway. */
         sp->aq_head = (sp->aq_head + 1) % ACKED_QUEUE_MAX;
         sp->aq_len--;
     }
     sp->aq[(sp->aq_head + sp->aq_len) % ACKED_QUEUE_MAX] = (struct acked){id, end};
     sp->aq_len++;
+}
+
+/* Disk failures: one line, then at most one per 10 s carrying the count of
+ * those left out (a full disk fails every batch and every new segment). */
+static bool failure_loggable(struct spool *sp, uint64_t *unlogged)
+{
+    int64_t now = mono_ms();
+    sp->st.write_errors++;
+    if (sp->fail_logged_ms && now - sp->fail_logged_ms < 10000) {
+        sp->fail_unlogged++;
+        return false;
+    }
+    *unlogged = sp->fail_unlogged;
+    sp->fail_logged_ms = now;
+    sp->fail_unlogged = 0;
+    return true;
+}
+
+static void log_failure(struct spool *sp, const struct segment *seg, int err, unsigned n,
+                        bool taken_back)
+{
+    uint64_t unlogged;
+    if (failure_loggable(sp, &unlogged))
+        log_error("spool: %s segment %016" PRIx64 " failed (%s); the %u requests waiting on it "
+                  "get 503 and their platforms retry them; %s (%" PRIu64 " more disk failures "
+                  "since the last line)", taken_back ? "writing to" : "syncing", seg->seq,
+                  strerror(-err), n, taken_back ? "the segment goes on"
+                                                : "new records go to a new segment", unlogged);
+}
+
+/* Every request waiting on seg fails.  After a failed fdatasync nothing
+ * written to the segment since its last good sync can be vouched for (Linux
+ * drops the dirty pages and reports the error once): the segment is
+ * retired.  A refused write that was cut off again leaves it intact. */
+static void sync_failed(struct spool *sp, struct segment *seg, int err, bool taken_back,
+                        uint64_t write_off)
+{
+    unsigned n = 0;
+    for (struct waiter *w = sp->wh; w && w->seg == seg; w = w->next)
+        n++;
+    log_failure(sp, seg, err, n, taken_back);
+    /* Appended after the failed request: never written, never acknowledged. */
+    free(seg->pend);
+    seg->pend = NULL;
+    seg->pend_len = seg->pend_cap = 0;
+    if (taken_back) {
+        sp->bytes -= seg->size - write_off;
+        seg->size = seg->written = write_off;
+    } else {
+        seg->failed = true;
+    }
+}
+
+/* Keeps one emptied pending buffer for the next batch (not a huge one left
+ * over from a burst). */
+static void keep_spare(struct spool *sp, unsigned char *buf, size_t cap)
+{
+    if (buf == NULL)
+        return;
+    if (sp->spare == NULL && cap <= (4u << 20)) {
+        sp->spare = buf;
+        sp->spare_cap = cap;
+    } else {
+        free(buf);
+    }
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -225,88 +273,116 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
     pthread_mutex_lock(&sp->mu);
-    bool ready = sp->res_ready;
+    bool ready = sp->res_ready, taken_back = sp->res_taken_back;
+    unsigned char *back = sp->res_buf;
+    size_t back_cap = sp->res_cap;
+    sp->res_buf = NULL;
     struct segment *seg = sp->res_seg;
-    uint64_t off = sp->res_off;
+    uint64_t off = sp->res_off, write_off = sp->res_write_off;
     int err = sp->res_err;
     sp->res_ready = false;
     pthread_mutex_unlock(&sp->mu);
+    keep_spare(sp, back, back_cap);
     if (!ready)
         return;
     sp->st.fsyncs++;
-    if (err) {
-        /* After a failed fsync the page cache may have dropped our data
-         * (it is not retried by the kernel): nothing written to this segment
-         * since the last good sync can be vouched for. */
-        log_error("spool: fsync of segment %016" PRIx64 " failed (%s); the %s requests waiting "
-                  "on it get 503 and will be retried by their platforms; new records go to a "
-                  "new segment", seg->seq, strerror(-err), "pending");
-        seg->failed = true;
-        sp->st.write_errors++;
-    } else if (off > seg->synced) {
-        seg->synced = off;
-    }
+    uint64_t readable = seg->readable;
+    if (err)
+        sync_failed(sp, seg, err, taken_back, write_off);
     while (sp->wh && sp->wh->seg == seg && (err || sp->wh->end <= off)) {
         struct waiter *w = sp->wh;
         sp->wh = w->next;
         if (sp->wh == NULL)
             sp->wt = NULL;
-        if (!err) {
-            seg->acked = w->end;
+        if (err) {
+            /* Never acknowledged: release it now so neither this run nor a
+             * replay processes a record whose sender was told to retry. */
+            release_index(sp, seg, (uint32_t)w->id);
+            sp->st.rejected++;
+        } else {
+            seg->readable = w->end;
             aq_push(sp, w->id, w->end);
         }
         w->cb(w->arg, w->id, err ? -EIO : 0);
         free(w);
     }
+    /* The cursor may pass what failed in a retired segment; in one that goes
+     * on, those bytes are gone and the next records take their place. */
+    if (err)
+        seg->readable = taken_back ? readable : seg->size;
     kick(sp);
+    if (err)
+        collect(sp);
 }
 
 /* ---- segments ---- */
 
-static void seg_free(struct segment *s)
+void seg_free(struct segment *s)
 {
     if (s->fd >= 0)
         close(s->fd);
     if (s->ackfd >= 0)
         close(s->ackfd);
     free(s->bits);
+    free(s->pend);
     free(s);
 }
 
-static struct segment *seg_create(struct spool *sp, uint64_t seq, int *err)
-{
-    char *p = seg_path(sp, seq, "seg"), *a = seg_path(sp, seq, "ack");
-    struct segment *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        abort();
-    s->seq = seq;
-    s->fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    s->ackfd = s->fd < 0 ? -1 : open(a, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (s->fd < 0 || s->ackfd < 0) {
-        *err = -errno;
-        log_error("spool: cannot create %s: %s", s->fd < 0 ? p : a, strerror(errno));
-        if (s->fd >= 0)
-            unlink(p);
-        seg_free(s);
-        s = NULL;
-    } else {
-        s->active = true;
-        pthread_mutex_lock(&sp->mu);
-        sp->dirsync = true;    /* the new file name must survive a crash too */
-        pthread_mutex_unlock(&sp->mu);
-    }
-    free(p);
-    free(a);
-    return s;
-}
-
-static void seg_append_list(struct spool *sp, struct segment *s)
+void seg_append_list(struct spool *sp, struct segment *s)
 {
     struct segment **pp = &sp->segs;
     while (*pp)
         pp = &(*pp)->next;
     *pp = s;
     sp->st.segments++;
+}
+
+/* Creates the files of a new segment and writes its header (made durable by
+ * the first fdatasync of a record in it, together with the directory). */
+static struct segment *seg_create(struct spool *sp, uint64_t seq, int *err)
+{
+    char *p = spool_seg_path(sp, seq, "seg"), *a = spool_seg_path(sp, seq, "ack");
+    struct segment *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        abort();
+    s->seq = seq;
+    s->ackfd = -1;
+    if (getrandom(&s->salt, sizeof(s->salt), 0) != sizeof(s->salt)) {
+        *err = -errno;
+        log_error("spool: getrandom for a new segment: %s", strerror(errno));
+        s->fd = -1;
+        goto fail;
+    }
+    unsigned char hdr[SPOOL_SEG_HDR];
+    spool_seg_header_encode(hdr, seq, s->salt);
+    errno = 0;
+    s->fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (s->fd < 0 || pwrite(s->fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+        (s->ackfd = open(a, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+        *err = errno ? -errno : -EIO;
+        uint64_t unlogged;
+        if (failure_loggable(sp, &unlogged))
+            log_error("spool: cannot create segment %s: %s; requests get 503 until it can (%"
+                      PRIu64 " more disk failures since the last line)", p, strerror(-*err),
+                      unlogged);
+        if (s->fd >= 0)
+            unlink(p);
+        goto fail;
+    }
+    s->size = s->readable = s->written = SPOOL_SEG_HDR;
+    s->active = true;
+    sp->bytes += SPOOL_SEG_HDR;
+    pthread_mutex_lock(&sp->mu);
+    sp->dirsync = true;    /* the new name must survive a crash too */
+    pthread_mutex_unlock(&sp->mu);
+    free(p);
+    free(a);
+    return s;
+fail:
+    free(p);
+    free(a);
+    seg_free(s);
+    return NULL;
 }
 
 static int rotate(struct spool *sp)
@@ -322,214 +398,49 @@ static int rotate(struct spool *sp)
     seg_append_list(sp, s);
     if (sp->rseg == NULL) {
         sp->rseg = s;
-        sp->roff = 0;
+        sp->roff = SPOOL_SEG_HDR;
     }
     return 0;
 }
 
-/* Deletes fully released segments the cursor has left behind. */
+static bool seg_in_use(struct spool *sp, const struct segment *s)
+{
+    if (s->active || s == sp->rseg || s->nreleased < s->nvalid)
+        return true;
+    for (struct waiter *w = sp->wh; w; w = w->next)
+        if (w->seg == s)
+            return true;
+    pthread_mutex_lock(&sp->mu);
+    bool syncing = (sp->busy || sp->req_pending || sp->res_ready) &&
+                   (sp->req_seg == s || sp->res_seg == s);
+    pthread_mutex_unlock(&sp->mu);
+    return syncing;
+}
+
+/* Deletes finished segments: all released, left behind by the cursor. */
 static void collect(struct spool *sp)
 {
     struct segment **pp = &sp->segs;
     while (*pp) {
         struct segment *s = *pp;
-        bool busy_sync;
-        pthread_mutex_lock(&sp->mu);
-        busy_sync = (sp->busy || sp->req_pending || sp->res_ready) &&
-                    (sp->req_seg == s || sp->res_seg == s);
-        pthread_mutex_unlock(&sp->mu);
-        if (s->active || s == sp->rseg || s->nreleased < s->nvalid || busy_sync) {
+        if (seg_in_use(sp, s)) {
             pp = &s->next;
             continue;
         }
-        bool waited = false;
-        for (struct waiter *w = sp->wh; w; w = w->next)
-            waited |= w->seg == s;
-        if (waited) {
-            pp = &s->next;
-            continue;
-        }
-        char *p = seg_path(sp, s->seq, "seg"), *a = seg_path(sp, s->seq, "ack");
-        unlink(p);
+        /* The segment first: a crash in between leaves only a stray release
+         * log, which the next start removes. */
+        char *p = spool_seg_path(sp, s->seq, "seg"), *a = spool_seg_path(sp, s->seq, "ack");
+        if (unlink(p) != 0 && errno != ENOENT)
+            log_warn("spool: cannot delete finished segment %s: %s", p, strerror(errno));
         unlink(a);
         free(p);
         free(a);
         sp->bytes -= s->size;
+        sp->quota_hit = false;
         sp->st.segments--;
         *pp = s->next;
         seg_free(s);
     }
-}
-
-/* ---- replay scan ---- */
-
-static int read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    return 0;
-}
-
-/* Reads the record at off; returns its length, 0 at a clean end, -1 if
- * corrupt or torn.  *out is a malloc'd buffer holding it. */
-static long read_record(int fd, uint64_t off, uint64_t size, struct spool_rec *rec, void **out)
-{
-    unsigned char hdr[REC_HDR];
-    if (off >= size)
-        return 0;
-    if (size - off < REC_HDR || read_at(fd, hdr, REC_HDR, off) != 0)
-        return -1;
-    uint32_t total = get_u32(hdr + 4);
-    if (get_u32(hdr) != REC_MAGIC || total < REC_HDR || total > size - off)
-        return -1;
-    unsigned char *buf = malloc(total);
-    if (buf == NULL)
-        abort();
-    if (read_at(fd, buf, total, off) != 0 || spool_decode(buf, total, rec) != (long)total) {
-        free(buf);
-        return -1;
-    }
-    *out = buf;
-    return (long)total;
-}
-
-/* After a corrupt record: the offset of the next valid one, or size. */
-static uint64_t resync(int fd, uint64_t off, uint64_t size)
-{
-    unsigned char magic[4];
-    put_u32(magic, REC_MAGIC);
-    for (uint64_t o = off + 1; o + REC_HDR <= size; o++) {
-        unsigned char m[4];
-        if (read_at(fd, m, 4, o) != 0)
-            break;
-        if (memcmp(m, magic, 4) != 0)
-            continue;
-        struct spool_rec r;
-        void *b = NULL;
-        if (read_record(fd, o, size, &r, &b) > 0) {
-            free(b);
-            return o;
-        }
-    }
-    return size;
-}
-
-static void load_acks(struct spool *sp, struct segment *s)
-{
-    char *a = seg_path(sp, s->seq, "ack");
-    int fd = open(a, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        uint32_t idx[1024];
-        ssize_t n;
-        while ((n = read(fd, idx, sizeof(idx))) > 0)
-            for (ssize_t i = 0; i < n / 4; i++)
-                if (idx[i] < s->nrec && !is_released(s, idx[i])) {
-                    mark_released(s, idx[i]);
-                    s->nreleased++;
-                }
-        close(fd);
-    }
-    s->ackfd = open(a, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    free(a);
-}
-
-static void scan_segment(struct spool *sp, struct segment *s)
-{
-    struct stat stt;
-    fstat(s->fd, &stt);
-    uint64_t size = (uint64_t)stt.st_size, off = 0;
-    while (off < size) {
-        struct spool_rec r;
-        void *buf = NULL;
-        long n = read_record(s->fd, off, size, &r, &buf);
-        if (n > 0) {
-            uint32_t idx = (uint32_t)r.id;
-            if (idx + 1 > s->nrec)
-                s->nrec = idx + 1;
-            s->nvalid++;
-            free(buf);
-            off += (uint64_t)n;
-            continue;
-        }
-        uint64_t next = resync(s->fd, off, size);
-        if (next >= size) {
-            log_warn("spool: segment %016" PRIx64 " ends in %" PRIu64 " bytes of an unfinished "
-                     "record (a crash during a write that was never acknowledged); truncating",
-                     s->seq, size - off);
-            if (ftruncate(s->fd, (off_t)off) != 0)
-                log_error("spool: cannot truncate segment %016" PRIx64 ": %s", s->seq,
-                          strerror(errno));
-            size = off;
-            break;
-        }
-        log_error("spool: segment %016" PRIx64 " has %" PRIu64 " corrupt bytes at offset %"
-                  PRIu64 "; skipping them and continuing with the next intact record",
-                  s->seq, next - off, off);
-        sp->st.corrupt++;
-        off = next;
-    }
-    s->size = s->synced = s->acked = size;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int scan_dir(struct spool *sp, uint64_t *maxseq, char *err, size_t errlen)
-{
-    DIR *d = opendir(sp->dir);
-    if (d == NULL) {
-        snprintf(err, errlen, "cannot read spool directory %s: %s", sp->dir, strerror(errno));
-        return -1;
-    }
-    uint64_t *seqs = NULL;
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        uint64_t seq;
-        char ext[8];
-        if (sscanf(de->d_name, "%16" SCNx64 ".%3s", &seq, ext) == 2 && strcmp(ext, "seg") == 0 &&
-            strlen(de->d_name) == 20) {
-            seqs = realloc(seqs, (n + 1) * sizeof(*seqs));
-            seqs[n++] = seq;
-        }
-    }
-    closedir(d);
-    if (n)
-        qsort(seqs, n, sizeof(*seqs), cmp_u64);
-    *maxseq = 0;
-    for (size_t i = 0; i < n; i++) {
-        char *p = seg_path(sp, seqs[i], "seg");
-        struct segment *s = calloc(1, sizeof(*s));
-        s->seq = seqs[i];
-        s->ackfd = -1;
-        s->fd = open(p, O_RDWR | O_CLOEXEC);
-        free(p);
-        if (s->fd < 0) {
-            snprintf(err, errlen, "cannot open spool segment %016" PRIx64 ": %s", seqs[i],
-                     strerror(errno));
-            seg_free(s);
-            free(seqs);
-            return -1;
-        }
-        scan_segment(sp, s);
-        load_acks(sp, s);
-        *maxseq = seqs[i];
-        sp->bytes += s->size;
-        sp->st.unreleased += s->nvalid - s->nreleased;
-        seg_append_list(sp, s);
-    }
-    free(seqs);
-    return 0;
 }
 
 /* ---- public ---- */
@@ -542,6 +453,8 @@ struct spool *spool_open(const char *dir, uint64_t max_size, uint64_t segment_si
         return NULL;
     }
     struct spool *sp = calloc(1, sizeof(*sp));
+    if (sp == NULL)
+        abort();
     sp->dir = strdup(dir);
     sp->max_size = max_size;
     sp->seg_size = segment_size;
@@ -555,12 +468,13 @@ struct spool *spool_open(const char *dir, uint64_t max_size, uint64_t segment_si
         goto fail;
     }
     uint64_t maxseq;
-    if (scan_dir(sp, &maxseq, err, errlen) != 0)
+    if (spool_scan_dir(sp, &maxseq, err, errlen) != 0)
         goto fail;
-    sp->rseg = sp->segs;
-    sp->roff = 0;
+    sp->rseg = NULL;
     collect(sp);
     sp->rseg = sp->segs;
+    sp->roff = SPOOL_SEG_HDR;
+    sp->rmin = 0;
     int e = 0;
     struct segment *s = seg_create(sp, maxseq + 1, &e);
     if (s == NULL) {
@@ -602,8 +516,9 @@ void spool_close(struct spool *sp)
         pthread_mutex_unlock(&sp->mu);
         pthread_join(sp->th, NULL);
     }
-    if (sp->active && sp->active->fd >= 0)
-        fdatasync(sp->active->fd);
+    if (sp->active && sp->active->fd >= 0 && spool_datasync(sp->active->fd) != 0)
+        log_warn("spool: final fdatasync failed: %s", strerror(errno));
+    /* Requests still waiting were never answered; their HTTP side is gone. */
     while (sp->wh) {
         struct waiter *w = sp->wh;
         sp->wh = w->next;
@@ -623,93 +538,76 @@ void spool_close(struct spool *sp)
         close(sp->dirfd);
     pthread_mutex_destroy(&sp->mu);
     pthread_cond_destroy(&sp->cv);
+    free(sp->spare);
+    free(sp->res_buf);
+    free(sp->req_buf);
     free(sp->aq);
     free(sp->dir);
     free(sp);
 }
 
-static unsigned char *encode(uint64_t id, const char *source, const char *path,
-                             int64_t received_ms, const char *body, size_t blen, uint32_t *total)
+/* Copies the record into the segment's pending bytes (the fsync thread
+ * writes them); a body is small next to the syscall this saves. */
+static void buffer_record(struct spool *sp, struct segment *s, const struct spool_enc *e)
 {
-    size_t sl = strlen(source), pl = strlen(path);
-    if (sl > 65535 || pl > 65535 || blen > (1u << 30) - 70000)
-        return NULL;
-    *total = (uint32_t)(REC_HDR + sl + 1 + pl + 1 + blen + 1);
-    unsigned char *b = malloc(*total);
-    if (b == NULL)
-        abort();
-    put_u32(b, REC_MAGIC);
-    put_u32(b + 4, *total);
-    put_u32(b + 12, 0);
-    put_u64(b + 16, id);
-    put_u64(b + 24, (uint64_t)received_ms);
-    uint16_t s16 = (uint16_t)sl, p16 = (uint16_t)pl;
-    memcpy(b + 32, &s16, 2);
-    memcpy(b + 34, &p16, 2);
-    put_u32(b + 36, (uint32_t)blen);
-    char *o = (char *)b + REC_HDR;
-    memcpy(o, source, sl + 1);
-    memcpy(o + sl + 1, path, pl + 1);
-    if (blen)
-        memcpy(o + sl + 1 + pl + 1, body, blen);
-    o[sl + 1 + pl + 1 + blen] = '\0';
-    put_u32(b + 8, (uint32_t)crc32(0, b + 12, *total - 12));
-    return b;
+    if (s->pend == NULL && sp->spare != NULL) {
+        s->pend = sp->spare;
+        s->pend_cap = sp->spare_cap;
+        sp->spare = NULL;
+    }
+    if (s->pend_len + e->total > s->pend_cap) {
+        size_t cap = s->pend_cap ? s->pend_cap : 65536;
+        while (cap < s->pend_len + e->total)
+            cap *= 2;
+        unsigned char *p = realloc(s->pend, cap);
+        if (p == NULL)
+            abort();
+        s->pend = p;
+        s->pend_cap = cap;
+    }
+    for (int i = 0; i < e->iovcnt; i++) {
+        memcpy(s->pend + s->pend_len, e->iov[i].iov_base, e->iov[i].iov_len);
+        s->pend_len += e->iov[i].iov_len;
+    }
 }
 
 int spool_append(struct spool *sp, const char *source, const char *path, int64_t received_ms,
                  const char *body, size_t body_len, spool_synced_fn cb, void *arg,
                  uint64_t *id_out)
 {
-    struct segment *s = sp->active;
-    size_t need = REC_HDR + strlen(source) + strlen(path) + body_len + 3;
-    if (sp->bytes + need > sp->max_size)
+    uint64_t need = spool_rec_size(strlen(source), strlen(path), body_len);
+    if (need > SPOOL_REC_MAX)
+        return -EMSGSIZE;
+    if (sp->bytes + need > sp->max_size) {
+        sp->quota_hit = true;
         return -EDQUOT;
-    if (s->failed || (s->size + need > sp->seg_size && s->nrec > 0)) {
+    }
+    struct segment *s = sp->active;
+    if (s->failed || (s->size + need > sp->seg_size && s->nrec > 0) || s->nrec == UINT32_MAX) {
         int e = rotate(sp);
         if (e)
             return e;
         s = sp->active;
     }
     uint64_t id = s->seq << 32 | s->nrec;
-    uint32_t total;
-    unsigned char *rec = encode(id, source, path, received_ms, body, body_len, &total);
-    if (rec == NULL)
-        return -EMSGSIZE;
-    size_t done = 0;
-    int err = 0;
-    while (done < total) {
-        ssize_t n = pwrite(s->fd, rec + done, total - done, (off_t)(s->size + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            err = n < 0 ? -errno : -ENOSPC;
-            break;
-        }
-        done += (size_t)n;
-    }
-    free(rec);
-    if (err) {
-        sp->st.write_errors++;
-        if (ftruncate(s->fd, (off_t)s->size) != 0)
-            s->failed = true;   /* cannot take back the partial write: start afresh */
+    struct spool_enc enc;
+    int err = spool_rec_encode(&enc, s->salt, id, received_ms, source, path, body, body_len);
+    if (err)
         return err;
-    }
-    struct waiter *w = calloc(1, sizeof(*w));
-    w->seg = s;
-    w->end = s->size + total;
-    w->id = id;
-    w->cb = cb;
-    w->arg = arg;
+    buffer_record(sp, s, &enc);
+    struct waiter *w = malloc(sizeof(*w));
+    if (w == NULL)
+        abort();
+    *w = (struct waiter){.seg = s, .end = s->size + enc.total, .id = id, .cb = cb, .arg = arg};
     if (sp->wt)
         sp->wt->next = w;
     else
         sp->wh = w;
     sp->wt = w;
-    s->size += total;
+    s->size += enc.total;
     s->nrec++;
     s->nvalid++;
-    sp->bytes += total;
+    sp->bytes += enc.total;
     sp->st.appended++;
     sp->st.unreleased++;
     if (id_out)
@@ -718,13 +616,19 @@ int spool_append(struct spool *sp, const char *source, const char *path, int64_t
     return 0;
 }
 
-/* Moves the cursor to the next segment when the current one is exhausted. */
+/* Moves the cursor to the next segment when the current one is exhausted,
+ * and deletes what it leaves behind if that is finished. */
 static void cursor_advance(struct spool *sp)
 {
+    bool moved = false;
     while (sp->rseg && !sp->rseg->active && sp->roff >= sp->rseg->size && sp->rseg->next) {
         sp->rseg = sp->rseg->next;
-        sp->roff = 0;
+        sp->roff = SPOOL_SEG_HDR;
+        sp->rmin = 0;
+        moved = true;
     }
+    if (moved)
+        collect(sp);
 }
 
 bool spool_is_next(struct spool *sp, uint64_t id)
@@ -735,7 +639,7 @@ bool spool_is_next(struct spool *sp, uint64_t id)
     return sp->rseg->seq == id >> 32 && sp->roff < sp->aq[sp->aq_head].end;
 }
 
-static void aq_drop_through(struct spool *sp, struct segment *seg, uint64_t off)
+static void aq_drop_through(struct spool *sp, const struct segment *seg, uint64_t off)
 {
     while (sp->aq_len) {
         struct acked *a = &sp->aq[sp->aq_head];
@@ -751,6 +655,7 @@ void spool_take(struct spool *sp, uint64_t id)
     if (!spool_is_next(sp, id))
         return;
     sp->roff = sp->aq[sp->aq_head].end;
+    sp->rmin = (uint32_t)id + 1;
     aq_drop_through(sp, sp->rseg, sp->roff);
 }
 
@@ -759,22 +664,27 @@ int spool_next(struct spool *sp, struct spool_rec *rec, void **buf)
     for (;;) {
         cursor_advance(sp);
         struct segment *s = sp->rseg;
-        if (s == NULL || sp->roff >= s->acked)
+        if (s == NULL || sp->roff >= s->readable)
             return 0;
-        long n = read_record(s->fd, sp->roff, s->acked, rec, buf);
-        if (n < 0) {
-            uint64_t next = resync(s->fd, sp->roff, s->acked);
+        long n = spool_read_record(s, sp->roff, s->readable, rec, buf);
+        if (n > 0 && (uint32_t)rec->id < sp->rmin) {
+            /* an intact record out of order (a stale copy): damage, as the scan saw it */
+            free(*buf);
+            *buf = NULL;
+            n = -1;
+        }
+        if (n <= 0) {
+            uint64_t next = spool_resync(s, sp->roff, s->readable, sp->rmin);
             log_error("spool: unreadable record in segment %016" PRIx64 " at offset %" PRIu64
                       "; skipping %" PRIu64 " bytes", s->seq, sp->roff, next - sp->roff);
             sp->st.corrupt++;
             sp->roff = next;
             continue;
         }
-        if (n == 0)
-            return 0;
         sp->roff += (uint64_t)n;
+        sp->rmin = (uint32_t)rec->id + 1;
         aq_drop_through(sp, s, sp->roff);
-        if ((rec->id >> 32) != s->seq || is_released(s, (uint32_t)rec->id)) {
+        if (seg_is_released(s, (uint32_t)rec->id)) {
             free(*buf);
             *buf = NULL;
             continue;
@@ -785,24 +695,14 @@ int spool_next(struct spool *sp, struct spool_rec *rec, void **buf)
 
 void spool_release(struct spool *sp, uint64_t id)
 {
-    uint64_t seq = id >> 32;
-    uint32_t idx = (uint32_t)id;
     for (struct segment *s = sp->segs; s; s = s->next) {
-        if (s->seq != seq)
+        if (s->seq != id >> 32)
             continue;
-        if (idx >= s->nrec || is_released(s, idx))
-            return;
-        mark_released(s, idx);
-        s->nreleased++;
-        sp->st.released++;
-        sp->st.unreleased--;
-        /* Not fsync'd: losing an ack in a crash only means a harmless replay
-         * (consumers and the dedup keys drop the repeat). */
-        if (s->ackfd >= 0 && write(s->ackfd, &idx, 4) != 4)
-            log_warn("spool: cannot record release of %016" PRIx64 ": %s; it will be replayed "
-                     "after a restart", id, strerror(errno));
-        if (!s->active && s->nreleased >= s->nvalid)
-            collect(sp);
+        if (release_index(sp, s, (uint32_t)id)) {
+            sp->st.released++;
+            if (!s->active && s->nreleased >= s->nvalid)
+                collect(sp);
+        }
         return;
     }
 }
@@ -815,5 +715,5 @@ void spool_get_stats(struct spool *sp, struct spool_stats *st)
 
 bool spool_full(struct spool *sp)
 {
-    return sp->bytes + 4096 > sp->max_size;
+    return sp->quota_hit || sp->bytes + 4096 > sp->max_size;
 }

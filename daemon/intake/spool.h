@@ -1,9 +1,9 @@
 /* The durable intake spool: the point where a webhook may be acknowledged.
  *
- * Raw request bodies are appended to segment files in spool.dir and made
- * durable with fdatasync by a dedicated thread, so one fsync serves every
- * request that arrived meanwhile (group commit) and the event loop never
- * waits for the disk.  A record is released only after its whole pipeline
+ * Raw request bodies are appended to segment files in spool.dir, written and
+ * made durable with fdatasync by a dedicated thread, so one write and one
+ * fsync serve every request that arrived meanwhile (group commit) and the
+ * event loop never touches the disk for an append.  A record is released only after its whole pipeline
  * (Kafka delivery, Redis bookkeeping) has finished; releases go to a small
  * per-segment ack log.  On start every unreleased record is replayed.
  *
@@ -11,10 +11,13 @@
  * memory stays bounded however large the backlog on disk grows (a Kafka
  * outage simply lets the backlog grow up to spool.max_size).
  *
- * Record layout (little endian):
- *   u32 magic "APD1" | u32 total length | u32 crc32 of the rest | u32 flags
- *   u64 id | i64 received_ms | u16 source len | u16 path len | u32 body len
- *   source | path | body
+ * The bytes on disk are described in spool_format.h.  At open, a torn tail
+ * (a crash in the middle of an append that was never acknowledged) is cut
+ * off, damaged records elsewhere are skipped with an error in the log, and a
+ * segment whose header is damaged is moved aside as NNN.bad.
+ *
+ * Threading: every function runs on the loop thread; the spool owns one
+ * helper thread that only calls fdatasync/fsync.
  */
 #ifndef APPEALSD_SPOOL_H
 #define APPEALSD_SPOOL_H
@@ -22,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct event_base;
 struct spool;
@@ -36,7 +40,8 @@ struct spool_rec {
 };
 
 /* Called on the loop when the record is durable (err 0) or could not be
- * made durable (err -EIO): then the request must not be acknowledged. */
+ * made durable (err -EIO): then the request must not be acknowledged, and
+ * the record is already released (it is never processed or replayed). */
 typedef void (*spool_synced_fn)(void *arg, uint64_t id, int err);
 
 struct spool_stats {
@@ -44,6 +49,7 @@ struct spool_stats {
     uint64_t segments;
     uint64_t unreleased;   /* records not yet released (in the pipeline or waiting) */
     uint64_t appended, released, fsyncs, write_errors, corrupt;
+    uint64_t rejected;     /* written, but their fsync failed: answered 503, released */
 };
 
 /**
@@ -58,9 +64,14 @@ void spool_close(struct spool *sp);
 
 /**
  * @brief Append one raw body.
- * @returns 0 (cb follows when durable), or -errno now: -EDQUOT when the quota
- *          is reached, -ENOSPC/-EIO when the disk refuses.  On error nothing
- *          is stored and the caller answers 503 with Retry-After.
+ *
+ * The record is copied into the segment's pending bytes; the fsync thread
+ * writes and syncs everything appended meanwhile in one go, then cb runs.
+ * @returns 0 (cb follows: err 0 when durable, -EIO when it could not be
+ *          written or synced), or -errno now: -EDQUOT when the quota is
+ *          reached, -EMSGSIZE for a record the format cannot hold, or why a
+ *          new segment could not be created.  On any error nothing is kept
+ *          and the caller answers 503 with Retry-After.
  */
 int spool_append(struct spool *sp, const char *source, const char *path, int64_t received_ms,
                  const char *body, size_t body_len, spool_synced_fn cb, void *arg,
@@ -83,11 +94,13 @@ void spool_take(struct spool *sp, uint64_t id);
 void spool_release(struct spool *sp, uint64_t id);
 
 void spool_get_stats(struct spool *sp, struct spool_stats *st);
-/* Over quota? (for /healthz and STATUS=) */
-bool spool_full(struct spool *sp);
 
-/* Scans a record buffer; used by the fuzzer and `appealsd spool-dump`.
- * Returns record length consumed, 0 if incomplete, -1 if corrupt. */
-long spool_decode(const void *buf, size_t len, struct spool_rec *rec);
+/* The write and data sync the fsync thread calls (pwrite, fdatasync).
+ * Replaceable only by fault-injection tests, before spool_open. */
+extern int (*spool_datasync)(int fd);
+extern ssize_t (*spool_pwrite)(int fd, const void *buf, size_t len, off_t off);
+/* Over quota: nearly full, or an append was refused for quota and nothing
+ * has been freed since (for /healthz and STATUS=). */
+bool spool_full(struct spool *sp);
 
 #endif

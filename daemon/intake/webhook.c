@@ -166,7 +166,8 @@ void webhook_handle(struct app *app, struct evhttp_request *req, const char *pat
     default: {
         int st = reply.status >= 400 && reply.status < 600 ? reply.status : 400;
         log_limited(LOG_LVL_INFO, 10, 10000,
-                    "http: %s webhook from %s refused with %d: %s", name, peer ? peer : "?", st,
+                    "http: %s webhook from %s refused with %d: %s; nothing stored", name,
+                    peer ? peer : "?", st,
                     reply.reason ? reply.reason : "rejected by the plugin");
         reply_status(app, req, name, st, reply.reason ? reply.reason : "rejected");
         pevents_free(&ev);

@@ -81,20 +81,61 @@ static void escape_label(struct sbuf *b, const char *v)
     }
 }
 
-static struct series *find_series(struct mfam *f, va_list ap)
+/* Renders k="v",k2="v2" into buf; its length, or -1 when it does not fit
+ * (then the caller renders into the heap).  Counting on the hot path must
+ * not allocate: every webhook bumps a few series. */
+static int render_labels(const struct mfam *f, va_list ap, char *buf, size_t cap)
 {
-    struct sbuf heap = SBUF_INIT;
-    struct sbuf *out = &heap;
+    size_t n = 0;
     for (int i = 0; i < f->nlabels; i++) {
         const char *v = va_arg(ap, const char *);
+        size_t kl = strlen(f->lnames[i]);
+        if (n + kl + 4 > cap)
+            return -1;
         if (i)
-            sbuf_addc(out, ',');
-        sbuf_adds(out, f->lnames[i]);
-        sbuf_adds(out, "=\"");
-        escape_label(out, v ? v : "");
-        sbuf_addc(out, '"');
+            buf[n++] = ',';
+        memcpy(buf + n, f->lnames[i], kl);
+        n += kl;
+        buf[n++] = '=';
+        buf[n++] = '"';
+        for (; v && *v; v++) {
+            if (n + 3 > cap)
+                return -1;
+            if (*v == '\\' || *v == '"')
+                buf[n++] = '\\', buf[n++] = *v;
+            else if (*v == '\n')
+                buf[n++] = '\\', buf[n++] = 'n';
+            else
+                buf[n++] = *v;
+        }
+        if (n + 2 > cap)
+            return -1;
+        buf[n++] = '"';
     }
-    const char *key = out->p ? out->p : "";
+    buf[n] = '\0';
+    return (int)n;
+}
+
+static struct series *find_series(struct mfam *f, va_list ap)
+{
+    char stack[512];
+    struct sbuf heap = SBUF_INIT;
+    va_list again;
+    va_copy(again, ap);
+    const char *key = stack;
+    if (render_labels(f, ap, stack, sizeof(stack)) < 0) {
+        for (int i = 0; i < f->nlabels; i++) {
+            const char *v = va_arg(again, const char *);
+            if (i)
+                sbuf_addc(&heap, ',');
+            sbuf_adds(&heap, f->lnames[i]);
+            sbuf_adds(&heap, "=\"");
+            escape_label(&heap, v ? v : "");
+            sbuf_addc(&heap, '"');
+        }
+        key = heap.p ? heap.p : "";
+    }
+    va_end(again);
     for (struct series *s = f->series; s; s = s->next)
         if (strcmp(s->labels, key) == 0) {
             sbuf_free(&heap);

@@ -58,6 +58,8 @@ struct job {
     int retry_ms;
     struct event *retry_ev;
     bool waiting_redis;
+    char pseudo[17];              /* author pseudonym of event pseudo_for - 1 */
+    size_t pseudo_for;
     struct job *prev, *next;      /* all jobs */
     struct job *wnext;            /* lock queue / redis wait list */
 };
@@ -334,6 +336,11 @@ static void step_claim(struct job *j)
 
 static void pseudonym(struct job *j, const char *author, char out[17])
 {
+    /* publish and commit both need it: one keyed hash per event */
+    if (j->pseudo_for == j->cur + 1) {
+        memcpy(out, j->pseudo, 17);
+        return;
+    }
     char mac[65], msg[256];
     snprintf(msg, sizeof(msg), "%s:%s", j->source, author);
     const char *key = j->cfg->daemon.pseudonym_key ? j->cfg->daemon.pseudonym_key
@@ -341,6 +348,8 @@ static void pseudonym(struct job *j, const char *author, char out[17])
     hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
     memcpy(out, mac, 16);
     out[16] = '\0';
+    memcpy(j->pseudo, out, 17);
+    j->pseudo_for = j->cur + 1;
 }
 
 static void on_published(void *arg, bool ok)

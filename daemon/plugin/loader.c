@@ -13,6 +13,25 @@ static struct plugin *loaded;
 /* Fields every ABI 1.x descriptor has; the struct may only grow past them. */
 #define APD_PLUGIN_MIN_SIZE offsetof(struct apd_plugin, reserved)
 
+static int check_source_ops(const struct apd_source_ops *o, char *err, size_t errlen)
+{
+    if (o == NULL || o->struct_size < APD_SOURCE_OPS_SIZE_1_0 || o->handle == NULL) {
+        snprintf(err, errlen, "a source plugin must provide source ops (ABI 1.0 size %zu or "
+                 "more) with a handle callback", (size_t)APD_SOURCE_OPS_SIZE_1_0);
+        return -1;
+    }
+    if (o->struct_size >= sizeof(struct apd_source_ops)) {
+        for (size_t i = 0; i < sizeof(o->reserved) / sizeof(o->reserved[0]); i++)
+            if (o->reserved[i] != NULL) {
+                snprintf(err, errlen, "reserved field %zu of its source ops is set; the plugin "
+                         "was built for a newer ABI 1.x than this appealsd (%u.%u) knows",
+                         i, APD_PLUGIN_ABI_MAJOR, APD_PLUGIN_ABI_MINOR);
+                return -1;
+            }
+    }
+    return 0;
+}
+
 int plugin_check_desc(const struct apd_plugin *d, size_t avail, char *err, size_t errlen)
 {
     if (d->abi_major != APD_PLUGIN_ABI_MAJOR) {
@@ -30,8 +49,9 @@ int plugin_check_desc(const struct apd_plugin *d, size_t avail, char *err, size_
     if (d->struct_size >= sizeof(struct apd_plugin)) {
         for (size_t i = 0; i < sizeof(d->reserved) / sizeof(d->reserved[0]); i++)
             if (d->reserved[i] != NULL) {
-                snprintf(err, errlen, "reserved field %zu is set; the plugin was built "
-                         "for a newer ABI 1.x than this appealsd knows", i);
+                snprintf(err, errlen, "reserved field %zu of its descriptor is set; the "
+                         "plugin was built for a newer ABI 1.x than this appealsd (%u.%u) "
+                         "knows", i, APD_PLUGIN_ABI_MAJOR, APD_PLUGIN_ABI_MINOR);
                 return -1;
             }
     }
@@ -39,11 +59,8 @@ int plugin_check_desc(const struct apd_plugin *d, size_t avail, char *err, size_
         snprintf(err, errlen, "descriptor lacks a name or an init callback");
         return -1;
     }
-    if (d->kind == APD_PLUGIN_SOURCE &&
-        (d->source == NULL || d->source->handle == NULL)) {
-        snprintf(err, errlen, "a source plugin must provide source->handle");
-        return -1;
-    }
+    if (d->kind == APD_PLUGIN_SOURCE)
+        return check_source_ops(d->source, err, errlen);
     return 0;
 }
 
@@ -133,6 +150,12 @@ struct plugin *plugin_get(const char *dir, const char *name, char *err, size_t e
     /* Copy only what the plugin has; fields a newer host appended stay NULL. */
     size_t n = d->struct_size < sizeof(p->desc) ? d->struct_size : sizeof(p->desc);
     memcpy(&p->desc, d, n);
+    if (p->desc.kind == APD_PLUGIN_SOURCE) {
+        const struct apd_source_ops *o = p->desc.source;
+        memcpy(&p->source, o, o->struct_size < sizeof(p->source) ? o->struct_size
+                                                                  : sizeof(p->source));
+        p->desc.source = &p->source;
+    }
     p->keys = translate_keys(p->desc.keys, why, sizeof(why));
     if (p->keys == NULL) {
         snprintf(err, errlen, "plugin %s: %s", name, why);

@@ -15,6 +15,7 @@ struct plugin {
     char *path;
     void *dl;
     struct apd_plugin desc;       /* zero-extended copy of the plugin's descriptor */
+    struct apd_source_ops source; /* zero-extended copy of desc.source (source plugins) */
     struct conf_key *keys;        /* desc.keys translated for the binder */
     unsigned refs;
     struct plugin *next;
@@ -28,7 +29,8 @@ struct plugin {
 struct plugin *plugin_get(const char *dir, const char *name, char *err, size_t errlen);
 void plugin_put(struct plugin *p);
 
-/* Checks a descriptor the way the loader does; exposed for tests. */
+/* Checks a descriptor the way the loader does (ABI major, sizes, reserved
+ * slots of the descriptor and of its source ops); exposed for tests. */
 int plugin_check_desc(const struct apd_plugin *d, size_t avail, char *err, size_t errlen);
 
 #endif

@@ -1,8 +1,9 @@
 #include "crypto.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 bool ct_equal(const void *a, size_t alen, const void *b, size_t blen)
@@ -32,19 +33,56 @@ static void to_hex(const unsigned char *d, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* SHA-256 fetched once: OpenSSL 3 looks algorithms up by name on every
+ * one-shot call (HMAC(), EVP_Digest with EVP_sha256()), which costs more than
+ * hashing a webhook-sized message.  The context is per thread and reused. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void fetch_sha256(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+static EVP_MD_CTX *digest_ctx(void)
+{
+    static _Thread_local EVP_MD_CTX *ctx;
+    pthread_once(&sha256_once, fetch_sha256);
+    if (ctx == NULL)
+        ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || sha256_md == NULL)
+        abort();   /* libcrypto without SHA-256: nothing sensible to do */
+    return ctx;
+}
+
+static void digest2(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = digest_ctx();
+    unsigned int n = 0;
+    if (EVP_DigestInit_ex(ctx, sha256_md, NULL) != 1 || EVP_DigestUpdate(ctx, a, alen) != 1 ||
+        (blen && EVP_DigestUpdate(ctx, b, blen) != 1) || EVP_DigestFinal_ex(ctx, out, &n) != 1)
+        abort();
+}
+
+/* RFC 2104 over the fetched digest. */
 void hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t len, char out[65])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    HMAC(EVP_sha256(), key, (int)keylen, msg, len, md, &mdlen);
-    to_hex(md, mdlen > 32 ? 32 : mdlen, out);
+    unsigned char k[64] = {0}, pad[64], inner[32], md[32];
+    if (keylen > sizeof(k))
+        digest2(key, keylen, NULL, 0, k);
+    else if (keylen)
+        memcpy(k, key, keylen);
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x36;
+    digest2(pad, sizeof(pad), msg, len, inner);
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x5c;
+    digest2(pad, sizeof(pad), inner, sizeof(inner), md);
+    to_hex(md, sizeof(md), out);
 }
 
 void sha256_hex(const void *msg, size_t len, char *out, size_t hexlen)
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
     char full[65];
-    SHA256(msg, len, md);
+    digest2(msg, len, NULL, 0, md);
     to_hex(md, sizeof(md), full);
     if (hexlen > 64)
         hexlen = 64;

@@ -9,20 +9,31 @@
 
 #include "utf8.h"
 
-/* Arena: chunks of at least 16 KiB, bump allocation, freed all at once. */
+/* Arena: chunks of at least 16 KiB, bump allocation, freed all at once.
+ * One standard chunk per thread is kept for the next document: a webhook
+ * body fits in it, so parsing does not go to malloc for the arena at all. */
+#define CHUNK_SIZE 16384
+
 struct chunk {
     struct chunk *next;
     size_t used, cap;
     char data[];
 };
 
+static _Thread_local struct chunk *spare;
+
 static void *arena_alloc(struct chunk **head, size_t n)
 {
     n = (n + 7) & ~(size_t)7;
     struct chunk *c = *head;
     if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > 16384 ? n : 16384;
-        c = malloc(sizeof(*c) + cap);
+        size_t cap = n > CHUNK_SIZE ? n : CHUNK_SIZE;
+        if (cap == CHUNK_SIZE && spare != NULL) {
+            c = spare;
+            spare = NULL;
+        } else {
+            c = malloc(sizeof(*c) + cap);
+        }
         if (c == NULL)
             return NULL;
         c->next = *head;
@@ -39,7 +50,10 @@ static void arena_free(struct chunk *c)
 {
     while (c) {
         struct chunk *n = c->next;
-        free(c);
+        if (c->cap == CHUNK_SIZE && spare == NULL)
+            spare = c;
+        else
+            free(c);
         c = n;
     }
 }

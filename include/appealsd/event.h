@@ -37,11 +37,23 @@ enum apd_event_type {
  * @brief One normalised event.
  *
  * Identity rules (they make redelivery harmless):
- * - `appeal_id` is deterministic from platform ids, e.g.
- *   "vk:-123456:wall:789:c1011": the same comment always maps to the same id,
- *   and edits/deletes of it carry the same id.
+ * - `appeal_id` is deterministic from platform ids: the same item always maps
+ *   to the same id, and edits/deletes of it carry the same id.  The in-tree
+ *   sources use (owner < 0 for a community; docs/webhooks.md has the table):
+ *     vk:<owner>:wall:<post>:c<comment>      and :photo:, :video:, :market:,
+ *     vk:<owner>:topic:<topic>:c<post>         :topic: for the other kinds
+ *     vk:<owner>:wall:<post>                 suggested post, citizen's post
+ *     vk:-<group>:msg:<peer>:<conv_msg_id>   private message
+ *     tg:<chat>:<message_id>                 Telegram (comments: the group)
+ *     max:<chat>:<mid>                       MAX
+ *     ok:<chat>:<mid>                        OK (type prefixes dropped)
+ *     gen:<system>:<id>                      generic JSON
+ *   Ids are printable ASCII without spaces, '|', quotes or braces: they
+ *   become Redis and Kafka keys.
  * - `dedup_key` identifies this delivery's content, e.g. "vk:ev:<event_id>";
- *   the host keeps it in Redis for at least 24 h and drops repeats.
+ *   the host keeps it in Redis for at least 24 h and drops repeats.  When a
+ *   body yields several events, the host suffixes "#<index>" to all but the
+ *   first.
  */
 struct apd_event {
     size_t struct_size;          /**< sizeof(struct apd_event) as the plugin was built */

@@ -17,7 +17,15 @@
  *
  * Versioning: a minor version only appends fields and callbacks (before
  * `reserved`, with struct_size telling them apart); older minors keep loading.
- * Anything else is a new major.
+ * Anything else is a new major.  The same rules, and the same checks, apply to
+ * `struct apd_source_ops`: the host copies min(struct_size, sizeof) of it into
+ * a zeroed struct and refuses it when a reserved slot is set.
+ *
+ * History:
+ *  - 1.0  the first ABI.
+ *  - 1.1  apd_source_ops.takeover: a reloaded source instance may take over
+ *         the memory of the instance it replaces (caches such as Telegram's
+ *         discussion-copy → channel-post map).  1.0 plugins load unchanged.
  *
  * Threading: every callback runs on the daemon's event-loop thread and must
  * not block.
@@ -38,7 +46,7 @@ extern "C" {
 #endif
 
 #define APD_PLUGIN_ABI_MAJOR 1
-#define APD_PLUGIN_ABI_MINOR 0
+#define APD_PLUGIN_ABI_MINOR 1
 
 /** Log levels for apd_host_api.log (syslog numbering). */
 enum apd_log_level {
@@ -124,7 +132,9 @@ struct apd_request {
 /** @brief What the host answers.  The plugin fills it in handle(). */
 struct apd_reply {
     int status;              /**< HTTP status; 0 means 200 */
-    const char *reason;      /**< static text for the log and metrics on rejects */
+    /** Why a request is refused, for the log and the reply body: static
+     *  text, or text the plugin keeps until its next handle() call. */
+    const char *reason;
     char body[256];          /**< reply body; empty means "ok" */
 };
 
@@ -148,9 +158,12 @@ struct apd_source_ops {
     /**
      * @brief Authenticate, check and normalise one request body.
      *
-     * Must not have side effects beyond calling emit: the host decides what
-     * is stored.  Unless APD_HANDLE_NOAUTH is set, authenticate before looking
-     * at anything else and answer APD_REJECT with 403 on failure.  Unknown
+     * Must not have side effects beyond calling emit (the host decides what
+     * is stored) and updating the plugin's own caches; those updates must be
+     * idempotent, because the host may call handle() again for the same body
+     * (replay from the spool after a restart, or under backlog).  Unless
+     * APD_HANDLE_NOAUTH is set, authenticate before looking at anything else
+     * and answer APD_REJECT with 403 on failure.  Unknown
      * event types are APD_ACCEPT with one APD_EV_IGNORED event, never errors.
      * Text that is not valid UTF-8 (or holds NUL or lone surrogates) in an
      * authenticated body is APD_ACCEPT with `quarantine` set on the event.
@@ -159,8 +172,21 @@ struct apd_source_ops {
                                struct apd_reply *reply, apd_emit_fn emit, void *ctx);
     /** The body a successful delivery must be answered with ("ok" for VK). */
     const char *ok_body;
+    /**
+     * @brief Since 1.1, optional: on reload, hand over state between instances.
+     *
+     * Called after init() of the new instance and before destroy() of the old
+     * one, when both serve the same `[source]` with the same plugin.  The new
+     * instance may move what it wants out of old_state (the old instance is
+     * destroyed right after and must stay destroyable).  Loop thread; must not
+     * fail.  NULL: nothing to carry over.
+     */
+    void (*takeover)(void *state, void *old_state);
     void *reserved[6];
 };
+
+/** Size of the ABI 1.0 part of apd_source_ops: the least a plugin may provide. */
+#define APD_SOURCE_OPS_SIZE_1_0 (offsetof(struct apd_source_ops, ok_body) + sizeof(const char *))
 
 /** Plugin kinds. */
 enum apd_plugin_kind {

@@ -288,8 +288,14 @@ class Apd:
         return self.u + ":" + rest
 
     def appeal(self, appeal_id):
+        """The appeal's record hash, with its text (kept in a:{ID}:text so
+        the hash stays a listpack) under "text"."""
         with self.redis() as r:
-            return r.hgetall(self.rkey("a:{%s}" % appeal_id))
+            rec = r.hgetall(self.rkey("a:{%s}" % appeal_id))
+            text = r.get(self.rkey("a:{%s}:text" % appeal_id))
+            if rec and text is not None and "text" not in rec:
+                rec["text"] = text
+            return rec
 
     def wait_idle(self, timeout=20):
         """Until every accepted record has left the pipeline."""

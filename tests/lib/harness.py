@@ -976,6 +976,20 @@ def create_topic(brokers, name, partitions=1, config=None, timeout=60.0):
                "topic %s to have %d partition leaders" % (name, partitions))
 
 
+def set_produce_quota(brokers, bytes_per_sec, timeout=60.0):
+    """Throttle every client's produce rate on the broker (a slow broker);
+    bytes_per_sec None removes the quota."""
+    rate = "none" if bytes_per_sec is None else str(int(bytes_per_sec))
+    r = subprocess.run([str(SERVICES_SH), "client-quota", brokers, rate],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout + 10)
+    if r.returncode == 77:
+        raise Skip(r.stderr.strip())
+    if r.returncode != 0:
+        raise RuntimeError("setting the produce quota failed (%d): %s%s"
+                           % (r.returncode, r.stdout, r.stderr))
+
+
 # ---- control socket ------------------------------------------------------------
 
 def _control_connect(socket_path, request, timeout):

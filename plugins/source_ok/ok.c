@@ -1,0 +1,151 @@
+/* OK (Odnoklassniki) Bot API source: private messages to a group.
+ *
+ * OK signs nothing.  A request is trusted when it comes from one of OK's
+ * networks (allow_from, checked against the TCP peer: put no proxy in front,
+ * or list the proxy) and names a page by an unguessable token in its path:
+ * POST /webhook/ok/TOKEN, with `token = TOKEN` in [page "ok:GROUP"].  Both
+ * are checked before the body is parsed.
+ *
+ * Payload: {"webhookType": "MESSAGE_CREATED" (absent in OK's own example),
+ * "sender": {"user_id": "user:…", "name"}, "recipient": {"chat_id": "chat:…"},
+ * "message": {"text", "mid": "mid:…", "seq"}, "timestamp": ms}.  Ids are
+ * strings with a type prefix, which is dropped: ok:<chat>:<mid>.  seq exceeds
+ * 2^53 and is never read as a number.  OK does not deliver the group's own
+ * messages, so there are no answers to recognise. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin_util.h"
+
+struct ok_config {
+    struct { char **v; size_t n; } allow_from;
+};
+
+struct oks {
+    const struct apd_host_api *api;
+    void *handle;
+    const struct ok_config *cfg;
+};
+
+static const struct apd_config_key ok_keys[] = {
+    {"allow_from", APD_KEY_LIST, offsetof(struct ok_config, allow_from),
+     "217.20.145.192/28, 217.20.151.160/28, 217.20.153.48/28", 0, 0,
+     "networks (CIDR) OK delivers webhooks from; others get 403"},
+    {0},
+};
+
+/* "user:123" -> "123"; NULL unless the rest is a usable id. */
+static const char *strip_prefix(const char *s, const char *prefix)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(prefix);
+    if (strncmp(s, prefix, n) == 0)
+        s += n;
+    return pu_token_ok(s, 128) ? s : NULL;
+}
+
+static int emit_ignored(const char *type, const char *quarantine, apd_emit_fn emit, void *ctx)
+{
+    struct apd_event ev;
+    pu_event(&ev, APD_EV_IGNORED, type);
+    ev.quarantine = quarantine;
+    return emit(ctx, &ev);
+}
+
+static int on_message(const struct json *root, const struct apd_page *page, const char *qr,
+                      apd_emit_fn emit, void *ctx)
+{
+    const char *mid = strip_prefix(json_text(json_path(root, "message.mid")), "mid:");
+    const char *chat = strip_prefix(json_text(json_path(root, "recipient.chat_id")), "chat:");
+    if (mid == NULL || chat == NULL)
+        return emit_ignored("MESSAGE_CREATED", "OK message without message.mid or "
+                            "recipient.chat_id", emit, ctx);
+    const char *user = strip_prefix(json_text(json_path(root, "sender.user_id")), "user:");
+    char appeal[300], thread[160], dedup[160];
+    snprintf(appeal, sizeof(appeal), "ok:%s:%s", chat, mid);
+    snprintf(thread, sizeof(thread), "ok:%s", chat);
+    snprintf(dedup, sizeof(dedup), "ok:mid:%s", mid);
+    struct apd_event ev;
+    pu_event(&ev, APD_EV_CREATED, "MESSAGE_CREATED");
+    ev.dedup_key = dedup;
+    ev.quarantine = qr;
+    ev.page = page ? page->id : NULL;
+    ev.appeal_id = appeal;
+    ev.thread = thread;
+    ev.item_kind = "message";
+    ev.author_id = user;
+    ev.author_name = json_str(json_path(root, "sender.name"));
+    ev.text = pu_str(json_path(root, "message.text"), &ev.text_len);
+    ev.created_ms = pu_i64(root, "timestamp", 0);
+    return emit(ctx, &ev);
+}
+
+static enum apd_verdict ok_handle(void *state, const struct apd_request *req, unsigned flags,
+                                  struct apd_reply *reply, apd_emit_fn emit, void *ctx)
+{
+    struct oks *ok = state;
+    bool noauth = flags & APD_HANDLE_NOAUTH;
+    if (!noauth && !pu_addr_allowed(req->remote_addr, ok->cfg->allow_from.v,
+                                    ok->cfg->allow_from.n, NULL))
+        return pu_reject(reply, 403, "peer address is not in allow_from");
+    const char *token = req->path && req->path[0] == '/' ? req->path + 1 : "";
+    const struct apd_page *page = token[0] ? ok->api->page_by_token(ok->handle, token) : NULL;
+    if (page == NULL && !noauth)
+        return pu_reject(reply, 404, "unknown page token");
+    struct json_doc *doc = pu_parse(req, reply);
+    if (doc == NULL)
+        return APD_REJECT;
+    const struct json *root = &doc->root;
+    if (root->type != JSON_OBJECT) {
+        json_free(doc);
+        return pu_reject(reply, 400, "not an OK webhook (not a JSON object)");
+    }
+    const char *type = json_str(json_get(root, "webhookType"));
+    const struct json *msg = json_get(root, "message");
+    int rc;
+    if ((type == NULL || strcmp(type, "MESSAGE_CREATED") == 0) && msg &&
+        msg->type == JSON_OBJECT)
+        rc = on_message(root, page, pu_quarantine_reason(doc->flags), emit, ctx);
+    else
+        rc = emit_ignored(type ? type : "unknown", NULL, emit, ctx);
+    json_free(doc);
+    return rc == 0 ? APD_ACCEPT : pu_reject(reply, 503, "could not keep the event");
+}
+
+static void *ok_init(const struct apd_host_api *api, void *handle, const void *config,
+                     char *err, size_t errlen)
+{
+    const struct ok_config *c = config;
+    for (size_t i = 0; i < c->allow_from.n; i++)
+        if (!pu_cidr_valid(c->allow_from.v[i])) {
+            snprintf(err, errlen, "allow_from: '%s' is not an address or a CIDR network",
+                     c->allow_from.v[i]);
+            return NULL;
+        }
+    struct oks *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->api = api;
+    s->handle = handle;
+    s->cfg = c;
+    return s;
+}
+
+static void ok_destroy(void *state) { free(state); }
+
+static const struct apd_source_ops ok_ops = {
+    .struct_size = sizeof(struct apd_source_ops),
+    .handle = ok_handle,
+    .ok_body = "ok",
+};
+
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_ok", .version = "1.0",
+                  .description = "OK Bot API webhook: private messages to groups, "
+                                 "authenticated by path token and source network",
+                  .keys = ok_keys, .config_size = sizeof(struct ok_config), .init = ok_init,
+                  .destroy = ok_destroy, .source = &ok_ops);

@@ -1,0 +1,65 @@
+/* VK Callback API source: internal interface between vk.c (transport,
+ * authentication, dispatch), vk_comments.c (comments of every kind, wall
+ * posts) and vk_messages.c (private messages).
+ *
+ * Appeal ids (deterministic, so redelivery and edits map to the same item):
+ *   vk:<owner>:wall:<post>:c<comment>     wall comment (owner < 0: community)
+ *   vk:<owner>:photo:<photo>:c<comment>   photo comment
+ *   vk:<owner>:video:<video>:c<comment>   video comment
+ *   vk:<owner>:market:<item>:c<comment>   market (product) comment
+ *   vk:<owner>:topic:<topic>:c<post>      discussion board post
+ *   vk:<owner>:wall:<post>                suggested post / post by a citizen
+ *   vk:<-group>:msg:<peer>:<cmid>         private message (conversation message id)
+ * Dedup key: vk:ev:<event_id>. */
+#ifndef APPEALSD_SOURCE_VK_H
+#define APPEALSD_SOURCE_VK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "plugin_util.h"
+
+struct vk_config {
+    bool require_secret;
+    int64_t dialog_cache;
+};
+
+struct vk {
+    const struct apd_host_api *api;
+    void *handle;
+    const struct vk_config *cfg;
+    /* (group, peer) -> {first, last} conversation message ids the page has
+     * not answered yet; see vk_messages.c */
+    struct pu_map *dialogs;
+};
+
+/* One request while its events are built. */
+struct vk_req {
+    struct vk *vk;
+    const struct json *root;
+    const struct json *obj;     /* the event's "object" */
+    const char *type;
+    int64_t group_id;
+    char page[24];              /* group_id as text: the page id */
+    char dedup[128];
+    const char *quarantine;
+    apd_emit_fn emit;
+    void *ctx;
+};
+
+/* Fills the fields every event of the request shares. */
+void vk_event_base(struct vk_req *r, struct apd_event *ev, enum apd_event_type t);
+int vk_emit_ignored(struct vk_req *r);
+
+/* Handlers: return what emit returned (0, or -errno when the host could not
+ * take the event). */
+int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kind);
+int vk_on_wall_post(struct vk_req *r, enum apd_event_type t, const void *unused);
+int vk_on_message_new(struct vk_req *r, enum apd_event_type t, const void *unused);
+int vk_on_message_reply(struct vk_req *r, enum apd_event_type t, const void *unused);
+
+/* Comment kinds, for the dispatch table. */
+extern const struct vk_kind vk_kind_wall, vk_kind_photo, vk_kind_video, vk_kind_market,
+    vk_kind_board;
+
+#endif

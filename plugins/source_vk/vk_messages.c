@@ -1,0 +1,153 @@
+/* VK private messages to the community.
+ *
+ * message_new: from API 5.103 on, object = {message, client_info}; before
+ * it, object is the message itself.  Each incoming message is an appeal,
+ * vk:<-group>:msg:<peer>:<conversation_message_id>.
+ *
+ * message_reply (and an outgoing message_new): the community writing in the
+ * dialog, i.e. its answer.  It answers the message it quotes (reply_message)
+ * and every message of the dialog since its previous answer: conversation
+ * message ids grow by one per message, so those are the ids between the two
+ * answers (at most MAX_TARGETS of them).  A bounded map (group, peer) ->
+ * {last answer, the bound that answer used} remembers where the previous
+ * answer was; it is idempotent, so a record parsed again (replay, or read
+ * back from the spool under backlog) yields the same events.  When nothing
+ * is remembered (the map is lost across a restart) the message just before
+ * the answer is taken: at worst the answer names a message that is not an
+ * appeal and the pipeline drops it.
+ *
+ * message_edit (the community editing its own message) is ignored. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vk.h"
+
+#define MAX_TARGETS 16
+
+static const struct json *message_of(const struct vk_req *r)
+{
+    const struct json *m = json_get(r->obj, "message");
+    return m && m->type == JSON_OBJECT ? m : r->obj;
+}
+
+static int64_t cmid_of(const struct json *m)
+{
+    int64_t v;
+    if (json_int64(json_get(m, "conversation_message_id"), &v) && v > 0)
+        return v;
+    return -1;
+}
+
+static void dialog_link(char *buf, size_t n, int64_t group, int64_t peer)
+{
+    snprintf(buf, n, "https://vk.com/gim%" PRId64 "?sel=%" PRId64, group, peer);
+}
+
+/* The bound below which messages count as answered before this answer. */
+static int64_t answered_before(struct vk_req *r, int64_t peer, int64_t cmid)
+{
+    int64_t v[2];
+    if (!pu_map_get(r->vk->dialogs, r->group_id, peer, v))
+        return cmid - 2;                  /* unknown: only the message before it */
+    if (cmid == v[0])
+        return v[1];                      /* this answer again: same bound */
+    if (cmid < v[0])
+        return cmid - 2;                  /* a late redelivery of an older answer */
+    int64_t nv[2] = {cmid, v[0]};
+    pu_map_put(r->vk->dialogs, r->group_id, peer, nv);
+    return v[0];
+}
+
+static int emit_answers(struct vk_req *r, const struct json *m, int64_t peer, int64_t cmid)
+{
+    int64_t targets[MAX_TARGETS + 1];
+    size_t n = 0;
+    const struct json *quoted = json_get(m, "reply_message");
+    int64_t q = cmid_of(quoted);
+    if (q > 0 && pu_i64(quoted, "from_id", 0) != -r->group_id)
+        targets[n++] = q;
+    if (cmid > 0) {
+        int64_t lo = answered_before(r, peer, cmid) + 1;
+        if (cmid - lo > MAX_TARGETS)
+            lo = cmid - MAX_TARGETS;
+        for (int64_t c = lo > 1 ? lo : 1; c < cmid; c++)
+            if (c != q)
+                targets[n++] = c;
+    }
+    if (n == 0)
+        return vk_emit_ignored(r);
+
+    char link[96], thread[96], reply_to[128];
+    dialog_link(link, sizeof(link), r->group_id, peer);
+    snprintf(thread, sizeof(thread), "vk:-%" PRId64 ":msg:%" PRId64, r->group_id, peer);
+    for (size_t i = 0; i < n; i++) {
+        struct apd_event ev;
+        vk_event_base(r, &ev, APD_EV_ANSWER);
+        snprintf(reply_to, sizeof(reply_to), "vk:-%" PRId64 ":msg:%" PRId64 ":%" PRId64,
+                 r->group_id, peer, targets[i]);
+        ev.reply_to = reply_to;
+        ev.thread = thread;
+        ev.link = link;
+        ev.item_kind = "message";
+        ev.text = pu_str(json_get(m, "text"), &ev.text_len);
+        ev.created_ms = pu_i64(m, "date", 0) * 1000;
+        int rc = r->emit(r->ctx, &ev);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int vk_on_message_reply(struct vk_req *r, enum apd_event_type t, const void *unused)
+{
+    const struct json *m = message_of(r);
+    int64_t peer = pu_i64(m, "peer_id", 0);
+    if (peer == 0)
+        return vk_emit_ignored(r);
+    return emit_answers(r, m, peer, cmid_of(m));
+}
+
+/* The first message of a dialog the map hears of starts its range. */
+static void remember_dialog(struct vk_req *r, int64_t peer, int64_t cmid)
+{
+    int64_t v[2];
+    if (pu_map_get(r->vk->dialogs, r->group_id, peer, v))
+        return;
+    v[0] = v[1] = cmid - 1;
+    pu_map_put(r->vk->dialogs, r->group_id, peer, v);
+}
+
+int vk_on_message_new(struct vk_req *r, enum apd_event_type t, const void *unused)
+{
+    const struct json *m = message_of(r);
+    int64_t peer = pu_i64(m, "peer_id", 0), cmid = cmid_of(m);
+    int64_t from = pu_i64(m, "from_id", pu_i64(m, "user_id", 0));
+    if (pu_i64(m, "out", 0) == 1 || from == -r->group_id)
+        return vk_on_message_reply(r, APD_EV_ANSWER, unused);
+    if (peer == 0 || cmid <= 0) {
+        struct apd_event ev;
+        vk_event_base(r, &ev, APD_EV_IGNORED);
+        ev.quarantine = "VK message without peer_id or conversation_message_id";
+        return r->emit(r->ctx, &ev);
+    }
+    char appeal[128], thread[96], link[96], author[24];
+    snprintf(appeal, sizeof(appeal), "vk:-%" PRId64 ":msg:%" PRId64 ":%" PRId64, r->group_id,
+             peer, cmid);
+    snprintf(thread, sizeof(thread), "vk:-%" PRId64 ":msg:%" PRId64, r->group_id, peer);
+    dialog_link(link, sizeof(link), r->group_id, peer);
+    snprintf(author, sizeof(author), "%" PRId64, from);
+    struct apd_event ev;
+    vk_event_base(r, &ev, t);
+    ev.appeal_id = appeal;
+    ev.thread = thread;
+    ev.link = link;
+    ev.item_kind = "message";
+    ev.author_id = author;
+    ev.text = pu_str(json_get(m, "text"), &ev.text_len);
+    ev.created_ms = pu_i64(m, "date", 0) * 1000;
+    int rc = r->emit(r->ctx, &ev);
+    if (rc == 0)
+        remember_dialog(r, peer, cmid);
+    return rc;
+}

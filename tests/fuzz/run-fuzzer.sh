@@ -1,0 +1,16 @@
+#!/bin/sh
+# Runs one libFuzzer target for a bounded time over its seed corpus.  New
+# inputs go to a scratch corpus beside the target in the build dir (the seeds
+# in the source tree are only read); a crash leaves its input in artifacts/
+# and fails the test.
+#
+#   run-fuzzer.sh TARGET SEED_DIR [DICT]      ($APD_FUZZ_SECONDS, default 20)
+set -eu
+target=$1 seeds=$2 dict=${3:-}
+work=$(dirname "$target")/fuzz-work/$(basename "$target")
+mkdir -p "$work/corpus" "$work/artifacts"
+set -- -max_total_time="${APD_FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=16384 -print_final_stats=1 -error_exitcode=1 -timeout_exitcode=1 \
+    -artifact_prefix="$work/artifacts/"
+[ -n "$dict" ] && set -- "$@" -dict="$dict"
+exec "$target" "$@" "$work/corpus" "$seeds"

@@ -1,0 +1,104 @@
+/* The plugin loader refuses what it cannot trust, each time with a reason an
+ * operator can act on: another ABI major, set reserved slots (a newer 1.x),
+ * a descriptor that is too small; and it loads older 1.x plugins, giving
+ * them zero-filled fields for what they do not know. */
+#include <stdio.h>
+#include <string.h>
+
+#include "loader.h"
+#include "test.h"
+
+static bool has(const char *err, const char *needle)
+{
+    if (strstr(err, needle))
+        return true;
+    printf("# \"%s\" does not contain \"%s\"\n", err, needle);
+    return false;
+}
+
+TEST(other_major_is_refused)
+{
+    char err[512] = "";
+    struct plugin *p = plugin_get(TEST_PLUGIN_DIR, "test_abi_major2", err, sizeof(err));
+    CHECK(p == NULL);
+    CHECK(has(err, "plugin test_abi_major2"));
+    CHECK(has(err, "built for plugin ABI 2.0, this appealsd speaks 1.1"));
+    CHECK(has(err, "rebuild the plugin"));
+}
+
+TEST(set_reserved_slot_is_refused)
+{
+    char err[512] = "";
+    CHECK(plugin_get(TEST_PLUGIN_DIR, "test_abi_reserved", err, sizeof(err)) == NULL);
+    CHECK(has(err, "reserved field 0 of its descriptor is set"));
+    CHECK(has(err, "newer ABI 1.x"));
+    err[0] = '\0';
+    CHECK(plugin_get(TEST_PLUGIN_DIR, "test_abi_ops_reserved", err, sizeof(err)) == NULL);
+    CHECK(has(err, "reserved field 2 of its source ops is set"));
+}
+
+TEST(older_minor_loads_with_zeroed_new_fields)
+{
+    char err[512] = "";
+    struct plugin *p = plugin_get(TEST_PLUGIN_DIR, "test_abi_1_0", err, sizeof(err));
+    CHECK(p != NULL);
+    if (p == NULL) {
+        printf("# %s\n", err);
+        return;
+    }
+    CHECK(p->desc.source == &p->source);
+    CHECK(p->source.handle != NULL);
+    CHECK(p->source.takeover == NULL);
+    struct plugin *again = plugin_get(TEST_PLUGIN_DIR, "test_abi_1_0", err, sizeof(err));
+    CHECK(again == p);   /* shared, reference-counted */
+    plugin_put(again);
+    plugin_put(p);
+}
+
+TEST(in_tree_plugins_load)
+{
+    const char *names[] = {"source_vk", "source_telegram", "source_max", "source_ok",
+                           "source_generic"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char err[512] = "";
+        struct plugin *p = plugin_get(PLUGIN_BUILD_DIR, names[i], err, sizeof(err));
+        CHECK(p != NULL);
+        if (p == NULL) {
+            printf("# %s: %s\n", names[i], err);
+            continue;
+        }
+        CHECK(p->desc.kind == APD_PLUGIN_SOURCE);
+        CHECK(p->desc.abi_minor == APD_PLUGIN_ABI_MINOR);
+        plugin_put(p);
+    }
+}
+
+TEST(missing_and_foreign_files)
+{
+    char err[512] = "";
+    CHECK(plugin_get(TEST_PLUGIN_DIR, "no_such_plugin", err, sizeof(err)) == NULL);
+    CHECK(has(err, "no no_such_plugin.so in"));
+}
+
+TEST(descriptor_checks)
+{
+    struct apd_plugin d = {.abi_major = APD_PLUGIN_ABI_MAJOR, .abi_minor = 0,
+                           .struct_size = 8, .name = "x"};
+    char err[512] = "";
+    CHECK(plugin_check_desc(&d, sizeof(d), err, sizeof(err)) != 0);
+    CHECK(has(err, "descriptor size 8 is not a valid ABI 1 descriptor"));
+    d.struct_size = sizeof(d);
+    CHECK(plugin_check_desc(&d, sizeof(d), err, sizeof(err)) != 0);
+    CHECK(has(err, "lacks a name or an init callback"));
+}
+
+int main(void)
+{
+    RUN(other_major_is_refused);
+    RUN(set_reserved_slot_is_refused);
+    RUN(older_minor_loads_with_zeroed_new_fields);
+    RUN(in_tree_plugins_load);
+    RUN(missing_and_foreign_files);
+    RUN(descriptor_checks);
+    return test_done();
+}
