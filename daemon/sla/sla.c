@@ -533,15 +533,21 @@ static const char *sla_restart_diff(const struct apd_config *a, const struct apd
 static void sla_reference(void)
 {
     conf_print_keys("sla", sla_keys);
-    printf("  %-22s %-8s %-10s %s\n\n", "escalate", "string", "after=0 to=up",
-           "default escalation levels (repeatable): after=, to=, via= (see [policy])");
+    const char *doc = "default escalation levels (repeatable): after=, to=, via= (see [policy])";
+    if (conf_reference_is_tsv())
+        printf("sla\tescalate\tstring\tafter=0 to=up\t\t%s\n", doc);
+    else
+        printf("  %-22s %-8s %-10s %s\n\n", "escalate", "string", "after=0 to=up", doc);
     conf_print_keys("calendar \"NAME\"", calendar_keys);
     printf("\n");
     hours_reference();
     conf_print_keys("policy \"NAME\"", policy_keys);
-    printf("  %-22s %-8s %-10s %s\n\n", "escalate", "string", "-",
-           "one escalation level per line: after=0|2h|150% to=up|up:N|top|owner|CODE,... "
-           "[via=kafka|http|topic:NAME]");
+    doc = "one escalation level per line: after=0|2h|150% to=up|up:N|top|owner|CODE,... "
+          "[via=kafka|http|topic:NAME]";
+    if (conf_reference_is_tsv())
+        printf("policy \"NAME\"\tescalate\tstring\t\t\t%s\n", doc);
+    else
+        printf("  %-22s %-8s %-10s %s\n\n", "escalate", "string", "-", doc);
 }
 
 const struct conf_module sla_conf_module = {
