@@ -110,19 +110,22 @@ const char *event_class_municipality(const struct event_class *c)
     return c->done ? or_null(c->r.municipality) : NULL;
 }
 
+const char *event_class_kind(const struct event_class *c)
+{
+    return c->done ? or_null(c->r.kind) : NULL;
+}
+
+const char *event_class_category(const struct event_class *c)
+{
+    return c->done ? or_null(c->r.category) : NULL;
+}
+
+const char *event_class_priority(const struct event_class *c)
+{
+    return c->done ? or_null(c->r.priority) : NULL;
+}
+
 const char *event_class_json(const struct event_class *c)
 {
     return c->done && c->json.len ? c->json.p : NULL;
-}
-
-size_t event_class_fields(const struct event_class *c, const char **fields, size_t n)
-{
-    if (!c->done)
-        return 0;
-    const char *kv[2 * EVENT_CLASS_FIELDS] = {
-        "kind", c->r.kind, "category", c->r.category, "municipality", c->r.municipality,
-        "priority", c->r.priority, "priority_reason", c->r.priority_reason,
-    };
-    memcpy(fields + 2 * n, kv, sizeof(kv));
-    return EVENT_CLASS_FIELDS;
 }

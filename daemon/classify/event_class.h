@@ -14,7 +14,7 @@
  *     are counted by kind in appealsd_classified_total.  An edit that makes
  *     an appeal of one routes it then;
  *   - is stored in the Redis record (kind, category, municipality,
- *     priority, priority_reason).
+ *     priority) by the lifecycle.
  *
  * Loop thread only; classification is synchronous and takes microseconds. */
 #ifndef APPEALSD_EVENT_CLASS_H
@@ -64,12 +64,13 @@ void event_class_route_input(const struct event_class *c, struct route_input *in
 /* The municipality the classification settled on (text, else page), or
  * NULL when unknown or not classified. */
 const char *event_class_municipality(const struct event_class *c);
+/* The decision's kind, category and priority, or NULL when unknown or not
+ * classified (for the appeal's record). */
+const char *event_class_kind(const struct event_class *c);
+const char *event_class_category(const struct event_class *c);
+const char *event_class_priority(const struct event_class *c);
 /* The "classification" object of the Kafka message (unknown members left
  * out), or NULL when no classifier ran. */
 const char *event_class_json(const struct event_class *c);
-/* Appends the record fields (name, value pairs) to fields[2*n...] and
- * returns how many it added (at most EVENT_CLASS_FIELDS). */
-#define EVENT_CLASS_FIELDS 5
-size_t event_class_fields(const struct event_class *c, const char **fields, size_t n);
 
 #endif

@@ -16,6 +16,9 @@ extern const struct subcommand subcommands[];
 /* `appealsd route [--explain]` (route_cmd.c). */
 int route_main(int argc, char **argv);
 
+/* `appealsd deadline`: working-time arithmetic (deadline.c). */
+int cli_deadline(int argc, char **argv);
+
 /* Default configuration file: $APPEALSD_CONFIG or SYSCONFDIR/appealsd/appealsd.conf. */
 const char *cli_default_config(void);
 

@@ -19,5 +19,7 @@ const struct subcommand subcommands[] = {
      "parse --source NAME [-c FILE] [--path PATH] [FILE]   print what a webhook body means"},
     {"route", route_main, "route [--explain] [-c FILE] [--set ...] < appeals.jsonl   "
                           "routing decision per JSON line"},
+    {"deadline", cli_deadline,
+     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar]"},
     {NULL, NULL, NULL},
 };

@@ -327,6 +327,8 @@ static const char *type_name(enum conf_type t)
 
 static bool reference_tsv;
 
+bool conf_reference_is_tsv(void) { return reference_tsv; }
+
 void conf_print_keys(const char *section, const struct conf_key *keys)
 {
     if (reference_tsv) {

@@ -21,5 +21,7 @@ struct conf_module {
 extern const struct conf_module *const conf_modules[];
 
 void conf_print_keys(const char *section, const struct conf_key *keys);
+/* True while --help-config=tsv prints (for a module's hand-written lines). */
+bool conf_reference_is_tsv(void);
 
 #endif

@@ -1,13 +1,15 @@
 /* `list [filters] [limit]`: open appeals, read page by page.
  *
- *   1. ZRANGEBYSCORE of the deadline set up to a horizon (now, or now +
- *      due_within_s): which appeals are overdue or due soon, and when;
- *   2. candidates: with `overdue` or `due_within_s`, the appeals of step 1,
- *      most urgent first; otherwise the open-appeal index (idx:org:ORG when
- *      one organisation is asked for, else idx:open), newest first, a page
- *      at a time by score;
+ *   1. ZRANGEBYSCORE of the SLA schedule (sla:due, each appeal scored by its
+ *      next stage, never later than its deadline) up to now + due_within_s:
+ *      which appeals may be due soon;
+ *   2. candidates: with `due_within_s`, the appeals of step 1, most urgent
+ *      first; otherwise (also for `overdue`) the open-appeal index
+ *      (idx:org:ORG when one organisation is asked for, else idx:open), newest
+ *      first, a page at a time by score;
  *   3. for each page of candidates one pipelined HMGET per record, then the
- *      filter, until `limit` rows are found or the candidates run out.
+ *      filter, until `limit` rows are found or the candidates run out.  A
+ *      row's deadline is the earliest of its running clocks (fr, res, fz). 
  * Closed appeals are not indexed; `show ID` still finds them. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,10 +36,12 @@
 #define LIST_MAX_SCAN 200000
 
 /* Record fields the list reads (HMGET order). */
-enum { R_ORG, R_STATE, R_CATEGORY, R_MUNI, R_PRIORITY, R_RECEIVED, R_FR_DUE, R_FR, R_N };
+enum { R_ORG, R_STATE, R_CATEGORY, R_MUNI, R_PRIORITY, R_RECEIVED, R_FR_DUE, R_FR,
+       R_C_FR, R_C_FR_DUE, R_C_RES, R_C_RES_DUE, R_C_FZ, R_C_FZ_DUE, R_N };
 static const char *const rec_fields[R_N] = {
     "org", "state", "category", "municipality", "priority", "received_ms",
     "first_response_due_ms", "first_response_ms",
+    "fr", "fr_due", "res", "res_due", "fz", "fz_due",
 };
 
 struct due {
@@ -178,6 +182,20 @@ static bool is_closed(const char *state)
 }
 
 /* A page is complete: keep the matching rows, then read on or stop. */
+/* The earliest deadline of the record's running clocks, 0 when none runs. */
+static int64_t rec_due(const struct rec *r)
+{
+    int64_t best = 0;
+    for (int k = R_C_FR; k < R_N; k += 2) {
+        if (r->v[k] == NULL || strcmp(r->v[k], "r") != 0 || r->v[k + 1] == NULL)
+            continue;
+        int64_t d = strtoll(r->v[k + 1], NULL, 10);
+        if (d > 0 && (best == 0 || d < best))
+            best = d;
+    }
+    return best;
+}
+
 static void page_done(struct list *l)
 {
     size_t i = 0;
@@ -185,11 +203,10 @@ static void page_done(struct list *l)
         const struct rec *r = &l->recs[i];
         if (!r->present || is_closed(r->v[R_STATE]))
             continue;   /* a record gone, or a deadline left behind by a closed one */
-        const struct due *d = strmap_get(&l->due_map, l->page[i]);
         struct tail_event ev = {
             .type = "appeal", .appeal_id = l->page[i], .org = r->v[R_ORG],
             .category = r->v[R_CATEGORY], .municipality = r->v[R_MUNI],
-            .priority = r->v[R_PRIORITY], .state = r->v[R_STATE], .due_ms = d ? d->due_ms : 0,
+            .priority = r->v[R_PRIORITY], .state = r->v[R_STATE], .due_ms = rec_due(r),
         };
         if (!ctl_filter_match(&l->f, &ev, l->now))
             continue;
@@ -333,13 +350,12 @@ static int cmp_due(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-/* Members are "ID|TIMER"; an appeal with several deadlines keeps its earliest. */
+/* Members are appeal ids, scored by their next SLA stage. */
 static void add_due(struct list *l, const redisReply *m, const redisReply *score)
 {
-    const char *bar = memrchr(m->str, '|', m->len);
-    if (bar == NULL || score->type != REDIS_REPLY_STRING)
+    if (score->type != REDIS_REPLY_STRING)
         return;
-    char *id = strndup(m->str, (size_t)(bar - m->str));
+    char *id = strndup(m->str, m->len);
     int64_t due = (int64_t)strtod(score->str, NULL);
     struct due *d = strmap_get(&l->due_map, id);
     if (d) {
@@ -416,7 +432,7 @@ int ctl_cmd_list(struct ctl_client *c, struct app *app, const struct json *args,
     l->tz = strdup(app->cfg->daemon.timezone);
     l->now = now_ms();
     l->horizon = l->now + (l->f.due_within_ms > 0 ? l->f.due_within_ms : 0);
-    l->by_due = l->f.overdue == 1 || l->f.due_within_ms >= 0;
+    l->by_due = l->f.due_within_ms >= 0;
     snprintf(l->max, sizeof(l->max), "+inf");
     const char *pfx = redis_prefix(app->redis);
     if (l->f.org.n == 1)

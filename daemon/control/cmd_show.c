@@ -1,9 +1,8 @@
-/* `show ID`: one appeal's record, its armed deadlines and its audit trail.
+/* `show ID`: one appeal's record, its running deadlines and its audit trail.
  *
- * Three reads: HGETALL of the record and LRANGE of the audit list (sent
- * together), then ZSCAN of the deadline set for members "ID|TIMER" — the
- * set is keyed by deadline, not by appeal, and SLA policies name their own
- * timers, so scanning with MATCH is the one way that finds all of them. */
+ * Two reads sent together: HGETALL of the record and LRANGE of the audit
+ * list.  The deadlines are the record's running clocks (fr, res, fz with
+ * their C_due; store/appeals.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +18,13 @@
 #include "sbuf.h"
 #include "units.h"
 
-/* A deadline set of a few million members is scanned in this many steps at
- * most; beyond, the answer says the timer list may be incomplete. */
-#define SHOW_MAX_SCANS 2000
-#define SHOW_SCAN_COUNT "1000"
-
 struct timer {
     char *name;
     int64_t due_ms;
 };
 
 struct show {
+    char *text;               /* a:{ID}:text: the citizen's words */
     struct ctl_client *c;
     struct app *app;
     char *id;
@@ -39,9 +34,6 @@ struct show {
     struct sbuf appeal, audit;   /* encoded object and array */
     struct timer *timers;
     size_t ntimers, cap;
-    unsigned scans;
-    char due_key[256];
-    char pattern[600];
 };
 
 static void show_free(struct show *s)
@@ -53,6 +45,7 @@ static void show_free(struct show *s)
     sbuf_free(&s->audit);
     free(s->id);
     free(s->tz);
+    free(s->text);
     free(s);
 }
 
@@ -160,6 +153,13 @@ static void finish(struct show *s)
     int64_t now = now_ms();
     jw_init(&w, &b);
     jw_obj(&w);
+    if (s->text && s->appeal.len > 1) {
+        /* The text has a key of its own; it belongs in the appeal object. */
+        s->appeal.len--;
+        sbuf_adds(&s->appeal, s->appeal.len > 1 ? ",\"text\":" : "\"text\":");
+        sbuf_json_str(&s->appeal, s->text, strlen(s->text));
+        sbuf_addc(&s->appeal, '}');
+    }
     jw_key(&w, "appeal");
     jw_raw(&w, s->appeal.p, s->appeal.len);
     jw_key(&w, "timers");
@@ -175,8 +175,6 @@ static void finish(struct show *s)
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
-    if (s->scans >= SHOW_MAX_SCANS)
-        jw_kbool(&w, "timers_incomplete", true);
     jw_key(&w, "audit");
     jw_raw(&w, s->audit.p, s->audit.len);
     jw_obj_end(&w);
@@ -185,62 +183,55 @@ static void finish(struct show *s)
     show_free(s);
 }
 
-static void add_timer(struct show *s, const redisReply *member, const redisReply *score)
+static void add_timer(struct show *s, const char *name, int64_t due_ms)
 {
-    size_t idl = strlen(s->id);
-    if (member->len <= idl + 1 || score->type != REDIS_REPLY_STRING)
-        return;
     if (s->ntimers == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 4;
         s->timers = realloc(s->timers, s->cap * sizeof(*s->timers));
     }
-    s->timers[s->ntimers].name = strndup(member->str + idl + 1, member->len - idl - 1);
-    s->timers[s->ntimers].due_ms = (int64_t)strtod(score->str, NULL);
+    s->timers[s->ntimers].name = strdup(name);
+    s->timers[s->ntimers].due_ms = due_ms;
     s->ntimers++;
 }
 
-static void scan(struct show *s, const char *cursor);
-
-static void on_scan(struct redis *r, redisReply *rep, void *arg)
+/* The running clocks of a record: C = "r" with C_due. */
+static void timers_of(struct show *s, const redisReply *rec)
 {
-    struct show *s = arg;
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-        rep->element[0]->type != REDIS_REPLY_STRING ||
-        rep->element[1]->type != REDIS_REPLY_ARRAY) {
-        s->failed = true;
-        finish(s);
-        return;
-    }
-    const redisReply *items = rep->element[1];
-    for (size_t i = 0; i + 1 < items->elements; i += 2)
-        if (items->element[i]->type == REDIS_REPLY_STRING)
-            add_timer(s, items->element[i], items->element[i + 1]);
-    const char *cursor = rep->element[0]->str;
-    if (strcmp(cursor, "0") == 0 || ++s->scans >= SHOW_MAX_SCANS) {
-        finish(s);
-        return;
-    }
-    scan(s, cursor);
-}
-
-static void scan(struct show *s, const char *cursor)
-{
-    const char *argv[] = {"ZSCAN", s->due_key, cursor, "MATCH", s->pattern, "COUNT",
-                          SHOW_SCAN_COUNT};
-    if (redis_cmd(s->app->redis, on_scan, s, 7, argv, NULL) != 0) {
-        s->failed = true;
-        finish(s);
+    static const char *const clocks[][2] = {
+        {"fr", "first_response"}, {"res", "resolution"}, {"fz", "formal"}};
+    for (size_t c = 0; c < 3; c++) {
+        const char *state = NULL, *due = NULL;
+        char due_name[16];
+        snprintf(due_name, sizeof(due_name), "%s_due", clocks[c][0]);
+        for (size_t i = 0; i + 1 < rec->elements; i += 2) {
+            if (rec->element[i]->type != REDIS_REPLY_STRING ||
+                rec->element[i + 1]->type != REDIS_REPLY_STRING)
+                continue;
+            const char *k = rec->element[i]->str, *v = rec->element[i + 1]->str;
+            if (strcmp(k, clocks[c][0]) == 0)
+                state = v;
+            else if (strcmp(k, due_name) == 0)
+                due = v;
+        }
+        if (state && strcmp(state, "r") == 0 && due)
+            add_timer(s, clocks[c][1], strtoll(due, NULL, 10));
     }
 }
 
 static void read_done(struct show *s)
 {
-    if (--s->pending > 0)
-        return;
-    if (s->failed || !s->found)
+    if (--s->pending == 0)
         finish(s);
-    else
-        scan(s, "0");
+}
+
+static void on_text(struct redis *r, redisReply *rep, void *arg)
+{
+    struct show *s = arg;
+    if (rep == NULL)
+        s->failed = true;
+    else if (rep->type == REDIS_REPLY_STRING)
+        s->text = strndup(rep->str, rep->len);
+    read_done(s);
 }
 
 static void on_record(struct redis *r, redisReply *rep, void *arg)
@@ -251,6 +242,7 @@ static void on_record(struct redis *r, redisReply *rep, void *arg)
     } else if (rep->elements > 0) {
         s->found = true;
         write_record(s, rep);
+        timers_of(s, rep);
     }
     read_done(s);
 }
@@ -263,18 +255,6 @@ static void on_audit(struct redis *r, redisReply *rep, void *arg)
     else
         write_audit(s, rep);
     read_done(s);
-}
-
-/* MATCH is a glob: the id's own * ? [ ] \ must match literally. */
-static void glob_escape(char *out, size_t len, const char *id)
-{
-    size_t o = 0;
-    for (const char *p = id; *p && o + 3 < len; p++) {
-        if (strchr("*?[]\\", *p))
-            out[o++] = '\\';
-        out[o++] = *p;
-    }
-    out[o] = '\0';
 }
 
 int ctl_cmd_show(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)
@@ -292,13 +272,10 @@ int ctl_cmd_show(struct ctl_client *c, struct app *app, const struct json *args,
     s->app = app;
     s->id = strdup(id);
     s->tz = strdup(app->cfg->daemon.timezone);
-    snprintf(s->due_key, sizeof(s->due_key), "%ssla:due", redis_prefix(app->redis));
-    char esc[560];
-    glob_escape(esc, sizeof(esc), id);
-    snprintf(s->pattern, sizeof(s->pattern), "%s|*", esc);
-    char key[600], audit[620];
+    char key[600], audit[620], text[620];
     appeals_key(app->redis, id, key, sizeof(key));
     snprintf(audit, sizeof(audit), "%s:audit", key);
+    snprintf(text, sizeof(text), "%s:text", key);
     const char *hget[] = {"HGETALL", key};
     const char *lrange[] = {"LRANGE", audit, "0", "-1"};
     if (redis_cmd(app->redis, on_record, s, 2, hget, NULL) != 0) {
@@ -308,9 +285,12 @@ int ctl_cmd_show(struct ctl_client *c, struct app *app, const struct json *args,
     }
     s->pending = 1;
     s->c = ctl_hold(c);
+    const char *get[] = {"GET", text};
     if (redis_cmd(app->redis, on_audit, s, 4, lrange, NULL) == 0)
         s->pending++;
     else
         s->failed = true;   /* the HGETALL reply finishes the request */
+    if (!s->failed && redis_cmd(app->redis, on_text, s, 2, get, NULL) == 0)
+        s->pending++;
     return 1;
 }

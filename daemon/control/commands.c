@@ -6,6 +6,7 @@
 
 #include "apd_build.h"
 #include "app.h"
+#include "cmd_appeals.h"
 #include "cmd_query.h"
 #include "config.h"
 #include "delivery.h"
@@ -170,5 +171,16 @@ const struct ctl_cmd ctl_commands[] = {
     {"tail", false, ctl_cmd_tail, "stream appeal, SLA and status events, filtered"},
     {"show", false, ctl_cmd_show, "one appeal: its record, deadlines and audit trail"},
     {"list", false, ctl_cmd_list, "open appeals, filtered; overdue and due-soon first"},
+    {"stats", false, cmd_stats, "open, answered, closed, overdue appeals and first-response "
+     "compliance today, by org, category or municipality"},
+    {"answer", true, cmd_answer, "record a first response given outside the platform"},
+    {"close", true, cmd_close, "resolve and close an appeal: every clock stops"},
+    {"reopen", true, cmd_reopen, "back to open; clocks go on from their elapsed time"},
+    {"pause", true, cmd_pause, "waiting for the citizen: clocks pause"},
+    {"resume", true, cmd_resume, "clocks run again"},
+    {"extend", true, cmd_extend, "59-FZ extension by N days with notice to the citizen"},
+    {"convert", true, cmd_convert, "make the message a formal обращение: the 59-FZ clock starts"},
+    {"reroute", true, cmd_reroute, "move an appeal to another organisation"},
+    {"rebuild", true, cmd_rebuild, "re-arm open appeals from Kafka after Redis came back empty"},
     {NULL, false, NULL, NULL},
 };

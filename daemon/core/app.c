@@ -16,6 +16,7 @@
 #include "config.h"
 #include "control.h"
 #include "delivery.h"
+#include "engine.h"
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
@@ -90,7 +91,7 @@ static bool drained(struct app *app)
     struct pipeline_stats ps;
     pipeline_get_stats(app->pipeline, &ps);
     return webhook_inflight() == 0 && ps.inflight == 0 && kafka_outq(app->kafka) == 0 &&
-           delivery_idle(app->delivery);
+           delivery_idle(app->delivery) && sla_engine_idle(app);
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -131,6 +132,7 @@ static void begin_drain(struct app *app, int sig)
     http_stop_intake(app->http);
     pipeline_drain(app->pipeline);
     delivery_stop(app->delivery);
+    sla_engine_drain(app);
     app->drain_deadline_ms = mono_ms() + app->cfg->daemon.shutdown_timeout_ms;
     app->drain_timer = event_new(app->base, -1, EV_PERSIST, on_drain_tick, app);
     struct timeval tv = {0, 20000};
@@ -235,6 +237,8 @@ static int start(struct app *app, char *err, size_t errlen)
     if ((app->sources = sources_start(app->cfg, err, errlen)) == NULL)
         return -1;
     app->pipeline = pipeline_new(app);
+    if (sla_engine_start(app, err, errlen) != 0)
+        return -1;
     if ((app->http = http_start(app, err, errlen)) == NULL)
         return -1;
     if ((app->control = control_start(app, err, errlen)) == NULL)
@@ -246,12 +250,14 @@ static void teardown(struct app *app)
 {
     if (app->pipeline)
         pipeline_drain(app->pipeline);
+    sla_engine_stop(app);
     control_free(app->control);
     http_free(app->http);
     /* Kafka before Redis: late delivery reports may still commit. */
     kafka_free(app->kafka, 2000);
     redis_free(app->redis);
     delivery_free(app->delivery);   /* after Redis: its callbacks reach into it */
+    sla_engine_free(app);   /* likewise, and after Kafka's last delivery reports */
     pipeline_free(app->pipeline);
     sources_stop(app->sources);
     spool_close(app->spool);
@@ -285,6 +291,8 @@ int app_run(const char *config_path, const char *const *overrides)
     curl_global_init(CURL_GLOBAL_ALL);
     event_set_log_callback(libevent_log);
     app.base = event_base_new();
+    /* Two priorities: the SLA scheduler's events (0) go before intake (1). */
+    event_base_priority_init(app.base, 2);
     app.started_ms = now_ms();
     app.sig_term = add_signal(&app, SIGTERM);
     app.sig_int = add_signal(&app, SIGINT);

@@ -25,6 +25,8 @@ struct series {
 struct mfam {
     char *name, *help;
     enum mtype type;
+    const double *bounds;   /* histogram bucket bounds (default: buckets[]) */
+    size_t nbounds;
     char *lnames[MAX_LABELS];
     int nlabels;
     struct series *series, *last;
@@ -50,6 +52,8 @@ struct mfam *metrics_family(const char *name, enum mtype type, const char *help,
     f->name = strdup(name);
     f->help = strdup(help);
     f->type = type;
+    f->bounds = buckets;
+    f->nbounds = NBUCKETS;
     if (labels) {
         char *tmp = strdup(labels), *save = NULL;
         for (char *t = strtok_r(tmp, ",", &save); t && f->nlabels < MAX_LABELS;
@@ -140,7 +144,7 @@ static struct series *find_series(struct mfam *f, va_list ap)
     struct series *s = calloc(1, sizeof(*s));
     s->labels = strdup(key);
     if (f->type == M_HISTOGRAM)
-        s->bucket = calloc(NBUCKETS, sizeof(uint64_t));
+        s->bucket = calloc(f->nbounds, sizeof(uint64_t));
     if (f->last)
         f->last->next = s;
     else
@@ -174,9 +178,17 @@ void metrics_observe(struct mfam *f, double v, ...)
     va_end(ap);
     s->value += v;
     s->count++;
-    for (size_t i = 0; i < NBUCKETS; i++)
-        if (v <= buckets[i])
+    for (size_t i = 0; i < f->nbounds; i++)
+        if (v <= f->bounds[i])
             s->bucket[i]++;
+}
+
+void metrics_set_buckets(struct mfam *f, const double *bounds, size_t n)
+{
+    if (f->series == NULL && n > 0) {
+        f->bounds = bounds;
+        f->nbounds = n;
+    }
 }
 
 double metrics_get(struct mfam *f, ...)
@@ -243,9 +255,9 @@ void metrics_render(struct sbuf *out)
                 put_value(out, s->value);
                 continue;
             }
-            for (size_t i = 0; i < NBUCKETS; i++)
+            for (size_t i = 0; i < f->nbounds; i++)
                 sbuf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, l, *l ? "," : "",
-                            buckets[i], (unsigned long long)s->bucket[i]);
+                            f->bounds[i], (unsigned long long)s->bucket[i]);
             sbuf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", f->name, l, *l ? "," : "",
                         (unsigned long long)s->count);
             sbuf_printf(out, *l ? "%s_sum{%s} " : "%s_sum ", f->name, l);

@@ -7,6 +7,7 @@
 #ifndef APPEALSD_METRICS_H
 #define APPEALSD_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct sbuf;
@@ -17,6 +18,10 @@ enum mtype { M_COUNTER, M_GAUGE, M_HISTOGRAM };
 /* labels: comma-separated label names ("source,status"), or NULL. */
 struct mfam *metrics_family(const char *name, enum mtype type, const char *help,
                             const char *labels);
+/* Histogram bucket bounds for a family whose unit is not seconds-scale
+ * latency (bounds: ascending, static storage).  Only before its first
+ * observation. */
+void metrics_set_buckets(struct mfam *f, const double *bounds, size_t n);
 /* Label values follow in the order of the family's names. */
 void metrics_add(struct mfam *f, double v, ...);       /* counters */
 void metrics_set(struct mfam *f, double v, ...);       /* gauges */

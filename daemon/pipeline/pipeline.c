@@ -16,6 +16,7 @@
 #include "directory.h"
 #include "event_class.h"
 #include "kafka.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "message.h"
 #include "metrics.h"
@@ -24,7 +25,8 @@
 #include "redis.h"
 #include "route.h"
 #include "sbuf.h"
-#include "sla.h"
+#include "engine.h"
+#include "record.h"
 #include "sources.h"
 #include "spool.h"
 #include "strmap.h"
@@ -56,6 +58,7 @@ struct job {
     bool promoted;                /* an edit made an appeal of a non-appeal */
     struct route_result route;
     int64_t due_ms;
+    char *sla_json;               /* created: the planned record's SLA object */
     int retry_ms;
     struct event *retry_ev;
     bool waiting_redis;
@@ -205,6 +208,7 @@ static void job_free(struct job *j)
         event_free(j->retry_ev);
     free(j->lock_key);
     event_class_free(&j->cls);
+    free(j->sla_json);
     pevents_free(&j->ev);
     free(j->rawbuf);
     config_unref(j->cfg);
@@ -369,6 +373,59 @@ static void on_published(void *arg, bool ok)
     step_commit(j);
 }
 
+/* What the lifecycle needs to know of a new appeal. */
+static void created_info(struct job *j, struct lc_created *c, char pseudo[17], char *copies,
+                         size_t clen)
+{
+    struct pevent *ev = cur_ev(j);
+    pseudo[0] = '\0';
+    if (ev->author_id)
+        pseudonym(j, ev->author_id, pseudo);
+    copies[0] = '\0';
+    for (size_t i = 0; i < j->route.ncopies; i++) {
+        size_t n = strlen(copies);
+        snprintf(copies + n, clen - n, "%s%s", n ? "," : "", j->route.copies[i]->code);
+    }
+    *c = (struct lc_created){
+        .source = j->source, .page = ev->page, .text = ev->text, .link = ev->link,
+        .author = pseudo[0] ? pseudo : NULL, .item_kind = ev->item_kind,
+        .org = j->route.org && !j->route.drop ? j->route.org->code : NULL,
+        .rule = j->route.rule, .route_reason = j->route.reason,
+        .route_policy = j->route.sla_policy, .triage = j->route.triage, .copies = copies,
+        .dropped = j->route.drop,
+        .municipality = j->route.rule ? j->route.municipality : event_class_municipality(&j->cls),
+        .priority = j->route.priority ? j->route.priority : event_class_priority(&j->cls),
+        .category = event_class_category(&j->cls), .kind = event_class_kind(&j->cls),
+        .kept = j->kept, .created_ms = ev->created_ms, .received_ms = j->received_ms,
+    };
+}
+
+/* The clocks a new appeal gets (the lifecycle plans them again, identically,
+ * when it stores the appeal): the message carries them. */
+static void plan_created(struct job *j)
+{
+    struct lc_created c;
+    char pseudo[17], copies[sizeof(j->claim.copies)];
+    created_info(j, &c, pseudo, copies, sizeof(copies));
+    struct appeal_rec before;
+    record_init(&before, cur_ev(j)->appeal_id);
+    struct lc_event lev = {.kind = LC_CREATED, .actor = j->source, .created = &c,
+                           .now = now_ms()};
+    if (j->promoted)
+        c.received_ms = lev.now;   /* an edit made it an appeal: its clocks start now */
+    struct lc_plan plan;
+    transition_plan(j->cfg, &before, &lev, &plan);
+    struct sbuf b = SBUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    record_sla_json(&w, &plan.after, j->cfg->daemon.timezone);
+    free(j->sla_json);
+    j->sla_json = sbuf_steal(&b);
+    j->due_ms = plan.after.clk[CLK_FR].state == CS_RUN ? plan.after.clk[CLK_FR].due : 0;
+    transition_plan_free(&plan);
+    record_free(&before);
+}
+
 /* The recipients of this event: the routing decision for a new appeal (or
  * one an edit made of a non-appeal), else what was recorded when it was
  * routed (or re-routed since).  Classified non-appeals are not routed. */
@@ -395,7 +452,7 @@ static void decide(struct job *j, struct recipients *rc)
         for (size_t i = 0; i < j->route.ncopies; i++)
             rc->copies[rc->ncopies++] = j->route.copies[i];
         rc->none = j->route.drop;
-        j->due_ms = j->route.drop ? 0 : sla_first_response_due(j->cfg, rc->org, j->received_ms);
+        plan_created(j);
         return;
     }
     rc->none = j->claim.dropped;
@@ -487,6 +544,7 @@ static void step_publish(struct job *j)
         .classification_json = event_class_json(&j->cls),
         .sla_policy = routed ? j->route.sla_policy : NULL,
         .first_response_due_ms = routed ? j->due_ms : 0,
+        .sla_json = routed ? j->sla_json : NULL,
         .answer_link = is_answer ? ev->link : NULL,
         .answer_by = is_answer ? "page" : NULL,
         .tz = j->cfg->daemon.timezone,
@@ -563,180 +621,64 @@ static void publish_tail(struct job *j)
     sbuf_free(&b);
 }
 
-static void on_commit(void *arg, int ok)
+static void on_commit(void *arg, const struct lc_result *res)
 {
     struct job *j = arg;
-    if (!ok) {
+    struct pevent *ev = cur_ev(j);
+    const char *id = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id;
+    if (res->status == LCR_RETRY) {
         wait_redis(j);
         return;
     }
+    if (res->status == LCR_REFUSED)
+        log_debug("pipeline: %s of %s changes nothing (%s: %s)", event_name(ev->type), id,
+                  res->code, res->msg);
     publish_tail(j);
-    struct pevent *ev = cur_ev(j);
     if (ev->type == APD_EV_ANSWER)
         j->pl->st.answers++;
     log_debug("pipeline: %s of %s (page %s:%s, org %s) seq %lld committed",
-              event_name(ev->type), ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
-              j->source, ev->page ? ev->page : "?",
+              event_name(ev->type), id, j->source, ev->page ? ev->page : "?",
               ev->type == APD_EV_CREATED ? (j->route.org ? j->route.org->code : "triage")
                                          : (j->claim.org[0] ? j->claim.org : "triage"),
               (long long)j->claim.seq);
     finish_event(j);
 }
 
-static void audit(struct job *j, struct sbuf *b, const char *action, const char *org,
-                  const char *reason)
-{
-    struct jw w;
-    char ts[48];
-    format_iso8601(now_ms(), j->cfg->daemon.timezone, ts, sizeof(ts));
-    jw_init(&w, b);
-    jw_obj(&w);
-    jw_kstr(&w, "at", ts);
-    jw_kstr(&w, "actor", j->source);
-    jw_kstr(&w, "action", action);
-    jw_kint(&w, "seq", j->claim.seq);
-    if (org)
-        jw_kstr(&w, "org", org);
-    if (reason)
-        jw_kstr(&w, "reason", reason);
-    jw_obj_end(&w);
-}
-
-/* The routing decision's fields of the record (CREATED, or an edit that
- * made an appeal of a non-appeal). */
-static size_t route_fields(const struct job *j, const char **fields, size_t nf, char *copies,
-                           size_t cap)
-{
-#define F(k, v) (fields[2 * nf] = (k), fields[2 * nf + 1] = (v), nf++)
-    for (size_t i = 0; i < j->route.ncopies; i++) {
-        size_t n = strlen(copies);
-        snprintf(copies + n, cap - n, "%s%s", n ? "," : "", j->route.copies[i]->code);
-    }
-    F("org", j->route.org && !j->route.drop ? j->route.org->code : "");
-    F("rule", j->route.rule ? j->route.rule : "");
-    F("route_reason", j->route.reason);
-    F("triage", j->route.triage ? "1" : "0");
-    F("copies", copies);
-    F("sla_policy", j->route.sla_policy ? j->route.sla_policy : "");
-#undef F
-    return nf;
-}
-
+/* The lifecycle stores what the event does to the appeal (state, clocks,
+ * audit) under a compare-and-set; the event itself was published above, so
+ * only the SLA events it causes (a first response met) are published there. */
 static void step_commit(struct job *j)
 {
+    static const enum lc_kind kinds[] = {
+        [APD_EV_CREATED] = LC_CREATED, [APD_EV_EDITED] = LC_EDITED,
+        [APD_EV_DELETED] = LC_WITHDRAWN, [APD_EV_RESTORED] = LC_RESTORED,
+        [APD_EV_ANSWER] = LC_REPLY,
+    };
     struct pevent *ev = cur_ev(j);
-    struct sbuf aud = SBUF_INIT;
-    char now[24], created[24], received[24], due[24];
-    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-    snprintf(created, sizeof(created), "%lld", (long long)ev->created_ms);
-    snprintf(received, sizeof(received), "%lld", (long long)j->received_ms);
-    snprintf(due, sizeof(due), "%lld", (long long)j->due_ms);
-    const char *fields[64];
-    size_t nf = 0;
-#define F(k, v) (fields[2 * nf] = (k), fields[2 * nf + 1] = (v), nf++)
-    static const char *const fr[] = {"first_response"};
-    int64_t arm_at[1] = {j->due_ms};
-    struct commit_req q = {.appeal_id = ev->appeal_id, .fields = fields};
-    char pseudo[17] = "", copies[sizeof(j->claim.copies)] = "";
-    const char *org = j->route.org && !j->route.drop ? j->route.org->code : "";
-    switch (ev->type) {
-    case APD_EV_CREATED: {
-        const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
-        if (ev->author_id)
-            pseudonym(j, ev->author_id, pseudo);
-        F("id", ev->appeal_id);
-        F("source", j->source);
-        F("page", ev->page ? ev->page : "");
-        if (!j->cls.done)         /* classified: its municipality, below */
-            F("municipality", page && page->municipality ? page->municipality : "");
-        F("created_ms", created);
-        F("text", ev->text ? ev->text : "");
-        F("link", ev->link ? ev->link : "");
-        F("author", pseudo);
-        F("item_kind", ev->item_kind ? ev->item_kind : "");
-        nf = route_fields(j, fields, nf, copies, sizeof(copies));
-        nf += event_class_fields(&j->cls, fields, nf);
-        if (j->route.drop) {
-            /* No received_ms: a dropped item stays out of the open-appeal
-             * indexes; no timers. */
-            F("state", "dropped");
-            F("dropped", "1");
-            F("dropped_ms", received);
-            audit(j, &aud, "dropped", NULL, j->route.reason);
-            break;
-        }
-        F("state", event_class_state(&j->cls));
-        F("received_ms", received);
-        if (j->kept) {            /* not an appeal: no deadline */
-            audit(j, &aud, "created", NULL, "not an appeal");
-            break;
-        }
-        F("first_response_due_ms", due);
-        q.arm = fr;
-        q.arm_at = arm_at;
-        q.narm = 1;
-        audit(j, &aud, "created", org, j->route.reason);
-        break;
+    struct lc_created c;
+    char pseudo[17], copies[sizeof(j->claim.copies)];
+    struct lc_request rq = {
+        .appeal_id = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
+        .ev = {.kind = kinds[ev->type], .actor = j->source, .text = ev->text,
+               .link = ev->link, .published = true},
+        .cfg = j->cfg,
+    };
+    if (ev->type == APD_EV_CREATED) {
+        created_info(j, &c, pseudo, copies, sizeof(copies));
+        rq.ev.created = &c;
+        rq.fresh = true;
+        rq.expect_seq = j->claim.seq;
+    } else if (ev->type == APD_EV_EDITED && j->cls.done) {
+        /* The classification of the new text; an edit that made an appeal
+         * of a non-appeal also carries its routing decision. */
+        created_info(j, &c, pseudo, copies, sizeof(copies));
+        rq.ev.created = &c;
+        rq.ev.promote = j->promoted;
     }
-    case APD_EV_EDITED:
-        F("text", ev->text ? ev->text : "");
-        F("edited_ms", now);
-        nf += event_class_fields(&j->cls, fields, nf);
-        if (!j->promoted) {
-            audit(j, &aud, "edited", NULL, NULL);
-            break;
-        }
-        /* the edit made an appeal of what was not one: routed now */
-        nf = route_fields(j, fields, nf, copies, sizeof(copies));
-        if (j->route.drop) {
-            F("state", "dropped");
-            F("dropped", "1");
-            F("dropped_ms", now);
-            audit(j, &aud, "dropped", NULL, j->route.reason);
-            break;
-        }
-        F("state", "open");
-        F("first_response_due_ms", due);
-        q.arm = fr;
-        q.arm_at = arm_at;
-        q.narm = 1;
-        audit(j, &aud, "edited", org, j->route.reason);
-        break;
-    case APD_EV_DELETED:
-        F("state", "withdrawn");
-        F("withdrawn_ms", now);
-        q.disarm = fr;
-        q.ndisarm = 1;
-        audit(j, &aud, "withdrawn", NULL, "deleted by its author or a moderator");
-        break;
-    case APD_EV_RESTORED:
-        /* a restored noise item is still noise */
-        F("state", j->claim.dropped ? "dropped"
-                   : j->kept        ? event_class_kind_state(j->claim.kind)
-                                    : "open");
-        F("restored_ms", now);
-        audit(j, &aud, "restored", NULL, NULL);
-        break;
-    case APD_EV_ANSWER:
-        q.appeal_id = ev->reply_to;
-        F("first_response_ms", now);
-        F("first_response_link", ev->link ? ev->link : "");
-        if (strcmp(j->claim.state, "open") == 0)
-            F("state", "answered");
-        q.disarm = fr;
-        q.ndisarm = 1;
-        audit(j, &aud, "answered", NULL, "the page replied in the thread");
-        break;
-    default:
-        break;
-    }
-#undef F
-    q.nfields = nf;
-    q.audit_json = aud.p;
     j->step = STEP_COMMIT;
-    if (!redis_up(j->pl->app->redis) || appeals_commit(j->pl->app->redis, &q, on_commit, j) != 0)
+    struct lifecycle *lc = sla_engine_lifecycle(j->pl->app);
+    if (lc == NULL || lifecycle_submit(lc, &rq, on_commit, j) != 0)
         wait_redis(j);
-    sbuf_free(&aud);
 }
 
 /* ---- intake side ---- */

@@ -49,12 +49,14 @@ struct redis {
     int db;
     char *prefix;
     int64_t connect_timeout_ms, command_timeout_ms;
-    bool up, connecting, ever_up, had_marker, closing;
+    bool up, connecting, ever_up, had_marker, closing, skip_marker;
+    int prio;                      /* libevent priority of the socket, -1: default */
     int backoff_ms;
     struct event *reconnect_ev, *watch_ev;
     int64_t connect_started_ms;
     struct pending *head, *tail;   /* in send order */
     struct up_hook *hooks;
+    struct up_hook *empty_hooks;
     struct redis_stats st;
     struct mfam *m_errors;
 };
@@ -245,6 +247,8 @@ static void on_marker(struct redis *r, redisReply *rep, void *arg)
         log_error("redis: %s came back EMPTY: appeal records and SLA timers were lost; run "
                   "`appealsctl rebuild` to re-arm open appeals from Kafka", r->host ? r->host
                   : r->unix_path);
+        for (struct up_hook *h = r->empty_hooks; h; h = h->next)
+            h->fn(h->arg);
     }
     r->had_marker = true;
 }
@@ -270,7 +274,8 @@ static void on_select(struct redis *r, redisReply *rep, void *arg)
     snprintf(key, sizeof(key), "%smeta:epoch", r->prefix);
     char now[32];
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-    redis_cmdf(r, on_marker, NULL, "SETNX %s %s", key, now);
+    if (!r->skip_marker)
+        redis_cmdf(r, on_marker, NULL, "SETNX %s %s", key, now);
     for (struct up_hook *h = r->hooks; h; h = h->next)
         h->fn(h->arg);
 }
@@ -327,6 +332,11 @@ static void do_connect(struct redis *r)
     }
     ac->data = r;
     redisLibeventAttach(ac, r->base);
+    if (r->prio >= 0) {
+        redisLibeventEvents *ev = ac->ev.data;
+        event_priority_set(ev->rev, r->prio);
+        event_priority_set(ev->wev, r->prio);
+    }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     r->ac = ac;
@@ -396,6 +406,7 @@ struct redis *redis_new(const struct apd_config *c, struct event_base *base)
     r->connect_timeout_ms = c->redis.connect_timeout_ms;
     r->command_timeout_ms = c->redis.command_timeout_ms;
     r->backoff_ms = BACKOFF_MIN_MS;
+    r->prio = -1;
     r->m_errors = metrics_family("appealsd_redis_errors_total", M_COUNTER,
                                  "Redis failures: lost connections, timeouts, error replies",
                                  "kind");
@@ -425,7 +436,11 @@ void redis_free(struct redis *r)
         n = h->next;
         free(h);
     }
-    r->hooks = NULL;
+    for (struct up_hook *h = r->empty_hooks, *n; h; h = n) {
+        n = h->next;
+        free(h);
+    }
+    r->hooks = r->empty_hooks = NULL;
     r->closing = true;
     if (r->ac)
         redisAsyncFree(r->ac);
@@ -448,6 +463,28 @@ void redis_on_up(struct redis *r, void (*fn)(void *arg), void *arg)
     h->arg = arg;
     h->next = r->hooks;
     r->hooks = h;
+}
+
+void redis_on_empty(struct redis *r, void (*fn)(void *arg), void *arg)
+{
+    struct up_hook *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        abort();
+    h->fn = fn;
+    h->arg = arg;
+    h->next = r->empty_hooks;
+    r->empty_hooks = h;
+}
+
+void redis_skip_marker(struct redis *r) { r->skip_marker = true; }
+void redis_set_priority(struct redis *r, int prio)
+{
+    r->prio = prio;
+    if (r->ac && r->ac->ev.data) {     /* the connection redis_new() started */
+        redisLibeventEvents *ev = r->ac->ev.data;
+        event_priority_set(ev->rev, prio);
+        event_priority_set(ev->wev, prio);
+    }
 }
 
 void redis_get_stats(const struct redis *r, struct redis_stats *st)

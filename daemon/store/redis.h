@@ -35,6 +35,16 @@ bool redis_up(const struct redis *r);
 const char *redis_prefix(const struct redis *r);
 /* Called every time the connection becomes usable (after AUTH/SELECT). */
 void redis_on_up(struct redis *r, void (*fn)(void *arg), void *arg);
+/* Called when Redis came back without the daemon's marker key: its data is
+ * gone (restart without persistence, failover to an empty replica, FLUSHALL). */
+void redis_on_empty(struct redis *r, void (*fn)(void *arg), void *arg);
+/* A second connection of the same daemon leaves the empty-Redis check to the
+ * first (two connections racing for the marker would hide the loss from one
+ * of them).  Call right after redis_new(). */
+void redis_skip_marker(struct redis *r);
+/* Serves this connection's socket at libevent priority prio (0 = first;
+ * the base must have been given priorities).  Call right after redis_new(). */
+void redis_set_priority(struct redis *r, int prio);
 
 /* argv-style command; returns 0 (cb will be called) or -1 (not connected). */
 int redis_cmd(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,

@@ -10,6 +10,7 @@ share one broker and one Redis.  The HTTP port is passed as a pre-bound socket
 (socket activation), so there is no port race.
 """
 
+import datetime
 import json
 import subprocess
 import sys
@@ -165,7 +166,7 @@ def validate_record(rec):
     family = FAMILIES.get(hdr["schema"])
     assert family, "unknown schema header %r" % hdr["schema"]
     event = hdr["event-type"]
-    msg = validate_message(rec["payload"], event if family == "dead_letter"
+    msg = validate_message(rec["payload"], "dead_letter" if family == "dead_letter"
                            else "%s.%s" % (family, event))
     assert msg["schema"] == hdr["schema"] + "/1" and msg["event"] == event, (hdr, msg)
     if family != "dead_letter":
@@ -276,20 +277,27 @@ class Apd:
         req = {"cmd": cmd}
         if args is not None:
             req["args"] = args
-        return h.control(str(self.tmp / "ctl.sock"), req)
+        return h.control(self.overrides["control.socket"], req)
 
     def appealsctl(self, *args, check=True):
-        return h.appealsctl("-s", str(self.tmp / "ctl.sock"), *args, check=check)
+        return h.appealsctl("-s", self.overrides["control.socket"], *args, check=check)
 
     def redis(self):
-        return self.svc.redis()
+        """A client of the Redis this daemon uses (its redis.url)."""
+        return h.Redis(self.overrides["redis.url"])
 
     def rkey(self, rest):
         return self.u + ":" + rest
 
     def appeal(self, appeal_id):
+        """The appeal's record hash, with its text (kept in a:{ID}:text so
+        the hash stays a listpack) under "text"."""
         with self.redis() as r:
-            return r.hgetall(self.rkey("a:{%s}" % appeal_id))
+            rec = r.hgetall(self.rkey("a:{%s}" % appeal_id))
+            text = r.get(self.rkey("a:{%s}:text" % appeal_id))
+            if rec and text is not None and "text" not in rec:
+                rec["text"] = text
+            return rec
 
     def wait_idle(self, timeout=20):
         """Until every accepted record has left the pipeline."""
@@ -297,6 +305,31 @@ class Apd:
             st = self.ctl("status")["result"]
             return st["spool"]["unreleased"] == 0 and st["pipeline"]["inflight"] == 0
         h.wait_until(idle, timeout=timeout, what="the pipeline to drain")
+
+
+def iso_ms(ms):
+    """Unix milliseconds -> ISO 8601 in UTC with milliseconds."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).isoformat(
+        timespec="milliseconds")
+
+
+def iso_local(ms):
+    """Unix milliseconds -> ISO 8601 as the daemon prints it (Europe/Moscow, +03:00)."""
+    tz = datetime.timezone(datetime.timedelta(hours=3))
+    return datetime.datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="milliseconds")
+
+
+def from_iso(text):
+    """ISO 8601 with offset (as the daemon prints it) -> Unix milliseconds."""
+    return round(datetime.datetime.fromisoformat(text.strip()).timestamp() * 1000)
+
+
+def deadline(a, org, from_ms, add, calendar=False):
+    """`appealsd deadline` for an Apd's config: the due instant in Unix ms."""
+    args = ["deadline", "--org", org, "--from", iso_ms(from_ms), "--add", add]
+    if calendar:
+        args.append("--calendar")
+    return from_iso(a.run_tool(*args).stdout.decode())
 
 
 VK_SECRETS = {100001: "maykop-example-secret", 100002: "minzdrav-example-secret",

@@ -61,7 +61,7 @@ def test_appeal_carries_classification_noise_is_counted_not_routed():
         a.wait_idle()
         rec = a.appeal(vk_appeal_id(100001, 901))
         assert rec["state"] == "not_appeal" and rec["kind"] == "noise", rec
-        assert rec["category"] == "", rec
+        assert "category" not in rec and "org" not in rec, rec
         assert a.appeal(vk_appeal_id(100001, 902))["state"] == "feedback"
         rec = a.appeal(vk_appeal_id(100001, 903))
         assert rec["state"] == "open" and rec["category"] == "housing", rec
@@ -69,7 +69,7 @@ def test_appeal_carries_classification_noise_is_counted_not_routed():
         with a.redis() as r:
             timers = [t for t in r.zrange(a.rkey("sla:due"))]
             still_open = r.zrange(a.rkey("idx:open"))
-        assert timers == [vk_appeal_id(100001, 903) + "|first_response"], timers
+        assert timers == [vk_appeal_id(100001, 903)], timers
         assert still_open == [vk_appeal_id(100001, 903)], still_open
 
         assert metric(a, 'appealsd_classified_total{kind="noise"}') == 1
@@ -101,7 +101,7 @@ def test_edit_makes_an_appeal_of_noise():
         assert rec["state"] == "open" and rec["org"] == "maykop", rec
         assert rec["kind"] == "complaint" and rec["category"] == "improvement", rec
         with a.redis() as r:
-            assert r.zrange(a.rkey("sla:due")) == [aid + "|first_response"]
+            assert r.zrange(a.rkey("sla:due")) == [aid]
 
 
 def test_deleted_and_restored_noise_stays_noise():
@@ -116,7 +116,9 @@ def test_deleted_and_restored_noise_stays_noise():
         assert events == ["created", "withdrawn", "restored"], events
         a.wait_idle()
         rec = a.appeal(aid)
-        assert rec["state"] == "not_appeal" and rec["withdrawn_ms"], rec
+        assert rec["state"] == "not_appeal" and "prev_state" not in rec, rec
+        audit = [x["action"] for x in a.ctl("show", {"id": aid})["result"]["audit"]]
+        assert audit[-2:] == ["withdrawn", "restored"], audit
         assert a.consume("triage", 0, timeout=1) == [] and a.consume("org.maykop", 0, timeout=1) == []
         with a.redis() as r:
             assert r.zrange(a.rkey("idx:open")) == [] and r.zrange(a.rkey("sla:due")) == []

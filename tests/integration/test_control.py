@@ -134,7 +134,10 @@ def _next_event(f):
 
 
 def test_tail_show_list_end_to_end():
-    over = {"sla.first_response": "3s"}
+    # the example's social policy, first response in 3 s of calendar time, nothing else
+    over = {"policy.social.first_response": "3s", "policy.social.time": "calendar",
+            "policy.social.resolution": "none", "policy.social.warning": "none",
+            "policy.social.escalate": "none"}
     with h.Services() as svc, apd.Apd(svc, overrides=over) as a:
         sock = str(a.tmp / "ctl.sock")
         s1, maykop = _tail(sock, {"org": "maykop"})
@@ -169,15 +172,17 @@ def test_tail_show_list_end_to_end():
 
         a.wait_idle()
         r = a.ctl("show", {"id": ID_MINZDRAV})["result"]
-        assert r["appeal"]["state"] == "answered" and r["appeal"]["seq"] == 2, r
+        assert r["appeal"]["state"] == "answered" and r["appeal"]["seq"] == 3, r   # + "met"
         assert r["appeal"]["first_response"].endswith("+03:00"), r
-        assert [x["action"] for x in r["audit"]] == ["created", "answered"], r["audit"]
+        assert [x["action"] for x in r["audit"]] == ["created", "answered", "met"], r["audit"]
         assert r["timers"] == [], r["timers"]
         r = a.ctl("show", {"id": ID_MAYKOP})["result"]
         assert [t["timer"] for t in r["timers"]] == ["first_response"], r
         out = a.appealsctl("show", ID_MAYKOP).stdout
         assert "На ул. Пионерской яма" in out and "first_response" in out, out
-        assert "rule local-roads" in out and "-> maykop" in out, out
+        assert "rule local-roads" in out, out
+        created = a.ctl("show", {"id": ID_MAYKOP})["result"]["audit"][0]
+        assert created["org"] == "maykop" and "-> maykop" in created["reason"], created
 
         rows = a.ctl("list")["result"]["appeals"]
         assert [x["id"] for x in rows] == [ID_MINZDRAV, ID_MAYKOP], rows
@@ -295,7 +300,10 @@ def test_stalled_tails_cost_neither_pace_nor_memory():
         grown = _rss_kib(a.daemon.pid) - rss0
         with open("/proc/%d/maps" % a.daemon.pid) as maps:
             sanitized = "libasan" in maps.read()   # ASan's quarantine holds freed memory
-        assert sanitized or grown < 48 * 1024, "RSS grew by %d KiB with stalled tails" % grown
+        # The exact bound is buffered_high_water above; RSS also holds the
+        # pipeline's own working set (Kafka queues, allocator arenas), so this
+        # only tells bounded (~2 MiB of backlog) from unbounded (~150 MiB).
+        assert sanitized or grown < 96 * 1024, "RSS grew by %d KiB with stalled tails" % grown
         h._diag("stalled tails: %d sent, %d dropped, high water %d bytes, RSS +%d KiB"
                 % (c["events_sent"], c["events_dropped"], c["buffered_high_water"], grown))
 

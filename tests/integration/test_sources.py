@@ -13,7 +13,9 @@ OK_LOOPBACK = {"source.ok.allow_from": "127.0.0.1/32"}
 
 
 def events(msgs):
-    return [(m["key"], m["json"]["event"]) for m in msgs]
+    # SLA events (the first response met by an answer) are the SLA tests' business
+    return [(m["key"], m["json"]["event"]) for m in msgs
+            if m["json"]["event"] not in ("met", "warning", "breach", "escalation")]
 
 
 def test_vk_every_comment_kind_and_private_messages():
@@ -51,7 +53,7 @@ def test_vk_every_comment_kind_and_private_messages():
                                        {"id": 1016, "date": 1795900100, "peer_id": 7001,
                                         "from_id": -100001, "text": "Здравствуйте!", "out": 1,
                                         "conversation_message_id": 16}, "k11"))
-        msgs = a.consume("all", 8)
+        msgs = a.consume("all", 10)   # + two "met" (first response)
         want = [(aid, "created") for _, _, aid in posts] + \
             [("vk:-100001:topic:5:c12", "answered"), ("vk:-100001:msg:7001:15", "answered")]
         # the two answers are about different appeals: either may be published first

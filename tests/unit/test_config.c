@@ -72,7 +72,7 @@ TEST(values_and_units)
     CHECK_INT(c->redis.port, 6380);
     CHECK_INT(c->redis.db, 3);
     CHECK_STR(c->redis.password, "pw");
-    CHECK_INT(((struct sla_config *)c->sla)->first_response_ms, 8 * 3600 * 1000);
+    CHECK_INT(sla_cfg(c)->def_social->first_response.ms, 8 * 3600 * 1000);
     config_unref(c);
     diag_free(&d);
 }

@@ -40,6 +40,8 @@ static void start_server(void)
     snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
     server = fork();
     if (server == 0) {
+        /* Its log to stderr: stdout is this test's TAP stream. */
+        dup2(2, 1);
         execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sock, "--dir", dir,
                "--save", "", "--appendonly", "no", (char *)NULL);
         _exit(77);

@@ -39,7 +39,8 @@ static const char *const DIR_CONF =
     "http_url = http://127.0.0.1:9/in\nhttp_secret = 0123456789abcdef\n"
     "[page \"vk:1\"]\norg = maykop\n"
     "[page \"vk:2\"]\norg = minzdrav\n"
-    "[page \"vk:5\"]\norg = cur\n";
+    "[page \"vk:5\"]\norg = cur\n"
+    "[policy \"ministry\"]\nfirst_response = 4h\n";   /* the SLA module checks references */
 
 static struct apd_config *load_rules(const char *rules, struct diag *d)
 {

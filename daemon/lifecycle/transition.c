@@ -1,0 +1,970 @@
+#include "transition.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "config.h"
+#include "directory.h"
+#include "message.h"
+#include "eventbox.h"
+#include "policy.h"
+#include "sbuf.h"
+#include "sla.h"
+#include "units.h"
+
+static const char *const kind_names[] = {
+    "created", "updated", "withdrawn", "restored", "answered",
+    "accepted", "in_progress", "answered", "resolved", "needs_info", "not_ours",
+    "answered", "closed", "reopened", "paused", "resumed", "extended", "converted", "rerouted",
+    "timer",
+};
+
+const char *lc_kind_name(enum lc_kind k) { return kind_names[k]; }
+
+int lc_status_kind(const char *s)
+{
+    static const struct {
+        const char *word;
+        enum lc_kind kind;
+    } map[] = {
+        {"accepted", LC_ACCEPTED}, {"in_progress", LC_IN_PROGRESS}, {"answered", LC_ANSWERED},
+        {"resolved", LC_RESOLVED}, {"needs_info", LC_NEEDS_INFO},   {"not_ours", LC_NOT_OURS},
+    };
+    for (size_t i = 0; s && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(map[i].word, s) == 0)
+            return (int)map[i].kind;
+    return -1;
+}
+
+/* The working state of one planning run. */
+struct tctx {
+    const struct apd_config *cfg;
+    const struct appeal_rec *before;
+    struct appeal_rec *r;
+    const struct lc_event *ev;
+    struct lc_plan *plan;
+    const char *tz;
+};
+
+/* What an audit entry says beyond time, actor, action, reason and state. */
+struct audit_more {
+    const char *prev_org;
+    const char *clock;
+    int level;
+    const char *const *to;
+    size_t nto;
+    const char *link;
+    int64_t days;
+};
+
+static int rank(const char *state)
+{
+    static const char *const order[] = {"open", "accepted", "in_progress", "answered"};
+    for (int i = 0; state && i < 4; i++)
+        if (strcmp(order[i], state) == 0)
+            return i;
+    return -1;
+}
+
+static void refuse(struct tctx *t, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void refuse(struct tctx *t, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->plan->msg, sizeof(t->plan->msg), fmt, ap);
+    va_end(ap);
+    t->plan->status = LC_REFUSED;
+    t->plan->code = code;
+}
+
+static void noop(struct tctx *t) { t->plan->status = LC_NOOP; }
+
+/* ---- policies and clock contexts ---- */
+
+static const struct org *org_of(const struct tctx *t, const char *code)
+{
+    return directory_org(t->cfg->dir, code);
+}
+
+static const struct policy *policy_of(const struct tctx *t, enum clock_id c)
+{
+    const struct appeal_rec *r = t->r;
+    int regime = c == CLK_FZ ? REGIME_59FZ : REGIME_SOCIAL;
+    const struct policy *p = sla_policy_find(t->cfg, c == CLK_FZ ? r->formal : r->policy);
+    if (p && p->regime == regime)
+        return p;
+    /* The named policy left the config: choose again as for a new appeal. */
+    return sla_policy_select(t->cfg, org_of(t, r->org), r->category, r->priority, regime, NULL);
+}
+
+static void cx_for(const struct tctx *t, enum clock_id c, struct clock_ctx *x)
+{
+    clock_ctx_init(x, t->cfg, policy_of(t, c), org_of(t, t->r->org), t->r->priority);
+}
+
+/* Clocks whose policy stops them in the appeal's new state pause; paused
+ * ones whose policy does not, run again. */
+static void apply_pauses(struct tctx *t)
+{
+    for (int c = 0; c < CLK_N; c++) {
+        struct clock *k = &t->r->clk[c];
+        if (k->state != CS_RUN && k->state != CS_PAUSE)
+            continue;
+        struct clock_ctx x;
+        cx_for(t, (enum clock_id)c, &x);
+        bool pause = policy_pauses_in(x.pol, t->r->state);
+        if (pause && k->state == CS_RUN)
+            clock_hold(k, &x, CS_PAUSE, t->ev->now);
+        else if (!pause && k->state == CS_PAUSE)
+            clock_resume(k, &x, t->ev->now);
+    }
+}
+
+static void hold(struct tctx *t, enum clock_id c, char state)
+{
+    struct clock *k = &t->r->clk[c];
+    if (k->state != CS_RUN && k->state != CS_PAUSE)
+        return;
+    struct clock_ctx x;
+    cx_for(t, c, &x);
+    clock_hold(k, &x, state, t->ev->now);
+}
+
+static void resume_if(struct tctx *t, enum clock_id c, char from)
+{
+    struct clock *k = &t->r->clk[c];
+    if (k->state != from)
+        return;
+    struct clock_ctx x;
+    cx_for(t, c, &x);
+    clock_resume(k, &x, t->ev->now);
+}
+
+static void set_state(struct tctx *t, const char *state)
+{
+    record_set(&t->r->state, state);
+    apply_pauses(t);
+}
+
+/* ---- messages ---- */
+
+static const char *owner_topic(const struct tctx *t, const char *org_code, bool triage)
+{
+    const struct org *o = org_of(t, org_code);
+    if (triage || o == NULL)
+        return t->cfg->kafka.topic_triage;
+    return o->kafka ? o->topic : NULL;
+}
+
+static void add_topic(const char **v, size_t *n, size_t max, const char *topic)
+{
+    if (topic == NULL || *n == max)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(v[i], topic) == 0)
+            return;
+    v[(*n)++] = topic;
+}
+
+static char *sla_json(const struct tctx *t)
+{
+    struct sbuf b = SBUF_INIT;
+    struct jw w;
+    jw_init(&w, &b);
+    record_sla_json(&w, t->r, t->tz);
+    return sbuf_steal(&b);
+}
+
+/* The audit entry of the message with sequence number seq. */
+static void audit(struct tctx *t, int64_t seq, const char *action, const char *actor,
+                  const char *reason, const struct audit_more *m)
+{
+    struct sbuf b = SBUF_INIT;
+    struct jw w;
+    char ts[48];
+    format_iso8601(t->ev->now, t->tz, ts, sizeof(ts));
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_kstr(&w, "at", ts);
+    jw_kint(&w, "seq", seq);
+    jw_kstr(&w, "actor", actor ? actor : "appealsd");
+    jw_kstr(&w, "action", action);
+    if (reason)
+        jw_kstr(&w, "reason", reason);
+    if (t->r->state)
+        jw_kstr(&w, "state", t->r->state);
+    if (t->r->org)
+        jw_kstr(&w, "org", t->r->org);
+    if (m && m->prev_org)
+        jw_kstr(&w, "prev_org", m->prev_org);
+    if (m && m->clock)
+        jw_kstr(&w, "clock", m->clock);
+    if (m && m->level)
+        jw_kint(&w, "level", m->level);
+    if (m && m->nto) {
+        jw_key(&w, "to");
+        jw_arr(&w);
+        for (size_t i = 0; i < m->nto; i++)
+            jw_str(&w, m->to[i]);
+        jw_arr_end(&w);
+    }
+    if (m && m->link)
+        jw_kstr(&w, "link", m->link);
+    if (m && m->days)
+        jw_kint(&w, "days", m->days);
+    jw_obj_end(&w);
+    transition_add_audit(t->plan, sbuf_steal(&b));
+}
+
+void transition_add_audit(struct lc_plan *p, char *entry)
+{
+    char **v = realloc(p->audit, (p->naudit + 1) * sizeof(char *));
+    if (v == NULL)
+        abort();
+    p->audit = v;
+    p->audit[p->naudit++] = entry;
+}
+
+static void add_msg(struct tctx *t, const char *type, const char *event, const char *schema,
+                    const char **topics, size_t ntopics, struct sbuf *body)
+{
+    struct lc_plan *p = t->plan;
+    if (p->nmsgs == LC_MAX_MSGS) {
+        sbuf_free(body);
+        return;
+    }
+    struct lc_msg *m = &p->msgs[p->nmsgs++];
+    if (asprintf(&m->event_id, "%s#%lld", t->r->id, (long long)t->r->seq) < 0)
+        abort();
+    m->envelope = eventbox_envelope(t->r->id, event, schema, topics, ntopics, body->p);
+    m->body = sbuf_steal(body);
+    m->type = type;
+    snprintf(m->event, sizeof(m->event), "%s", event);
+}
+
+struct change_opts {
+    const char *reason;
+    const char *prev_org;
+    bool with_text;
+    const char *answer_link;
+    int64_t ext_days, due;        /* extended */
+};
+
+/* The contract's actor of an event (docs/schemas/v1/common.json "actor"). */
+static void actor_of(const struct lc_event *ev, const char **type, const char **id,
+                     char *buf, size_t len)
+{
+    const char *a = ev->actor ? ev->actor : "";
+    *id = a;
+    if (strncmp(a, "operator:", 9) == 0) {
+        *type = "operator";
+    } else if (strncmp(a, "agency:", 7) == 0) {
+        *type = "agency";
+        snprintf(buf, len, "org:%s", a + 7);
+        *id = buf;
+    } else if (ev->kind == LC_TIMER || strcmp(a, "sla") == 0 || strcmp(a, "rebuild") == 0) {
+        *type = "daemon";
+    } else {
+        *type = ev->kind == LC_REPLY ? "page" : "source";
+    }
+}
+
+/* An appeal event of the contract for this action: agency progress and
+ * pauses are status changes, an agency's resolution is a closing. */
+static const char *contract_event(const char *action, const char **status)
+{
+    *status = NULL;
+    if (strcmp(action, "accepted") == 0 || strcmp(action, "in_progress") == 0) {
+        *status = action;
+        return "status_changed";
+    }
+    if (strcmp(action, "needs_info") == 0) {
+        *status = "need_info";
+        return "status_changed";
+    }
+    if (strcmp(action, "paused") == 0 || strcmp(action, "resumed") == 0)
+        return "status_changed";
+    if (strcmp(action, "resolved") == 0)
+        return "closed";
+    return action;
+}
+
+static void emit_change(struct tctx *t, const char *action, const struct change_opts *o)
+{
+    const struct appeal_rec *r = t->r;
+    const struct org *org = org_of(t, r->org), *prev = org_of(t, o->prev_org);
+    const char *status, *event = contract_event(action, &status);
+    const char *atype, *aid;
+    char abuf[96];
+    actor_of(t->ev, &atype, &aid, abuf, sizeof(abuf));
+    /* The pipeline published the event under the number its claim took. */
+    int64_t seq = t->ev->published ? t->r->seq : ++t->r->seq;
+    if (!t->ev->published) {
+        char *sla = sla_json(t);
+        static const char *const answer_by[] = {[LC_REPLY] = "page", [LC_ANSWER] = "operator",
+                                                [LC_ANSWERED] = "agency"};
+        bool answer = strcmp(event, "answered") == 0;
+        struct appeal_view v = {
+            .event = event, .appeal_id = r->id, .seq = seq, .now_ms = t->ev->now,
+            .tz = t->tz, .source = r->source, .page = r->page, .link = r->link,
+            .item_kind = r->item_kind, .author_pseudonym = r->author,
+            .municipality = r->municipality, .category = r->category, .priority = r->priority,
+            .text = o->with_text ? r->text : NULL, .text_len = o->with_text && r->text
+                                                                 ? strlen(r->text) : 0,
+            .created_ms = r->created_ms, .received_ms = r->received_ms,
+            .state = r->state, .previous_state = t->before->state,
+            .org_code = r->org, .org_name = org ? org->name : NULL,
+            .org_type = org ? org_type_name(org->type) : NULL,
+            .previous_org_code = o->prev_org, .previous_org_name = prev ? prev->name : NULL,
+            .sla_policy = r->policy, .sla_json = sla, .due_ms = o->due,
+            .extension_days = o->ext_days, .answer_link = o->answer_link,
+            .answer_by = answer && t->ev->kind <= LC_ANSWERED ? answer_by[t->ev->kind] : NULL,
+            .actor_type = atype, .actor_id = aid,
+            .reason = o->reason ? o->reason : strcmp(event, "closed") == 0 ? action : NULL,
+            .status = status, .status_comment = status ? t->ev->reason : NULL,
+        };
+        struct sbuf body = SBUF_INIT;
+        message_appeal(&body, &v);
+        const char *topics[4];
+        size_t n = 0;
+        add_topic(topics, &n, 4, t->cfg->kafka.topic_all);
+        add_topic(topics, &n, 4, owner_topic(t, r->org, r->triage));
+        if (o->prev_org)
+            add_topic(topics, &n, 4, owner_topic(t, o->prev_org, t->before->triage));
+        add_msg(t, "appeal", event, APPEAL_SCHEMA, topics, n, &body);
+        free(sla);
+    }
+    struct audit_more m = {.prev_org = o->prev_org, .link = o->answer_link, .days = o->ext_days};
+    audit(t, seq, action, t->ev->actor, o->reason, &m);
+}
+
+struct sla_opts {
+    enum clock_id clock;
+    int level;
+    const struct escalation *esc;
+    int64_t due, at;
+    const char *link;
+};
+
+static void emit_sla(struct tctx *t, const char *event, const struct sla_opts *o)
+{
+    const struct appeal_rec *r = t->r;
+    const struct org *org = org_of(t, r->org);
+    struct clock_ctx x;
+    cx_for(t, o->clock, &x);
+    const struct org *to[8];
+    size_t nto = o->esc ? clock_recipients(&x, o->esc, to, 8) : 0;
+    const char *codes[8], *names[8];
+    const char *topics[12];
+    size_t n = 0;
+    add_topic(topics, &n, 12, t->cfg->kafka.topic_sla);
+    add_topic(topics, &n, 12, t->cfg->kafka.topic_all);
+    for (size_t i = 0; i < nto; i++) {
+        codes[i] = to[i]->code;
+        names[i] = to[i]->name;
+        if (o->esc->via == VIA_KAFKA && to[i]->kafka)
+            add_topic(topics, &n, 12, to[i]->topic);
+    }
+    if (o->esc && o->esc->via == VIA_TOPIC)
+        add_topic(topics, &n, 12, o->esc->topic);
+    const struct clock *k = &r->clk[o->clock];
+    int64_t left = k->state == CS_RUN ? clock_between(&x, t->ev->now, k->due) : k->left;
+    char *sla = sla_json(t);
+    int64_t seq = ++t->r->seq;
+    struct sla_view v = {
+        .event = event, .appeal_id = r->id, .timer = clock_name(o->clock), .occurrence = seq,
+        .policy = x.pol->name, .org_code = r->org, .org_name = org ? org->name : NULL,
+        .regime = x.pol->regime == REGIME_59FZ ? "59fz" : "social", .level = o->level,
+        .recipient_codes = codes, .recipient_names = names, .nrecipients = nto,
+        .due_ms = o->due, .occurred_ms = o->at, .now_ms = t->ev->now,
+        .late_ms = o->at > 0 && t->ev->now > o->at ? t->ev->now - o->at : 0,
+        .elapsed_s = (k->bud - left) / 1000, .seq = seq, .state = r->state,
+        .category = r->category, .municipality = r->municipality, .priority = r->priority,
+        .link = o->link, .sla_json = sla, .tz = t->tz,
+    };
+    struct sbuf body = SBUF_INIT;
+    message_sla(&body, &v);
+    add_msg(t, "sla", event, SLA_SCHEMA, topics, n, &body);
+    if (t->ev->kind == LC_TIMER && t->plan->nmsgs)
+        t->plan->msgs[t->plan->nmsgs - 1].at = o->at;
+    struct audit_more m = {.clock = clock_name(o->clock), .level = o->level, .to = codes,
+                           .nto = nto, .link = o->link};
+    audit(t, seq, event, t->ev->kind == LC_TIMER ? "sla" : t->ev->actor, NULL, &m);
+    free(sla);
+}
+
+/* A met event for every clock this transition met. */
+static void emit_met(struct tctx *t)
+{
+    for (int c = 0; c < CLK_N; c++) {
+        const struct clock *b = &t->before->clk[c], *a = &t->r->clk[c];
+        if ((b->state != CS_RUN && b->state != CS_PAUSE) || a->state != CS_MET)
+            continue;
+        struct sla_opts o = {.clock = (enum clock_id)c, .due = b->state == CS_RUN ? b->due : 0,
+                             .at = t->ev->now, .link = c == CLK_FR ? t->r->fr_link : NULL};
+        emit_sla(t, "met", &o);
+        if (c == CLK_FR) {
+            t->plan->counts.fr_met = true;
+            t->plan->counts.fr_used_ms = a->used;
+            t->plan->counts.fr_on_time = a->left >= 0;
+        }
+    }
+}
+
+/* ---- the events ---- */
+
+/* The routing decision on a record and its clocks from `from` on: a new
+ * appeal, or a kept non-appeal an edit made an appeal. */
+static void open_routed(struct tctx *t, const struct lc_created *c, int64_t from)
+{
+    struct appeal_rec *r = t->r;
+    record_set(&r->org, c->org);
+    record_set(&r->rule, c->rule);
+    record_set(&r->copies, c->copies);
+    r->triage = c->triage;
+    if (c->dropped) {
+        /* Noise by a drop rule: kept for the record, no clocks, never open. */
+        r->dropped = true;
+        record_set(&r->state, "dropped");
+        audit(t, r->seq, "dropped", c->source, c->route_reason, NULL);
+        return;
+    }
+    record_set(&r->state, "open");
+    const struct policy *p = sla_policy_select(t->cfg, org_of(t, c->org), c->category,
+                                               c->priority, REGIME_SOCIAL, c->route_policy);
+    record_set(&r->policy, p->name);
+    struct clock_ctx x;
+    cx_for(t, CLK_FR, &x);
+    if (p->has_first_response)
+        clock_start(&r->clk[CLK_FR], &x, &p->first_response, from);
+    if (p->has_resolution)
+        clock_start(&r->clk[CLK_RES], &x, &p->resolution, from);
+}
+
+static void set_classification(struct appeal_rec *r, const struct lc_created *c)
+{
+    record_set(&r->kind, c->kind);
+    record_set(&r->category, c->category);
+    record_set(&r->municipality, c->municipality);
+    record_set(&r->priority, c->priority);
+}
+
+static void t_created(struct tctx *t)
+{
+    const struct lc_created *c = t->ev->created;
+    struct appeal_rec *r = t->r;
+    if (t->before->exists || c == NULL) {
+        noop(t);
+        return;
+    }
+    record_set(&r->source, c->source);
+    record_set(&r->page, c->page);
+    record_set(&r->link, c->link);
+    record_set(&r->author, c->author);
+    record_set(&r->item_kind, c->item_kind);
+    set_classification(r, c);
+    record_set(&r->text, c->text ? c->text : "");
+    t->plan->text_changed = c->text && *c->text;
+    r->created_ms = c->created_ms;
+    r->received_ms = c->received_ms;
+    r->exists = true;
+    if (c->kept) {
+        /* Not an appeal (thanks, chatter): kept and counted, never routed. */
+        record_set(&r->state, c->kind && strcmp(c->kind, "gratitude") == 0 ? "feedback"
+                                                                           : "not_appeal");
+        audit(t, r->seq, "created", c->source, "not an appeal", NULL);
+        return;
+    }
+    /* The clocks run from the moment the appeal reached us. */
+    open_routed(t, c, c->received_ms);
+    if (!r->dropped)
+        audit(t, r->seq, "created", c->source, c->route_reason, NULL);
+}
+
+static bool need_exists(struct tctx *t)
+{
+    if (t->before->exists)
+        return true;
+    refuse(t, "not_found", "no appeal %s", t->before->id);
+    return false;
+}
+
+static void t_edited(struct tctx *t)
+{
+    if (!need_exists(t))
+        return;
+    const struct lc_created *c = t->ev->created;
+    bool promote = t->ev->promote && c && state_is_kept(t->before->state);
+    if (!promote && t->before->text && t->ev->text &&
+        strcmp(t->before->text, t->ev->text) == 0) {
+        noop(t);
+        return;
+    }
+    record_set(&t->r->text, t->ev->text ? t->ev->text : "");
+    t->plan->text_changed = true;
+    if (c && (promote || !state_is_kept(t->before->state)))
+        set_classification(t->r, c);
+    if (promote) {
+        /* The new text is an appeal: routed now, its clocks start now. */
+        open_routed(t, c, t->ev->now);
+        audit(t, t->r->seq, "edited", c->source, c->route_reason, NULL);
+        return;
+    }
+    emit_change(t, "updated", &(struct change_opts){.with_text = true});
+}
+
+static void t_withdrawn(struct tctx *t)
+{
+    if (!need_exists(t))
+        return;
+    const char *st = t->before->state;
+    if (strcmp(st, "withdrawn") == 0) {
+        noop(t);
+        return;
+    }
+    /* Noise a drop rule took, and texts that are no appeal, are withdrawn
+     * too, and come back as what they were. */
+    if (!state_is_final(st) || strcmp(st, "dropped") == 0 || state_is_kept(st)) {
+        record_set(&t->r->prev_state, st);
+        record_set(&t->r->state, "withdrawn");
+        for (int c = 0; c < CLK_N; c++)
+            hold(t, (enum clock_id)c, CS_STOP);
+    }
+    emit_change(t, "withdrawn", &(struct change_opts){
+        .reason = "deleted on the platform by its author or a moderator"});
+}
+
+static void t_restored(struct tctx *t)
+{
+    if (!need_exists(t))
+        return;
+    if (strcmp(t->before->state, "withdrawn") != 0) {
+        noop(t);
+        return;
+    }
+    const char *back = t->before->prev_state ? t->before->prev_state : "open";
+    record_set(&t->r->prev_state, NULL);
+    for (int c = 0; c < CLK_N; c++)
+        resume_if(t, (enum clock_id)c, CS_STOP);
+    set_state(t, back);
+    emit_change(t, "restored", &(struct change_opts){.reason = "restored on the platform"});
+}
+
+/* The page's reply in the thread, or an operator's answer given elsewhere. */
+static void t_answer(struct tctx *t, bool by_operator)
+{
+    if (!need_exists(t))
+        return;
+    struct appeal_rec *r = t->r;
+    const char *link = t->ev->link;
+    if (by_operator && r->clk[CLK_FR].state == CS_MET) {
+        refuse(t, "conflict", "the first response to %s was already given", r->id);
+        return;
+    }
+    if (by_operator && state_is_final(r->state)) {
+        refuse(t, "conflict", "%s is %s; reopen it first", r->id, r->state);
+        return;
+    }
+    if (!by_operator && link && t->before->fr_link && strcmp(link, t->before->fr_link) == 0) {
+        noop(t);   /* the same reply again */
+        return;
+    }
+    if (!state_is_final(r->state)) {
+        if (r->clk[CLK_FR].state == CS_RUN || r->clk[CLK_FR].state == CS_PAUSE)
+            record_set(&r->fr_link, link ? link : "");
+        hold(t, CLK_FR, CS_MET);
+        if (rank(r->state) >= 0 && rank(r->state) < rank("answered"))
+            set_state(t, "answered");
+    }
+    emit_change(t, "answered", &(struct change_opts){
+        .reason = t->ev->reason ? t->ev->reason
+                  : by_operator ? "answered outside the platform" : "the page replied in the thread",
+        .answer_link = link});
+}
+
+static bool agency_may(struct tctx *t)
+{
+    if (!need_exists(t))
+        return false;
+    const char *sender = t->ev->sender;
+    if (sender == NULL)
+        return true;
+    /* The owner, or an organisation that got a copy, may report. */
+    bool copy = false;
+    for (const char *p = t->r->copies; p && *p && !copy;) {
+        size_t n = strcspn(p, ",");
+        copy = n == strlen(sender) && strncmp(p, sender, n) == 0;
+        p += n + (p[n] == ',');
+    }
+    if (!copy && (t->r->org == NULL || strcmp(sender, t->r->org) != 0)) {
+        refuse(t, "not_assigned", "%s is assigned to %s, not to %s", t->r->id,
+               t->r->org ? t->r->org : "the ЦУР's triage", sender);
+        return false;
+    }
+    return true;
+}
+
+static bool not_final(struct tctx *t)
+{
+    if (!state_is_final(t->r->state))
+        return true;
+    refuse(t, "conflict", "%s is %s", t->r->id, t->r->state);
+    return false;
+}
+
+static void t_progress(struct tctx *t, const char *status)
+{
+    if (!agency_may(t) || !not_final(t))
+        return;
+    const char *st = t->r->state;
+    bool waiting = strcmp(st, "waiting") == 0;
+    if (!waiting && rank(st) >= rank(status)) {
+        noop(t);   /* a repeat, or a step the appeal is already past */
+        return;
+    }
+    record_set(&t->r->prev_state, NULL);
+    set_state(t, status);
+    emit_change(t, status, &(struct change_opts){.reason = t->ev->reason});
+}
+
+static void t_agency_answered(struct tctx *t)
+{
+    if (!agency_may(t) || !not_final(t))
+        return;
+    struct appeal_rec *r = t->r;
+    if (strcmp(r->state, "answered") == 0 && r->clk[CLK_FR].state != CS_RUN &&
+        r->clk[CLK_FZ].state != CS_RUN && r->clk[CLK_FZ].state != CS_PAUSE) {
+        noop(t);
+        return;
+    }
+    if (r->clk[CLK_FR].state == CS_RUN || r->clk[CLK_FR].state == CS_PAUSE)
+        record_set(&r->fr_link, t->ev->link);
+    hold(t, CLK_FR, CS_MET);
+    hold(t, CLK_FZ, CS_MET);
+    record_set(&r->prev_state, NULL);
+    set_state(t, "answered");
+    emit_change(t, "answered", &(struct change_opts){.reason = t->ev->reason,
+                                                      .answer_link = t->ev->link});
+}
+
+/* resolved (agency) and closed (operator): every clock stops; the
+ * resolution (and a 59-FZ term) count as met, a first response never given
+ * as stopped. */
+static void t_finish(struct tctx *t, const char *state)
+{
+    struct appeal_rec *r = t->r;
+    if (t->ev->kind == LC_RESOLVED ? !agency_may(t) : !need_exists(t))
+        return;
+    if (strcmp(r->state, state) == 0 && t->ev->kind == LC_RESOLVED) {
+        noop(t);
+        return;
+    }
+    if (strcmp(r->state, "closed") == 0 || strcmp(r->state, "withdrawn") == 0 ||
+        (strcmp(r->state, "resolved") == 0 && t->ev->kind == LC_RESOLVED)) {
+        refuse(t, "conflict", "%s is already %s", r->id, r->state);
+        return;
+    }
+    hold(t, CLK_FR, CS_STOP);
+    hold(t, CLK_RES, CS_MET);
+    hold(t, CLK_FZ, CS_MET);
+    record_set(&r->prev_state, NULL);
+    record_set(&r->state, state);
+    emit_change(t, state, &(struct change_opts){.reason = t->ev->reason});
+}
+
+static void t_reopen(struct tctx *t)
+{
+    if (!need_exists(t))
+        return;
+    const char *st = t->r->state;
+    if (strcmp(st, "closed") != 0 && strcmp(st, "resolved") != 0 &&
+        strcmp(st, "answered") != 0) {
+        refuse(t, "conflict", strcmp(st, "withdrawn") == 0
+               ? "%s was withdrawn by its author; it comes back if restored on the platform"
+               : "%s is %s, not closed", t->r->id, st);
+        return;
+    }
+    /* The clocks go on from the time they had left; a first response or a
+     * 59-FZ answer already given stays given. */
+    resume_if(t, CLK_RES, CS_MET);
+    for (int c = 0; c < CLK_N; c++)
+        resume_if(t, (enum clock_id)c, CS_STOP);
+    set_state(t, "open");
+    emit_change(t, "reopened", &(struct change_opts){.reason = t->ev->reason});
+}
+
+static void t_pause(struct tctx *t)
+{
+    if (!(t->ev->kind == LC_NEEDS_INFO ? agency_may(t) : need_exists(t)) || !not_final(t))
+        return;
+    if (strcmp(t->r->state, "waiting") == 0) {
+        if (t->ev->kind == LC_NEEDS_INFO)
+            noop(t);
+        else
+            refuse(t, "conflict", "%s is already waiting for the citizen", t->r->id);
+        return;
+    }
+    record_set(&t->r->prev_state, t->r->state);
+    set_state(t, "waiting");
+    emit_change(t, t->ev->kind == LC_NEEDS_INFO ? "needs_info" : "paused",
+                &(struct change_opts){.reason = t->ev->reason});
+}
+
+static void t_resume(struct tctx *t)
+{
+    if (!need_exists(t))
+        return;
+    if (strcmp(t->r->state, "waiting") != 0) {
+        refuse(t, "conflict", "%s is %s, not waiting", t->r->id, t->r->state);
+        return;
+    }
+    const char *back = t->before->prev_state ? t->before->prev_state : "open";
+    set_state(t, back);
+    record_set(&t->r->prev_state, NULL);
+    emit_change(t, "resumed", &(struct change_opts){.reason = t->ev->reason});
+}
+
+static void t_convert(struct tctx *t)
+{
+    if (!need_exists(t) || !not_final(t))
+        return;
+    struct appeal_rec *r = t->r;
+    if (r->formal) {
+        refuse(t, "conflict", "%s is already a formal обращение (policy %s)", r->id, r->formal);
+        return;
+    }
+    const struct policy *p = sla_policy_select(t->cfg, org_of(t, r->org), r->category,
+                                               r->priority, REGIME_59FZ, NULL);
+    record_set(&r->formal, p->name);
+    r->formal_ms = t->ev->now;
+    struct clock_ctx x;
+    cx_for(t, CLK_FZ, &x);
+    clock_start(&r->clk[CLK_FZ], &x, &p->resolution, t->ev->now);
+    apply_pauses(t);
+    emit_change(t, "converted", &(struct change_opts){.reason = t->ev->reason,
+                                                       .due = r->clk[CLK_FZ].due});
+}
+
+static void t_extend(struct tctx *t)
+{
+    if (!need_exists(t) || !not_final(t))
+        return;
+    struct appeal_rec *r = t->r;
+    struct clock *k = &r->clk[CLK_FZ];
+    if (r->formal == NULL || k->state == CS_NONE) {
+        refuse(t, "conflict", "%s is not a formal обращение; convert it first", r->id);
+        return;
+    }
+    if (k->state != CS_RUN && k->state != CS_PAUSE) {
+        refuse(t, "conflict", "the 59-FZ term of %s is over (answered or stopped)", r->id);
+        return;
+    }
+    struct clock_ctx x;
+    cx_for(t, CLK_FZ, &x);
+    if (r->exts >= x.pol->extensions) {
+        refuse(t, "conflict", "%s was already extended %lld time(s); policy %s allows %lld",
+               r->id, (long long)r->exts, x.pol->name, (long long)x.pol->extensions);
+        return;
+    }
+    int64_t max = x.pol->extension_max.days;
+    if (t->ev->days < 1 || t->ev->days > max) {
+        refuse(t, "bad_args", "days must be 1..%lld (policy %s)", (long long)max, x.pol->name);
+        return;
+    }
+    struct wdur by = {t->ev->days, 0};
+    clock_extend(k, &x, &by, t->ev->now);
+    r->ext_days += t->ev->days;
+    r->exts++;
+    emit_change(t, "extended", &(struct change_opts){
+        .reason = t->ev->reason, .ext_days = t->ev->days,
+        .due = k->state == CS_RUN ? k->due : 0});
+}
+
+static void t_reroute(struct tctx *t)
+{
+    bool agency = t->ev->kind == LC_NOT_OURS;
+    if (!(agency ? agency_may(t) : need_exists(t)) || !not_final(t))
+        return;
+    struct appeal_rec *r = t->r;
+    const struct directory *dir = t->cfg->dir;
+    const struct org *to = org_of(t, t->ev->org);
+    if (!agency && to == NULL) {
+        refuse(t, "not_found", "no organisation '%s'", t->ev->org ? t->ev->org : "");
+        return;
+    }
+    bool triage = to == NULL;     /* not ours, and no better owner known */
+    if (triage)
+        to = dir ? dir->cur : NULL;
+    const char *to_code = to ? to->code : NULL;
+    if (!triage && r->org && strcmp(r->org, to_code) == 0) {
+        refuse(t, "conflict", "%s is already with %s", r->id, to_code);
+        return;
+    }
+    struct clock_ctx from[CLK_N], into[CLK_N];
+    for (int c = 0; c < CLK_N; c++)
+        cx_for(t, (enum clock_id)c, &from[c]);
+    bool keep = !from[CLK_FR].pol->reroute_restart;
+    char *prev = r->org ? strdup(r->org) : NULL;
+    record_set(&r->org, to_code);
+    r->triage = triage;
+    const struct policy *np = sla_policy_select(t->cfg, to, r->category, r->priority,
+                                                REGIME_SOCIAL, NULL);
+    record_set(&r->policy, np->name);
+    char note[160] = "";
+    for (int c = 0; c < CLK_N; c++) {
+        cx_for(t, (enum clock_id)c, &into[c]);
+        const struct wdur *allow = c == CLK_FR ? &into[c].pol->first_response
+                                               : &into[c].pol->resolution;
+        bool has = c == CLK_FR ? into[c].pol->has_first_response : into[c].pol->has_resolution;
+        struct clock *k = &r->clk[c];
+        if (k->state == CS_NONE || !has)
+            continue;
+        int64_t used = k->bud - (k->state == CS_RUN ? clock_between(&from[c], t->ev->now, k->due)
+                                                    : k->left);
+        if (c == CLK_FR && (k->state == CS_RUN || k->state == CS_PAUSE)) {
+            char d[32];
+            format_duration(used, d, sizeof(d));
+            if (keep)
+                snprintf(note, sizeof(note), "; %s of the first-response time kept (policy %s)",
+                         d, from[c].pol->name);
+            else
+                snprintf(note, sizeof(note), "; clocks restarted (policy %s restarts on "
+                         "re-route)", from[c].pol->name);
+        }
+        clock_move(k, &from[c], &into[c], allow, keep || c == CLK_FZ, t->ev->now);
+    }
+    if (rank(r->state) > 0)
+        record_set(&r->state, "open");
+    apply_pauses(t);
+    char reason[512];
+    snprintf(reason, sizeof(reason), "%s%s%s%s", agency ? "not ours" : "",
+             agency && t->ev->reason ? ": " : "", t->ev->reason ? t->ev->reason : "", note);
+    emit_change(t, "rerouted", &(struct change_opts){.reason = reason, .prev_org = prev,
+                                                      .with_text = true});
+    free(prev);
+}
+
+static void fire_stage(struct tctx *t, enum clock_id c, const struct clock_ctx *x, int stage,
+                       int64_t at)
+{
+    const struct clock *k = &t->r->clk[c];
+    struct sla_opts o = {.clock = c, .due = k->due, .at = at};
+    if (stage == STAGE_WARNING) {
+        emit_sla(t, "warning", &o);
+    } else if (stage == STAGE_BREACH) {
+        emit_sla(t, "breach", &o);
+        t->plan->counts.breaches++;
+    } else {
+        o.level = stage - 1;
+        o.esc = &x->pol->esc[stage - 2];
+        emit_sla(t, "escalation", &o);
+    }
+}
+
+static void t_timer(struct tctx *t)
+{
+    if (!t->before->exists) {
+        noop(t);
+        return;
+    }
+    int64_t now = t->ev->now;
+    bool fired = false;
+    for (int c = 0; c < CLK_N; c++) {
+        struct clock *k = &t->r->clk[c];
+        if (k->state != CS_RUN)
+            continue;
+        struct clock_ctx x;
+        cx_for(t, (enum clock_id)c, &x);
+        int n = clock_nstages(&x);
+        for (int s = 0; s < n && t->plan->nmsgs < LC_MAX_MSGS - 1; s++) {
+            int64_t at = clock_stage_at(k, &x, s);
+            if ((k->fired & 1u << s) || at > now)
+                continue;
+            k->fired |= 1u << s;
+            /* A warning that comes due together with its breach says nothing new. */
+            if (s == STAGE_WARNING && clock_stage_at(k, &x, STAGE_BREACH) <= now)
+                continue;
+            fire_stage(t, (enum clock_id)c, &x, s, at);
+            fired = true;
+        }
+    }
+    if (!fired && memcmp(t->before->clk, t->r->clk, sizeof(t->r->clk)) == 0)
+        noop(t);
+}
+
+/* ---- entry ---- */
+
+int64_t transition_next_at(const struct apd_config *cfg, const struct appeal_rec *r)
+{
+    struct lc_event ev = {.now = 0};
+    struct lc_plan plan = {0};
+    struct tctx t = {.cfg = cfg, .before = r, .r = (struct appeal_rec *)r, .ev = &ev,
+                     .plan = &plan};
+    int64_t best = INT64_MAX;
+    for (int c = 0; c < CLK_N; c++) {
+        if (r->clk[c].state != CS_RUN)
+            continue;
+        struct clock_ctx x;
+        cx_for(&t, (enum clock_id)c, &x);
+        int64_t at = clock_next_at(&r->clk[c], &x);
+        if (at < best)
+            best = at;
+    }
+    return best;
+}
+
+void transition_plan(const struct apd_config *cfg, const struct appeal_rec *before,
+                     const struct lc_event *ev, struct lc_plan *plan)
+{
+    memset(plan, 0, sizeof(*plan));
+    record_copy(&plan->after, before);
+    struct tctx t = {.cfg = cfg, .before = before, .r = &plan->after, .ev = ev, .plan = plan,
+                     .tz = cfg->daemon.timezone};
+    switch (ev->kind) {
+    case LC_CREATED: t_created(&t); break;
+    case LC_EDITED: t_edited(&t); break;
+    case LC_WITHDRAWN: t_withdrawn(&t); break;
+    case LC_RESTORED: t_restored(&t); break;
+    case LC_REPLY: t_answer(&t, false); break;
+    case LC_ANSWER: t_answer(&t, true); break;
+    case LC_ACCEPTED: t_progress(&t, "accepted"); break;
+    case LC_IN_PROGRESS: t_progress(&t, "in_progress"); break;
+    case LC_ANSWERED: t_agency_answered(&t); break;
+    case LC_RESOLVED: t_finish(&t, "resolved"); break;
+    case LC_CLOSE: t_finish(&t, "closed"); break;
+    case LC_REOPEN: t_reopen(&t); break;
+    case LC_PAUSE:
+    case LC_NEEDS_INFO: t_pause(&t); break;
+    case LC_RESUME: t_resume(&t); break;
+    case LC_CONVERT: t_convert(&t); break;
+    case LC_EXTEND: t_extend(&t); break;
+    case LC_REROUTE:
+    case LC_NOT_OURS: t_reroute(&t); break;
+    case LC_TIMER: t_timer(&t); break;
+    }
+    if (plan->status == LC_OK && ev->kind != LC_TIMER)
+        emit_met(&t);
+    plan->counts.closed = !state_is_final(before->state) && state_is_final(plan->after.state) &&
+                          before->exists;
+    plan->next_at = transition_next_at(cfg, &plan->after);
+    plan->now = ev->now;
+}
+
+void transition_plan_free(struct lc_plan *plan)
+{
+    for (size_t i = 0; i < plan->nmsgs; i++) {
+        free(plan->msgs[i].event_id);
+        free(plan->msgs[i].envelope);
+        free(plan->msgs[i].body);
+    }
+    for (size_t i = 0; i < plan->naudit; i++)
+        free(plan->audit[i]);
+    free(plan->audit);
+    record_free(&plan->after);
+    memset(plan, 0, sizeof(*plan));
+}
