@@ -17,7 +17,9 @@
 #include "pipeline.h"
 #include "redis.h"
 #include "sbuf.h"
+#include "engine.h"
 #include "spool.h"
+#include "status.h"
 #include "units.h"
 
 static const char *state_name(enum app_state s)
@@ -127,6 +129,14 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_kint(w, "port", app->http ? http_port(app->http) : 0);
     jw_kint(w, "waiting_for_spool", app->http ? http_inflight(app->http) : 0);
     jw_obj_end(w);
+
+    struct status_consumer *sc = sla_engine_status(app);
+    if (sc) {
+        jw_key(w, "agency_status");
+        jw_obj(w);
+        status_consumer_write_stats(sc, w);
+        jw_obj_end(w);
+    }
 
     jw_key(w, "control");
     jw_obj(w);

@@ -39,6 +39,7 @@ struct status_consumer {
     const char *dlq_error;     /* its contract code: bad_json, unknown_appeal, ... */
     bool stopped;
     struct status_stats st;
+    char assigned[256];        /* partitions the group gives us, "0,2" ("" none) */
     struct mfam *m_status;
 };
 
@@ -244,7 +245,36 @@ static void on_pipe(evutil_socket_t fd, short what, void *arg)
     serve(arg);
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg) { serve(arg); }
+/* The group's assignment, looked at once a tick: operators see in the log
+ * and in `appealsctl status` which daemon applies which partition, and when
+ * a daemon dies its partitions move to the survivors after the session
+ * timeout ([sla] status_session_timeout). */
+static void watch_assignment(struct status_consumer *sc)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(sc->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR || l == NULL)
+        return;
+    char now[sizeof(sc->assigned)] = "";
+    size_t n = 0;
+    for (int i = 0; i < l->cnt && n + 12 < sizeof(now); i++)
+        n += (size_t)snprintf(now + n, sizeof(now) - n, "%s%" PRId32, i ? "," : "",
+                              l->elems[i].partition);
+    sc->st.partitions = (uint64_t)l->cnt;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (strcmp(now, sc->assigned) == 0)
+        return;
+    sc->st.rebalances++;
+    log_info("status: group %s now gives this daemon partitions [%s] of %s (was [%s]); their "
+             "agency statuses are applied here", sla_cfg(sc->app->cfg)->status_group, now,
+             sc->app->cfg->kafka.topic_status, sc->assigned);
+    memcpy(sc->assigned, now, sizeof(now));
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    watch_assignment(arg);
+    serve(arg);
+}
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -268,9 +298,12 @@ struct status_consumer *status_consumer_new(struct app *app, struct lifecycle *l
     sc->lc = lc;
     sc->pipe[0] = sc->pipe[1] = -1;
     const struct apd_config *c = app->cfg;
+    char session[24];
+    snprintf(session, sizeof(session), "%" PRId64, sla_cfg(c)->status_session_ms);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (kafka_conf_common(conf, c, "status", err, errlen) != 0 ||
         rd_kafka_conf_set(conf, "group.id", sla_cfg(c)->status_group, err, errlen) ||
+        rd_kafka_conf_set(conf, "session.timeout.ms", session, err, errlen) ||
         rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "true", err, errlen) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen)) {
@@ -396,4 +429,24 @@ void status_consumer_stop(struct status_consumer *sc)
 void status_consumer_get_stats(const struct status_consumer *sc, struct status_stats *st)
 {
     *st = sc->st;
+}
+
+void status_consumer_write_stats(const struct status_consumer *sc, struct jw *w)
+{
+    jw_kstr(w, "topic", sc->app->cfg->kafka.topic_status);
+    jw_kstr(w, "group", sla_cfg(sc->app->cfg)->status_group);
+    jw_key(w, "partitions");
+    jw_arr(w);
+    for (const char *p = sc->assigned; *p;) {
+        char *end;
+        jw_int(w, strtoll(p, &end, 10));
+        p = *end == ',' ? end + 1 : end;
+    }
+    jw_arr_end(w);
+    jw_kint(w, "rebalances", (int64_t)sc->st.rebalances);
+    jw_kint(w, "received", (int64_t)sc->st.received);
+    jw_kint(w, "applied", (int64_t)sc->st.applied);
+    jw_kint(w, "ignored", (int64_t)sc->st.ignored);
+    jw_kint(w, "dead_lettered", (int64_t)sc->st.dead_lettered);
+    jw_kint(w, "retries", (int64_t)sc->st.retries);
 }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 struct app;
+struct jw;
 struct lifecycle;
 struct status_consumer;
 
@@ -38,7 +39,12 @@ void status_consumer_stop(struct status_consumer *sc);
 
 struct status_stats {
     uint64_t received, applied, ignored, dead_lettered, retries;
+    uint64_t partitions;   /* assigned to this daemon now */
+    uint64_t rebalances;   /* times the assignment changed */
 };
 void status_consumer_get_stats(const struct status_consumer *sc, struct status_stats *st);
+/* Members of `appealsctl status`'s "agency_status" object: topic, group,
+ * the partitions assigned here, and the counters above. */
+void status_consumer_write_stats(const struct status_consumer *sc, struct jw *w);
 
 #endif

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Three daemons behind HAProxy, sharing one Redis and one Kafka: every appeal
-reaches Kafka once under one id, and when one daemon is killed under load the
-others go on and the killed one replays its spool when it comes back."""
+reaches Kafka once under one id, every SLA event once; when one daemon is
+killed under load the others go on, the agency status consumer group moves
+the dead daemon's partitions to the survivors (statuses sent to every
+partition meanwhile are applied), and the killed one replays its spool and
+rejoins the group when it comes back."""
 
-import signal
+import json
 import subprocess
 import time
 
@@ -51,20 +54,72 @@ class HAProxy:
             self.proc.wait(10)
 
 
+def partitions(d):
+    return d.ctl("status")["result"]["agency_status"]["partitions"]
+
+
+def wait_group(ds, what):
+    """Until the live daemons share every status partition, none twice."""
+    def shared():
+        got = [p for d in ds for p in partitions(d)]
+        return sorted(got) == list(range(NPART)) and all(partitions(d) for d in ds)
+    h.wait_until(shared, timeout=90, interval=0.5, what=what)
+
+
+NPART = 3   # kafka.partitions: what --create-topics made
+
+
+def open_appeals(a, n):
+    """n open appeals with their owners, from the shared Redis."""
+    out = []
+    with a.redis() as r:
+        for aid in r.zrange(a.rkey("idx:open")):
+            rec = a.appeal(aid)
+            if rec.get("state") == "open" and rec.get("org"):
+                out.append((aid, rec["org"]))
+            if len(out) == n:
+                break
+    assert len(out) == n, "only %d open appeals" % len(out)
+    return out
+
+
+def accept_on_every_partition(svc, a, appeals):
+    """One "accepted" status per partition, so whichever daemon owns it must act."""
+    for p, (aid, org) in enumerate(appeals):
+        body = {"schema": "appealsd.status/1", "appeal_id": aid, "org": org,
+                "status": "accepted", "at": "2026-11-30T10:00:00+03:00"}
+        h.kafka_produce(svc.kafka_brokers, a.topic("status"), aid,
+                        json.dumps(body, ensure_ascii=False), partition=p)
+
+
 def test_three_daemons_behind_haproxy():
     with h.Services() as svc:
-        first = apd.Apd(svc, name="d0")
-        ds = [first] + [apd.Apd(svc, name="d%d" % i, u=first.u, create_topics=False)
+        more = {"kafka.partitions": str(NPART)}
+        first = apd.Apd(svc, name="d0", overrides=more)
+        ds = [first] + [apd.Apd(svc, name="d%d" % i, u=first.u, create_topics=False,
+                                overrides=more)
                         for i in (1, 2)]
+        wait_group(ds, "the status partitions spread over the three daemons")
         lb = HAProxy([d.port for d in ds])
-        seconds = 60 if FULL else 12
+        seconds = 90 if FULL else 30
         load = Load(lb.url(""), rate=300, seconds=seconds, conns=12)
-        time.sleep(seconds / 3)
+        time.sleep(4)
         victim = ds[1]
+        lost = partitions(victim)
         victim.daemon.kill9()
-        time.sleep(seconds / 4)
+        survivors = [d for d in ds if d is not victim]
+        # the group notices after sla.status_session_timeout (10 s)
+        wait_group(survivors, "the survivors to take partitions %s of the killed daemon" % lost)
+        appeals = open_appeals(first, NPART)
+        accept_on_every_partition(svc, first, appeals)
+        for aid, _ in appeals:
+            h.wait_until(lambda: first.appeal(aid).get("state") == "accepted", timeout=60,
+                         what="the status on a moved partition applied to %s" % aid)
+        h._diag("partitions %s moved from the killed daemon to the survivors: %s"
+                % (lost, [partitions(d) for d in survivors]))
         victim.daemon.start()
         victim.daemon.wait_ready()
+        wait_group(ds, "the restarted daemon to rejoin the status group")
         load.wait()
         recs = load.records()
         ok = [r for r in recs if r[2] == 200]
@@ -75,6 +130,9 @@ def test_three_daemons_behind_haproxy():
         fault.assert_sla_events_once(first)
         published = [d.ctl("status")["result"]["pipeline"]["published"] for d in ds]
         assert all(p > 0 for p in published), "a daemon took no work: %s" % published
+        for aid, _ in appeals:
+            audit = [x["action"] for x in first.ctl("show", {"id": aid})["result"]["audit"]]
+            assert audit.count("accepted") == 1, (aid, audit)
         for d in ds:
             d.daemon.close()
 

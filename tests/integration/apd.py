@@ -190,6 +190,9 @@ def base_overrides(svc, tmp, u):
         "kafka.topic_dlq": u + ".dlq",
         "kafka.topic_org_prefix": u + ".org.",
         "kafka.partitions": "1",
+        # one status consumer group per test: members of one group on other
+        # topics would make each other rebalance
+        "sla.status_group": u + ".status-group",
         # OK's webhooks are allowed only from OK's networks; tests post from loopback
         "source.ok.allow_from": "127.0.0.1/32",
     }
