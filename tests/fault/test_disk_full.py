@@ -26,7 +26,7 @@ def test_disk_full_503_then_recovery():
         spool = h.tmpdir() / "small-spool"
         mount_tmpfs(spool, "1m")
         over = {"spool.dir": str(spool), "spool.segment_size": "128k", "spool.max_size": "1G",
-                "http.retry_after": "7"}
+                "http.retry_after": "7", **fault.FAST_SLA}
         with apd.Apd(svc, overrides=over) as a:
             svc.stop_kafka()
             load = Load(a.url(""), rate=400, seconds=8, conns=8)
@@ -46,7 +46,7 @@ def test_disk_full_503_then_recovery():
                 return a.post("/webhook/vk", apd.vk_comment(100001, 999002, "Нет газа"))[0] == 200
             h.wait_until(accepted, timeout=60, what="intake to recover", interval=1.0)
             recs.append((apd.vk_appeal_id(100001, 999002), "new", 200))
-            fault.assert_no_loss_no_dup(a, recs)
+            fault.verdict(a, recs)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ SECONDS = 60 if FULL else 15
 
 def test_slow_broker_memory_bounded():
     with h.Services(private=True) as svc:
-        over = {"daemon.max_inflight": "256"}
+        over = {"daemon.max_inflight": "256", **fault.FAST_SLA}
         with apd.Apd(svc, overrides=over) as a:
             pid = a.daemon.pid
             warm = Load(a.url(""), rate=200, seconds=3, conns=8)
@@ -39,7 +39,7 @@ def test_slow_broker_memory_bounded():
                 "RSS grew from %d to %d kB with %d records waiting" % (rss0, peak, backlog)
             h.set_produce_quota(svc.kafka_brokers, None)
             fault.wait_drained(a, timeout=300)
-            fault.assert_no_loss_no_dup(a, recs)
+            fault.verdict(a, recs)
             print("# backlog %d records on disk; RSS %d -> peak %d kB" % (backlog, rss0, peak))
 
 
