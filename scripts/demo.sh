@@ -91,10 +91,10 @@ for line in sys.stdin:
     m = json.loads(line); p = json.loads(m["payload"])
     route = p.get("route", {})
     cls = p.get("classification", {})
+    what = "/".join(x for x in (cls.get("kind"), cls.get("category")) if x)
     print("  %-9s %-30s seq %-2s org %-10s %s%s" % (p["event"], p["appeal_id"], p["seq"],
-          p.get("org", {}).get("code", "-"),
-          ("rule %s: %s" % (route["rule"], route["reason"])) if route else "",
-          ("  [%s/%s]" % (cls.get("kind"), cls.get("category"))) if cls else ""))'
+          p.get("org", {}).get("code", "-"), route.get("reason", ""),
+          ("  [%s]" % what) if what else ""))'
 done
 
 say "the appeal's record in Redis"

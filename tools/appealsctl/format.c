@@ -58,6 +58,26 @@ static void kv_conn(FILE *f, const char *name, bool up, const char *detail)
     out_kv(f, name, buf);
 }
 
+/* Which status partitions this daemon applies: with several daemons, the
+ * operator checks here that the group covers the topic. */
+static void fmt_agency_status(FILE *f, const struct json *as)
+{
+    char parts[160] = "", buf[512];
+    const struct json *pl = json_get(as, "partitions");
+    size_t n = 0;
+    for (size_t i = 0; pl && pl->type == JSON_ARRAY && i < pl->len && n + 24 < sizeof(parts);
+         i++) {
+        int64_t v = 0;
+        json_int64(json_at(pl, i), &v);
+        n += (size_t)snprintf(parts + n, sizeof(parts) - n, "%s%lld", i ? "," : "",
+                              (long long)v);
+    }
+    snprintf(buf, sizeof(buf), "partitions [%s] of %s, %s applied, %s dead-lettered, "
+             "%s rebalances", parts, str(as, "topic") ?: "?", num(as, "applied"),
+             num(as, "dead_lettered"), num(as, "rebalances"));
+    out_kv(f, "agency statuses", buf);
+}
+
 void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
 {
     char buf[512], up[32];
@@ -98,6 +118,9 @@ void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
     snprintf(buf, sizeof(buf), "port %s, %s waiting for the spool", num(h, "port"),
              num(h, "waiting_for_spool"));
     out_kv(f, "http", buf);
+    const struct json *as = json_get(r, "agency_status");
+    if (as)
+        fmt_agency_status(f, as);
     const struct json *c = json_get(r, "control");
     if (c) {
         snprintf(buf, sizeof(buf), "%s clients, %s tailing, %s events sent, %s dropped",
