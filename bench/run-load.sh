@@ -27,7 +27,7 @@
 # (default 120) after the load; if one does not, the exit status is 1.
 # Also reported: where the CPU goes per appeal, by process and by thread
 # (the daemon's loop, spool fsync and librdkafka threads; Redis; the
-# broker's request handling, JIT and GC threads).
+# broker's JIT, GC and other threads: network, requests, raft).
 # --out FILE also writes the per-run JSON lines to FILE.
 set -euo pipefail
 
