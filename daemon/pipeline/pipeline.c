@@ -663,17 +663,16 @@ static void step_commit(struct job *j)
                .link = ev->link, .published = true},
         .cfg = j->cfg,
     };
-    if (ev->type == APD_EV_CREATED) {
-        created_info(j, &c, pseudo, copies, sizeof(copies));
-        rq.ev.created = &c;
-        rq.fresh = true;
-        rq.expect_seq = j->claim.seq;
-    } else if (ev->type == APD_EV_EDITED && j->cls.done) {
-        /* The classification of the new text; an edit that made an appeal
-         * of a non-appeal also carries its routing decision. */
+    /* An edit carries the classification of its new text; one that made an
+     * appeal of a non-appeal also carries its routing decision. */
+    if (ev->type == APD_EV_CREATED || (ev->type == APD_EV_EDITED && j->cls.done)) {
         created_info(j, &c, pseudo, copies, sizeof(copies));
         rq.ev.created = &c;
         rq.ev.promote = j->promoted;
+    }
+    if (ev->type == APD_EV_CREATED) {
+        rq.fresh = true;
+        rq.expect_seq = j->claim.seq;
     }
     j->step = STEP_COMMIT;
     struct lifecycle *lc = sla_engine_lifecycle(j->pl->app);

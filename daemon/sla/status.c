@@ -27,6 +27,11 @@
 #include "units.h"
 
 
+struct status_stats {
+    uint64_t received, applied, ignored, dead_lettered, retries;
+    uint64_t rebalances;   /* times the assignment changed */
+};
+
 struct status_consumer {
     struct app *app;
     struct lifecycle *lc;
@@ -39,7 +44,8 @@ struct status_consumer {
     const char *dlq_error;     /* its contract code: bad_json, unknown_appeal, ... */
     bool stopped;
     struct status_stats st;
-    char assigned[256];        /* partitions the group gives us, "0,2" ("" none) */
+    int32_t parts[64];         /* partitions the group gives us now, in its order */
+    int nparts;
     struct mfam *m_status;
 };
 
@@ -249,25 +255,35 @@ static void on_pipe(evutil_socket_t fd, short what, void *arg)
  * and in `appealsctl status` which daemon applies which partition, and when
  * a daemon dies its partitions move to the survivors after the session
  * timeout ([sla] status_session_timeout). */
+static void parts_str(const int32_t *p, int n, char *out, size_t len)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && k + 12 < len; i++)
+        k += (size_t)snprintf(out + k, len - k, "%s%" PRId32, i ? "," : "", p[i]);
+}
+
 static void watch_assignment(struct status_consumer *sc)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
     if (rd_kafka_assignment(sc->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR || l == NULL)
         return;
-    char now[sizeof(sc->assigned)] = "";
-    size_t n = 0;
-    for (int i = 0; i < l->cnt && n + 12 < sizeof(now); i++)
-        n += (size_t)snprintf(now + n, sizeof(now) - n, "%s%" PRId32, i ? "," : "",
-                              l->elems[i].partition);
-    sc->st.partitions = (uint64_t)l->cnt;
+    int32_t now[64];
+    int n = l->cnt < 64 ? l->cnt : 64;
+    for (int i = 0; i < n; i++)
+        now[i] = l->elems[i].partition;
     rd_kafka_topic_partition_list_destroy(l);
-    if (strcmp(now, sc->assigned) == 0)
+    if (n == sc->nparts && memcmp(now, sc->parts, (size_t)n * sizeof(now[0])) == 0)
         return;
+    char was[256], is[256];
+    parts_str(sc->parts, sc->nparts, was, sizeof(was));
+    parts_str(now, n, is, sizeof(is));
     sc->st.rebalances++;
     log_info("status: group %s now gives this daemon partitions [%s] of %s (was [%s]); their "
-             "agency statuses are applied here", sla_cfg(sc->app->cfg)->status_group, now,
-             sc->app->cfg->kafka.topic_status, sc->assigned);
-    memcpy(sc->assigned, now, sizeof(now));
+             "agency statuses are applied here", sla_cfg(sc->app->cfg)->status_group, is,
+             sc->app->cfg->kafka.topic_status, was);
+    memcpy(sc->parts, now, (size_t)n * sizeof(now[0]));
+    sc->nparts = n;
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -426,22 +442,14 @@ void status_consumer_stop(struct status_consumer *sc)
         sc->stopped = true;
 }
 
-void status_consumer_get_stats(const struct status_consumer *sc, struct status_stats *st)
-{
-    *st = sc->st;
-}
-
 void status_consumer_write_stats(const struct status_consumer *sc, struct jw *w)
 {
     jw_kstr(w, "topic", sc->app->cfg->kafka.topic_status);
     jw_kstr(w, "group", sla_cfg(sc->app->cfg)->status_group);
     jw_key(w, "partitions");
     jw_arr(w);
-    for (const char *p = sc->assigned; *p;) {
-        char *end;
-        jw_int(w, strtoll(p, &end, 10));
-        p = *end == ',' ? end + 1 : end;
-    }
+    for (int i = 0; i < sc->nparts; i++)
+        jw_int(w, sc->parts[i]);
     jw_arr_end(w);
     jw_kint(w, "rebalances", (int64_t)sc->st.rebalances);
     jw_kint(w, "received", (int64_t)sc->st.received);

@@ -37,14 +37,9 @@ void status_consumer_free(struct status_consumer *sc);
 /* Takes no new message (shutdown); the one being handled finishes. */
 void status_consumer_stop(struct status_consumer *sc);
 
-struct status_stats {
-    uint64_t received, applied, ignored, dead_lettered, retries;
-    uint64_t partitions;   /* assigned to this daemon now */
-    uint64_t rebalances;   /* times the assignment changed */
-};
-void status_consumer_get_stats(const struct status_consumer *sc, struct status_stats *st);
 /* Members of `appealsctl status`'s "agency_status" object: topic, group,
- * the partitions assigned here, and the counters above. */
+ * the partitions assigned here, and the counters of received, applied,
+ * ignored, dead-lettered and retried messages and of rebalances. */
 void status_consumer_write_stats(const struct status_consumer *sc, struct jw *w);
 
 #endif
