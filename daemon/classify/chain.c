@@ -52,17 +52,12 @@ static void host_log(void *handle, int level, const char *fmt, ...)
 static void host_log(void *handle, int level, const char *fmt, ...)
 {
     struct classifier *c = handle;
-    char msg[1024];
+    char who[256];
+    snprintf(who, sizeof(who), "classify: classifier %s (%s)", c->name, c->plugin_name);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    plugin_vlog(level, who, fmt, ap);
     va_end(ap);
-    if (level < LOG_LVL_ERROR)
-        level = LOG_LVL_ERROR;
-    if (level > LOG_LVL_DEBUG)
-        level = LOG_LVL_DEBUG;
-    log_msg((enum log_level)level, "classify: classifier %s (%s): %s", c->name, c->plugin_name,
-            msg);
 }
 
 static const struct apd_page *host_no_page(void *handle, const char *id) { return NULL; }

@@ -28,16 +28,12 @@ static void host_log(void *handle, int level, const char *fmt, ...)
 static void host_log(void *handle, int level, const char *fmt, ...)
 {
     struct source *s = handle;
-    char msg[1024];
+    char who[160];
+    snprintf(who, sizeof(who), "[plugin:%s]", s->cfg->plugin_name);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    plugin_vlog(level, who, fmt, ap);
     va_end(ap);
-    if (level < LOG_LVL_ERROR)
-        level = LOG_LVL_ERROR;
-    if (level > LOG_LVL_DEBUG)
-        level = LOG_LVL_DEBUG;
-    log_msg((enum log_level)level, "[plugin:%s] %s", s->cfg->plugin_name, msg);
 }
 
 static const struct apd_page *host_page_find(void *handle, const char *id)

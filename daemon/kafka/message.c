@@ -62,15 +62,6 @@ void appeal_number(const char *appeal_id, char *out, size_t outlen)
     snprintf(out, outlen, "%05" PRIu64 "-%05" PRIu64, v / 100000, v % 100000);
 }
 
-static void kv_time(struct jw *w, const char *k, int64_t ms, const char *tz)
-{
-    char buf[48];
-    if (ms <= 0)
-        return;
-    format_iso8601(ms, tz, buf, sizeof(buf));
-    jw_kstr(w, k, buf);
-}
-
 static void kv_opt(struct jw *w, const char *k, const char *s)
 {
     if (s)
@@ -101,7 +92,7 @@ static void put_envelope(struct jw *w, const char *schema, const char *event,
     jw_kstr(w, "appeal_id", appeal_id);
     appeal_number(appeal_id, num, sizeof(num));
     jw_kstr(w, "number", num);
-    kv_time(w, "published_at", now_ms, tz);
+    jw_ktime(w, "published_at", now_ms, tz);
 }
 
 static void put_page_item(struct jw *w, const struct appeal_view *v)
@@ -165,8 +156,8 @@ static void put_sla(struct jw *w, const struct appeal_view *v)
     jw_key(w, "sla");
     jw_obj(w);
     kv_opt(w, "policy", v->sla_policy);
-    kv_time(w, "first_response_due", v->first_response_due_ms, v->tz);
-    kv_time(w, "due", v->due_ms, v->tz);
+    jw_ktime(w, "first_response_due", v->first_response_due_ms, v->tz);
+    jw_ktime(w, "due", v->due_ms, v->tz);
     jw_obj_end(w);
 }
 
@@ -192,7 +183,7 @@ static void put_change(struct jw *w, const struct appeal_view *v)
         jw_key(w, "extension");
         jw_obj(w);
         jw_kint(w, "days", v->extension_days);
-        kv_time(w, "due", v->due_ms, v->tz);
+        jw_ktime(w, "due", v->due_ms, v->tz);
         jw_obj_end(w);
     }
     if (v->actor_type) {
@@ -215,8 +206,8 @@ void message_appeal(struct sbuf *out, const struct appeal_view *v)
     put_envelope(&w, APPEAL_SCHEMA "/" MESSAGE_SCHEMA_VERSION, v->event, id, v->appeal_id,
                  v->now_ms, v->tz);
     jw_kint(&w, "seq", v->seq);
-    kv_time(&w, "occurred_at", v->created_ms, v->tz);
-    kv_time(&w, "received_at", v->received_ms, v->tz);
+    jw_ktime(&w, "occurred_at", v->created_ms, v->tz);
+    jw_ktime(&w, "received_at", v->received_ms, v->tz);
     kv_opt(&w, "source", v->source);
     put_page_item(&w, v);
     if (v->text) {
@@ -268,8 +259,8 @@ void message_sla(struct sbuf *out, const struct sla_view *v)
         }
         jw_arr_end(&w);
     }
-    kv_time(&w, "due_at", v->due_ms, v->tz);
-    kv_time(&w, "occurred_at", v->occurred_ms, v->tz);
+    jw_ktime(&w, "due_at", v->due_ms, v->tz);
+    jw_ktime(&w, "occurred_at", v->occurred_ms, v->tz);
     if (v->late_ms > 0)
         jw_kint(&w, "late_ms", v->late_ms);
     if (v->elapsed_s > 0)
@@ -309,7 +300,7 @@ void message_dead_letter(struct sbuf *out, const struct dead_letter_view *v)
     jw_kstr(&w, "schema", DEAD_LETTER_SCHEMA "/" MESSAGE_SCHEMA_VERSION);
     jw_kstr(&w, "event", "rejected");
     jw_kstr(&w, "event_id", id);
-    kv_time(&w, "published_at", v->now_ms, v->tz);
+    jw_ktime(&w, "published_at", v->now_ms, v->tz);
     jw_kstr(&w, "error", v->error);
     jw_kstr(&w, "reason", v->reason);
     jw_key(&w, "origin");
@@ -318,7 +309,7 @@ void message_dead_letter(struct sbuf *out, const struct dead_letter_view *v)
     jw_kint(&w, "partition", v->partition);
     jw_kint(&w, "offset", v->offset);
     kv_opt(&w, "key", v->key);
-    kv_time(&w, "received_at", v->received_ms, v->tz);
+    jw_ktime(&w, "received_at", v->received_ms, v->tz);
     jw_obj_end(&w);
     const char *p = v->payload ? v->payload : "";
     size_t n = v->payload ? v->payload_len : 0;

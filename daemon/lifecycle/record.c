@@ -246,26 +246,17 @@ static const char *state_word(char s)
     }
 }
 
-static void kv_time(struct jw *w, const char *k, int64_t ms, const char *tz)
-{
-    char buf[48];
-    if (ms <= 0)
-        return;
-    format_iso8601(ms, tz, buf, sizeof(buf));
-    jw_kstr(w, k, buf);
-}
-
 void record_sla_json(struct jw *w, const struct appeal_rec *r, const char *tz)
 {
     jw_obj(w);
     /* The one deadline most consumers look for, at the top. */
     if (r->clk[CLK_FR].state == CS_RUN)
-        kv_time(w, "first_response_due", r->clk[CLK_FR].due, tz);
+        jw_ktime(w, "first_response_due", r->clk[CLK_FR].due, tz);
     if (r->policy)
         jw_kstr(w, "policy", r->policy);
     if (r->formal) {
         jw_kstr(w, "formal_policy", r->formal);
-        kv_time(w, "converted_at", r->formal_ms, tz);
+        jw_ktime(w, "converted_at", r->formal_ms, tz);
         jw_kint(w, "extended_days", r->ext_days);
         jw_kint(w, "extensions", r->exts);
     }
@@ -280,14 +271,14 @@ void record_sla_json(struct jw *w, const struct appeal_rec *r, const char *tz)
         jw_obj(w);
         jw_kstr(w, "state", state_word(ck->state));
         if (ck->state == CS_RUN)
-            kv_time(w, "due", ck->due, tz);
+            jw_ktime(w, "due", ck->due, tz);
         else
             jw_kint(w, "left_ms", ck->left);
         jw_kint(w, "allowed_ms", ck->bud);
         jw_kint(w, "fired", ck->fired);
         jw_kbool(w, "breached", (ck->fired & 1u << STAGE_BREACH) != 0);
         if (ck->state == CS_MET || ck->state == CS_STOP)
-            kv_time(w, ck->state == CS_MET ? "met_at" : "stopped_at", ck->at, tz);
+            jw_ktime(w, ck->state == CS_MET ? "met_at" : "stopped_at", ck->at, tz);
         if (ck->state == CS_MET && c == CLK_FR)
             jw_kint(w, "used_ms", ck->used);
         jw_obj_end(w);

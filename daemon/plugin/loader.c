@@ -226,3 +226,14 @@ void plugin_put(struct plugin *p)
     free(p->path);
     free(p);
 }
+
+void plugin_vlog(int level, const char *who, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (level < LOG_LVL_ERROR)
+        level = LOG_LVL_ERROR;
+    if (level > LOG_LVL_DEBUG)
+        level = LOG_LVL_DEBUG;
+    log_msg((enum log_level)level, "%s: %s", who, msg);
+}

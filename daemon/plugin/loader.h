@@ -5,6 +5,7 @@
 #ifndef APPEALSD_LOADER_H
 #define APPEALSD_LOADER_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "appealsd/plugin.h"
@@ -34,5 +35,10 @@ void plugin_put(struct plugin *p);
  * slots of the descriptor and of its source or classifier ops); exposed for
  * tests. */
 int plugin_check_desc(const struct apd_plugin *d, size_t avail, char *err, size_t errlen);
+
+/* What a plugin logs through its host API: the level clamped to the
+ * daemon's range (plugins are outside our control), prefixed with who. */
+void plugin_vlog(int level, const char *who, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

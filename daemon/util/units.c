@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sbuf.h"
 #include "tz.h"
 
 int parse_int64(const char *s, int64_t *v)
@@ -211,4 +212,13 @@ void format_duration(int64_t ms, char *out, size_t outlen)
     else
         snprintf(out, outlen, "%s%lldd%02lldh", sign, (long long)(s / 86400),
                  (long long)(s / 3600 % 24));
+}
+
+void jw_ktime(struct jw *w, const char *k, int64_t ms, const char *tz)
+{
+    char buf[48];
+    if (ms <= 0)
+        return;
+    format_iso8601(ms, tz, buf, sizeof(buf));
+    jw_kstr(w, k, buf);
 }

@@ -23,6 +23,9 @@ uint64_t mono_us(void);
 
 /* "2026-11-29T09:15:02.123+03:00" in the given IANA zone (NULL: UTC, "Z"). */
 void format_iso8601(int64_t ms, const char *tz, char *out, size_t outlen);
+/* Writes "k": that instant to a JSON object; nothing when ms <= 0 (unset). */
+struct jw;
+void jw_ktime(struct jw *w, const char *k, int64_t ms, const char *tz);
 /* Accepts "2026-11-29T09:15:02Z", "...+03:00", "...T09:15" (local to tz),
  * and "@<unix seconds>".  Returns 0 or -1. */
 int parse_iso8601(const char *s, const char *tz, int64_t *ms);
