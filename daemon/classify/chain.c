@@ -432,6 +432,29 @@ void classify_text(struct classify_chain *ch, const struct classify_request *rq,
     finish(out, &io, last, rq, t);
 }
 
+/* The first classifier of the chain that has a trained model reports the
+ * feature vector of the text (appealsd classify --features). */
+uint32_t classify_chain_features(struct classify_chain *ch, const struct classify_request *rq,
+                                 apd_feature_fn emit, void *ctx, const char **name)
+{
+    *name = NULL;
+    for (size_t i = 0; ch && i < ch->nrun; i++) {
+        struct classifier *c = ch->run[i];
+        const struct apd_classifier_ops *o = c->plugin->desc.classifier;
+        if (o->features == NULL)
+            continue;
+        const struct apd_text *t = text_analyze(ch->ta, rq->text, rq->len);
+        struct apd_classify_input in = {
+            .struct_size = sizeof(in), .text = rq->text, .text_len = rq->len, .analysis = t,
+            .source = rq->source, .page = rq->page, .page_municipality = rq->page_municipality,
+            .item_kind = rq->item_kind,
+        };
+        *name = c->name;
+        return o->features(c->state, &in, emit, ctx);
+    }
+    return 0;
+}
+
 /* ---- output ---- */
 
 /* A code or text member; unknown ones are null (nulls) or left out. */

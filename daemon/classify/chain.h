@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "appealsd/classify.h"
 #include "sbuf.h"
 
 struct apd_config;
@@ -85,6 +86,13 @@ void classify_result_members(const struct classify_result *r, struct jw *w, bool
 void classify_result_json(const struct classify_result *r, struct sbuf *out);
 /* The overall confidence written as "confidence". */
 double classify_result_confidence(const struct classify_result *r);
+
+/* The feature vector of a text as the first classifier with a trained
+ * model computes it (ABI 1.3 features op): emit gets each index and value;
+ * name gets that classifier's name.  Returns the size of its feature space,
+ * or 0 (name NULL) when no classifier in the chain has a model. */
+uint32_t classify_chain_features(struct classify_chain *ch, const struct classify_request *rq,
+                                 apd_feature_fn emit, void *ctx, const char **name);
 
 /* The analysis the chain would hand to its classifiers (tests, bench). */
 const struct apd_text *classify_chain_analyze(struct classify_chain *ch, const char *s,

@@ -33,15 +33,44 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: appealsd classify [-c FILE] [--set SECTION.KEY=VALUE]... [--analysis]"
+    fprintf(f, "usage: appealsd classify [-c FILE] [--set SECTION.KEY=VALUE]... [--analysis] [--features]"
                " < texts.jsonl\n"
                "  each input line: {\"id\": ..., \"text\": \"...\", \"page\": \"SOURCE:ID\"}\n"
                "  each output line: id, is_appeal, kind, category, municipality, priority,\n"
                "  priority_reason, confidence, evidence (or id, line and error)\n"
-               "  --analysis adds the words the classifiers saw: [word, stem, flags] each\n");
+               "  --analysis adds the words the classifiers saw: [word, stem, flags] each\n"
+               "  --features adds the feature vector of the trained model: \"features\":\n"
+               "    [[index, value], ...], \"feature_space\": size, \"model_by\": classifier\n");
 }
 
 static bool with_analysis;
+static bool with_features;
+
+static void put_feature(void *ctx, uint32_t index, double value)
+{
+    struct jw *w = ctx;
+    jw_arr(w);
+    jw_int(w, index);
+    jw_double(w, value, 6);
+    jw_arr_end(w);
+}
+
+/* The model's feature vector (what tools/classify_train learns from). */
+static void put_features(struct jw *w, struct classify_chain *ch,
+                         const struct classify_request *rq)
+{
+    const char *by;
+    jw_key(w, "features");
+    jw_arr(w);
+    uint32_t dim = classify_chain_features(ch, rq, put_feature, w, &by);
+    jw_arr_end(w);
+    jw_kint(w, "feature_space", dim);
+    jw_key(w, "model_by");
+    if (by)
+        jw_str(w, by);
+    else
+        jw_null(w);
+}
 
 /* The words as the classifiers saw them (to see why a lexicon word did or
  * did not match): [word, stem, flags] per token. */
@@ -149,6 +178,8 @@ static int one_line(struct apd_config *cfg, struct classify_chain *ch, const cha
             jw_kstr(&w, "warning", "the page is not in the directory; no municipality fallback");
         if (with_analysis)
             put_analysis(&w, ch, text->u.s, text->len);
+        if (with_features)
+            put_features(&w, ch, &rq);
         jw_obj_end(&w);
         sbuf_addc(out, '\n');
         rc = 0;
@@ -209,6 +240,7 @@ int classify_main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"set", required_argument, NULL, 's'},
         {"analysis", no_argument, NULL, 'a'},
+        {"features", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -222,6 +254,7 @@ int classify_main(int argc, char **argv)
         case 'c': path = optarg; break;
         case 's': sets[nsets++] = optarg; break;
         case 'a': with_analysis = true; break;
+        case 'f': with_features = true; break;
         case 'h': usage(stdout); free(sets); return 0;
         default: usage(stderr); free(sets); return 2;
         }

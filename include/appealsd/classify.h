@@ -1,7 +1,7 @@
 /**
  * @file classify.h
  * @brief Classifier plugins: the analysed text they receive, the decision
- *        they return and the evidence they report (plugin ABI 1.2).
+ *        they return and the evidence they report (plugin ABI 1.3).
  *
  * A classifier plugin is an `APD_PLUGIN_CLASSIFIER` plugin (see plugin.h)
  * whose descriptor points at a `struct apd_classifier_ops`.  The daemon runs
@@ -188,6 +188,10 @@ struct apd_evidence {
 /** Host callback receiving evidence; copies what it keeps. */
 typedef void (*apd_evidence_fn)(void *ctx, const struct apd_evidence *ev);
 
+/** Host callback receiving one feature of a text: its index in the
+ *  plugin's feature space and its value (ABI 1.3). */
+typedef void (*apd_feature_fn)(void *ctx, uint32_t index, double value);
+
 /** @brief Callbacks of a classifier plugin. */
 struct apd_classifier_ops {
     size_t struct_size;
@@ -204,6 +208,19 @@ struct apd_classifier_ops {
      */
     int (*classify)(void *state, const struct apd_classify_input *in,
                     struct apd_classification *io, apd_evidence_fn evidence, void *ctx);
+    /**
+     * @brief Report the feature vector of one text (ABI 1.3; optional, NULL
+     *        when the plugin has no trained model).
+     *
+     * The vector is what the plugin's model would score for this text,
+     * each index once, in increasing order; a trainer learns from these
+     * vectors, so training and prediction see the same features.
+     *
+     * @returns the size of the feature space (indices are below it), or 0
+     *          when this text could not be analysed.
+     */
+    uint32_t (*features)(void *state, const struct apd_classify_input *in,
+                         apd_feature_fn emit, void *ctx);
     void *reserved[6];
 };
 

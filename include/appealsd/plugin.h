@@ -33,6 +33,10 @@
  *         the same rules as the source ops); key types APD_KEY_PATH and
  *         APD_KEY_PATH_LIST; apd_host_api.text_analyze / text_free.  1.0 and
  *         1.1 plugins load unchanged.
+ *  - 1.3  apd_classifier_ops.features: a classifier with a trained model
+ *         reports the feature vector it computes for a text, so the model
+ *         can be trained on exactly what the plugin will see
+ *         (`appealsd classify --features`).  1.2 plugins load unchanged.
  *
  * Threading: every callback runs on the daemon's event-loop thread and must
  * not block.
@@ -54,7 +58,7 @@ extern "C" {
 #endif
 
 #define APD_PLUGIN_ABI_MAJOR 1
-#define APD_PLUGIN_ABI_MINOR 2
+#define APD_PLUGIN_ABI_MINOR 3
 
 /** Log levels for apd_host_api.log (syslog numbering). */
 enum apd_log_level {
