@@ -485,32 +485,58 @@ static void decide_place(const struct out *o, struct apd_classification *io)
 
 /* ---- all of it ---- */
 
-void ru_decide(struct ru *ru, const struct apd_text *t, bool message,
+static void measure_all(struct ru *ru, const struct apd_text *t, bool message,
+                        struct signals *s, int *cat, double *best, double *second)
+{
+    accumulate(ru);
+    *cat = best_of_role(ru, ROLE_CATEGORY, best, second);
+    measure(ru, t, s);
+    s->message = message;
+    s->topic = *cat >= 0 ? ru->score[*cat] : 0;   /* the lead bonus only chooses */
+}
+
+void ru_score(struct ru *ru, const struct apd_text *t, bool message,
+              double kind_score[RU_NKINDS])
+{
+    struct signals s;
+    int cat;
+    double best, second;
+    measure_all(ru, t, message, &s, &cat, &best, &second);
+    decide_kind(ru, t, &s, kind_score);
+}
+
+static void not_an_appeal(struct apd_classification *io)
+{
+    /* nothing to file or to hurry */
+    io->category = NULL;
+    io->category_confidence = 0;
+    io->priority = "normal";
+    io->priority_confidence = 1;
+    io->priority_reason = NULL;
+}
+
+void ru_decide(struct ru *ru, const struct apd_classify_input *in, bool message,
                struct apd_classification *io, apd_evidence_fn evidence, void *ctx)
 {
+    const struct apd_text *t = in->analysis;
     struct out o = {ru, evidence, ctx};
-    accumulate(ru);
-    double best, second;
-    int cat = best_of_role(ru, ROLE_CATEGORY, &best, &second);
     struct signals s;
-    measure(ru, t, &s);
-    s.message = message;
-    s.topic = cat >= 0 ? ru->score[cat] : 0;   /* the lead bonus only chooses */
-    double score[RU_NKINDS];
+    int cat;
+    double best, second, score[RU_NKINDS];
+    measure_all(ru, t, message, &s, &cat, &best, &second);
     int k = decide_kind(ru, t, &s, score);
-    io->kind = ru_kind_codes[k];
-    io->kind_confidence = kind_confidence(ru, score, k);
-    say_kind(&o, t, &s, k);
-    if (k == RU_GRATITUDE || k == RU_NOISE) {
-        /* not an appeal: nothing to file or to hurry */
-        io->category = NULL;
-        io->category_confidence = 0;
-        io->priority = "normal";
-        io->priority_confidence = 1;
-        io->priority_reason = NULL;
+    if (ru->model) {
+        ru_model_decide(ru, in, score, io, evidence, ctx);
     } else {
-        decide_category(&o, io, cat, best, second);
-        decide_priority(&o, io);
+        io->kind = ru_kind_codes[k];
+        io->kind_confidence = kind_confidence(ru, score, k);
+        say_kind(&o, t, &s, k);
+        if (k <= RU_REQUEST)
+            decide_category(&o, io, cat, best, second);
     }
+    if (strcmp(io->kind, "gratitude") == 0 || strcmp(io->kind, "noise") == 0)
+        not_an_appeal(io);
+    else
+        decide_priority(&o, io);
     decide_place(&o, io);
 }

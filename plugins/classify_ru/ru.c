@@ -15,6 +15,7 @@ struct ru_config {
         size_t n;
     } lexicon;
     int64_t fuzzy_min_length;
+    char *model;
 };
 
 static const struct apd_config_key ru_keys[] = {
@@ -23,6 +24,9 @@ static const struct apd_config_key ru_keys[] = {
      "lexicon files or directories of *.lex files, read in order"},
     {"fuzzy_min_length", APD_KEY_INT, offsetof(struct ru_config, fuzzy_min_length), "6", 0, 30,
      "letters a stem needs before misspellings of it are matched (0: never)"},
+    {"model", APD_KEY_PATH, offsetof(struct ru_config, model), NULL, 0, 0,
+     "trained model file (tools/classify_train) that decides kind and category over the "
+     "lexicons' scores; empty: the lexicons decide alone"},
     {0},
 };
 
@@ -157,6 +161,9 @@ static void ru_destroy(void *state)
     free(ru->score);
     free(ru->lead_bonus);
     free(ru->ok);
+    model_free(ru->model);
+    feat_free(ru->fs);
+    fvec_free(&ru->fv);
     free(ru);
 }
 
@@ -181,6 +188,16 @@ static void *ru_init(const struct apd_host_api *api, void *handle, const void *c
         return NULL;
     }
     read_params(ru);
+    if (cfg->model && cfg->model[0]) {
+        if ((ru->model = model_load(cfg->model, err, errlen)) == NULL) {
+            ru_destroy(ru);
+            return NULL;
+        }
+        ru->fs = feat_new();
+        api->log(handle, APD_LOG_INFO, "model %s: %zu features, %zu categories (%s)",
+                 cfg->model, ru->model->nrows, ru->model->nclass[HEAD_CATEGORY],
+                 ru->model->source[0] ? ru->model->source : "no source line");
+    }
     ru->m = lex_matcher_new(ru->lx, api, handle);
     api->log(handle, APD_LOG_INFO, "%zu phrases in %zu sections, %zu rules, from %zu path%s",
              ru->lx->nentries, ru->lx->nsections, ru->lx->nrules, cfg->lexicon.n,
@@ -198,13 +215,35 @@ static int ru_classify(void *state, const struct apd_classify_input *in,
     /* a private message to the page is written to the authority, not to
      * other readers: chatter there is rarer than under a post */
     bool message = in->item_kind && strcmp(in->item_kind, "message") == 0;
-    ru_decide(ru, in->analysis, message, io, evidence, ctx);
+    ru_decide(ru, in, message, io, evidence, ctx);
     return 0;
+}
+
+/* The model's feature vector, whether or not a model is loaded: the
+ * trainer asks a configuration without one. */
+static uint32_t ru_features(void *state, const struct apd_classify_input *in,
+                            apd_feature_fn emit, void *ctx)
+{
+    struct ru *ru = state;
+    if (in->analysis == NULL)
+        return 0;
+    if (ru->fs == NULL)
+        ru->fs = feat_new();
+    lex_match(ru->m, in->analysis);
+    bool message = in->item_kind && strcmp(in->item_kind, "message") == 0;
+    double kind_score[RU_NKINDS];
+    ru_score(ru, in->analysis, message, kind_score);
+    feat_extract(ru->fs, ru, in, kind_score, &ru->fv);
+    fvec_sort(&ru->fv);
+    for (size_t i = 0; i < ru->fv.n; i++)
+        emit(ctx, ru->fv.idx[i], ru->fv.val[i]);
+    return FEAT_DIM;
 }
 
 static const struct apd_classifier_ops ru_ops = {
     .struct_size = sizeof(struct apd_classifier_ops),
     .classify = ru_classify,
+    .features = ru_features,
 };
 
 APD_PLUGIN_DEFINE(

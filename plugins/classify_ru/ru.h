@@ -10,7 +10,9 @@
 #include <stddef.h>
 
 #include "appealsd/plugin.h"
+#include "fvec.h"
 #include "lex.h"
+#include "model.h"
 
 /* Numbers from [param]; defaults in ru.c. */
 struct ru_params {
@@ -41,14 +43,30 @@ struct ru {
     uint8_t *ok;                /* per hit of the current text: it counts */
     size_t okcap;
     char reason[160];
+    /* the trained model, when the configuration names one */
+    struct model *model;
+    struct feat_state *fs;
+    struct fvec fv;
+    char term[160];             /* the words behind a model feature, for evidence */
 };
 
 enum ru_role { ROLE_NONE, ROLE_CATEGORY, ROLE_KIND, ROLE_PRIORITY, ROLE_PLACE };
 
 extern const char *const ru_kind_codes[RU_NKINDS];
 
-/* Decides everything for one matched text (ru->m holds the match). */
-void ru_decide(struct ru *ru, const struct apd_text *t, bool message,
+/* Decides everything for one matched text (ru->m holds the match); with a
+ * model, in->analysis also feeds its features. */
+void ru_decide(struct ru *ru, const struct apd_classify_input *in, bool message,
                struct apd_classification *io, apd_evidence_fn evidence, void *ctx);
+
+/* The lexicon scores of a matched text (ru->score) and of each kind, as
+ * ru_decide weighs them; the model's features include them. */
+void ru_score(struct ru *ru, const struct apd_text *t, bool message,
+              double kind_score[RU_NKINDS]);
+
+/* Kind and category from the trained model (model_decide.c). */
+void ru_model_decide(struct ru *ru, const struct apd_classify_input *in,
+                     const double kind_score[RU_NKINDS], struct apd_classification *io,
+                     apd_evidence_fn evidence, void *ctx);
 
 #endif
