@@ -17,7 +17,7 @@ packages=(
     meson ninja-build pkg-config gcc clang libclang-rt-14-dev
     libevent-dev librdkafka-dev libhiredis-dev libyajl-dev libcurl4-openssl-dev
     libssl-dev zlib1g-dev libstemmer-dev libutf8proc-dev libsystemd-dev systemd
-    redis-server kcat wrk haproxy python3-jsonschema
+    redis-server kcat wrk haproxy python3-jsonschema liblinear-tools
     dpkg-dev debhelper fakeroot
 )
 

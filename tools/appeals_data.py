@@ -57,6 +57,21 @@ def split_of(row_id, dev_share=55):
     return "dev" if h < dev_share else "train"
 
 
+# What is held out of training, for thresholds and evaluation: a share of the
+# labelled comments ("dev"), of the portal appeals ("portal-dev", out of the
+# appeal head only) and of the tweets ("dev").
+PORTAL_DEV = 20
+TWEET_DEV = 30
+
+
+def portal_split(row_id):
+    return "portal-dev" if split_of(row_id, PORTAL_DEV) == "dev" else "train"
+
+
+def tweet_split(row_id):
+    return split_of(row_id, TWEET_DEV)
+
+
 def read_tsv(name):
     """tools/train/NAME as a list of field lists, comments and blanks skipped."""
     out = []

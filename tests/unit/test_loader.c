@@ -23,7 +23,7 @@ TEST(other_major_is_refused)
     struct plugin *p = plugin_get(TEST_PLUGIN_DIR, "test_abi_major2", err, sizeof(err));
     CHECK(p == NULL);
     CHECK(has(err, "plugin test_abi_major2"));
-    CHECK(has(err, "built for plugin ABI 2.0, this appealsd speaks 1.2"));
+    CHECK(has(err, "built for plugin ABI 2.0, this appealsd speaks 1.3"));
     CHECK(has(err, "rebuild the plugin"));
 }
 
