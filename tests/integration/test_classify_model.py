@@ -25,8 +25,13 @@ def plugin_dir():
     return "daemon.plugin_dir=%s" % (h.build_dir() / "plugins")
 
 
+def with_model():
+    return "classifier.ru.model=%s" % MODEL
+
+
 def classify(texts, *args):
-    cmd = [str(h.daemon_binary()), "classify", "-c", CONFIG, "--set", plugin_dir()] + list(args)
+    cmd = [str(h.daemon_binary()), "classify", "-c", CONFIG, "--set", plugin_dir(),
+           "--set", with_model()] + list(args)
     feed = "".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n"
                    for i, t in enumerate(texts))
     p = subprocess.run(cmd, input=feed.encode(), capture_output=True, timeout=120)
@@ -114,7 +119,8 @@ def test_real_held_out_texts_meet_the_recorded_figures():
         print("# SKIP: no shared/data beside the repository")
         return
     cmd = [sys.executable, str(apd.REPO / "tools" / "classify_eval.py"), "--real", str(DATA),
-           "-c", CONFIG, "--appealsd", str(h.daemon_binary()), "--set", plugin_dir(), "--json",
+           "-c", CONFIG, "--appealsd", str(h.daemon_binary()), "--set", plugin_dir(),
+           "--set", with_model(), "--json",
            "--min-appeal-recall", "0.94", "--min-category-accuracy", "0.60"]
     p = subprocess.run(cmd, capture_output=True, timeout=600)
     text = p.stdout.decode()
