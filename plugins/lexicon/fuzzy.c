@@ -1,5 +1,8 @@
 /* Misspellings: the symmetric-delete index and the edit distance that
- * confirms its candidates. */
+ * confirms its candidates.  A misspelling keeps the first LEX_FUZZY_KEEP
+ * letters of its word (people misspell endings and middles, and a word that
+ * begins otherwise is another word: "секретарь" is no "декрет"), and the
+ * word has fuzzy_min_cps letters at least ("трава" is no "трамвай"). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +129,9 @@ static void probe_variant(void *arg, const char *v)
         uint32_t cp[MAX_CPS];
         size_t off[MAX_CPS + 1];
         size_t m = decode(t->key, cp, off);
+        if (x->n < LEX_FUZZY_KEEP || m < LEX_FUZZY_KEEP ||
+            memcmp(x->cp, cp, LEX_FUZZY_KEEP * sizeof(*cp)) != 0)
+            continue;
         if (osa_within_one(x->cp, x->n, cp, m) == 1)
             lex_ids_add(x->out, s->v[k]);
     }
@@ -134,7 +140,7 @@ static void probe_variant(void *arg, const char *v)
 void lex_fuzzy_find(const struct lex *lx, const char *word, const char *stem,
                     struct lex_ids *out)
 {
-    if (lx->fuzzy_min_cps == 0 || lx->fuzzy.n == 0)
+    if (lx->fuzzy_min_cps == 0 || lx->fuzzy.n == 0 || lex_cps(word) < lx->fuzzy_min_cps)
         return;
     uint32_t cp[MAX_CPS];
     size_t off[MAX_CPS + 1];

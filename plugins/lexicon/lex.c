@@ -19,6 +19,13 @@ struct loader {
     const struct lex_schema *schema;
     struct strmap term_ids;     /* identity "kind neg : key" -> id+1 (load time only) */
     struct strmap entry_ids;    /* "section flags term,term..." -> entry id+1 */
+    struct short_word {         /* a term of a short stem and a word written for it */
+        uint32_t term;
+        char *word, *stem;
+    } *shorts;
+    size_t nshorts, shorts_cap;
+    char **where;               /* per term: "FILE:LINE" of a prefix term, else NULL */
+    size_t where_cap;
     const char *file;
     int line;
     int cur_section;            /* -1: none yet */
@@ -135,7 +142,8 @@ static int section_add(struct lex *lx, const char *type, const char *code)
 /* Built-in section types, beside the plugin's own. */
 static const struct lex_schema builtin[] = {
     {"param", false, false, false}, {"rule", true, false, false}, {"known", false, true, false},
-    {"function", false, true, false}, {NULL, false, false, false},
+    {"function", false, true, false}, {"common", false, true, false},
+    {NULL, false, false, false},
 };
 
 static const struct lex_schema *schema_find(const struct lex_schema *s, const char *type)
@@ -198,16 +206,60 @@ static void parse_header(struct loader *L, char *s)
 
 /* ---- phrases ---- */
 
-static uint32_t term_id(struct loader *L, const char *key, int kind, int neg)
+static void add_key(struct lex *lx, char kind, const char *word, uint32_t id)
+{
+    char *key;
+    if (asprintf(&key, "%c:%s", kind, word) < 0)
+        abort();
+    lex_ids_add(ids_at(&lx->term_by_key, key), id);
+    free(key);
+}
+
+/* Where a prefix term is written: "FILE:LINE, FILE:LINE", the first few. */
+static void add_where(struct loader *L, uint32_t id)
+{
+    char *old = L->where[id], *w = NULL;
+    size_t commas = 0;
+    for (const char *p = old; p && *p; p++)
+        commas += *p == ',';
+    int r;
+    if (old == NULL)
+        r = asprintf(&w, "%s:%d", L->file, L->line);
+    else if (commas < 3)
+        r = asprintf(&w, "%s, %s:%d", old, L->file, L->line);
+    else if (strstr(old, "...") == NULL)
+        r = asprintf(&w, "%s, ...", old);
+    else
+        return;
+    if (r < 0)
+        abort();
+    free(old);
+    L->where[id] = w;
+}
+
+/* The term of key; a word of a short stem (short_stem not NULL) is a term
+ * of its own, apart from the exact form ("=воды") and from other words of
+ * the same stem ("сво" and "своими"), since its [common] forms are its own:
+ * all the forms of one [common] word with that stem are one term ("яма",
+ * "ямы" and "ям" written in one section are one phrase). */
+static uint32_t term_id(struct loader *L, const char *key, int kind, int neg,
+                        const char *short_stem)
 {
     static const char kinds[] = "swp", negs[] = "_!~";
     struct lex *lx = L->lx;
     char *ident;
-    if (asprintf(&ident, "%c%c:%s", kinds[kind], negs[neg], key) < 0)
+    const struct lex_common *c = short_stem ? wordmap_get(&lx->common, key, strlen(key)) : NULL;
+    int n = c && c->lines.n ? asprintf(&ident, "x%c:#%u:%s", negs[neg], c->lines.v[0], short_stem)
+            : asprintf(&ident, "%c%c:%s", short_stem ? 'x' : kinds[kind], negs[neg], key);
+    if (n < 0)
         abort();
     uintptr_t got = (uintptr_t)strmap_get(&L->term_ids, ident);
     if (got) {
         free(ident);
+        if (short_stem)
+            add_key(lx, 'w', key, (uint32_t)(got - 1));
+        if (kind == LEX_PREFIX)
+            add_where(L, (uint32_t)(got - 1));
         return (uint32_t)(got - 1);
     }
     size_t cap = lx->nterms;
@@ -219,12 +271,26 @@ static uint32_t term_id(struct loader *L, const char *key, int kind, int neg)
     t->kind = (uint8_t)kind;
     t->neg = (uint8_t)neg;
     t->cps = (uint16_t)lex_cps(key);
+    t->flags = 0;
     uint32_t id = (uint32_t)lx->nterms++;
     strmap_put(&L->term_ids, ident, (void *)(uintptr_t)(id + 1));
-    /* lookups ignore the negation requirement: "s:вод" finds вод, !вод, ~вод */
-    ident[1] = ':';
-    memmove(ident + 1, ident + 2, strlen(ident + 2) + 1);
-    lex_ids_add(ids_at(&lx->term_by_key, ident), id);
+    L->where = lex_grow(L->where, &L->where_cap, lx->nterms, sizeof(*L->where));
+    L->where[id] = NULL;
+    if (kind == LEX_PREFIX)
+        add_where(L, id);
+    if (short_stem) {
+        t->flags = LEX_TERM_SHORT;
+        add_key(lx, 'w', key, id);
+        L->shorts = lex_grow(L->shorts, &L->shorts_cap, L->nshorts + 1, sizeof(*L->shorts));
+        L->shorts[L->nshorts].term = id;
+        L->shorts[L->nshorts].stem = strdup(short_stem);
+        L->shorts[L->nshorts++].word = strdup(key);
+    } else {
+        /* lookups ignore the negation requirement: "s:вод" finds вод, !вод, ~вод */
+        ident[1] = ':';
+        memmove(ident + 1, ident + 2, strlen(ident + 2) + 1);
+        lex_ids_add(ids_at(&lx->term_by_key, ident), id);
+    }
     if (kind == LEX_PREFIX) {
         wordmap_put(&lx->prefixes, key, strlen(key), (void *)1);
         if (lx->min_prefix_cps == 0 || t->cps < lx->min_prefix_cps)
@@ -278,16 +344,19 @@ static int compile_word(struct loader *L, char *w, bool first, uint8_t *eflags, 
         const struct apd_token *tk = &t->tokens[i];
         bool last = i + 1 == t->ntokens;
         int kind = prefix && last ? LEX_PREFIX : exact ? LEX_WORD : LEX_STEM;
-        /* a stem of one or two letters ("доу" → "до") would match other
-         * short words: such a word matches as written */
-        if (kind == LEX_STEM && lex_cps(tk->stem) < 3)
+        /* A stem of three letters or fewer stands for too many words
+         * ("доу" → "до"; "семья" and "семена" are both "сем", "своих" and
+         * "СВО" both "сво"): such a word matches as written and in the forms
+         * its [common] line gives it ("газ": "газа", "газом"). */
+        bool short_stem = kind == LEX_STEM && lex_cps(tk->stem) <= 3;
+        if (short_stem)
             kind = LEX_WORD;
         const char *key = kind == LEX_STEM ? tk->stem : tk->word;
         if (kind == LEX_PREFIX && lex_cps(key) < 3) {
             fail(L, "'%s*': a prefix needs three letters at least", w);
             break;
         }
-        seq_add(L->lx, term_id(L, key, kind, neg), seqcap);
+        seq_add(L->lx, term_id(L, key, kind, neg, short_stem ? tk->stem : NULL), seqcap);
     }
     L->api->text_free(L->handle, t);
     return L->failed ? -1 : 0;
@@ -370,6 +439,46 @@ static void word_list(struct loader *L, char *s, struct wordmap *set)
             wordmap_put(set, t->tokens[i].word, t->tokens[i].wlen, (void *)1);
         L->api->text_free(L->handle, t);
     }
+}
+
+/* "семья семьи семье семью семьей": one word with its forms; "вчера,
+ * сегодня": words of one form each. */
+static void common_word(struct loader *L, char *s);
+
+static void common_line(struct loader *L, char *s)
+{
+    for (char *save = NULL, *w = strtok_r(s, ",", &save); w; w = strtok_r(NULL, ",", &save))
+        if (*trim(w))
+            common_word(L, w);
+}
+
+static void common_word(struct loader *L, char *s)
+{
+    struct lex *lx = L->lx;
+    const struct apd_text *t = L->api->text_analyze(L->handle, s, strlen(s));
+    if (t == NULL)
+        abort();
+    uint32_t line = (uint32_t)lx->ncommon;
+    lx->common_first = lex_grow(lx->common_first, &lx->common_first_cap, lx->ncommon + 2,
+                                sizeof(*lx->common_first));
+    lx->common_first[0] = 0;
+    for (size_t i = 0; i < t->ntokens; i++) {
+        const struct apd_token *tk = &t->tokens[i];
+        struct lex_common *c = wordmap_get(&lx->common, tk->word, tk->wlen);
+        if (c == NULL) {
+            c = calloc(1, sizeof(*c));
+            if (c == NULL || (c->stem = strdup(tk->stem)) == NULL)
+                abort();
+            wordmap_put(&lx->common, tk->word, tk->wlen, c);
+        }
+        lex_ids_add(&c->lines, line);
+        lx->common_forms = lex_grow(lx->common_forms, &lx->common_forms_cap,
+                                    lx->ncommon_forms + 1, sizeof(*lx->common_forms));
+        lx->common_forms[lx->ncommon_forms++] = strdup(tk->word);
+    }
+    L->api->text_free(L->handle, t);
+    lx->common_first[line + 1] = (uint32_t)lx->ncommon_forms;
+    lx->ncommon++;
 }
 
 static void param_line(struct loader *L, char *s)
@@ -485,6 +594,8 @@ static void parse_line(struct loader *L, char *line, size_t *seqcap, size_t *ent
         word_list(L, s, &L->lx->known);
     else if (strcmp(type, "function") == 0)
         word_list(L, s, &L->lx->function);
+    else if (strcmp(type, "common") == 0)
+        common_line(L, s);
     else if (schema_find(L->schema, type)->is_raw)
         raw_line(L, s, entcap);
     else if (schema_find(L->schema, type)->is_list)
@@ -692,10 +803,102 @@ static void build_starts(struct lex *lx)
         if (lx->entries[e].nterms == 0)
             continue;                 /* raw entries match no words */
         uint32_t t = lx->seq[lx->entries[e].first];
+        if (lx->entries[e].nterms == 1)
+            lx->terms[t].flags |= LEX_TERM_ENTRY;
         lx->starts[t] = lex_grow(lx->starts[t], &caps[t], lx->nstarts[t] + 1, sizeof(uint32_t));
         lx->starts[t][lx->nstarts[t]++] = (uint32_t)e;
     }
     free(caps);
+}
+
+/* Short stems match as written and in the forms of their [common] lines
+ * that have the same stem ("дали" in "дал", "дала", not in "дам"): "w:FORM"
+ * keys for every such form. */
+static void expand_short(struct loader *L)
+{
+    struct lex *lx = L->lx;
+    for (size_t i = 0; i < L->nshorts; i++) {
+        const struct short_word *s = &L->shorts[i];
+        add_key(lx, 'w', s->word, s->term);
+        const struct lex_common *c = wordmap_get(&lx->common, s->word, strlen(s->word));
+        for (uint32_t k = 0; c && k < c->lines.n; k++) {
+            uint32_t line = c->lines.v[k];
+            for (uint32_t f = lx->common_first[line]; f < lx->common_first[line + 1]; f++) {
+                const char *form = lx->common_forms[f];
+                const struct lex_common *fc = wordmap_get(&lx->common, form, strlen(form));
+                if (fc && strcmp(fc->stem, s->stem) == 0)
+                    add_key(lx, 'w', form, s->term);
+            }
+        }
+    }
+}
+
+struct catch {
+    uint32_t term;
+    const char *word;
+};
+
+struct catch_list {
+    struct catch *v;
+    size_t n, cap;
+};
+
+static void collect_catch(void *arg, uint32_t term, const char *word)
+{
+    struct catch_list *c = arg;
+    c->v = lex_grow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
+    c->v[c->n].term = term;
+    c->v[c->n++].word = word;
+}
+
+static int cmp_catch(const void *a, const void *b)
+{
+    const struct catch *x = a, *y = b;
+    if (x->term != y->term)
+        return x->term < y->term ? -1 : 1;
+    return strcmp(x->word, y->word);
+}
+
+/* One warning per prefix term that catches frequent words: the matcher
+ * refuses those, and the prefix is better written so it does not. */
+static void report_catches(struct loader *L)
+{
+    const struct apd_host_api *api = L->api;
+    if (api->log == NULL || L->lx->common.n == 0)
+        return;
+    struct catch_list c = {0};
+    if (lex_prefix_catches(L->lx, collect_catch, &c) == 0)
+        return;
+    qsort(c.v, c.n, sizeof(*c.v), cmp_catch);
+    for (size_t i = 0, j; i < c.n; i = j) {
+        struct sbuf words = SBUF_INIT;
+        for (j = i; j < c.n && c.v[j].term == c.v[i].term; j++)
+            if (j - i < 6)
+                sbuf_printf(&words, "%s%s", j > i ? ", " : "", c.v[j].word);
+        const char *where = L->where[c.v[i].term];
+        api->log(L->handle, APD_LOG_WARN,
+                 "prefix '%s*' (%s) would catch %zu frequent word%s it is not meant for "
+                 "(%s%s): the matcher refuses %s; write the words it means instead",
+                 L->lx->terms[c.v[i].term].key, where ? where : "lexicon", j - i,
+                 j - i == 1 ? "" : "s", words.p ? words.p : "", j - i > 6 ? ", ..." : "",
+                 j - i == 1 ? "it" : "them");
+        sbuf_free(&words);
+    }
+    free(c.v);
+}
+
+static void loader_free(struct loader *L)
+{
+    strmap_free(&L->term_ids);
+    strmap_free(&L->entry_ids);
+    for (size_t i = 0; i < L->nshorts; i++) {
+        free(L->shorts[i].word);
+        free(L->shorts[i].stem);
+    }
+    free(L->shorts);
+    for (size_t i = 0; L->where && i < L->lx->nterms; i++)
+        free(L->where[i]);
+    free(L->where);
 }
 
 struct lex *lex_load(const struct apd_host_api *api, void *handle,
@@ -718,16 +921,31 @@ struct lex *lex_load(const struct apd_host_api *api, void *handle,
     for (size_t i = 0; i < npaths && !L.failed; i++)
         load_path(&L, paths[i], &seqcap, &entcap);
     check_rules(&L);
-    strmap_free(&L.term_ids);
-    strmap_free(&L.entry_ids);
     if (L.failed) {
+        loader_free(&L);
         lex_free(lx);
         return NULL;
     }
     build_starts(lx);
     build_term_is(lx);
+    expand_short(&L);
     lex_build_fuzzy(lx);
+    report_catches(&L);
+    loader_free(&L);
     return lx;
+}
+
+static void common_free(void *p)
+{
+    struct lex_common *c = p;
+    free(c->lines.v);
+    free(c->stem);
+    free(c);
+}
+
+bool lex_is_common(const struct lex *lx, const char *word, size_t len)
+{
+    return lx->common.n > 0 && wordmap_get(&lx->common, word, len) != NULL;
 }
 
 void lex_free(struct lex *lx)
@@ -770,6 +988,11 @@ void lex_free(struct lex *lx)
     wordmap_clear(&lx->prefixes, NULL);
     wordmap_clear(&lx->known, NULL);
     wordmap_clear(&lx->function, NULL);
+    wordmap_clear(&lx->common, common_free);
+    for (size_t i = 0; i < lx->ncommon_forms; i++)
+        free(lx->common_forms[i]);
+    free(lx->common_forms);
+    free(lx->common_first);
     wordmap_clear(&lx->fuzzy, lex_ids_free);
     free(lx);
 }

@@ -31,9 +31,21 @@
  *
  * Words are brought into the same form as texts by the host's own analysis
  * (apd_host_api.text_analyze), so a lexicon matches every grammatical form
- * of what it lists.  Misspellings within one edit of a lexicon stem of five
- * letters or more, and words glued to a preposition or a negation
+ * of what it lists.  Misspellings within one edit of a lexicon stem or
+ * prefix of fuzzy_min_cps letters or more that keep its first
+ * LEX_FUZZY_KEEP letters, and words glued to a preposition or a negation
  * ("вподъезде", "нетводы"), match too, marked as such in the evidence.
+ *
+ *   [common]                    frequent word forms, one word per line with
+ *   семья семьи семье семью     its forms: never a misspelling, never split,
+ *                               and caught by a prefix only when the prefix
+ *                               covers the word's whole stem ("цен*" finds
+ *                               "цены", not "центр") or a one-word entry
+ *                               names the word itself
+ *
+ * A word whose stem has three letters or fewer ("сво", "семена" → "сем")
+ * matches only as written and in the forms its [common] line gives it
+ * ("газ": "газа", "газом"): "своих" is not "СВО", "семья" not "семена".
  *
  * A struct lex is read-only after lex_load(); a struct lex_matcher holds the
  * per-text scratch space and a memo of words seen, and belongs to one thread. */
@@ -51,10 +63,20 @@
 enum lex_term_kind { LEX_STEM, LEX_WORD, LEX_PREFIX };
 enum lex_neg { LEX_NEG_ANY, LEX_NEG_ONLY, LEX_NEG_NEVER };
 
+/* lex_term.flags */
+#define LEX_TERM_SHORT 0x1u    /* a word of a stem of three letters or fewer
+                                  (a LEX_WORD): it matches as written and in the
+                                  forms of its [common] line with its stem */
+#define LEX_TERM_ENTRY 0x2u    /* a whole one-word entry by itself */
+
+/* A misspelling keeps this many first letters of the word it stands for. */
+#define LEX_FUZZY_KEEP 3
+
 struct lex_term {
     char *key;
     uint8_t kind;          /* enum lex_term_kind */
     uint8_t neg;           /* enum lex_neg */
+    uint8_t flags;         /* LEX_TERM_* */
     uint16_t cps;          /* code points of key */
 };
 
@@ -127,6 +149,11 @@ struct lex {
     struct wordmap prefixes;        /* prefix keys present, for word-prefix lookups */
     uint16_t min_prefix_cps;
     struct wordmap known;           /* words never taken for misspellings */
+    struct wordmap common;          /* frequent forms -> struct lex_common */
+    char **common_forms;            /* the forms of [common] lines, line by line */
+    uint32_t *common_first;         /* ncommon+1 offsets into common_forms */
+    size_t ncommon, ncommon_forms;
+    size_t common_first_cap, common_forms_cap;
     struct wordmap function;        /* prepositions and particles */
     struct wordmap fuzzy;           /* deletion variant -> struct lex_ids of terms */
     unsigned fuzzy_min_cps;
@@ -153,6 +180,16 @@ struct lex *lex_load(const struct apd_host_api *api, void *handle,
                      const struct lex_schema *schema, const char *const *paths, size_t npaths,
                      unsigned fuzzy_min_cps, char *err, size_t errlen);
 void lex_free(struct lex *lx);
+
+/* Whether word (folded, as analysed) is a form of a [common] line. */
+bool lex_is_common(const struct lex *lx, const char *word, size_t len);
+
+/* The prefix terms that would catch a [common] word but are refused by the
+ * matcher: shorter than the word's stem ("цен*" in "центр"), while no
+ * one-word entry names the word by its stem or form.  fn is called once per
+ * such pair, in no particular order; returns the number of pairs. */
+size_t lex_prefix_catches(const struct lex *lx,
+                          void (*fn)(void *arg, uint32_t term, const char *word), void *arg);
 
 /* Index of section (type, code), or -1. */
 int lex_section(const struct lex *lx, const char *type, const char *code);

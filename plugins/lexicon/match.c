@@ -5,7 +5,12 @@
  * misspelling within one edit of a stem; failing that, a split into a
  * preposition or negation and a lexicon word ("вподъезде", "нетводы",
  * "водынет").  Phrases are then followed word by word over those candidates,
- * allowing one stray word between two of their words, within one clause. */
+ * allowing one stray word between two of their words, within one clause.
+ *
+ * A frequent word (one of the [common] lists) is taken for what it is: never
+ * for a misspelling, never split, and caught by a prefix only when the
+ * prefix covers its whole stem ("цен*" finds "цены", not "центр") or a
+ * one-word entry names it itself ("жалуются"). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,20 +57,24 @@ static void lookup(const struct lex *lx, char kind, const char *key, size_t klen
         lex_ids_add(out, s->v[i]);
 }
 
-/* Adds the terms that match word exactly, by its stem, or by a prefix;
- * returns the length in code points of the longest match (the whole word
- * for stem and exact matches). */
-static size_t exact_cands(const struct lex *lx, const char *word, const char *stem,
-                          struct lex_ids *out)
+/* A one-word entry names the word: terms [from, n) of ids hold one. */
+static bool names_entry(const struct lex *lx, const struct lex_ids *ids, size_t from)
 {
-    size_t wl = strlen(word), before = out->n, longest = 0;
-    lookup(lx, 's', stem, strlen(stem), out);
-    lookup(lx, 'w', word, wl, out);
-    size_t total = lex_cps(word);
-    if (out->n > before)
-        longest = total;
+    for (size_t i = from; i < ids->n; i++)
+        if (lx->terms[ids->v[i]].flags & LEX_TERM_ENTRY)
+            return true;
+    return false;
+}
+
+/* The prefix terms of word: all of them, or for a [common] word only those
+ * that cover its stem (refused gets the others, when not NULL). */
+static size_t prefix_cands(const struct lex *lx, const char *word, size_t stem_cps,
+                           bool common, struct lex_ids *out,
+                           void (*refused)(void *, uint32_t, const char *), void *arg)
+{
+    size_t wl = strlen(word), longest = 0;
     if (lx->prefixes.n == 0 || wl >= KEY_MAX)
-        return longest;
+        return 0;
     char buf[KEY_MAX];
     size_t cps = 0;
     for (size_t i = 0; i <= wl; i++) {
@@ -74,15 +83,72 @@ static size_t exact_cands(const struct lex *lx, const char *word, const char *st
         if (cps >= lx->min_prefix_cps && i > 0) {
             memcpy(buf, word, i);
             buf[i] = '\0';
-            size_t n = out->n;
-            if (wordmap_get(&lx->prefixes, buf, i))
-                lookup(lx, 'p', buf, i, out);
-            if (out->n > n && cps > longest)
-                longest = cps;
+            if (wordmap_get(&lx->prefixes, buf, i)) {
+                if (common && cps < stem_cps) {
+                    struct lex_ids no = {0};
+                    lookup(lx, 'p', buf, i, &no);
+                    for (uint32_t k = 0; refused && k < no.n; k++)
+                        refused(arg, no.v[k], word);
+                    free(no.v);
+                } else {
+                    size_t n = out->n;
+                    lookup(lx, 'p', buf, i, out);
+                    if (out->n > n && cps > longest)
+                        longest = cps;
+                }
+            }
         }
         cps++;
     }
     return longest;
+}
+
+size_t lex_exact_cands(const struct lex *lx, const char *word, const char *stem,
+                       struct lex_ids *out)
+{
+    size_t wl = strlen(word), before = out->n, longest = 0;
+    bool common = lex_is_common(lx, word, wl);
+    lookup(lx, 's', stem, strlen(stem), out);
+    lookup(lx, 'w', word, wl, out);
+    if (out->n > before)
+        longest = lex_cps(word);
+    /* "центр" is no "цен*", but "цены" is, and "жалуются" is its own entry */
+    bool strict = common && !names_entry(lx, out, before);
+    size_t p = prefix_cands(lx, word, lex_cps(stem), strict, out, NULL, NULL);
+    return p > longest ? p : longest;
+}
+
+struct catches {
+    void (*fn)(void *, uint32_t, const char *);
+    void *arg;
+    size_t n;
+};
+
+static void count_catch(void *arg, uint32_t term, const char *word)
+{
+    struct catches *c = arg;
+    c->n++;
+    if (c->fn)
+        c->fn(c->arg, term, word);
+}
+
+size_t lex_prefix_catches(const struct lex *lx,
+                          void (*fn)(void *arg, uint32_t term, const char *word), void *arg)
+{
+    struct catches c = {fn, arg, 0};
+    for (size_t i = 0; i < lx->common.cap; i++) {
+        const struct wordmap_slot *sl = &lx->common.slots[i];
+        if (sl->key == NULL)
+            continue;
+        const struct lex_common *lc = sl->val;
+        struct lex_ids ids = {0};
+        lookup(lx, 's', lc->stem, strlen(lc->stem), &ids);
+        lookup(lx, 'w', sl->key, sl->len, &ids);
+        if (!names_entry(lx, &ids, 0))
+            prefix_cands(lx, sl->key, lex_cps(lc->stem), true, &ids, count_catch, &c);
+        free(ids.v);
+    }
+    return c.n;
 }
 
 /* Candidates of a part of a glued word, analysed like any text. */
@@ -93,7 +159,7 @@ static size_t part_cands(struct lex_matcher *m, const char *part, size_t len, st
         return 0;
     size_t before = out->n;
     if (t->ntokens == 1)
-        exact_cands(m->lx, t->tokens[0].word, t->tokens[0].stem, out);
+        lex_exact_cands(m->lx, t->tokens[0].word, t->tokens[0].stem, out);
     m->api->text_free(m->handle, t);
     return out->n - before;
 }
@@ -116,7 +182,7 @@ static bool split_word(struct lex_matcher *m, const char *w, struct lex_ids *ids
         if (!wordmap_get(&lx->function, left, b) && !is_negation(left))
             continue;
         ids->n = 0;
-        exact_cands(lx, left, left, ids);
+        lex_exact_cands(lx, left, left, ids);
         uint16_t nleft = (uint16_t)ids->n;
         if (part_cands(m, w + b, len - b, ids) > 0) {
             proto->nleft = nleft;
@@ -132,7 +198,7 @@ static bool split_word(struct lex_matcher *m, const char *w, struct lex_ids *ids
             if (part_cands(m, w, len - nl, ids) == 0)
                 continue;
             proto->nleft = (uint16_t)ids->n;
-            exact_cands(lx, negations[k], negations[k], ids);
+            lex_exact_cands(lx, negations[k], negations[k], ids);
             proto->neg_side = 2;
             return true;
         }
@@ -191,11 +257,14 @@ static const struct lex_cands *cands_for(struct lex_matcher *m, const struct apd
     /* No match, or one by a prefix shorter than a misspelling may be found
      * for ("свет*" in "светафор"), leaves room for a misspelling of a
      * longer word. */
-    size_t longest = exact_cands(lx, tk->word, tk->stem, &ids);
+    size_t longest = lex_exact_cands(lx, tk->word, tk->stem, &ids);
     bool weak = longest < lx->fuzzy_min_cps;
+    /* a frequent word is itself, not a misspelling of a lexicon word
+     * ("страны" is no "страшно") nor two glued words ("оценил", "пожалуй") */
     bool eligible = weak && (tk->flags & APD_TOK_CYRILLIC) &&
                     !wordmap_get(&lx->known, tk->word, tk->wlen) &&
-                    !wordmap_get(&lx->function, tk->word, tk->wlen);
+                    !wordmap_get(&lx->function, tk->word, tk->wlen) &&
+                    !lex_is_common(lx, tk->word, tk->wlen);
     proto.nexact = (uint16_t)ids.n;
     if (eligible)
         lex_fuzzy_find(lx, tk->word, tk->stem, &ids);
