@@ -198,9 +198,15 @@ TEST(priority_and_negation)
 
 TEST(misspellings_and_glued_words)
 {
-    classify("в падъезде грязно и воняет", NULL);       /* о → а */
+    classify("в подъзде грязно и воняет", NULL);        /* a letter missing */
     CHECK_STR(res.category, "housing");
     CHECK(has_evidence("\"fuzzy\":true"));
+    /* a misspelling keeps the first letters of its word ("па" is not "по"),
+     * and a frequent word is no misspelling ("страны" is not "страшно") */
+    classify("в падъезде грязно и воняет", NULL);
+    CHECK(res.evidence.p == NULL || strstr(res.evidence.p, "подъезд") == NULL);
+    classify("Люди из других страны приезжают", NULL);
+    CHECK(res.evidence.p == NULL || strstr(res.evidence.p, "страшно") == NULL);
     classify("нетводы уже неделю", NULL);
     CHECK_STR(res.category, "housing");
     CHECK(has_evidence("\"split\":true"));
