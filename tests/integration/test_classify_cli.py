@@ -74,6 +74,41 @@ def test_no_classifier_or_broken_config_is_a_usage_error():
     assert rc == 2 and "usage: appealsd classify" in err, err
 
 
+def test_no_false_friends_of_the_lexicons():
+    """An ordinary word is no topic word: not a misspelling («страны» is no
+    «страшно»), not a stem of three letters shared by chance («семья» and
+    «семена», «своих» and «СВО»), not a preposition glued to a prefix
+    («оценил», «пожалуй»); the genuine forms still match."""
+    texts = {
+        "ff-1": "Жители других страны приезжают к нам",
+        "ff-2": "Вся семья собралась на праздник",
+        "ff-3": "Каждый из своих детей любит",
+        "ff-4": "Губернатор оценил работу",
+        "ff-5": "Пожалуй, соглашусь с вами",
+        "ok-1": "Соседи жалуются, во дворе страшно ходить вечером",
+        "ok-2": "Где купить семена для огорода?",
+        "ok-3": "Помощь семьям участников СВО не приходит",
+        "ok-4": "Цены на продукты в магазине растут",
+        "ok-5": "Почему по ценам на хлеб никто не проверяет магазины?",
+    }
+    lines = [json.dumps({"id": k, "text": v}, ensure_ascii=False) + "\n" for k, v in texts.items()]
+    rc, out, err = classify(lines)
+    assert rc == 0, (rc, err)
+    by_id = {r["id"]: r for r in out}
+    for k in ("ff-1", "ff-2", "ff-3", "ff-4", "ff-5"):
+        r = by_id[k]
+        assert r["is_appeal"] is False and r["category"] is None, r
+        assert not [e for e in r["evidence"] if e.get("term")], r
+    terms = {k: {(e["field"], e.get("term"), e.get("text")) for e in r["evidence"]}
+             for k, r in by_id.items()}
+    assert {("kind", "жалуются", "жалуются"), ("kind", "страшно", "страшно")} <= terms["ok-1"]
+    assert ("category", "семена", "семена") in terms["ok-2"], terms["ok-2"]
+    assert ("category", "сво", "СВО") in terms["ok-3"], terms["ok-3"]
+    assert by_id["ok-4"]["category"] == "trade" and ("category", "цена", "Цены") in terms["ok-4"]
+    assert by_id["ok-5"]["category"] == "trade" and ("category", "цена", "ценам") in terms["ok-5"]
+    assert not any(e.get("fuzzy") or e.get("split") for r in out for e in r["evidence"]), out
+
+
 def run_eval(data, *thresholds):
     cmd = [sys.executable, str(EVAL), str(apd.REPO / "tests" / "data" / data), "-c", CONFIG,
            "--appealsd", str(h.daemon_binary()),
