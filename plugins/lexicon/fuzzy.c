@@ -1,8 +1,9 @@
 /* Misspellings: the symmetric-delete index and the edit distance that
  * confirms its candidates.  A misspelling keeps the first LEX_FUZZY_KEEP
  * letters of its word (people misspell endings and middles, and a word that
- * begins otherwise is another word: "секретарь" is no "декрет"), and the
- * word has fuzzy_min_cps letters at least ("трава" is no "трамвай"). */
+ * begins otherwise is another word: "секретарь" is no "декрет"), the word
+ * has fuzzy_min_cps letters at least ("трава" is no "трамвай"), and a letter
+ * written for another is a vowel for a vowel or "ь" for "ъ". */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,25 @@ static size_t decode(const char *s, uint32_t *cp, size_t *off)
     return n;
 }
 
-/* Optimal string alignment distance, capped: returns 0, 1 or 2 (= more). */
+/* Letters one writes for another by mistake: a vowel for a vowel
+ * (unstressed "а" for "о", "и" for "е"; "й" counts with them), "ь" for "ъ".
+ * Another consonant makes another word ("развитие" is no "разбит*",
+ * "политика" no "полици*", "пересечение" no "переселени*"). */
+static int letter_class(uint32_t c)
+{
+    switch (c) {
+    case 0x430: case 0x435: case 0x451: case 0x438: case 0x439: case 0x43E: /* а е ё и й о */
+    case 0x443: case 0x44B: case 0x44D: case 0x44E: case 0x44F:             /* у ы э ю я */
+        return 1;
+    case 0x44A: case 0x44C:                                                 /* ъ ь */
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+/* Optimal string alignment distance, capped: returns 0, 1 or 2 (= more); a
+ * substitution counts only between letters of one class (letter_class). */
 static int osa_within_one(const uint32_t *a, size_t n, const uint32_t *b, size_t m)
 {
     if (n > m + 1 || m > n + 1)
@@ -41,7 +60,8 @@ static int osa_within_one(const uint32_t *a, size_t n, const uint32_t *b, size_t
         return 0;
     /* the first difference at i: try the four single edits */
     if (n == m) {
-        if (memcmp(a + i + 1, b + i + 1, (n - i - 1) * sizeof(*a)) == 0)
+        if (memcmp(a + i + 1, b + i + 1, (n - i - 1) * sizeof(*a)) == 0 &&
+            letter_class(a[i]) != 0 && letter_class(a[i]) == letter_class(b[i]))
             return 1;                                     /* substitution */
         if (i + 1 < n && a[i] == b[i + 1] && a[i + 1] == b[i] &&
             memcmp(a + i + 2, b + i + 2, (n - i - 2) * sizeof(*a)) == 0)

@@ -204,13 +204,20 @@ TEST(misspellings_keep_their_first_letters)
                                  "[category a]\n"
                                  "подъезд* = 1\n"
                                  "трамва* = 1\n"
-                                 "страшно = 1\n");
+                                 "страшно = 1\n"
+                                 "разбит* = 1\n"
+                                 "тротуар* = 1\n");
     CHECK(l.lx != NULL);
     CHECK(HIT(l, "в подъезде", "подъезд*"));
     CHECK(FUZZY(l, "в подьезде грязно", "подъезд*"));       /* ъ → ь */
     CHECK(FUZZY(l, "в подъзде грязно", "подъезд*"));        /* a letter missing */
     /* a word that begins otherwise is another word */
     CHECK(!HIT(l, "в падъезде грязно", "подъезд*"));
+    /* a letter written for another is a vowel for a vowel, "ь" for "ъ" */
+    CHECK(FUZZY(l, "на тротаре машины", "тротуар*"));       /* у missing */
+    CHECK(FUZZY(l, "на тротуоре машины", "тротуар*"));      /* а → о */
+    CHECK(!HIT(l, "развитие района", "разбит*"));            /* в for б: another word */
+    CHECK(HIT(l, "разбитые дороги", "разбит*"));
     /* no misspellings of short words */
     CHECK(!HIT(l, "трава по пояс", "трамва*"));
     CHECK(FUZZY(l, "трамвйа не ходит", "трамва*"));
