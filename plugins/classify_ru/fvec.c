@@ -5,7 +5,8 @@
  * they are computed once per word of the host's vocabulary and remembered by
  * its id (apd_text.word_ids) until the host starts a new vocabulary; a text
  * then costs one lookup per token plus its bigrams.  Duplicates are merged
- * with a stamp per bucket instead of a sort. */
+ * in a small open-addressing table sized to the text (it stays in the
+ * cache), emptied by a generation number instead of a clear. */
 #include "fvec.h"
 
 #include <math.h>
@@ -28,9 +29,12 @@ struct feat_state {
     uint32_t *stemh;          /* hash of the stem, for bigrams */
     uint32_t *pool;
     size_t npool, poolcap;
-    /* merging duplicates: stamp[i] == cur when bucket i is in the vector,
-     * at position slot[i] */
-    uint32_t *stamp, *slot, cur;
+    /* merging duplicates: a slot is taken when its gen is cur; it holds a
+     * bucket and that bucket's position in the vector */
+    struct seen {
+        uint32_t gen, bucket, pos;
+    } *seen;
+    uint32_t nseen, cur;
     uint32_t scratch[512];
 };
 
@@ -58,9 +62,9 @@ struct feat_state *feat_new(void)
     fs->start = malloc(VOCAB_MAX * sizeof(uint32_t));
     fs->count = calloc(VOCAB_MAX, sizeof(uint16_t));
     fs->stemh = calloc(VOCAB_MAX, sizeof(uint32_t));
-    fs->stamp = calloc(FEAT_DIM, sizeof(uint32_t));
-    fs->slot = malloc(FEAT_DIM * sizeof(uint32_t));
-    if (!fs->start || !fs->count || !fs->stemh || !fs->stamp || !fs->slot)
+    fs->nseen = 4096;
+    fs->seen = calloc(fs->nseen, sizeof(*fs->seen));
+    if (!fs->start || !fs->count || !fs->stemh || !fs->seen)
         abort();
     memset(fs->start, 0xff, VOCAB_MAX * sizeof(uint32_t));
     return fs;
@@ -74,8 +78,7 @@ void feat_free(struct feat_state *fs)
     free(fs->count);
     free(fs->stemh);
     free(fs->pool);
-    free(fs->stamp);
-    free(fs->slot);
+    free(fs->seen);
     free(fs);
 }
 
@@ -87,12 +90,18 @@ void fvec_free(struct fvec *v)
     memset(v, 0, sizeof(*v));
 }
 
+static void grow_seen(struct feat_state *fs, struct fvec *v);
+
 static void push(struct feat_state *fs, struct fvec *v, uint32_t b, float x,
                  struct feat_origin o)
 {
-    if (fs->stamp[b] == fs->cur) {
-        v->val[fs->slot[b]] += x;
-        return;
+    uint32_t mask = fs->nseen - 1, i = (b * 2654435761u) & mask;
+    while (fs->seen[i].gen == fs->cur) {
+        if (fs->seen[i].bucket == b) {
+            v->val[fs->seen[i].pos] += x;
+            return;
+        }
+        i = (i + 1) & mask;
     }
     if (v->n == v->cap) {
         v->cap = v->cap ? v->cap * 2 : 256;
@@ -102,12 +111,31 @@ static void push(struct feat_state *fs, struct fvec *v, uint32_t b, float x,
         if (!v->idx || !v->val || !v->from)
             abort();
     }
-    fs->stamp[b] = fs->cur;
-    fs->slot[b] = (uint32_t)v->n;
+    fs->seen[i] = (struct seen){fs->cur, b, (uint32_t)v->n};
     v->idx[v->n] = b;
     v->val[v->n] = x;
     v->from[v->n] = o;
     v->n++;
+    if (v->n * 2 > fs->nseen)
+        grow_seen(fs, v);
+}
+
+/* A longer text than the table was sized for: twice the slots, the
+ * vector's buckets entered again. */
+static void grow_seen(struct feat_state *fs, struct fvec *v)
+{
+    free(fs->seen);
+    fs->nseen *= 2;
+    if ((fs->seen = calloc(fs->nseen, sizeof(*fs->seen))) == NULL)
+        abort();
+    fs->cur = 1;
+    uint32_t mask = fs->nseen - 1;
+    for (size_t k = 0; k < v->n; k++) {
+        uint32_t i = (v->idx[k] * 2654435761u) & mask;
+        while (fs->seen[i].gen == fs->cur)
+            i = (i + 1) & mask;
+        fs->seen[i] = (struct seen){fs->cur, v->idx[k], (uint32_t)k};
+    }
 }
 
 /* The buckets of a word's own features: its stem and its character 3- and
@@ -183,39 +211,45 @@ static const uint32_t *cached_word(struct feat_state *fs, const struct apd_text 
     return fs->pool + fs->start[id];
 }
 
-static void text_features(struct feat_state *fs, const struct apd_text *t, struct fvec *v)
+/* The features of the words: with words, each word's own features too;
+ * without, those are left to the caller (a per-word cache of their
+ * weights) but still counted.  Every occurrence counts, and the values are
+ * scaled by 1 / sqrt(occurrences), so the sum over the words' own features
+ * is the same whether taken feature by feature or word by word. */
+static void text_features(struct feat_state *fs, const struct apd_text *t, bool words,
+                          struct fvec *v)
 {
     uint32_t prev_h = 0;
     int32_t prev = -1;
-    size_t first = 0;
+    size_t first = 0, occurrences = 0;
     for (size_t i = 0; i < t->ntokens; i++) {
         const struct apd_token *tk = &t->tokens[i];
         struct feat_origin o = {(int32_t)i, NULL};
         size_t n;
         uint32_t sh;
         const uint32_t *f = cached_word(fs, t, i, &n, &sh);
-        for (size_t k = 0; k < n; k++)
+        for (size_t k = 0; words && k < n; k++)
             push(fs, v, f[k], 1, o);
-        if (tk->flags & APD_TOK_NEGATED)
+        occurrences += n;
+        if (tk->flags & APD_TOK_NEGATED) {
             push(fs, v, bucket(fnv(sh, "n", 1)), 1, o);
+            occurrences++;
+        }
         if (first < 2 && !(tk->flags & APD_TOK_NUMBER)) {
             push(fs, v, bucket(fnv(sh, "f", 1)), 1, o);
             first++;
+            occurrences++;
         }
-        if (prev >= 0 && t->tokens[prev].sentence == tk->sentence)
+        if (prev >= 0 && t->tokens[prev].sentence == tk->sentence) {
             push(fs, v, bucket((prev_h * 31u) ^ fnv(sh, "b", 1)), 1, o);
+            occurrences++;
+        }
         prev = (int32_t)i;
         prev_h = sh;
     }
-    /* present or not, scaled to unit length together */
-    double norm = 0;
-    for (size_t k = 0; k < v->n; k++) {
-        v->val[k] = 1;
-        norm += 1;
-    }
-    float s = norm > 0 ? (float)(1 / sqrt(norm)) : 0;
+    v->scale = occurrences ? (float)(1 / sqrt((double)occurrences)) : 0;
     for (size_t k = 0; k < v->n; k++)
-        v->val[k] *= s;
+        v->val[k] *= v->scale;
 }
 
 static void named(struct feat_state *fs, struct fvec *v, const char *name, double x)
@@ -274,15 +308,21 @@ static void lexicon(struct feat_state *fs, const struct ru *ru, const double kin
         named(fs, v, kinds[k], tanh(kind_score[k] / 4));
 }
 
+const uint32_t *feat_word(struct feat_state *fs, const struct apd_text *t, size_t i, size_t *n)
+{
+    uint32_t sh;
+    return cached_word(fs, t, i, n, &sh);
+}
+
 void feat_extract(struct feat_state *fs, const struct ru *ru, const struct apd_classify_input *in,
-                  const double kind_score[], struct fvec *out)
+                  const double kind_score[], bool words, struct fvec *out)
 {
     out->n = 0;
     if (++fs->cur == 0) {
-        memset(fs->stamp, 0, FEAT_DIM * sizeof(uint32_t));
+        memset(fs->seen, 0, fs->nseen * sizeof(*fs->seen));
         fs->cur = 1;
     }
-    text_features(fs, in->analysis, out);
+    text_features(fs, in->analysis, words, out);
     structure(fs, in, in->analysis, out);
     lexicon(fs, ru, kind_score, out);
 }

@@ -9,8 +9,8 @@
  *   b:STEM STEM   neighbouring stems within a sentence
  *   n:STEM        a word inside a negation ("не горит", "воды нет")
  *   f:STEM        the first two words of the text (how it opens)
- * these are present-or-not and scaled together to unit length; then, at
- * their own scale:
+ * every occurrence counts, and together they are scaled by 1 / sqrt(the
+ * number of occurrences); then, at their own scale:
  *   L:TYPE:CODE   log(1 + score) of each category, kind and priority
  *                 section of the lexicons (what the operators' lexicons say)
  *   K:KIND        the lexicon classifier's score of each kind, squashed
@@ -28,7 +28,7 @@
 
 #include "appealsd/classify.h"
 
-#define FEAT_VERSION 1
+#define FEAT_VERSION 2
 #define FEAT_DIM (1u << 18)
 
 struct ru;
@@ -45,6 +45,7 @@ struct fvec {
     float *val;
     struct feat_origin *from;
     size_t n, cap;
+    float scale;            /* what the text's word features were scaled by */
 };
 
 struct feat_state;
@@ -53,9 +54,16 @@ struct feat_state *feat_new(void);
 void feat_free(struct feat_state *fs);
 void fvec_free(struct fvec *v);
 
-/* The features of t, after ru has scored it (ru->score, kind scores). */
+/* The features of t, after ru has scored it (ru->score, kind scores).
+ * Without words, the words' own features (stem, character n-grams) are left
+ * out of the vector, for a caller that scores them word by word from
+ * feat_word(); out->scale is what each of them would have been worth. */
 void feat_extract(struct feat_state *fs, const struct ru *ru, const struct apd_classify_input *in,
-                  const double kind_score[], struct fvec *out);
+                  const double kind_score[], bool words, struct fvec *out);
+
+/* The buckets of the own features of token i of t (n of them, repeats
+ * included); valid until the next call. */
+const uint32_t *feat_word(struct feat_state *fs, const struct apd_text *t, size_t i, size_t *n);
 
 /* Sorts v by index (the features op reports them in order). */
 void fvec_sort(struct fvec *v);

@@ -106,25 +106,30 @@ static int read_numbers(struct reader *r, char *rest, double *out, size_t n, int
 
 static int read_weights(struct reader *r, struct model *m, size_t nrows)
 {
-    m->row = malloc((size_t)m->dim * sizeof(int32_t));
-    m->w = malloc((nrows ? nrows : 1) * m->width * sizeof(float));
-    if (m->row == NULL || m->w == NULL)
+    if (nrows > MODEL_MAX_ROWS)
+        return fail(r, "weights %zu: at most %u rows", nrows, MODEL_MAX_ROWS);
+    m->row = malloc((size_t)m->dim * sizeof(uint16_t));
+    if (m->row == NULL)
         abort();
-    memset(m->row, 0xff, (size_t)m->dim * sizeof(int32_t));
+    for (int h = 0; h < NHEADS; h++)
+        if ((m->w[h] = malloc((nrows ? nrows : 1) * m->nclass[h] * sizeof(float))) == NULL)
+            abort();
+    memset(m->row, 0xff, (size_t)m->dim * sizeof(uint16_t));
     for (size_t i = 0; i < nrows; i++) {
         char *s = next(r), *p;
         if (s == NULL)
             return fail(r, "the file ends after %s weight rows", "fewer");
         unsigned long idx = strtoul(s, &p, 10);
-        if (p == s || idx >= m->dim || m->row[idx] >= 0)
+        if (p == s || idx >= m->dim || m->row[idx] != MODEL_NO_ROW)
             return fail(r, "bad or repeated feature index in '%.40s'", s);
-        for (size_t k = 0; k < m->width; k++) {
-            double v;
-            if (parse_double(p, &v, &p) != 0)
-                return fail(r, "a weight row needs one weight per class of every head%s", "");
-            m->w[i * m->width + k] = (float)v;
-        }
-        m->row[idx] = (int32_t)i;
+        for (int h = 0; h < NHEADS; h++)
+            for (size_t k = 0; k < m->nclass[h]; k++) {
+                double v;
+                if (parse_double(p, &v, &p) != 0)
+                    return fail(r, "a weight row needs one weight per class of every head");
+                m->w[h][i * m->nclass[h] + k] = (float)v;
+            }
+        m->row[idx] = (uint16_t)i;
     }
     m->nrows = nrows;
     return next(r) ? fail(r, "unexpected line after the weights%s", "") : 0;
@@ -157,7 +162,7 @@ static int read_line(struct reader *r, struct model *m, char *s, bool *weights)
     if (IS("features")) {
         unsigned ver, dim;
         if (sscanf(rest, "%u %u", &ver, &dim) != 2 || ver != FEAT_VERSION)
-            return fail(r, "features: this plugin computes feature version %s", "1");
+            return fail(r, "features: this plugin computes feature version %d", FEAT_VERSION);
         m->dim = dim;
     } else if (IS("head")) {
         return read_head(r, m, rest);
@@ -243,7 +248,8 @@ void model_free(struct model *m)
         for (size_t c = 0; c < m->nclass[h]; c++)
             free(m->classes[h][c]);
     free(m->row);
-    free(m->w);
+    for (int h = 0; h < NHEADS; h++)
+        free(m->w[h]);
     free(m);
 }
 
@@ -255,20 +261,31 @@ int model_class(const struct model *m, enum model_head h, const char *name)
     return -1;
 }
 
-void model_predict(const struct model *m, enum model_head h, const struct fvec *v, double *p)
+void model_scores(const struct model *m, const struct fvec *v, enum model_head from,
+                  enum model_head to, double *z)
 {
-    size_t n = m->nclass[h], c0 = m->col0[h];
-    double z[MODEL_MAX_CLASSES];
-    for (size_t c = 0; c < n; c++)
-        z[c] = m->bias[h][c];
+    for (int h = from; h <= (int)to; h++)
+        for (size_t c = 0; c < m->nclass[h]; c++)
+            z[m->col0[h] + c] = m->bias[h][c];
     for (size_t i = 0; i < v->n; i++) {
-        int32_t row = m->row[v->idx[i]];
-        if (row < 0)
+        uint16_t row = m->row[v->idx[i]];
+        if (row == MODEL_NO_ROW)
             continue;
-        const float *w = m->w + (size_t)row * m->width + c0;
-        for (size_t c = 0; c < n; c++)
-            z[c] += w[c] * v->val[i];
+        float x = v->val[i];
+        for (int h = from; h <= (int)to; h++) {
+            size_t n = m->nclass[h];
+            const float *w = m->w[h] + (size_t)row * n;
+            double *zh = z + m->col0[h];
+            for (size_t c = 0; c < n; c++)
+                zh[c] += w[c] * x;
+        }
     }
+}
+
+void model_predict(const struct model *m, enum model_head h, const double *zall, double *p)
+{
+    size_t n = m->nclass[h];
+    const double *z = zall + m->col0[h];
     /* one-vs-rest logistic heads, as liblinear trains them: each class's
      * probability, then normalised over the classes */
     double t = m->temperature[h], sum = 0;
@@ -280,15 +297,17 @@ void model_predict(const struct model *m, enum model_head h, const struct fvec *
         p[c] = sum > 0 ? p[c] / sum : 1.0 / (double)n;
 }
 
-size_t model_top(const struct model *m, enum model_head h, size_t c, int sign,
+size_t model_top(const struct model *m, enum model_head h, size_t c, int sign, bool words,
                  const struct fvec *v, size_t *pos, double *contrib, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < v->n; i++) {
-        int32_t row = m->row[v->idx[i]];
-        if (row < 0)
+        if ((v->from[i].token >= 0) != words)
             continue;
-        double x = sign * m->w[(size_t)row * m->width + m->col0[h] + c] * v->val[i];
+        uint16_t row = m->row[v->idx[i]];
+        if (row == MODEL_NO_ROW)
+            continue;
+        double x = sign * m->w[h][(size_t)row * m->nclass[h] + c] * v->val[i];
         if (x <= 0)
             continue;
         size_t j = n < max ? n++ : max;
@@ -307,4 +326,10 @@ size_t model_top(const struct model *m, enum model_head h, size_t c, int sign,
     for (size_t i = 0; i < n; i++)
         contrib[i] *= sign;
     return n;
+}
+
+double model_weight(const struct model *m, enum model_head h, size_t c, uint32_t idx)
+{
+    uint16_t row = idx < m->dim ? m->row[idx] : MODEL_NO_ROW;
+    return row == MODEL_NO_ROW ? 0 : m->w[h][(size_t)row * m->nclass[h] + c];
 }

@@ -24,6 +24,7 @@
 #ifndef APPEALSD_RU_MODEL_H
 #define APPEALSD_RU_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,9 @@
 enum model_head { HEAD_APPEAL, HEAD_KIND, HEAD_CATEGORY, NHEADS };
 
 #define MODEL_MAX_CLASSES 32
+#define MODEL_MAX_WIDTH (NHEADS * MODEL_MAX_CLASSES)
+#define MODEL_NO_ROW 0xFFFFu
+#define MODEL_MAX_ROWS 0xFFFFu
 
 struct model {
     uint32_t dim;
@@ -43,8 +47,10 @@ struct model {
     double temperature[NHEADS];
     double appeal_threshold;
     double minimum[MODEL_MAX_CLASSES];   /* per category class */
-    int32_t *row;                  /* per feature bucket: its row, or -1 */
-    float *w;                      /* rows × width */
+    uint16_t *row;                 /* per feature bucket: its row, or MODEL_NO_ROW */
+    float *w[NHEADS];              /* per head: rows × nclass[h] (a head's weights
+                                      together: the appeal and kind heads of a text's
+                                      features stay in few cache lines) */
     size_t nrows;
     char source[256];
 };
@@ -53,15 +59,26 @@ struct model {
 struct model *model_load(const char *path, char *err, size_t errlen);
 void model_free(struct model *m);
 
-/* Probabilities of each class of head h for the vector v into p
- * (nclass[h] of them); for the appeal head p[0] is P(appeal). */
-void model_predict(const struct model *m, enum model_head h, const struct fvec *v, double *p);
+/* The raw scores of the classes of heads from..to (inclusive) for v, in one
+ * pass over its features: z gets width numbers, head h's from col0[h]. */
+void model_scores(const struct model *m, const struct fvec *v, enum model_head from,
+                  enum model_head to, double *z);
+
+/* Probabilities of each class of head h from the scores of model_scores
+ * (nclass[h] of them into p); for the appeal head p[0] is P(appeal). */
+void model_predict(const struct model *m, enum model_head h, const double *z, double *p);
 
 /* The features of v that added most to class c of head h (sign 1), or
  * took most from it (sign -1): their positions in v, strongest first, at
- * most max; contrib gets each one's signed contribution.  Returns how many. */
-size_t model_top(const struct model *m, enum model_head h, size_t c, int sign,
+ * most max; contrib gets each one's signed contribution.  Only the features
+ * that came from the text's words (words), or only the others.  Returns how
+ * many. */
+size_t model_top(const struct model *m, enum model_head h, size_t c, int sign, bool words,
                  const struct fvec *v, size_t *pos, double *contrib, size_t max);
+
+/* The weight of feature bucket idx for class c of head h (0 when the model
+ * has none). */
+double model_weight(const struct model *m, enum model_head h, size_t c, uint32_t idx);
 
 /* The index of a class of head h by name, or -1. */
 int model_class(const struct model *m, enum model_head h, const char *name);

@@ -164,6 +164,9 @@ static void ru_destroy(void *state)
     model_free(ru->model);
     feat_free(ru->fs);
     fvec_free(&ru->fv);
+    free(ru->tokw);
+    free(ru->wsum);
+    free(ru->wgen);
     free(ru);
 }
 
@@ -233,7 +236,7 @@ static uint32_t ru_features(void *state, const struct apd_classify_input *in,
     bool message = in->item_kind && strcmp(in->item_kind, "message") == 0;
     double kind_score[RU_NKINDS];
     ru_score(ru, in->analysis, message, kind_score);
-    feat_extract(ru->fs, ru, in, kind_score, &ru->fv);
+    feat_extract(ru->fs, ru, in, kind_score, true, &ru->fv);
     fvec_sort(&ru->fv);
     for (size_t i = 0; i < ru->fv.n; i++)
         emit(ctx, ru->fv.idx[i], ru->fv.val[i]);

@@ -48,6 +48,13 @@ struct ru {
     struct feat_state *fs;
     struct fvec fv;
     char term[160];             /* the words behind a model feature, for evidence */
+    double *tokw;               /* per token: what its features added (evidence) */
+    size_t tokwcap;
+    /* per vocabulary word id: the summed weights of the word's own features
+     * for every class (model width), valid while wgen[id] is the host's
+     * vocabulary generation + 1 */
+    float *wsum;
+    uint32_t *wgen;
 };
 
 enum ru_role { ROLE_NONE, ROLE_CATEGORY, ROLE_KIND, ROLE_PRIORITY, ROLE_PLACE };
