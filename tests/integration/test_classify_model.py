@@ -101,6 +101,32 @@ def test_features_are_what_the_model_scores():
     assert again[0]["features"] == again[1]["features"] == f["features"]
 
 
+def load_trainer():
+    import importlib.machinery
+    import importlib.util
+    path = str(apd.REPO / "tools" / "classify_train")
+    loader = importlib.machinery.SourceFileLoader("classify_train", path)
+    spec = importlib.util.spec_from_loader("classify_train", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def test_a_class_with_no_training_text_is_never_chosen():
+    """Regression: liblinear leaves out a class nobody wrote about; its score
+    once read as 0 and beat every negative score, so texts went to it."""
+    ct = load_trainer()
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "m.model")
+        with open(path, "w") as f:
+            f.write("solver_type L2R_LR\nnr_class 2\nlabel 2 0\nnr_feature 2\nbias 1\nw\n"
+                    "0.5\n-0.25\n-1\n")
+        w, bias = ct.read_liblinear(path, ("a", "b", "c"))
+    assert bias == [1.0, ct.ABSENT, -1.0], bias
+    assert w == {0: [-0.5, 0.0, 0.5], 1: [0.25, 0.0, -0.25]}, w
+    assert max(range(3), key=ct.scores((w, bias), [(0, 1.0)], 3).__getitem__) != 1
+
+
 def test_shipped_model_is_what_the_tool_builds():
     if not DATA.is_dir():
         print("# SKIP: no shared/data beside the repository")
