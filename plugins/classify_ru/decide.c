@@ -526,7 +526,7 @@ void ru_decide(struct ru *ru, const struct apd_classify_input *in, bool message,
     measure_all(ru, t, message, &s, &cat, &best, &second);
     int k = decide_kind(ru, t, &s, score);
     if (ru->model) {
-        ru_model_decide(ru, in, score, io, evidence, ctx);
+        ru_model_decide(ru, in, score, cat, best, io, evidence, ctx);
     } else {
         io->kind = ru_kind_codes[k];
         io->kind_confidence = kind_confidence(ru, score, k);

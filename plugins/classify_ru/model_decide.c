@@ -183,7 +183,8 @@ static void decide_kind(struct ru *ru, const struct apd_text *t, const double *z
 }
 
 static void decide_category(struct ru *ru, const struct apd_text *t, const double *z,
-                            struct apd_classification *io, apd_evidence_fn evidence, void *ctx)
+                            int lex_cat, double lex_best, struct apd_classification *io,
+                            apd_evidence_fn evidence, void *ctx)
 {
     const struct model *m = ru->model;
     double p[MODEL_MAX_CLASSES];
@@ -199,6 +200,16 @@ static void decide_category(struct ru *ru, const struct apd_text *t, const doubl
         say_top(ru, t, HEAD_CATEGORY, best, 1, "category", io->category, evidence, ctx);
         return;
     }
+    if (lex_cat >= 0 && lex_best >= ru->p.model_fallback_min) {
+        /* the model is sure of none, the lexicons clearly name one */
+        io->category = ru->lx->sections[lex_cat].code;
+        io->category_confidence = fmin(0.8, lex_best / (lex_best + 2));
+        struct apd_evidence ev = {.struct_size = sizeof(ev), .field = "category",
+                                  .value = io->category, .rule = "model:lexicon-fallback",
+                                  .weight = lex_best};
+        evidence(ctx, &ev);
+        return;
+    }
     /* no category is sure enough: the fallback, as sure as the model is
      * that none of the others fits */
     io->category = ru->p.fallback_category;
@@ -210,8 +221,8 @@ static void decide_category(struct ru *ru, const struct apd_text *t, const doubl
 }
 
 void ru_model_decide(struct ru *ru, const struct apd_classify_input *in,
-                     const double kind_score[RU_NKINDS], struct apd_classification *io,
-                     apd_evidence_fn evidence, void *ctx)
+                     const double kind_score[RU_NKINDS], int lex_cat, double lex_best,
+                     struct apd_classification *io, apd_evidence_fn evidence, void *ctx)
 {
     double z[MODEL_MAX_WIDTH];
     const struct apd_text *t = in->analysis;
@@ -223,6 +234,6 @@ void ru_model_decide(struct ru *ru, const struct apd_classify_input *in,
     if (strcmp(io->kind, "gratitude") != 0 && strcmp(io->kind, "noise") != 0) {
         model_scores(ru->model, &ru->fv, HEAD_CATEGORY, HEAD_CATEGORY, z);
         score_words(ru, t, HEAD_CATEGORY, HEAD_CATEGORY, z);
-        decide_category(ru, t, z, io, evidence, ctx);
+        decide_category(ru, t, z, lex_cat, lex_best, io, evidence, ctx);
     }
 }

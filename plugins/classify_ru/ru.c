@@ -47,7 +47,7 @@ static const char *const param_names[] = {
     "question_mark", "later_sentence", "lead_words", "lead_topic", "landmark", "positive_emoji", "thanks_vs_problem", "noise_base", "short_text", "short_topic",
     "short_words", "link", "phone", "topic_vs_noise", "category_min", "fuzzy_factor",
     "critical_min", "high_min", "place_min", "kind_temperature", "private_message",
-    "fallback_category", NULL,
+    "fallback_category", "model_fallback_min", NULL,
 };
 
 static void read_params(struct ru *ru)
@@ -82,6 +82,7 @@ static void read_params(struct ru *ru)
     p->place_min = lex_param(lx, "place_min", 1.0);
     p->kind_temperature = lex_param(lx, "kind_temperature", 1.0);
     p->private_message = lex_param(lx, "private_message", 0);
+    p->model_fallback_min = lex_param(lx, "model_fallback_min", 3.0);
     p->fallback_category = lex_param_str(lx, "fallback_category");
     if (p->fallback_category == NULL)
         p->fallback_category = "other";

@@ -20,7 +20,7 @@ struct ru_params {
     double question_mark, later_sentence, lead_words, lead_topic, landmark, positive_emoji, thanks_vs_problem;
     double noise_base, short_text, short_topic, short_words, link, phone, topic_vs_noise;
     double category_min, fuzzy_factor, critical_min, high_min, place_min;
-    double kind_temperature, private_message;
+    double kind_temperature, private_message, model_fallback_min;
     const char *fallback_category;
 };
 
@@ -71,9 +71,13 @@ void ru_decide(struct ru *ru, const struct apd_classify_input *in, bool message,
 void ru_score(struct ru *ru, const struct apd_text *t, bool message,
               double kind_score[RU_NKINDS]);
 
-/* Kind and category from the trained model (model_decide.c). */
+/* Kind and category from the trained model (model_decide.c).  lex_cat is
+ * the lexicons' best category section (-1: none) and lex_best its score:
+ * where the model is sure of no category, a lexicon category that reaches
+ * model_fallback_min is taken (the lexicons know topics the real data has
+ * few examples of). */
 void ru_model_decide(struct ru *ru, const struct apd_classify_input *in,
-                     const double kind_score[RU_NKINDS], struct apd_classification *io,
-                     apd_evidence_fn evidence, void *ctx);
+                     const double kind_score[RU_NKINDS], int lex_cat, double lex_best,
+                     struct apd_classification *io, apd_evidence_fn evidence, void *ctx);
 
 #endif

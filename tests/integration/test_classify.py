@@ -3,7 +3,8 @@
 reaches its organisation's topic with the classifiers' decision; noise and
 thanks are counted and kept (appeals.all, a Redis record without a timer) but
 never reach an organisation; an edit can make an appeal of a non-appeal; and
-the lexicons are read again on reload."""
+the lexicons and the trained model are read again on reload, and a broken
+one is refused while the running one keeps serving."""
 
 import json
 import shutil
@@ -128,8 +129,10 @@ def test_reload_reads_the_lexicons_again_and_keeps_them_when_broken():
     tmp = h.tmpdir()
     extra = tmp / "local.lex"
     extra.write_text("[category culture]\n")
-    # a repeated list key adds to the list: the shipped lexicons, then this file
-    with h.Services() as svc, apd.Apd(svc, overrides={"classifier.ru.lexicon": str(extra)}) as a:
+    # a repeated list key adds to the list: the shipped lexicons, then this
+    # file; the model is off, so the lexicons decide the category alone
+    overrides = {"classifier.ru.lexicon": str(extra), "classifier.ru.model": ""}
+    with h.Services() as svc, apd.Apd(svc, overrides=overrides) as a:
         text = "Когда в Майкопе снова будут показывать кукольный спектакль про Бабу-Ягу?"
         a.post("/webhook/vk", vk_comment(100001, 960, text))
         first = a.consume("all", 1)[0]["json"]["classification"]
@@ -150,6 +153,35 @@ def test_reload_reads_the_lexicons_again_and_keeps_them_when_broken():
         a.post("/webhook/vk", vk_comment(100001, 962, text))
         third = a.consume("all", 3)[2]["json"]["classification"]
         assert third["category"] == "sport", "the old lexicons must keep serving"
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_reload_reads_the_model_again_and_keeps_it_when_broken():
+    tmp = h.tmpdir()
+    model = tmp / "model.txt"
+    shipped = (apd.REPO / "config" / "classifier" / "ru-model.txt").read_text()
+    model.write_text(shipped)
+    text = "Во дворе дома 5 вторую неделю не вывозят мусор, контейнеры переполнены"
+    with h.Services() as svc, apd.Apd(svc, overrides={"classifier.ru.model": str(model)}) as a:
+        a.post("/webhook/vk", vk_comment(100001, 980, text))
+        first = a.consume("all", 1)[0]["json"]["classification"]
+        assert first["is_appeal"] and first["category"] == "waste", first
+        assert any(e.get("rule", "").startswith("model") for e in first["evidence"]), first
+
+        # an appeal threshold nothing reaches: the reloaded model calls it noise
+        model.write_text(shipped.replace("threshold appeal ", "threshold appeal 1.00\n#", 1))
+        rep = a.ctl("reload")
+        assert rep["ok"], rep
+        a.post("/webhook/vk", vk_comment(100001, 981, text))
+        second = a.consume("all", 2)[1]["json"]["classification"]
+        assert not second["is_appeal"], second
+
+        model.write_text(shipped.replace("features ", "features x", 1))
+        rep = a.ctl("reload")
+        assert not rep["ok"] and "model.txt:" in rep["error"] and "features" in rep["error"], rep
+        a.post("/webhook/vk", vk_comment(100001, 982, text))
+        third = a.consume("all", 3)[2]["json"]["classification"]
+        assert not third["is_appeal"], "the running model must keep serving"
     shutil.rmtree(tmp, ignore_errors=True)
 
 
