@@ -40,6 +40,14 @@ def test_meson_install_into_destdir():
         hits = [f for f in files if f.endswith("/" + parent + "/" + name)]
         assert hits, "%s is not installed under .../%s/" % (name, parent)
     assert any(f.endswith("/sysusers.d/appealsd.conf") for f in files), files
+    # every file of the classifier's knowledge (lexicons, the trained model):
+    # a directory lexicon silently loads what is there, so a file left out
+    # of the install would only show as worse decisions
+    repo = Path(__file__).resolve().parents[2] / "config"
+    for f in sorted((repo / "classifier").rglob("*")):
+        if f.is_file():
+            rel = "/appealsd/" + str(f.relative_to(repo))
+            assert any(x.endswith(rel) for x in files), "%s is not installed" % rel
     # the unit runs the daemon where it was installed, with its configuration
     daemon = next(f for f in files if f.endswith("/sbin/appealsd"))
     conf = next(f for f in files if f.endswith("/appealsd/appealsd.conf"))
