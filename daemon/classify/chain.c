@@ -396,6 +396,17 @@ static void finish(struct classify_result *r, const struct apd_classification *i
     }
 }
 
+/* What a classifier plugin is given for a request and its analysis. */
+static struct apd_classify_input input_of(const struct classify_request *rq,
+                                          const struct apd_text *t)
+{
+    return (struct apd_classify_input){
+        .struct_size = sizeof(struct apd_classify_input), .text = rq->text,
+        .text_len = rq->len, .analysis = t, .source = rq->source, .page = rq->page,
+        .page_municipality = rq->page_municipality, .item_kind = rq->item_kind,
+    };
+}
+
 void classify_text(struct classify_chain *ch, const struct classify_request *rq,
                    struct classify_result *out)
 {
@@ -405,11 +416,7 @@ void classify_text(struct classify_chain *ch, const struct classify_request *rq,
     const struct classifier *last = NULL;
     if (ch && ch->nrun) {
         t = text_analyze(ch->ta, rq->text, rq->len);
-        struct apd_classify_input in = {
-            .struct_size = sizeof(in), .text = rq->text, .text_len = rq->len, .analysis = t,
-            .source = rq->source, .page = rq->page, .page_municipality = rq->page_municipality,
-            .item_kind = rq->item_kind,
-        };
+        struct apd_classify_input in = input_of(rq, t);
         size_t bylen = 0;
         for (size_t i = 0; i < ch->nrun; i++) {
             struct classifier *c = ch->run[i];
@@ -443,12 +450,7 @@ uint32_t classify_chain_features(struct classify_chain *ch, const struct classif
         const struct apd_classifier_ops *o = c->plugin->desc.classifier;
         if (o->features == NULL)
             continue;
-        const struct apd_text *t = text_analyze(ch->ta, rq->text, rq->len);
-        struct apd_classify_input in = {
-            .struct_size = sizeof(in), .text = rq->text, .text_len = rq->len, .analysis = t,
-            .source = rq->source, .page = rq->page, .page_municipality = rq->page_municipality,
-            .item_kind = rq->item_kind,
-        };
+        struct apd_classify_input in = input_of(rq, text_analyze(ch->ta, rq->text, rq->len));
         *name = c->name;
         return o->features(c->state, &in, emit, ctx);
     }
