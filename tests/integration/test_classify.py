@@ -81,6 +81,28 @@ def test_appeal_carries_classification_noise_is_counted_not_routed():
         assert metric(a, 'appealsd_appeals_total{org="triage",event="created"}') == 0
 
 
+def test_housing_stock_goes_to_the_inspectorate_with_the_city_in_copy():
+    """A roof leak and an idle management company: state housing supervision,
+    not the construction ministry (issue 13, finding 8)."""
+    with h.Services() as svc, apd.Apd(svc) as a:
+        text = ("Управляющая компания третий месяц не чинит крышу на ул. Шовгенова в "
+                "Майкопе, в подъезде течёт с потолка. Примите меры!")
+        st, _, body = a.post("/webhook/vk", vk_comment(100001, 960, text))
+        assert (st, body) == (200, b"ok"), (st, body)
+        m = a.consume("org.zhilnadzor", 1)
+        assert len(m) == 1, "no appeal on appeals.org.zhilnadzor"
+        m = m[0]["json"]
+        assert m["org"]["name"] == "Управление государственного жилищного надзора Республики " \
+            "Адыгея", m["org"]
+        assert m["route"]["rule"] == "housing-stock" and m["route"]["copies"] == ["maykop"], m
+        assert m["classification"]["category"] == "housing", m["classification"]
+        assert len(a.consume("org.maykop", 1)) == 1
+        assert len(a.consume("org.minstroy", 0, timeout=1)) == 0
+        a.wait_idle()
+        rec = a.appeal(vk_appeal_id(100001, 960))
+        assert rec["org"] == "zhilnadzor" and rec["copies"] == "maykop", rec
+
+
 def test_edit_makes_an_appeal_of_noise():
     with h.Services() as svc, apd.Apd(svc) as a:
         aid = vk_appeal_id(100001, 950)
