@@ -180,8 +180,7 @@ def test_route_explain_tool():
     ]
     data = "\n".join(l if isinstance(l, str) else json.dumps(l, ensure_ascii=False)
                      for l in lines) + "\n"
-    p = subprocess.run([str(h.daemon_binary()), "route", "--explain", "-c",
-                        str(apd.EXAMPLE_CONFIG)], input=data.encode(), capture_output=True,
+    p = subprocess.run(_route_cmd("--explain"), input=data.encode(), capture_output=True,
                        timeout=30)
     assert p.returncode == 3, (p.returncode, p.stderr)
     assert b"3 of 7 lines were bad" in p.stderr, p.stderr
@@ -199,12 +198,56 @@ def test_route_explain_tool():
     assert out[4]["id"] is None and "not valid JSON" in out[4]["error"], out[4]
     assert out[5]["error"] == '"id" is required', out[5]
     assert out[6]["rule"] == "triage" and out[6]["topic"] == "appeals.triage", out[6]
+    assert out[6]["classification"]["given"] == ["category"], out[6]
     # without --explain: the decision only
-    p = subprocess.run([str(h.daemon_binary()), "route", "-c", str(apd.EXAMPLE_CONFIG)],
-                       input=(json.dumps(lines[0]) + "\n").encode(), capture_output=True,
-                       timeout=30)
+    p = subprocess.run(_route_cmd(), input=(json.dumps(lines[0]) + "\n").encode(),
+                       capture_output=True, timeout=30)
     o = json.loads(p.stdout)
     assert p.returncode == 0 and o["org"] == "maykop" and "why" not in o, (p, o)
+
+
+def _route_cmd(*args):
+    return [str(h.daemon_binary()), "route", "-c", str(apd.EXAMPLE_CONFIG), "--set",
+            "daemon.plugin_dir=%s" % (h.build_dir() / "plugins")] + list(args)
+
+
+def test_route_explain_classifies_a_bare_text_as_the_daemon_does():
+    """A line with only a text is classified by the configured chain first
+    (issue 15 item 7): a pothole in Maykop goes to the city, a clinic to the
+    health ministry, thanks are kept and routed nowhere; fields on the line
+    win over the classifier's; --no-classify routes on the line alone."""
+    lines = [
+        {"id": "pothole", "text": "Огромная яма на дороге на ул. Пионерской в Майкопе, "
+                                  "вчера пробил колесо"},
+        {"id": "clinic", "text": "В поликлинике третью неделю нет талонов к терапевту"},
+        {"id": "thanks", "text": "Спасибо большое за праздник, детям очень понравилось!"},
+        {"id": "told", "text": "Огромная яма на дороге на ул. Пионерской в Майкопе",
+         "category": "health"},
+    ]
+    data = "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode()
+    p = subprocess.run(_route_cmd("--explain"), input=data, capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    out = {o["id"]: o for o in map(json.loads, p.stdout.decode().splitlines())}
+    pot = out["pothole"]
+    assert pot["org"] == "maykop" and pot["rule"] == "local-roads", pot
+    c = pot["classification"]
+    assert c["kind"] == "complaint" and c["category"] == "roads", c
+    assert c["municipality"] == "maykop" and c["municipality_from"] == "text", c
+    assert c["given"] == [] and c["classifier"]["evidence"], c
+    assert out["clinic"]["org"] == "minzdrav", out["clinic"]
+    th = out["thanks"]
+    assert th["action"] == "kept" and th["org"] is None and th["recipients"] == [], th
+    assert th["state"] == "feedback" and "not an appeal" in th["reason"], th
+    told = out["told"]
+    assert told["org"] == "minzdrav" and told["classification"]["given"] == ["category"], told
+    assert told["classification"]["classifier"]["category"] == "roads", told
+    # the old behaviour, without plugins: no classification, the line alone
+    p = subprocess.run([str(h.daemon_binary()), "route", "--no-classify", "--explain", "-c",
+                        str(apd.EXAMPLE_CONFIG)], input=data, capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    out = {o["id"]: o for o in map(json.loads, p.stdout.decode().splitlines())}
+    assert out["pothole"]["rule"] == "triage", out["pothole"]
+    assert "classifier" not in out["pothole"]["classification"], out["pothole"]
 
 
 def test_create_topics_makes_what_the_directory_needs():
