@@ -13,7 +13,7 @@ struct subcommand {
 /* NULL-terminated (subcommands.c). */
 extern const struct subcommand subcommands[];
 
-/* `appealsd route [--explain]` (route_cmd.c). */
+/* `appealsd route [--explain] [--no-classify]` (route_cmd.c). */
 int route_main(int argc, char **argv);
 
 /* `appealsd deadline`: working-time arithmetic (deadline.c). */

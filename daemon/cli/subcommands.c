@@ -17,8 +17,9 @@ const struct subcommand subcommands[] = {
                                 "kind, category, place, priority per JSON line"},
     {"parse", cli_parse,
      "parse --source NAME [-c FILE] [--path PATH] [FILE]   print what a webhook body means"},
-    {"route", route_main, "route [--explain] [-c FILE] [--set ...] < appeals.jsonl   "
-                          "routing decision per JSON line"},
+    {"route", route_main,
+     "route [--explain] [--no-classify] [-c FILE] [--set ...] < appeals.jsonl   "
+     "classification and routing decision per JSON line"},
     {"deadline", cli_deadline,
      "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar]"},
     {NULL, NULL, NULL},
