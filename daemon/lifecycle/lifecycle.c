@@ -16,6 +16,7 @@
 #include "eventbox.h"
 #include "redis.h"
 #include "sla.h"
+#include "tailevent.h"
 #include "tz.h"
 #include "units.h"
 #include "write.h"
@@ -143,9 +144,14 @@ static void announce(struct lc_op *op)
             .type = p->msgs[i].type, .event = p->msgs[i].event, .appeal_id = a->id,
             .org = a->org, .category = a->category, .municipality = a->municipality,
             .priority = a->priority, .state = a->state, .due_ms = record_next_due(a),
-            .json = p->msgs[i].body,
         };
+        if (!control_has_subscribers(lc->app->control))
+            continue;
+        struct sbuf ev = SBUF_INIT;
+        tail_event_from_message(&te, p->msgs[i].body, op->cfg->daemon.timezone, &ev);
+        te.json = ev.p;
         control_publish(lc->app->control, &te);
+        sbuf_free(&ev);
     }
     if (p->counts.fr_met)
         metrics_observe(lc->m_frt, (double)p->counts.fr_used_ms / 1000.0, lc_dim_value(a->org),

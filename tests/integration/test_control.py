@@ -212,6 +212,36 @@ def _redis_up(a):
                  what="the daemon's Redis connection")
 
 
+def test_lifecycle_events_reach_the_tail_in_the_compact_shape():
+    """SLA and change events (built by the lifecycle from the Kafka payload)
+    reach the tail as the protocol's compact event: org a code, the local time
+    with its zone, the timer, the citizen-facing number; appealsctl prints
+    them with time, organisation and category (issue 15: '--:--:--' and '-'
+    on every line)."""
+    over = {"policy.social.first_response": "2s", "policy.social.time": "calendar",
+            "policy.social.resolution": "none", "policy.social.warning": "none",
+            "policy.social.escalate": "none"}
+    with h.Services() as svc, apd.Apd(svc, overrides=over) as a:
+        sock = str(a.tmp / "ctl.sock")
+        s, sla = _tail(sock, {"types": "sla"})
+        ctl = subprocess.Popen([str(h.ctl_binary()), "-s", sock, "tail", "-f", "-n", "1",
+                                "--type", "sla"], stdout=subprocess.PIPE, text=True)
+        h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 2,
+                     what="two tail subscribers")
+        a.post("/webhook/vk", vk_comment(100001, 501, "На ул. Пионерской яма на дороге"))
+        e = _next_event(sla)["event"]
+        assert (e["type"], e["event"], e["appeal_id"]) == ("sla", "breach", ID_MAYKOP), e
+        assert e["org"] == "maykop" and e["timer"] == "first_response", e
+        assert e["at"].endswith("+03:00") and e["number"], e
+        assert e["category"] == "roads" and e["state"] == "open", e
+        out, _ = ctl.communicate(timeout=20)
+        assert ctl.returncode == 0, out
+        line = out.splitlines()[0]
+        assert "+03  breach" in line and ID_MAYKOP in line, line
+        assert " maykop " in line and " roads " in line and "--:--:--" not in line, line
+        s.close()
+
+
 def test_appealsctl_exit_codes_and_errors():
     with h.Services() as svc, apd.Apd(svc) as a:
         sock = str(a.tmp / "ctl.sock")

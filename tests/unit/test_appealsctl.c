@@ -383,7 +383,8 @@ TEST(tail_lines)
     out_init(COLOR_NEVER);
     char perr[128];
     const char *ev = "{\"event\":{\"type\":\"appeal\",\"event\":\"created\","
-                     "\"appeal_id\":\"" ID "\",\"org\":\"maykop\",\"state\":\"open\","
+                     "\"appeal_id\":\"" ID "\",\"org\":\"maykop\",\"category\":\"roads\","
+                     "\"state\":\"open\","
                      "\"due\":\"2026-11-29T18:14:14.276+03:00\","
                      "\"at\":\"2026-11-29T10:14:14.936+03:00\",\"text\":\"Яма\\nна дороге\"}}";
     struct json_doc *d = json_parse(ev, strlen(ev), 16, perr, sizeof(perr));
@@ -398,7 +399,8 @@ TEST(tail_lines)
     CHECK_INT(fmt_stream_line(f, &d->root), -1);
     json_free(d);
     fclose(f);
-    CHECK_OUT("10:14:14  created    " ID);
+    CHECK_OUT("10:14:14+03  created    " ID);
+    CHECK_OUT("maykop         roads        open");
     CHECK_OUT("due 11-29 18:14");
     CHECK_OUT("Яма на дороге\n");
     CHECK_OUT("-- 42 events dropped");

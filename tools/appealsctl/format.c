@@ -404,15 +404,32 @@ static const char *event_color(const char *type, const char *event)
     return type && strcmp(type, "appeal") == 0 ? NULL : "dim";
 }
 
+/* "10:14:14+03" from "2026-11-29T10:14:14.936+03:00": the daemon's local
+ * time with its zone, so a line read next to the log (UTC) is not an hour
+ * or three off. */
+static void event_time(const char *at, char *out, size_t n)
+{
+    if (at == NULL || strlen(at) < 19) {
+        snprintf(out, n, "--:--:--");
+        return;
+    }
+    const char *zone = strpbrk(at + 19, "+-Z");
+    if (zone && *zone == 'Z')
+        snprintf(out, n, "%.8sZ", at + 11);
+    else
+        snprintf(out, n, "%.8s%.3s", at + 11, zone ? zone : "");
+}
+
 static void print_event(FILE *f, const struct json *e)
 {
-    char due[64] = "", text[512];
-    const char *at = str(e, "at");
+    char due[64] = "", text[512], when[24];
     const char *d = str(e, "due");
-    fprintf(f, "%.8s  ", at && strlen(at) >= 19 ? at + 11 : "--:--:--");
+    event_time(str(e, "at"), when, sizeof(when));
+    fprintf(f, "%-11s  ", when);
     padded(f, str(e, "event"), 10, event_color(str(e, "type"), str(e, "event")));
     padded(f, str(e, "appeal_id"), 30, NULL);
     padded(f, str(e, "org"), 14, NULL);
+    padded(f, str(e, "category"), 12, NULL);
     padded(f, str(e, "state"), 9, NULL);
     if (d) {
         char s[32];
