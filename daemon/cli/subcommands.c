@@ -20,6 +20,6 @@ const struct subcommand subcommands[] = {
     {"route", route_main, "route [--explain] [-c FILE] [--set ...] < appeals.jsonl   "
                           "routing decision per JSON line"},
     {"deadline", cli_deadline,
-     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar]"},
+     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar] [--explain]"},
     {NULL, NULL, NULL},
 };
