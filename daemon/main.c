@@ -11,6 +11,7 @@
 
 #include "apd_build.h"
 #include "app.h"
+#include "calyears.h"
 #include "cli.h"
 #include "config.h"
 #include "directory.h"
@@ -19,6 +20,7 @@
 #include "rules.h"
 #include "sources.h"
 #include "topics.h"
+#include "units.h"
 
 static void usage(FILE *f)
 {
@@ -58,6 +60,9 @@ static int check_config(const char *path, const char *const *sets)
         return 1;
     }
     sources_stop(srcs);
+    /* Warnings, not errors: the daemon runs, but some deadlines may be off. */
+    calyears_check(c, now_ms(), stderr);
+    calyears_check_hours(c, stderr);
     printf("%s: ok (%zu sources, %zu organisations, %zu pages, %zu rules)\n", path,
            c->nsources, c->dir->norgs, c->dir->npages, rules_of(c)->n);
     diag_free(&d);

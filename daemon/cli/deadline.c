@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "deadline_explain.h"
 #include "directory.h"
 #include "hours.h"
 #include "sla.h"
@@ -20,11 +21,13 @@
 static void deadline_usage(FILE *f)
 {
     fprintf(f, "usage: appealsd deadline [-c CONFIG] [--set K=V]... [--org ORG] --from TIME "
-               "--add DURATION [--calendar]\n"
+               "--add DURATION [--calendar] [--explain]\n"
                "  TIME      2026-11-30T09:15, 2026-11-30T09:15:00+03:00, @UNIX or now\n"
                "            (without an offset: local time of the organisation's hours)\n"
                "  DURATION  8h = 8 working hours, 3d = the same time on the 3rd working day,\n"
-               "            1d4h, 90m; --calendar counts calendar time instead\n");
+               "            1d4h, 90m; --calendar counts calendar time instead\n"
+               "  --explain prints, after the answer, the hours per weekday, the week's\n"
+               "            total and the calendar's days and years it used\n");
 }
 
 int cli_deadline(int argc, char **argv)
@@ -33,12 +36,13 @@ int cli_deadline(int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
         {"org", required_argument, NULL, 'o'},    {"from", required_argument, NULL, 'f'},
         {"add", required_argument, NULL, 'a'},    {"calendar", no_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"explain", no_argument, NULL, 'E'},
+        {NULL, 0, NULL, 0},
     };
     const char *config = cli_default_config(), *org_code = NULL, *from = NULL, *add = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof(char *));
     size_t nsets = 0;
-    bool calendar_time = false;
+    bool calendar_time = false, explain = false;
     int opt, rc = 2;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -49,6 +53,7 @@ int cli_deadline(int argc, char **argv)
         case 'f': from = optarg; break;
         case 'a': add = optarg; break;
         case 'C': calendar_time = true; break;
+        case 'E': explain = true; break;
         case 'h': deadline_usage(stdout); free(sets); return 0;
         default: deadline_usage(stderr); free(sets); return 2;
         }
@@ -93,6 +98,8 @@ int cli_deadline(int argc, char **argv)
     format_iso8601(worktime_add_dur(&s, t, &dur, calendar_time), s.h->timezone, out,
                    sizeof(out));
     printf("%s\n", out);
+    if (explain)
+        deadline_explain(&s, t, worktime_add_dur(&s, t, &dur, calendar_time), stdout);
     rc = 0;
 out:
     diag_free(&d);

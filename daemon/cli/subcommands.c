@@ -21,6 +21,6 @@ const struct subcommand subcommands[] = {
      "route [--explain] [--no-classify] [-c FILE] [--set ...] < appeals.jsonl   "
      "classification and routing decision per JSON line"},
     {"deadline", cli_deadline,
-     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar]"},
+     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar] [--explain]"},
     {NULL, NULL, NULL},
 };

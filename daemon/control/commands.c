@@ -6,6 +6,7 @@
 
 #include "apd_build.h"
 #include "app.h"
+#include "calyears.h"
 #include "cmd_appeals.h"
 #include "cmd_query.h"
 #include "config.h"
@@ -142,6 +143,7 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_obj(w);
     control_write_stats(app->control, w);
     jw_obj_end(w);
+    calyears_write_status(app->cfg, w);
     return 0;
 }
 

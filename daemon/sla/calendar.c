@@ -11,14 +11,17 @@
 struct cal_date {
     int64_t day;           /* days since 1970-01-01 */
     uint8_t kind;
+    bool carry;            /* on a Saturday or Sunday: the next working day is off */
 };
 
 struct cal_annual {
     uint8_t mon, mday, kind;
+    bool carry;
 };
 
 struct cal_year {
     int year;
+    bool fallback;         /* no file declares the year: Labour Code rules */
     uint8_t kind[366];     /* by day of year */
 };
 
@@ -34,6 +37,7 @@ struct calendar {
     size_t nannual;
     struct cal_year *cache;
     size_t ncache;
+    uint64_t fallback_lookups;   /* calendar_day() answers from fallback years */
 };
 
 /* ---- civil dates (Howard Hinnant's days_from_civil / civil_from_days) ---- */
@@ -141,13 +145,31 @@ static char *next_word(char **p)
     return w;
 }
 
-static void add_date(struct calendar *cal, int64_t day, int kind)
+static void add_date(struct calendar *cal, int64_t day, int kind, bool carry)
 {
     struct cal_date *v = realloc(cal->dates, (cal->ndates + 1) * sizeof(*v));
     if (v == NULL)
         abort();
     cal->dates = v;
-    cal->dates[cal->ndates++] = (struct cal_date){day, (uint8_t)kind};
+    cal->dates[cal->ndates++] = (struct cal_date){day, (uint8_t)kind, carry};
+}
+
+/* The optional rule after the date: "carry=next-working-day" (a regional
+ * holiday law's transfer of a holiday that falls on a weekend).  Leaves *p
+ * at the note when the next word is not a rule.  0, or -1 for a bad rule. */
+static int parse_carry(char **p, int kind, bool *carry)
+{
+    char *s = *p;
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    *carry = false;
+    if (strncmp(s, "carry=", 6) != 0)
+        return 0;
+    char *w = next_word(p);
+    if (strcmp(w + 6, "next-working-day") != 0 || kind != CAL_OFF)
+        return -1;
+    *carry = true;
+    return 0;
 }
 
 /* "2026-01-01" or "2026-01-01..2026-01-08" into a day range. */
@@ -206,7 +228,14 @@ static int parse_line(struct calendar *cal, char *s, const char *path, int line,
     char *date = next_word(&p);
     if (kind < 0 || date == NULL) {
         diag_add(d, path, line, "calendar: expected 'off|work|short YYYY-MM-DD[..YYYY-MM-DD] "
-                 "[note]', 'annual off|work|short MM-DD [note]' or 'year YYYY'");
+                 "[carry=next-working-day] [note]', 'annual off|work|short MM-DD "
+                 "[carry=next-working-day] [note]' or 'year YYYY'");
+        return 1;
+    }
+    bool carry;
+    if (parse_carry(&p, kind, &carry) != 0) {
+        diag_add(d, path, line, "calendar: the only rule is carry=next-working-day, on an "
+                 "'off' line");
         return 1;
     }
     if (annual) {
@@ -221,7 +250,7 @@ static int parse_line(struct calendar *cal, char *s, const char *path, int line,
             abort();
         cal->annual = v;
         cal->annual[cal->nannual++] = (struct cal_annual){(uint8_t)m, (uint8_t)dd,
-                                                           (uint8_t)kind};
+                                                           (uint8_t)kind, carry};
         return 0;
     }
     int64_t from, to;
@@ -236,7 +265,7 @@ static int parse_line(struct calendar *cal, char *s, const char *path, int line,
     if (y > *maxyear)
         *maxyear = y;
     for (int64_t day = from; day <= to; day++)
-        add_date(cal, day, kind);
+        add_date(cal, day, kind, carry);
     return 0;
 }
 
@@ -323,6 +352,35 @@ static void labour_code_fallback(struct cal_year *cy, int64_t jan1, int ndays)
         cy->kind[ndays - 1] = CAL_SHORT;
 }
 
+/* A holiday marked carry= that falls on a Saturday or Sunday gives the next
+ * working day off, as the Labour Code (art. 112 ch. 2) does for federal
+ * holidays and Adygea's holiday law does for the Republic's (docs/sla.md).
+ * In date order, so two carried holidays take two days.  The carried day
+ * stays within the year: no regional holiday falls in late December. */
+static void apply_carries(const struct calendar *cal, struct cal_year *cy, int64_t jan1,
+                          int ndays)
+{
+    bool carried[366] = {false};
+    for (size_t i = 0; i < cal->nannual; i++) {
+        const struct cal_annual *a = &cal->annual[i];
+        if (a->carry && valid_date(cy->year, a->mon, a->mday))
+            carried[civil_to_days(cy->year, a->mon, a->mday) - jan1] = true;
+    }
+    for (size_t i = 0; i < cal->ndates; i++)
+        if (cal->dates[i].carry && cal->dates[i].day >= jan1 &&
+            cal->dates[i].day < jan1 + ndays)
+            carried[cal->dates[i].day - jan1] = true;
+    for (int i = 0; i < ndays; i++) {
+        if (!carried[i] || civil_weekday(jan1 + i) < 5)
+            continue;
+        for (int k = i + 1; k < ndays; k++)
+            if (cy->kind[k] != CAL_OFF) {
+                cy->kind[k] = CAL_OFF;
+                break;
+            }
+    }
+}
+
 static struct cal_year *build_year(struct calendar *cal, int y)
 {
     struct cal_year *v = realloc(cal->cache, (cal->ncache + 1) * sizeof(*v));
@@ -339,6 +397,7 @@ static struct cal_year *build_year(struct calendar *cal, int y)
     if (cal->every_day)
         return cy;
     if (!calendar_has_year(cal, y)) {
+        cy->fallback = true;
         labour_code_fallback(cy, jan1, ndays);
         log_warn("calendar %s: no production calendar file declares %d; using the Labour "
                  "Code's fixed holidays (art. 112) without the government's transfers for that "
@@ -352,6 +411,7 @@ static struct cal_year *build_year(struct calendar *cal, int y)
     for (size_t i = 0; i < cal->ndates; i++)
         if (cal->dates[i].day >= jan1 && cal->dates[i].day < jan1 + ndays)
             cy->kind[cal->dates[i].day - jan1] = cal->dates[i].kind;
+    apply_carries(cal, cy, jan1, ndays);
     return cy;
 }
 
@@ -365,5 +425,38 @@ enum cal_day calendar_day(struct calendar *cal, int y, int m, int d)
         }
     if (cy == NULL)
         cy = build_year(cal, y);
+    if (cy->fallback)
+        cal->fallback_lookups++;
     return (enum cal_day)cy->kind[civil_to_days(y, m, d) - civil_to_days(y, 1, 1)];
 }
+
+/* ---- which years are known ---- */
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+size_t calendar_years(const struct calendar *cal, int *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cal->nyears && n < max; i++)
+        out[n++] = cal->years[i];
+    qsort(out, n, sizeof(*out), cmp_int);
+    return n;
+}
+
+size_t calendar_fallback_years(const struct calendar *cal, int *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cal->ncache && n < max; i++)
+        if (cal->cache[i].fallback)
+            out[n++] = cal->cache[i].year;
+    qsort(out, n, sizeof(*out), cmp_int);
+    return n;
+}
+
+uint64_t calendar_fallback_lookups(const struct calendar *cal) { return cal->fallback_lookups; }
+
+bool calendar_every_day(const struct calendar *cal) { return cal->every_day; }

@@ -6,6 +6,8 @@
  * calendar of that year as the government decreed it (weekends plus the
  * listed exceptions); other files only add dates (regional holidays, an
  * organisation's own days) and `annual` rules (e.g. Adygea's 5 October).
+ * An `off` line may carry its holiday to the next working day when it falls
+ * on a Saturday or Sunday (`carry=next-working-day`, a regional holiday law).
  * A year no file declares falls back to the Labour Code (art. 112 fixed
  * holidays, weekend holidays moved to the next working day except in
  * January, art. 95 pre-holiday shortening) and a warning is logged once,
@@ -17,6 +19,7 @@
 #define APPEALSD_CALENDAR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "diag.h"
@@ -46,6 +49,16 @@ int calendar_load_file(struct calendar *cal, const char *path, struct diag *d);
 enum cal_day calendar_day(struct calendar *cal, int y, int m, int d);
 /* True when a file declared the whole year (no Labour Code fallback). */
 bool calendar_has_year(const struct calendar *cal, int y);
+
+/* The years files declare, ascending (at most max of them). */
+size_t calendar_years(const struct calendar *cal, int *out, size_t max);
+/* The years no file declares that were used so far (a deadline reached
+ * them and got the Labour Code fallback), ascending. */
+size_t calendar_fallback_years(const struct calendar *cal, int *out, size_t max);
+/* How many day lookups the fallback answered since the calendar was loaded. */
+uint64_t calendar_fallback_lookups(const struct calendar *cal);
+/* The built-in "none": every day works, no years apply. */
+bool calendar_every_day(const struct calendar *cal);
 
 /* Civil-date helpers (proleptic Gregorian), shared with working-time code. */
 int64_t civil_to_days(int y, int m, int d);          /* days since 1970-01-01 */

@@ -14,6 +14,7 @@
 
 #include "app.h"
 #include "appeals.h"
+#include "calyears.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -119,6 +120,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) { sla_gauges_refr
 
 void sla_gauges_redis_empty(struct sla_gauges *g) { metrics_set(g->empty, 1); }
 
+/* The calendars' years change when a deadline reaches a new year or on a
+ * reload: read them from the live config at each scrape. */
+static void on_render(void *arg)
+{
+    struct sla_gauges *g = arg;
+    calyears_metrics(g->app->cfg);
+}
+
 struct sla_gauges *sla_gauges_new(struct app *app)
 {
     struct sla_gauges *g = calloc(1, sizeof(*g));
@@ -147,6 +156,8 @@ struct sla_gauges *sla_gauges_new(struct app *app)
                               "1 when Redis lost its data while the daemon ran; run "
                               "`appealsctl rebuild`", NULL);
     metrics_set(g->empty, 0);
+    calyears_metrics(app->cfg);
+    metrics_on_render(on_render, g);
     g->ev = event_new(app->base, -1, EV_PERSIST, on_tick, g);
     int64_t ms = sla_cfg(app->cfg)->metrics_interval_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -158,6 +169,7 @@ void sla_gauges_free(struct sla_gauges *g)
 {
     if (g == NULL)
         return;
+    metrics_remove_hook(on_render, g);
     event_free(g->ev);
     free(g);
 }

@@ -135,8 +135,10 @@ struct hours *hours_build(const char *name, struct ini_section *sec, const char 
     snprintf(label, sizeof(label), "[hours \"%s\"]", name);
     conf_bind(hours_keys, sec, &raw, label, d);
     if (sec == NULL) {
+        /* 4 x 8 h 12 min + 7 h 12 min = 40 h a week (docs/sla.md, Working hours) */
         free(raw.lunch);
         raw.lunch = strdup("13:00-13:48");
+        raw.day[4] = strdup("09:00-17:00");
     }
     struct hours *h = calloc(1, sizeof(*h));
     if (h == NULL || (h->name = strdup(name)) == NULL)
@@ -190,6 +192,14 @@ void hours_free(struct hours *h)
     free(h->name);
     free(h->timezone);
     free(h);
+}
+
+int hours_day_minutes(const struct hours *h, int wd)
+{
+    int total = 0;
+    for (int i = 0; i < h->n[wd]; i++)
+        total += h->p[wd][i].to - h->p[wd][i].from;
+    return total;
 }
 
 int hours_week_minutes(const struct hours *h)

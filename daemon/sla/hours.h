@@ -5,7 +5,7 @@
  *   [hours "standard"]
  *   time = 09:00-18:00          periods of a working day
  *   lunch = 13:00-13:48         cut out of every day
- *   fri = 09:00-16:45           a weekday of its own ("off": never works)
+ *   fri = 09:00-17:00           a weekday of its own ("off": never works)
  *   short_by = 1h               pre-holiday days end this much earlier
  *   timezone = Europe/Moscow
  *
@@ -36,7 +36,8 @@ struct hours {
 
 /**
  * @brief Build hours from an [hours "NAME"] section (sec NULL: the built-in
- *        defaults, 09:00-18:00 with lunch 13:00-13:48, shortened by 1h).
+ *        defaults, 09:00-18:00 and Friday to 17:00 with lunch 13:00-13:48,
+ *        40 h a week, shortened by 1h).
  * @param def_tz  zone when the section names none ([daemon] timezone).
  * @returns a new struct (free with hours_free); problems go to d.
  */
@@ -50,6 +51,8 @@ struct hours *hours_around_the_clock(const char *name, const char *tz);
  * returns the count, or -1 with the reason in why. */
 int hours_parse_periods(const char *v, struct hperiod *out, int max, char *why, size_t wl);
 
+/* Working minutes of weekday wd (Monday = 0) on a full working day. */
+int hours_day_minutes(const struct hours *h, int wd);
 /* Working minutes in a week (0 means the hours never work: refused). */
 int hours_week_minutes(const struct hours *h);
 

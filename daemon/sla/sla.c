@@ -38,7 +38,7 @@ static const struct conf_key sla_keys[] = {
      "'none': every day works)"},
     {"hours", CT_STR, SLA(hours_name), "standard", 0, 0, NULL, 0,
      "working hours of organisations that name none (built-in 'standard': 09:00-18:00, "
-     "lunch 13:00-13:48; 'duty': around the clock)"},
+     "Friday to 17:00, lunch 13:00-13:48, 40 h a week; 'duty': around the clock)"},
     {"policy", CT_STR, SLA(policy_name), NULL, 0, 0, NULL, 0,
      "policy for messages when no other applies (default: built from these keys)"},
     {"formal_policy", CT_STR, SLA(formal_policy_name), NULL, 0, 0, NULL, 0,

@@ -59,7 +59,7 @@ static struct hours *standard(void)
     struct ini *ini = ini_new();
     struct ini_section *s = ini_add_section(ini, "hours", "standard", "t.conf", 1);
     ini_add_entry(ini, s, "time", "09:00-18:00", "t.conf", 2);
-    ini_add_entry(ini, s, "fri", "09:00-16:45", "t.conf", 3);
+    ini_add_entry(ini, s, "fri", "09:00-17:00", "t.conf", 3);
     ini_add_entry(ini, s, "lunch", "13:00-13:48", "t.conf", 4);
     struct hours *h = hours_build("standard", s, "Europe/Moscow", &d);
     CHECK_INT(d.n, 0);
@@ -111,6 +111,52 @@ TEST(calendar_2026_from_the_decree)
     CHECK_INT(calendar_day(cal, 2026, 10, 5), CAL_OFF);     /* Day of the Republic */
     CHECK_INT(calendar_day(cal, 2026, 3, 20), CAL_OFF);     /* Uraza Bayram */
     CHECK_INT(calendar_day(cal, 2026, 5, 27), CAL_OFF);     /* Kurban Bayram */
+    CHECK_INT(calendar_day(cal, 2026, 4, 21), CAL_OFF);     /* Radonitsa (the 2026 decree) */
+    CHECK_INT(calendar_day(cal, 2026, 4, 22), CAL_WORK);
+    int years[4];
+    CHECK_INT(calendar_years(cal, years, 4), 1);
+    CHECK_INT(years[0], 2026);
+    CHECK_INT(calendar_fallback_years(cal, years, 4), 0);
+    CHECK_INT(calendar_fallback_lookups(cal), 0);
+    calendar_free(cal);
+}
+
+/* Adygea's holiday law: 5 October on a Saturday or Sunday gives the next
+ * working day off (5 Oct 2025, a Sunday, made Monday 6 Oct a day off). */
+TEST(regional_holiday_on_a_weekend_is_carried)
+{
+    struct calendar *cal = adygea();
+    CHECK_INT(calendar_day(cal, 2025, 10, 5), CAL_OFF);     /* Sunday */
+    CHECK_INT(calendar_day(cal, 2025, 10, 6), CAL_OFF);     /* carried */
+    CHECK_INT(calendar_day(cal, 2025, 10, 7), CAL_WORK);
+    CHECK_INT(calendar_day(cal, 2030, 10, 5), CAL_OFF);     /* Saturday */
+    CHECK_INT(calendar_day(cal, 2030, 10, 7), CAL_OFF);     /* carried to Monday */
+    CHECK_INT(calendar_day(cal, 2030, 10, 8), CAL_WORK);
+    CHECK_INT(calendar_day(cal, 2026, 10, 6), CAL_WORK);    /* a Monday holiday: nothing */
+    int years[8];
+    CHECK_INT(calendar_fallback_years(cal, years, 8), 2);   /* the lookups above */
+    CHECK_INT(years[0], 2025);
+    CHECK_INT(years[1], 2030);
+    CHECK(calendar_fallback_lookups(cal) >= 6);
+    calendar_free(cal);
+
+    /* two carried holidays on one weekend take two working days, in order */
+    cal = calendar_new("t", false);
+    struct diag d = {0};
+    calendar_load_file(cal, write_file("carry.conf",
+                                       "off 2030-10-05 carry=next-working-day  one\n"
+                                       "off 2030-10-06 carry=next-working-day two\n"
+                                       "off 2030-10-08 no rule, a note\n"), &d);
+    CHECK_INT(d.n, 0);
+    CHECK_INT(calendar_day(cal, 2030, 10, 7), CAL_OFF);
+    CHECK_INT(calendar_day(cal, 2030, 10, 8), CAL_OFF);
+    CHECK_INT(calendar_day(cal, 2030, 10, 9), CAL_OFF);
+    CHECK_INT(calendar_day(cal, 2030, 10, 10), CAL_WORK);
+    calendar_load_file(cal, write_file("bad.conf", "annual off 10-05 carry=previous\n"
+                                       "work 2030-10-12 carry=next-working-day\n"), &d);
+    CHECK(diag_has(&d, "bad.conf:1: calendar: the only rule is carry=next-working-day"));
+    CHECK(diag_has(&d, "bad.conf:2: calendar: the only rule"));
+    diag_free(&d);
     calendar_free(cal);
 }
 
@@ -167,8 +213,11 @@ TEST(hours_periods_lunch_and_errors)
     CHECK_INT(h->p[0][0].to, 13 * 60);
     CHECK_INT(h->p[0][1].from, 13 * 60 + 48);
     CHECK_INT(h->p[0][1].to, 18 * 60);
-    CHECK_INT(h->p[4][1].to, 16 * 60 + 45);              /* Friday */
-    CHECK_INT(hours_week_minutes(h), 4 * 492 + 417 + 2 * 492);   /* the calendar rules out weekends */
+    CHECK_INT(h->p[4][1].to, 17 * 60);                   /* Friday */
+    CHECK_INT(hours_day_minutes(h, 0), 492);
+    CHECK_INT(hours_day_minutes(h, 4), 432);
+    /* 40 h Monday to Friday; the calendar rules out weekends */
+    CHECK_INT(hours_week_minutes(h) - 2 * 492, 40 * 60);
     hours_free(h);
     struct hperiod p[8];
     char why[128];
@@ -209,14 +258,18 @@ TEST(add_working_hours_across_weekends_lunch_and_holidays)
     /* Friday after hours, and the weekend, count nothing */
     CHECK_STR(iso(worktime_add(&s, at("2026-11-27T17:00"), H(8))), "2026-11-30T17:48");
     CHECK_STR(iso(worktime_add(&s, at("2026-11-29T10:00"), H(8))), "2026-11-30T17:48");
-    /* a shortened pre-holiday Friday (8 May ends 15:45), then 9-11 May off */
-    CHECK_STR(iso(worktime_add(&s, at("2026-05-08T15:00"), H(2))), "2026-05-12T10:15");
+    /* a shortened pre-holiday Friday (8 May ends 16:00), then 9-11 May off */
+    CHECK_STR(iso(worktime_add(&s, at("2026-05-08T15:00"), H(2))), "2026-05-12T10:00");
     /* the regional day of the Republic, Monday 5 October */
-    CHECK_STR(iso(worktime_add(&s, at("2026-10-02T16:00"), H(2))), "2026-10-06T10:15");
+    CHECK_STR(iso(worktime_add(&s, at("2026-10-02T16:00"), H(2))), "2026-10-06T10:00");
+    /* Radonitsa, Tuesday 21 April 2026 (decree of the Head of the Republic) */
+    CHECK_STR(iso(worktime_add(&s, at("2026-04-20T16:00"), H(8))), "2026-04-22T15:48");
+    /* 5 October 2030 is a Saturday: Monday 7 October is off too */
+    CHECK_STR(iso(worktime_add(&s, at("2030-10-04T16:00"), H(8))), "2030-10-08T16:48");
     /* the year end: 31 December 2026 is off, 2027 falls back to the Labour Code */
     CHECK_STR(iso(worktime_add(&s, at("2026-12-30T17:00"), H(2))), "2027-01-11T10:00");
     /* backwards */
-    CHECK_STR(iso(worktime_add(&s, at("2026-11-30T09:30"), -H(1))), "2026-11-27T16:15");
+    CHECK_STR(iso(worktime_add(&s, at("2026-11-30T09:30"), -H(1))), "2026-11-27T16:30");
     CHECK_STR(iso(worktime_add(&s, at("2026-11-30T14:00"), -M(30))), "2026-11-30T12:42");
     calendar_free(cal);
     hours_free(h);
@@ -228,11 +281,11 @@ TEST(elapsed_working_time_is_the_inverse_of_add)
     struct hours *h = standard();
     struct sched s = {cal, h};
     CHECK_INT(worktime_between(&s, at("2026-11-27T12:00"), at("2026-11-30T12:00")),
-              M(12) + H(3) + M(45) + H(3));
+              H(1) + H(3) + M(12) + H(3));
     CHECK_INT(worktime_between(&s, at("2026-11-28T10:00"), at("2026-11-29T20:00")), 0);
     CHECK_INT(worktime_between(&s, at("2026-11-30T12:00"), at("2026-11-27T12:00")),
-              -(M(12) + H(3) + M(45) + H(3)));
-    /* a whole 2026: 247 working days by the decree, less Adygea's three */
+              -(H(1) + H(3) + M(12) + H(3)));
+    /* a whole 2026: 247 working days by the decree, less Adygea's four */
     int64_t year = worktime_between(&s, at("2026-01-01T00:00"), at("2027-01-01T00:00"));
     CHECK(year > H(1800) && year < H(2000));
     srand(42);
@@ -267,7 +320,7 @@ TEST(working_days_keep_the_time_of_day)
     /* after hours: from the next morning */
     CHECK_STR(iso(worktime_add_days(&s, at("2026-11-30T20:00"), 1)), "2026-12-02T09:00");
     /* Thursday 17:30 + 1 day is no later than Friday's end of work */
-    CHECK_STR(iso(worktime_add_days(&s, at("2026-12-03T17:30"), 1)), "2026-12-04T16:45");
+    CHECK_STR(iso(worktime_add_days(&s, at("2026-12-03T17:30"), 1)), "2026-12-04T17:00");
     /* holidays in between: 30 April + 1 day skips 1-3 May */
     CHECK_STR(iso(worktime_add_days(&s, at("2026-04-29T11:00"), 2)), "2026-05-04T11:00");
     /* mixed: 1d4h */
@@ -343,6 +396,7 @@ int main(void)
         return 1;
     }
     RUN(calendar_2026_from_the_decree);
+    RUN(regional_holiday_on_a_weekend_is_carried);
     RUN(labour_code_fallback_for_a_year_without_a_file);
     RUN(calendar_file_errors_name_file_and_line);
     RUN(hours_periods_lunch_and_errors);

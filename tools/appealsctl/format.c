@@ -78,6 +78,36 @@ static void fmt_agency_status(FILE *f, const struct json *as)
     out_kv(f, "agency statuses", buf);
 }
 
+/* "2026, 2027" from a JSON array of years. */
+static void years_list(const struct json *a, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; a && a->type == JSON_ARRAY && i < a->len && n + 8 < len; i++) {
+        int64_t y = 0;
+        json_int64(json_at(a, i), &y);
+        n += (size_t)snprintf(out + n, len - n, "%s%lld", i ? ", " : "", (long long)y);
+    }
+}
+
+/* A year a deadline used without a calendar file is a deadline that may be
+ * a day off: said in red, with what to do. */
+static void fmt_calendars(FILE *f, const struct json *cals)
+{
+    for (size_t i = 0; cals && cals->type == JSON_ARRAY && i < cals->len; i++) {
+        const struct json *c = json_at(cals, i);
+        char label[96], years[160], fb[160], buf[512];
+        years_list(json_get(c, "years"), years, sizeof(years));
+        years_list(json_get(c, "fallback_years"), fb, sizeof(fb));
+        snprintf(label, sizeof(label), "calendar %s", str(c, "name") ?: "?");
+        snprintf(buf, sizeof(buf), "years from files: %s%s%s%s%s%s", years[0] ? years : "none",
+                 fb[0] ? out_color("bad") : "", fb[0] ? "; WITHOUT A FILE (Labour Code "
+                 "fallback): " : "", fb, fb[0] ? "; add config/calendar/ru-YYYY.conf" : "",
+                 fb[0] ? out_color("reset") : "");
+        out_kv(f, label, buf);
+    }
+}
+
 void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
 {
     char buf[512], up[32];
@@ -128,6 +158,7 @@ void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
                  num(c, "events_dropped"));
         out_kv(f, "control", buf);
     }
+    fmt_calendars(f, json_get(r, "calendars"));
 }
 
 /* ---- stats ---- */
