@@ -315,7 +315,8 @@ TEST(status_from_the_protocol_example)
            "\"kafka\":{\"brokers\":\"k:9092\",\"connected\":true,\"brokers_up\":1,\"queued\":0},"
            "\"redis\":{\"url\":\"redis://***@r:6379/0\",\"connected\":false,\"pending\":0,"
            "\"errors\":3,\"timeouts\":1,\"came_back_empty\":true},"
-           "\"spool\":{\"unreleased\":4},\"pipeline\":{\"published\":9},"
+           "\"spool\":{\"unreleased\":4,\"bytes\":2281,\"max_bytes\":2147483648},"
+           "\"pipeline\":{\"published\":9},"
            "\"http\":{\"port\":8080},\"control\":{\"clients\":2,\"tail_subscribers\":1,"
            "\"events_sent\":10,\"events_dropped\":3}}");
     CHECK_OUT("running (adygea-1), up 1h02m");
@@ -324,7 +325,7 @@ TEST(status_from_the_protocol_example)
     CHECK_OUT("kafka              connected  1 brokers up");
     CHECK_OUT("redis              DISCONNECTED  0 pending, 3 errors");
     CHECK_OUT("CAME BACK EMPTY: run appealsctl rebuild");
-    CHECK_OUT("4 unreleased");
+    CHECK_OUT("4 unreleased, 2.2 KiB of 2.0 GiB");
     CHECK_OUT("2 clients, 1 tailing, 10 events sent, 3 dropped");
 }
 

@@ -39,6 +39,26 @@ static const char *short_time(const char *iso, char *out, size_t n)
     return out;
 }
 
+/* "2.1 KiB", "2.0 GiB" from a byte count in o[k]; "-" when absent. */
+static const char *size_of(const struct json *o, const char *k, char *out, size_t n)
+{
+    int64_t b;
+    if (!json_int64(json_get(o, k), &b))
+        return "-";
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, n, "%" PRId64 " B", b);
+    else
+        snprintf(out, n, "%.1f %s", v, unit[u]);
+    return out;
+}
+
 /* "in 3h12m" or "overdue by 25m" for a deadline. */
 static void relative(int64_t due_ms, char *out, size_t n)
 {
@@ -135,9 +155,11 @@ void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
              empty ? "  CAME BACK EMPTY: run appealsctl rebuild" : "", out_color("reset"));
     kv_conn(f, "redis", json_truthy(json_get(rd, "connected")), buf);
     const struct json *sp = json_get(r, "spool");
-    snprintf(buf, sizeof(buf), "%s unreleased, %s of %s bytes, %s segments, %s fsyncs, "
-             "%s write errors", num(sp, "unreleased"), num(sp, "bytes"), num(sp, "max_bytes"),
-             num(sp, "segments"), num(sp, "fsyncs"), num(sp, "write_errors"));
+    char used[24], cap[24];
+    snprintf(buf, sizeof(buf), "%s unreleased, %s of %s, %s segments, %s fsyncs, "
+             "%s write errors", num(sp, "unreleased"), size_of(sp, "bytes", used, sizeof(used)),
+             size_of(sp, "max_bytes", cap, sizeof(cap)), num(sp, "segments"), num(sp, "fsyncs"),
+             num(sp, "write_errors"));
     out_kv(f, "spool", buf);
     const struct json *p = json_get(r, "pipeline");
     snprintf(buf, sizeof(buf), "%s in flight, %s published, %s duplicates, %s ignored, "
