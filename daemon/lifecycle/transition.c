@@ -294,6 +294,15 @@ static const char *contract_event(const char *action, const char **status)
     return action;
 }
 
+/* Who gave an answer, for the contract's answer.by (required on every
+ * answered event, link or not). */
+static const char *answer_by_of(enum lc_kind k)
+{
+    if (k == LC_REPLY)
+        return "page";
+    return k >= LC_ACCEPTED && k <= LC_NOT_OURS ? "agency" : "operator";
+}
+
 static void emit_change(struct tctx *t, const char *action, const struct change_opts *o)
 {
     const struct appeal_rec *r = t->r;
@@ -306,8 +315,6 @@ static void emit_change(struct tctx *t, const char *action, const struct change_
     int64_t seq = t->ev->published ? t->r->seq : ++t->r->seq;
     if (!t->ev->published) {
         char *sla = sla_json(t);
-        static const char *const answer_by[] = {[LC_REPLY] = "page", [LC_ANSWER] = "operator",
-                                                [LC_ANSWERED] = "agency"};
         bool answer = strcmp(event, "answered") == 0;
         struct appeal_view v = {
             .event = event, .appeal_id = r->id, .seq = seq, .now_ms = t->ev->now,
@@ -323,7 +330,7 @@ static void emit_change(struct tctx *t, const char *action, const struct change_
             .previous_org_code = o->prev_org, .previous_org_name = prev ? prev->name : NULL,
             .sla_policy = r->policy, .sla_json = sla, .due_ms = o->due,
             .extension_days = o->ext_days, .answer_link = o->answer_link,
-            .answer_by = answer && t->ev->kind <= LC_ANSWERED ? answer_by[t->ev->kind] : NULL,
+            .answer_by = answer ? answer_by_of(t->ev->kind) : NULL,
             .actor_type = atype, .actor_id = aid,
             .reason = o->reason ? o->reason : strcmp(event, "closed") == 0 ? action : NULL,
             .status = status, .status_comment = status ? t->ev->reason : NULL,

@@ -174,6 +174,26 @@ def validate_record(rec):
     return msg
 
 
+def check_contract(brokers, u):
+    """Every message the daemon wrote on the topics of run u, whether a test
+    read it or not, validates against docs/schemas/v1 (validate_record);
+    the status topic is the agencies' input, not ours, and is left out.
+    Raises AssertionError naming each message that does not."""
+    topics = [t for t in h.kafka_topics(brokers, u + ".") if t != u + ".status"]
+    if not topics:
+        return 0
+    bad = []
+    records = h.kafka_consume_topics(brokers, topics, u + ".contract-check")
+    for rec in records:
+        try:
+            validate_record(rec)
+        except (AssertionError, ValueError, KeyError) as e:
+            bad.append("%s@%s: %s" % (rec["topic"], rec["offset"], str(e).splitlines()[0][:300]))
+    assert not bad, "%d of %d messages break the contract:\n  %s" % (
+        len(bad), len(records), "\n  ".join(bad[:20]))
+    return len(records)
+
+
 def base_overrides(svc, tmp, u):
     return {
         "daemon.plugin_dir": str(h.build_dir() / "plugins"),
@@ -202,10 +222,14 @@ class Apd:
     """One appealsd with its own names; a context manager that stops it."""
 
     def __init__(self, svc, config=None, config_text=None, overrides=None, create_topics=True,
-                 name="appealsd", start=True, watchdog_usec=None, env=None, u=None):
+                 name="appealsd", start=True, watchdog_usec=None, env=None, u=None,
+                 check_contract=True):
         """u: share topic names and the Redis prefix with another Apd (several
-        daemons of one deployment); each still has its own spool and socket."""
+        daemons of one deployment); each still has its own spool and socket.
+        check_contract: on a clean exit, every message on the run's topics
+        must keep the contract (check_contract below)."""
         self.svc = svc
+        self.check_contract_on_exit = check_contract
         self.u = u or h.unique("t")
         self.tmp = h.tmpdir() if name == "appealsd" else h.tmpdir() / name
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -228,8 +252,10 @@ class Apd:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         self.daemon.close()
+        if exc_type is None and self.check_contract_on_exit:
+            check_contract(self.svc.kafka_brokers, self.u)
 
     def set_args(self):
         out = []

@@ -2,7 +2,9 @@
 """The Kafka contract without a broker: every message builder of message.c, for
 every event type (including the ones the lifecycle and SLA engines produce),
 validates against its schema in docs/schemas/v1; the schemas themselves are
-valid; the agency status examples validate, and broken ones do not."""
+valid; the agency status examples validate, and broken ones do not; and every
+message a run writes to Kafka keeps the contract (the check each test's
+daemon runs at its clean exit)."""
 
 import json
 import os
@@ -101,6 +103,42 @@ def test_the_guides_examples_follow_the_contract():
     assert {n for n, _ in examples} >= {"appeal.created", "status", "dead_letter"}, examples
     for name, code in examples:
         apd.validate_message(json.loads(code), name)
+
+
+def test_every_message_of_a_run_keeps_the_contract_and_the_check_sees_a_broken_one():
+    """The check every Apd runs at a clean exit (apd.check_contract) reads
+    every topic of the run, not only what a test consumed: an operator's
+    answer without a link, an agency status, a page's reply, and a close
+    all keep the contract; a message that breaks it is found by topic and
+    offset (issue 15 item 1)."""
+    with h.Services() as svc, apd.Apd(svc, check_contract=False) as a:
+        a.post("/webhook/vk", apd.vk_comment(100001, 701, "На ул. Пионерской яма на дороге"))
+        a.post("/webhook/vk", apd.vk_comment(100002, 702, "Когда откроют поликлинику?"))
+        a.wait_idle()
+        first, second = apd.vk_appeal_id(100001, 701), apd.vk_appeal_id(100002, 702)
+        r = a.ctl("answer", {"id": first, "reason": "позвонили заявителю"})
+        assert r.get("ok"), r
+        a.post("/webhook/vk", apd.vk_comment(100002, 703, "Откроют в марте", from_id=-100002,
+                                             reply_to=702))
+        assert a.ctl("close", {"id": second, "reason": "ответ дан"}).get("ok")
+        a.wait_idle()
+        answered = [m["json"] for m in a.consume("all", 5) if m["json"]["event"] == "answered"]
+        assert len(answered) == 2, answered
+        by = {m["appeal_id"]: m["answer"] for m in answered}
+        assert by[first] == {"by": "operator"} and by[second]["by"] == "page", by
+        checked = apd.check_contract(svc.kafka_brokers, a.u)
+        assert checked >= 5, checked
+        h.kafka_produce(svc.kafka_brokers, a.topic("org.maykop"), first,
+                        json.dumps({"schema": "appealsd.appeal/1", "event": "created",
+                                    "appeal_id": first}),
+                        headers={"event-type": "created", "schema": "appealsd.appeal",
+                                 "schema-version": "1", "content-type": "application/json"})
+        try:
+            apd.check_contract(svc.kafka_brokers, a.u)
+        except AssertionError as e:
+            assert "1 of" in str(e) and a.topic("org.maykop") + "@" in str(e), e
+        else:
+            raise AssertionError("a message without its required members passed the check")
 
 
 if __name__ == "__main__":

@@ -948,6 +948,31 @@ def kafka_produce(brokers, topic, key, value, headers=None, partition=None, time
         raise RuntimeError("kcat -P to %s failed (%d): %s" % (topic, r.returncode, r.stderr))
 
 
+def kafka_topics(brokers, prefix="", timeout=10.0):
+    """Names of the topics that start with prefix."""
+    r = subprocess.run(["kcat", "-L", "-b", brokers, "-J", "-m", "5"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError("kcat -L failed (%d): %s" % (r.returncode, r.stderr))
+    return sorted(t["topic"] for t in json.loads(r.stdout).get("topics", [])
+                  if t.get("topic", "").startswith(prefix) and not t.get("error"))
+
+
+def kafka_consume_topics(brokers, topics, group, timeout=120.0):
+    """Every record of several topics from their beginning, read once by one
+    kcat in a consumer group of its own (one process and one group join
+    instead of one per topic); -> records as kafka_consume gives them."""
+    require("kcat")
+    cmd = ["kcat", "-b", brokers, "-G", group, "-X", "auto.offset.reset=earliest",
+           "-X", "enable.auto.commit=false", "-e", "-J", "-q"] + list(topics)
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError("kcat -G on %d topics failed (%d): %s"
+                           % (len(topics), r.returncode, r.stderr.decode(errors="replace")))
+    return [_kcat_record(line) for line in r.stdout.decode().splitlines()
+            if line.startswith("{")]
+
+
 def kafka_topic_partitions(brokers, topic, timeout=10.0):
     """Number of partitions with a leader, 0 if the topic is unknown."""
     r = subprocess.run(["kcat", "-L", "-b", brokers, "-t", topic, "-J", "-m", "5"],
