@@ -66,6 +66,9 @@ TEST(created_edited_removed)
                 "\"message_id\":\"mid.0000000000000001a\",\"chat_id\":" CHAT ",\"user_id\":300100}",
             .headers = auth);
     CHECK_EVENT(&h, "deleted", "max:" CHAT ":mid.0000000000000001a");
+    /* user_id is who deleted it: the host compares it with the author */
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->deleter_id, "300100");
 }
 
 TEST(own_side_and_other_updates)
