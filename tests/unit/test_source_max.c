@@ -112,8 +112,17 @@ TEST(dialogs_with_direct_page)
                 "\"timestamp\":5,\"body\":{\"mid\":\"mid.10\",\"text\":\"Вопрос\"}}}",
             .headers = auth);
     CHECK_EVENT(&d, "created", "max:9007199254740993:mid.10");
-    if (sh_one(&d))
+    if (sh_one(&d)) {
         CHECK_STR(sh_one(&d)->page, "bot");
+        CHECK(sh_one(&d)->link == NULL);   /* finding 7: a dialog has no link, none is made */
+    }
+    /* MAX sends "url": null for dialogs (schema): still no link */
+    sh_post(&d, "{\"update_type\":\"message_created\",\"timestamp\":1,\"message\":{\"sender\":"
+                CITIZEN ",\"recipient\":{\"chat_id\":9007199254740993,\"chat_type\":\"dialog\"},"
+                "\"timestamp\":5,\"url\":null,\"body\":{\"mid\":\"mid.11\",\"text\":\"?\"}}}",
+            .headers = auth);
+    if (sh_one(&d))
+        CHECK(sh_one(&d)->link == NULL);
     sh_stop(&d);
 }
 
