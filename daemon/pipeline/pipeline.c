@@ -357,34 +357,26 @@ static void step_claim(struct job *j)
 
 /* ---- publish ---- */
 
+/* The keyed hash an author id is stored as: a pseudonym per source. */
+static void keyed_pseudonym(const struct job *j, const char *id, char out[17])
+{
+    char mac[65], msg[256];
+    snprintf(msg, sizeof(msg), "%s:%s", j->source, id);
+    const char *key = j->cfg->daemon.pseudonym_key ? j->cfg->daemon.pseudonym_key
+                                                   : j->pl->app->pseudonym_key;
+    hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
+    memcpy(out, mac, 16);
+    out[16] = '\0';
+}
+
 static void pseudonym(struct job *j, const char *author, char out[17])
 {
     /* publish and commit both need it: one keyed hash per event */
-    if (j->pseudo_for == j->cur + 1) {
-        memcpy(out, j->pseudo, 17);
-        return;
+    if (j->pseudo_for != j->cur + 1) {
+        keyed_pseudonym(j, author, j->pseudo);
+        j->pseudo_for = j->cur + 1;
     }
-    char mac[65], msg[256];
-    snprintf(msg, sizeof(msg), "%s:%s", j->source, author);
-    const char *key = j->cfg->daemon.pseudonym_key ? j->cfg->daemon.pseudonym_key
-                                                   : j->pl->app->pseudonym_key;
-    hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
-    memcpy(out, mac, 16);
-    out[16] = '\0';
-    memcpy(j->pseudo, out, 17);
-    j->pseudo_for = j->cur + 1;
-}
-
-/* The deleter's pseudonym, in the form the author's was stored in. */
-static void deleter_pseudonym(struct job *j, char out[17])
-{
-    char mac[65], msg[256];
-    snprintf(msg, sizeof(msg), "%s:%s", j->source, cur_ev(j)->deleter_id);
-    const char *key = j->cfg->daemon.pseudonym_key ? j->cfg->daemon.pseudonym_key
-                                                   : j->pl->app->pseudonym_key;
-    hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
-    memcpy(out, mac, 16);
-    out[16] = '\0';
+    memcpy(out, j->pseudo, 17);
 }
 
 /* A deletion whose deleter is not the author the appeal was stored with. */
@@ -394,7 +386,7 @@ static bool removed_by_page(struct job *j)
     if (ev->type != APD_EV_DELETED || ev->deleter_id == NULL)
         return false;
     char who[17];
-    deleter_pseudonym(j, who);
+    keyed_pseudonym(j, ev->deleter_id, who);
     return transition_removed_by_page(j->claim.author, who);
 }
 
@@ -684,12 +676,12 @@ static void on_commit(void *arg, const struct lc_result *res)
     publish_tail(j);
     if (ev->type == APD_EV_ANSWER)
         j->pl->st.answers++;
-    if (j->removed && res->status == LCR_OK)
+    if (j->removed && res->status == LCR_OK) {
         metrics_add(j->pl->m_removed, 1, j->source);
-    if (j->removed)
         log_notice("pipeline: %s (page %s:%s) was deleted on the platform by someone other "
-                   "than its author; published removed_by_page to the triage topic, its "
-                   "clocks run on", id, j->source, ev->page ? ev->page : "?");
+                   "than its author; reported as removed_by_page (triage topic, tail), its "
+                   "state and clocks stay", id, j->source, ev->page ? ev->page : "?");
+    }
     log_debug("pipeline: %s of %s (page %s:%s, org %s) seq %lld committed",
               job_event(j, ev->type), id, j->source, ev->page ? ev->page : "?",
               ev->type == APD_EV_CREATED ? (j->route.org ? j->route.org->code : "triage")
@@ -719,7 +711,7 @@ static void step_commit(struct job *j)
     };
     char deleter[17];
     if (ev->type == APD_EV_DELETED && ev->deleter_id) {
-        deleter_pseudonym(j, deleter);
+        keyed_pseudonym(j, ev->deleter_id, deleter);
         rq.ev.deleter = deleter;
     }
     /* An edit carries the classification of its new text; one that made an
