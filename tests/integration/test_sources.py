@@ -5,6 +5,7 @@ the page's answer stops the clock; redelivery never makes a second appeal."""
 
 import json
 import socket
+import subprocess
 import time
 
 import apd
@@ -188,15 +189,15 @@ def _metric(a, line_start):
     return 0.0
 
 
-def _tail(a):
+def _tail(a, subscribers):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(20)
     sock.connect(a.overrides["control.socket"])
     sock.sendall(b'{"cmd":"tail","args":{}}\n')
     f = sock.makefile("rb")
     assert json.loads(f.readline())["result"]["streaming"]
-    h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 1,
-                 what="the tail subscriber")
+    h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] ==
+                 subscribers, what="the tail subscribers")
     return sock, f
 
 
@@ -207,7 +208,11 @@ def test_vk_deleted_by_the_page_is_not_withdrawn():
     deletion still withdraws."""
     with h.Services() as svc, apd.Apd(svc) as a:
         mod, own = vk_appeal_id(100001, 701), vk_appeal_id(100001, 702)
-        sock, tail = _tail(a)
+        ctl = subprocess.Popen([str(h.ctl_binary()), "-s", a.overrides["control.socket"],
+                                "tail", "-f", "-n", "4"], stdout=subprocess.PIPE, text=True)
+        h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 1,
+                     what="appealsctl tail")
+        sock, tail = _tail(a, 2)
         for cid, text in ((701, "Третий день нет воды на ул. Пушкина, 5"),
                           (702, "Не горит фонарь у школы №3")):
             st, _, body = a.post("/webhook/vk", vk_comment(100001, cid, text, from_id=7001))
@@ -241,6 +246,10 @@ def test_vk_deleted_by_the_page_is_not_withdrawn():
         removed = [e for e in seen if e["event"] == "removed_by_page"]
         assert len(removed) == 1 and removed[0]["appeal_id"] == mod, seen
         assert removed[0]["state"] == "open" and "due" in removed[0], removed[0]
+        out, _ = ctl.communicate(timeout=20)
+        assert ctl.returncode == 0, out
+        lines = [x for x in out.splitlines() if "removed_b" in x]   # a 10-column event name
+        assert len(lines) == 1 and mod in lines[0] and "open" in lines[0], out
 
         audit = a.ctl("show", {"id": mod})["result"]["audit"]
         assert [x["action"] for x in audit] == ["created", "removed_by_page"], audit
