@@ -155,7 +155,7 @@ static void vk_body(struct sbuf *b, const char *type, int page, int64_t post, in
     jw_kint(&w, "id", id);
     if (strcmp(type, "wall_reply_delete") == 0) {
         jw_kint(&w, "owner_id", -pages[page].group);
-        jw_kint(&w, "deleter_id", 500000000 + id % 1000);
+        jw_kint(&w, "deleter_id", 500000000 + id % 100000);   /* the author withdraws */
         jw_kint(&w, "post_id", post);
     } else {
         jw_kint(&w, "from_id", 500000000 + id % 100000);

@@ -525,10 +525,32 @@ static void t_edited(struct tctx *t)
     emit_change(t, "updated", &(struct change_opts){.with_text = true});
 }
 
+bool transition_removed_by_page(const char *author, const char *deleter)
+{
+    if (deleter == NULL || *deleter == '\0')
+        return false;          /* the platform did not say: the author, as always */
+    return author == NULL || *author == '\0' || strcmp(author, deleter) != 0;
+}
+
+/* A moderator or the page removed the item from view: not the citizen
+ * withdrawing it, so nothing of the appeal changes and every clock runs on;
+ * the ЦУР hears of it (the pipeline published it to triage) and the audit
+ * trail keeps who removed it. */
+static void t_removed_by_page(struct tctx *t)
+{
+    emit_change(t, "removed_by_page", &(struct change_opts){
+        .reason = "deleted on the platform by the page (a moderator), not by its author; "
+                  "the clocks run on"});
+}
+
 static void t_withdrawn(struct tctx *t)
 {
     if (!need_exists(t))
         return;
+    if (transition_removed_by_page(t->before->author, t->ev->deleter)) {
+        t_removed_by_page(t);
+        return;
+    }
     const char *st = t->before->state;
     if (strcmp(st, "withdrawn") == 0) {
         noop(t);
@@ -543,7 +565,7 @@ static void t_withdrawn(struct tctx *t)
             hold(t, (enum clock_id)c, CS_STOP);
     }
     emit_change(t, "withdrawn", &(struct change_opts){
-        .reason = "deleted on the platform by its author or a moderator"});
+        .reason = "deleted on the platform by its author"});
 }
 
 static void t_restored(struct tctx *t)

@@ -63,6 +63,7 @@ struct lc_event {
     const struct lc_created *created;   /* CREATED; EDITED: the new classification */
     bool promote;             /* EDITED: the new text made an appeal of a kept
                                * non-appeal; created holds its routing decision */
+    const char *deleter;      /* withdrawn: the deleter's pseudonym, or NULL (unknown) */
     bool published;           /* the caller publishes the event itself (the pipeline):
                                * store it, publish only the SLA events it causes */
 };
@@ -119,6 +120,13 @@ void transition_plan(const struct apd_config *cfg, const struct appeal_rec *befo
 void transition_plan_free(struct lc_plan *plan);
 /* Appends an audit entry (takes ownership of entry). */
 void transition_add_audit(struct lc_plan *plan, char *entry);
+
+/* A deletion by deleter (a pseudonym, NULL: the platform did not say) of an
+ * appeal written by author (its stored pseudonym, NULL or "": unknown) is a
+ * removal by the page, not a withdrawal: someone other than the author
+ * deleted it.  The pipeline asks it to publish the right event; t_withdrawn
+ * asks it again for the record it read. */
+bool transition_removed_by_page(const char *author, const char *deleter);
 
 /* The earliest pending stage over the record's running clocks. */
 int64_t transition_next_at(const struct apd_config *cfg, const struct appeal_rec *r);

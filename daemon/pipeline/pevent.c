@@ -20,16 +20,20 @@ const char *pevent_type_name(enum apd_event_type t)
 /* Fields read from the plugin only when its struct_size says they exist. */
 #define HAS(ev, f) ((ev)->struct_size >= offsetof(struct apd_event, f) + sizeof((ev)->f))
 
+#define NSTR 14   /* the event's strings; the text (index 6) has its own length */
+
 struct pevent *pevent_copy(const struct apd_event *ev)
 {
-    const char *src[12] = {
+    const char *src[NSTR] = {
         ev->platform_type, ev->dedup_key, ev->appeal_id, ev->page, ev->author_id,
         ev->author_name, NULL, ev->link, ev->reply_to, ev->thread,
         HAS(ev, item_kind) ? ev->item_kind : NULL, HAS(ev, quarantine) ? ev->quarantine : NULL,
+        HAS(ev, deleter_id) ? ev->deleter_id : NULL,
+        HAS(ev, ignore_reason) ? ev->ignore_reason : NULL,
     };
-    size_t lens[12], total = 0;
+    size_t lens[NSTR], total = 0;
     size_t tl = ev->text ? ev->text_len : 0;
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < NSTR; i++) {
         lens[i] = i == 6 ? tl : (src[i] ? strlen(src[i]) : 0);
         total += lens[i] + 1;
     }
@@ -39,11 +43,12 @@ struct pevent *pevent_copy(const struct apd_event *ev)
     p->type = ev->type;
     p->created_ms = ev->created_ms;
     p->text_len = tl;
-    char **dst[12] = {&p->platform_type, &p->dedup_key, &p->appeal_id, &p->page, &p->author_id,
-                      &p->author_name, &p->text, &p->link, &p->reply_to, &p->thread,
-                      &p->item_kind, &p->quarantine};
+    char **dst[NSTR] = {&p->platform_type, &p->dedup_key, &p->appeal_id, &p->page,
+                        &p->author_id, &p->author_name, &p->text, &p->link, &p->reply_to,
+                        &p->thread, &p->item_kind, &p->quarantine, &p->deleter_id,
+                        &p->ignore_reason};
     char *o = p->data;
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < NSTR; i++) {
         const char *s = i == 6 ? ev->text : src[i];
         if (s == NULL && i != 6) {
             *dst[i] = NULL;

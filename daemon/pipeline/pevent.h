@@ -14,6 +14,8 @@ struct pevent {
     size_t text_len;
     char *platform_type, *dedup_key, *appeal_id, *page, *author_id, *author_name, *text, *link,
         *reply_to, *thread, *item_kind, *quarantine;
+    char *deleter_id;             /* DELETED: who removed it (ABI 1.4), or NULL */
+    char *ignore_reason;          /* IGNORED: why (ABI 1.4), or NULL */
     char data[];
 };
 

@@ -55,6 +55,7 @@ struct job {
     struct claim_result claim;
     struct event_class cls;       /* the classifiers' decision on this event */
     bool kept;                    /* not an appeal: kept on appeals.all only */
+    bool removed;                 /* a deletion by someone other than the author */
     bool promoted;                /* an edit made an appeal of a non-appeal */
     struct route_result route;
     int64_t due_ms;
@@ -90,10 +91,11 @@ struct pipeline {
     struct job *redis_wait;
     struct event *tick;
     struct pipeline_stats st;
-    struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined, *m_dropped;
+    struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined, *m_dropped, *m_removed;
 };
 
 static void start_event(struct job *j);
+static bool removed_by_page(struct job *j);
 static void step_claim(struct job *j);
 static void step_publish(struct job *j);
 static void step_commit(struct job *j);
@@ -110,6 +112,12 @@ static const char *event_name(enum apd_event_type t)
     case APD_EV_ANSWER: return "answered";
     default: return "ignored";
     }
+}
+
+/* The event as published: a deletion by the page is no withdrawal. */
+static const char *job_event(const struct job *j, enum apd_event_type t)
+{
+    return j->removed ? "removed_by_page" : event_name(t);
 }
 
 /* ---- per-appeal ordering ---- */
@@ -263,7 +271,7 @@ static void start_event(struct job *j)
     memset(&j->claim, 0, sizeof(j->claim));
     memset(&j->route, 0, sizeof(j->route));
     event_class_reset(&j->cls);
-    j->kept = j->promoted = false;
+    j->kept = j->promoted = j->removed = false;
     snprintf(j->tag, sizeof(j->tag), "%016" PRIx64 "/%zu", j->rec_id, j->cur);
     if (ev->quarantine) {
         quarantine_write(j->cfg, j->rec_id, j->source, ev->quarantine, j->body, j->body_len);
@@ -279,8 +287,15 @@ static void start_event(struct job *j)
     }
     const char *key = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id;
     if (ev->type == APD_EV_IGNORED || key == NULL) {
-        metrics_add(pl->m_ignored, 1, j->source,
-                    ev->platform_type ? ev->platform_type : "unknown");
+        const char *why = ev->ignore_reason ? ev->ignore_reason
+                          : ev->platform_type ? ev->platform_type : "unknown";
+        metrics_add(pl->m_ignored, 1, j->source, why);
+        if (ev->ignore_reason)
+            log_limited(LOG_LVL_INFO, 10, 60000, "intake: %s event %s of page %s:%s "
+                        "ignored (%s: the page does not take them); acknowledged and counted "
+                        "in appealsd_ignored_total", j->source,
+                        ev->platform_type ? ev->platform_type : "?", j->source,
+                        ev->page ? ev->page : "?", ev->ignore_reason);
         pl->st.ignored++;
         finish_event(j);
         return;
@@ -317,6 +332,7 @@ static void on_claim(void *arg, const struct claim_result *res)
     case CLAIM_NEW:
     case CLAIM_REPLAY:
         j->claim = *res;
+        j->removed = removed_by_page(j);
         j->step = STEP_PUBLISH;
         step_publish(j);
         return;
@@ -341,22 +357,37 @@ static void step_claim(struct job *j)
 
 /* ---- publish ---- */
 
-static void pseudonym(struct job *j, const char *author, char out[17])
+/* The keyed hash an author id is stored as: a pseudonym per source. */
+static void keyed_pseudonym(const struct job *j, const char *id, char out[17])
 {
-    /* publish and commit both need it: one keyed hash per event */
-    if (j->pseudo_for == j->cur + 1) {
-        memcpy(out, j->pseudo, 17);
-        return;
-    }
     char mac[65], msg[256];
-    snprintf(msg, sizeof(msg), "%s:%s", j->source, author);
+    snprintf(msg, sizeof(msg), "%s:%s", j->source, id);
     const char *key = j->cfg->daemon.pseudonym_key ? j->cfg->daemon.pseudonym_key
                                                    : j->pl->app->pseudonym_key;
     hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
     memcpy(out, mac, 16);
     out[16] = '\0';
-    memcpy(j->pseudo, out, 17);
-    j->pseudo_for = j->cur + 1;
+}
+
+static void pseudonym(struct job *j, const char *author, char out[17])
+{
+    /* publish and commit both need it: one keyed hash per event */
+    if (j->pseudo_for != j->cur + 1) {
+        keyed_pseudonym(j, author, j->pseudo);
+        j->pseudo_for = j->cur + 1;
+    }
+    memcpy(out, j->pseudo, 17);
+}
+
+/* A deletion whose deleter is not the author the appeal was stored with. */
+static bool removed_by_page(struct job *j)
+{
+    struct pevent *ev = cur_ev(j);
+    if (ev->type != APD_EV_DELETED || ev->deleter_id == NULL)
+        return false;
+    char who[17];
+    keyed_pseudonym(j, ev->deleter_id, who);
+    return transition_removed_by_page(j->claim.author, who);
 }
 
 static void on_published(void *arg, bool ok)
@@ -467,6 +498,12 @@ static void decide(struct job *j, struct recipients *rc)
             rc->copies[rc->ncopies++] = o;
     }
     j->due_ms = j->claim.first_response_due_ms;
+    if (j->removed) {
+        /* The ЦУР's matter: the page hid a complaint whose clocks run on. */
+        rc->org = NULL;
+        rc->topic = j->cfg->kafka.topic_triage;
+        rc->ncopies = 0;
+    }
 }
 
 /* The municipality an event is about: the routing decision's, else the
@@ -489,7 +526,10 @@ static const char *state_after(const struct job *j, enum apd_event_type t)
         if (j->promoted)
             return "open";
         return j->claim.state[0] ? j->claim.state : NULL;
-    case APD_EV_DELETED: return "withdrawn";
+    case APD_EV_DELETED:
+        if (j->removed)
+            return j->claim.state[0] ? j->claim.state : NULL;
+        return "withdrawn";
     case APD_EV_ANSWER:
         return strcmp(j->claim.state, "open") == 0 ? "answered" : j->claim.state;
     default: return j->claim.state[0] ? j->claim.state : NULL;
@@ -517,7 +557,7 @@ static void step_publish(struct job *j)
     if (ev->author_id)
         pseudonym(j, ev->author_id, pseudo);
     struct appeal_view v = {
-        .event = event_name(ev->type),
+        .event = job_event(j, ev->type),
         .appeal_id = is_answer ? ev->reply_to : ev->appeal_id,
         .seq = j->claim.seq,
         .source = j->source,
@@ -599,10 +639,10 @@ static void publish_tail(struct job *j)
     const struct page *page = directory_page(j->cfg->dir, j->source, ev->page);
     const char *state = state_after(j, ev->type);
     struct tail_event te = {
-        .type = "appeal", .event = event_name(ev->type),
+        .type = "appeal", .event = job_event(j, ev->type),
         .appeal_id = answer ? ev->reply_to : ev->appeal_id, .org = org ? org->code : NULL,
         .municipality = event_municipality(j, page), .state = state,
-        .due_ms = answer || ev->type == APD_EV_DELETED ? 0 : j->due_ms,
+        .due_ms = answer || (ev->type == APD_EV_DELETED && !j->removed) ? 0 : j->due_ms,
     };
     struct sbuf b = SBUF_INIT;
     struct jw w;
@@ -636,8 +676,14 @@ static void on_commit(void *arg, const struct lc_result *res)
     publish_tail(j);
     if (ev->type == APD_EV_ANSWER)
         j->pl->st.answers++;
+    if (j->removed && res->status == LCR_OK) {
+        metrics_add(j->pl->m_removed, 1, j->source);
+        log_notice("pipeline: %s (page %s:%s) was deleted on the platform by someone other "
+                   "than its author; reported as removed_by_page (triage topic, tail), its "
+                   "state and clocks stay", id, j->source, ev->page ? ev->page : "?");
+    }
     log_debug("pipeline: %s of %s (page %s:%s, org %s) seq %lld committed",
-              event_name(ev->type), id, j->source, ev->page ? ev->page : "?",
+              job_event(j, ev->type), id, j->source, ev->page ? ev->page : "?",
               ev->type == APD_EV_CREATED ? (j->route.org ? j->route.org->code : "triage")
                                          : (j->claim.org[0] ? j->claim.org : "triage"),
               (long long)j->claim.seq);
@@ -663,6 +709,11 @@ static void step_commit(struct job *j)
                .link = ev->link, .published = true},
         .cfg = j->cfg,
     };
+    char deleter[17];
+    if (ev->type == APD_EV_DELETED && ev->deleter_id) {
+        keyed_pseudonym(j, ev->deleter_id, deleter);
+        rq.ev.deleter = deleter;
+    }
     /* An edit carries the classification of its new text; one that made an
      * appeal of a non-appeal also carries its routing decision. */
     if (ev->type == APD_EV_CREATED || (ev->type == APD_EV_EDITED && j->cls.done)) {
@@ -807,6 +858,10 @@ struct pipeline *pipeline_new(struct app *app)
                                        "source");
     pl->m_dropped = metrics_family("appealsd_dropped_total", M_COUNTER,
                                    "Appeals a drop rule kept from every recipient", "rule");
+    pl->m_removed = metrics_family("appealsd_appeals_removed_by_page_total", M_COUNTER,
+                                   "Appeals deleted on the platform by the page (a moderator), "
+                                   "not their author: published to triage, clocks running",
+                                   "source");
     redis_on_up(app->redis, on_redis_up, pl);
     pl->tick = event_new(app->base, -1, EV_PERSIST, on_tick, pl);
     struct timeval tv = {0, 250000};

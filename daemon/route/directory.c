@@ -59,6 +59,9 @@ static const struct conf_key page_keys[] = {
      "acknowledge appeals on this page when [ack] enabled = yes and ack_token is set"},
     {"ack_token", CT_SECRET, PAGE(ack_token), NULL, 0, 0, NULL, 0,
      "platform API token the acknowledgement is sent with (VK community token, bot token)"},
+    {"group_chats", CT_BOOL, PAGE(group_chats), "no", 0, 0, NULL, 0,
+     "messages in the page's group chats (VK peer_id >= 2000000000) are appeals; "
+     "no: acknowledged and counted as ignored"},
     {0},
 };
 
@@ -250,6 +253,7 @@ static void fill_pub(struct page *p)
     p->pub.secret = p->secret;
     p->pub.confirmation = p->confirmation;
     p->pub.token = p->token;
+    p->pub.group_chats = p->group_chats;
 }
 
 static void build_pages(struct directory *dir, const struct apd_config *c, struct ini *ini,

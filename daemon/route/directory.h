@@ -53,6 +53,7 @@ struct page {
     char *token;
     bool ack;                 /* acknowledge appeals on this page (when [ack] is on) */
     char *ack_token;          /* platform API token for the acknowledgement */
+    bool group_chats;         /* its group chats' messages are appeals (VK) */
     char *platform;           /* vk, telegram, max, ... (the source's plugin) */
     struct org *owner;
 };

@@ -15,9 +15,9 @@ static struct redis_script claim_script = {
         "local d = redis.call('GET', KEYS[1])\n"
         "local function info(s, seq)\n"
         "  local v = redis.call('HMGET', KEYS[2], 'org', 'state', 'fr_due',\n"
-        "                       'copies', 'triage', 'dropped', 'kind')\n"
+        "                       'copies', 'triage', 'dropped', 'kind', 'author')\n"
         "  return {s, seq, v[1] or '', v[2] or '', v[3] or '0', v[4] or '', v[5] or '0',\n"
-        "          v[6] or '0', v[7] or ''}\n"
+        "          v[6] or '0', v[7] or '', v[8] or ''}\n"
         "end\n"
         "if d then\n"
         "  local tag, seq = string.match(d, '^(.*)|(%d+)$')\n"
@@ -261,6 +261,8 @@ static void on_claim(struct redis *r, redisReply *rep, void *arg)
         }
         if (rep->elements >= 9)
             copy_str(res.kind, sizeof(res.kind), rep->element[8]);
+        if (rep->elements >= 10)
+            copy_str(res.author, sizeof(res.author), rep->element[9]);
         res.status = strcmp(s, "new") == 0      ? CLAIM_NEW
                      : strcmp(s, "replay") == 0 ? CLAIM_REPLAY
                      : strcmp(s, "dup") == 0    ? CLAIM_DUP

@@ -70,6 +70,7 @@ struct claim_result {
     bool triage;              /* routed to the triage topic */
     bool dropped;             /* a drop rule took it: recorded, never published */
     char kind[32];            /* the classifier's kind (event_class.h), or "" */
+    char author[24];          /* the author's pseudonym stored at creation, or "" */
 };
 
 typedef void (*claim_cb)(void *arg, const struct claim_result *res);

@@ -27,7 +27,9 @@ extern "C" {
 enum apd_event_type {
     APD_EV_CREATED = 1,  /**< a new comment, message or suggested post */
     APD_EV_EDITED = 2,   /**< the author changed the text */
-    APD_EV_DELETED = 3,  /**< removed (by the author or a moderator): withdraws the appeal */
+    APD_EV_DELETED = 3,  /**< removed from the platform: by its author it withdraws the
+                              appeal; by anyone else (`deleter_id` differs from the author
+                              the host stored) the page removed it and the clocks run on */
     APD_EV_RESTORED = 4, /**< a deleted item came back */
     APD_EV_ANSWER = 5,   /**< the page itself replied: stops the first-response clock */
     APD_EV_IGNORED = 6,  /**< acknowledged and counted, nothing to do (likes, joins, unknown types) */
@@ -72,6 +74,14 @@ struct apd_event {
     const char *thread;          /**< the post/topic/chat the item belongs to, or NULL */
     const char *item_kind;       /**< "comment", "message", "suggested_post", "post", ... */
     const char *quarantine;      /**< non-NULL: stored but not processed, with this reason */
+    /** DELETED (ABI 1.4): the platform id of whoever removed the item, in the same
+     *  form as author_id; NULL when the platform does not say.  The host compares
+     *  it with the author it stored when the appeal was created: the author
+     *  withdraws, anyone else (a moderator, the page) removes it from view. */
+    const char *deleter_id;
+    /** IGNORED (ABI 1.4): a short code for why, e.g. "group_chat", counted
+     *  separately in /metrics; NULL: counted under platform_type. */
+    const char *ignore_reason;
     void *reserved[8];           /**< must be NULL */
 };
 

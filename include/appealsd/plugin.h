@@ -37,6 +37,11 @@
  *         reports the feature vector it computes for a text, so the model
  *         can be trained on exactly what the plugin will see
  *         (`appealsd classify --features`).  1.2 plugins load unchanged.
+ *  - 1.4  apd_event.deleter_id (who removed an item: the host tells the
+ *         author's withdrawal from a moderator's removal) and
+ *         apd_event.ignore_reason; apd_page.group_chats.  The host reads the
+ *         new event fields only when the event's struct_size covers them, so
+ *         1.0-1.3 plugins load unchanged (their deletions withdraw, as before).
  *
  * Threading: every callback runs on the daemon's event-loop thread and must
  * not block.
@@ -58,7 +63,7 @@ extern "C" {
 #endif
 
 #define APD_PLUGIN_ABI_MAJOR 1
-#define APD_PLUGIN_ABI_MINOR 3
+#define APD_PLUGIN_ABI_MINOR 4
 
 /** Log levels for apd_host_api.log (syslog numbering). */
 enum apd_log_level {
@@ -116,6 +121,10 @@ struct apd_page {
     const char *secret;       /**< per-page authentication secret, or NULL */
     const char *confirmation; /**< VK Callback API confirmation string, or NULL */
     const char *token;        /**< unguessable path token (OK), or NULL */
+    /** ABI 1.4: messages in the page's group chats (VK peer_id >= 2000000000)
+     *  are appeals; 0 (the default): they are acknowledged and ignored.
+     *  Read it only when struct_size covers it. */
+    int group_chats;
     void *reserved[8];
 };
 

@@ -9,7 +9,12 @@
  *     max:<chat_id>:<body.mid> in a chat that is a page (or a dialog with the
  *     bot, when direct_page is set).  A message with no sender is the
  *     channel's own post; a bot's reply is the page's answer.
- *   message_removed {message_id, chat_id, user_id}: the appeal is withdrawn.
+ *   message_removed {message_id, chat_id, user_id}: user_id is who deleted
+ *     it (MAX OpenAPI schema, MessageRemovedUpdate: "User who deleted this
+ *     message"); the host withdraws the appeal when that is its author and
+ *     records a removal by the page otherwise.
+ *   links: the message's own `url` (the schema: null for dialogs and private
+ *     chats), never built here.
  *   everything else: IGNORED.
  * MAX has no event id: dedup keys are update_type + mid (+ timestamp for
  * edits, which reuse the mid).  seq values exceed 2^53; they are never read
@@ -158,6 +163,9 @@ static int on_removed(struct mreq *r, const struct json *root)
     ev.thread = thread;
     ev.item_kind = "message";
     ev.created_ms = r->ts;
+    const char *by = json_text(json_get(root, "user_id"));
+    if (pu_token_ok(by, 24))
+        ev.deleter_id = by;
     return r->emit(r->ctx, &ev);
 }
 

@@ -57,11 +57,15 @@ const char *tg_username(const struct tg *tg, int64_t chat)
     return NULL;
 }
 
+/* Only channels and supergroups have public message links t.me/<username>/<id>
+ * (Telegram, "Message links"); a private chat's username is a person's. */
 void tg_learn_chat(struct tg *tg, const struct json *chat)
 {
     int64_t id;
     const char *u = json_str(json_get(chat, "username"));
-    if (!json_int64(json_get(chat, "id"), &id) || u == NULL || !pu_token_ok(u, 32))
+    const char *type = json_str(json_get(chat, "type"));
+    if (!json_int64(json_get(chat, "id"), &id) || u == NULL || !pu_token_ok(u, 32) || id >= 0 ||
+        (type && strcmp(type, "private") == 0))
         return;
     for (size_t i = 0; i < TG_NAMES; i++)
         if (tg->names[i].chat == id) {

@@ -86,7 +86,8 @@ static void find_post(struct tg *tg, struct msg *x)
 static void chat_link(char *buf, size_t n, const struct tg *tg, int64_t chat, int64_t msg,
                       const char *suffix_key, int64_t suffix)
 {
-    const char *u = tg_username(tg, chat);
+    /* Private chats (positive ids) have no message links at all. */
+    const char *u = chat < 0 ? tg_username(tg, chat) : NULL;
     char tail[40] = "";
     if (suffix_key)
         snprintf(tail, sizeof(tail), "?%s=%" PRId64, suffix_key, suffix);

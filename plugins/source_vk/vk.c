@@ -61,6 +61,7 @@ static const struct handler handlers[] = {
     {"wall_post_new", vk_on_wall_post, APD_EV_CREATED, NULL},
     {"message_new", vk_on_message_new, APD_EV_CREATED, NULL},
     {"message_reply", vk_on_message_reply, APD_EV_ANSWER, NULL},
+    {"message_edit", vk_on_message_edit, APD_EV_EDITED, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -76,6 +77,7 @@ static enum apd_verdict vk_admit(struct vk *vk, const struct apd_request *req, u
     const struct apd_page *page = vk->api->page_find(vk->handle, r->page);
     if (page == NULL)
         return pu_reject(reply, 404, "unknown community");
+    r->pg = page;
     if (!(flags & APD_HANDLE_NOAUTH)) {
         const char *secret = json_str(json_get(r->root, "secret"));
         if (page->secret ? !ct_streq(secret, page->secret) : vk->cfg->require_secret)
@@ -165,8 +167,9 @@ static const struct apd_source_ops vk_ops = {
     .takeover = vk_takeover,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_vk", .version = "1.1",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_vk", .version = "1.2",
                   .description = "VK Callback API: comments of every kind, suggested posts, "
-                                 "private messages, edits, deletes, the page's answers",
+                                 "private messages and their edits, edits, deletes (and who deleted), the "
+                                 "page's answers",
                   .keys = vk_keys, .config_size = sizeof(struct vk_config), .init = vk_init,
                   .destroy = vk_destroy, .source = &vk_ops);

@@ -41,6 +41,7 @@ struct vk_req {
     const char *type;
     int64_t group_id;
     char page[24];              /* group_id as text: the page id */
+    const struct apd_page *pg;  /* that page (borrowed) */
     char dedup[128];
     const char *quarantine;
     apd_emit_fn emit;
@@ -57,6 +58,7 @@ int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kind);
 int vk_on_wall_post(struct vk_req *r, enum apd_event_type t, const void *unused);
 int vk_on_message_new(struct vk_req *r, enum apd_event_type t, const void *unused);
 int vk_on_message_reply(struct vk_req *r, enum apd_event_type t, const void *unused);
+int vk_on_message_edit(struct vk_req *r, enum apd_event_type t, const void *unused);
 
 /* Comment kinds, for the dispatch table. */
 extern const struct vk_kind vk_kind_wall, vk_kind_photo, vk_kind_video, vk_kind_market,

@@ -4,8 +4,15 @@
  *
  * The object names vary by event and API version: the item's owner may be in
  * owner_id or post_owner_id (or photo_owner_id, ...), a market item id in
- * item_id or photo_id, the deleter in deleter_id or user_id.  Each kind lists
- * where to look, most specific first.
+ * item_id or photo_id.  Each kind lists where to look, most specific first.
+ *
+ * A delete carries who deleted the comment (deleter_id, VK Callback API
+ * docs) but not its author: the host compares the deleter with the author it
+ * stored at creation (the author withdraws; a moderator or the page only
+ * removes it from view).  user_id in delete objects is not the deleter: VK's
+ * JSON schema leaves it unexplained and vk-io reads it as the author, so it
+ * is not used; without deleter_id (board_post_delete sometimes) the deletion
+ * counts as the author's, as it always did.
  *
  * A comment written by the community itself (from_id == -group_id) is its
  * answer to the comment it replies to, never an appeal. */
@@ -115,7 +122,7 @@ int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kindp)
         owner = -r->group_id;
     json_int64(json_at(json_get(o, "parents_stack"), 0), &root);
 
-    char appeal[128], thread[96], link[192], reply_to[128], author[24];
+    char appeal[128], thread[96], link[192], reply_to[128], author[24], deleter[24];
     snprintf(appeal, sizeof(appeal), "vk:%" PRId64 ":%s:%" PRId64 ":c%" PRId64, owner, k->name,
              item, id);
     snprintf(thread, sizeof(thread), "vk:%" PRId64 ":%s:%" PRId64, owner, k->name, item);
@@ -127,8 +134,14 @@ int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kindp)
     ev.thread = thread;
     ev.link = link;
     ev.item_kind = "comment";
-    if (t == APD_EV_DELETED)   /* carries ids only; the appeal keeps its text */
+    if (t == APD_EV_DELETED) {   /* carries ids only; the appeal keeps its text */
+        int64_t by;
+        if (json_int64(json_get(o, "deleter_id"), &by) && by != 0) {
+            snprintf(deleter, sizeof(deleter), "%" PRId64, by);
+            ev.deleter_id = deleter;
+        }
         return r->emit(r->ctx, &ev);
+    }
 
     int64_t from = pu_i64(o, "from_id", 0);
     snprintf(author, sizeof(author), "%" PRId64, from);

@@ -16,7 +16,14 @@
  * the answer is taken: at worst the answer names a message that is not an
  * appeal and the pipeline drops it.
  *
- * message_edit (the community editing its own message) is ignored. */
+ * message_edit: object = the message itself (VK JSON schema,
+ * callback_message_edit).  A citizen's edit updates the appeal like a comment
+ * edit; the community editing its own message is ignored.
+ *
+ * Group chats (peer_id >= 2000000000, VK's offset for chats) are not private
+ * appeals: their messages are acknowledged and ignored (ignore_reason
+ * "group_chat", counted in /metrics) unless the page says group_chats = yes.
+ * A chat message has no link: VK documents none for a community's chats. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +31,7 @@
 #include "vk.h"
 
 #define MAX_TARGETS 16
+#define VK_CHAT_PEER_BASE INT64_C(2000000000)
 
 static const struct json *message_of(const struct vk_req *r)
 {
@@ -39,9 +47,32 @@ static int64_t cmid_of(const struct json *m)
     return -1;
 }
 
+/* The community's own view of a dialog (opens for the page's admins). */
 static void dialog_link(char *buf, size_t n, int64_t group, int64_t peer)
 {
-    snprintf(buf, n, "https://vk.com/gim%" PRId64 "?sel=%" PRId64, group, peer);
+    if (peer >= VK_CHAT_PEER_BASE)
+        buf[0] = '\0';
+    else
+        snprintf(buf, n, "https://vk.com/gim%" PRId64 "?sel=%" PRId64, group, peer);
+}
+
+/* A group chat the page has not opted in: acknowledged, counted, ignored. */
+static bool chat_ignored(const struct vk_req *r, int64_t peer)
+{
+    if (peer < VK_CHAT_PEER_BASE)
+        return false;
+    const struct apd_page *pg = r->pg;
+    bool on = pg && pg->struct_size >= offsetof(struct apd_page, group_chats) +
+                                           sizeof(pg->group_chats) && pg->group_chats;
+    return !on;
+}
+
+static int emit_chat_ignored(struct vk_req *r)
+{
+    struct apd_event ev;
+    vk_event_base(r, &ev, APD_EV_IGNORED);
+    ev.ignore_reason = "group_chat";
+    return r->emit(r->ctx, &ev);
 }
 
 /* The bound below which messages count as answered before this answer. */
@@ -88,7 +119,7 @@ static int emit_answers(struct vk_req *r, const struct json *m, int64_t peer, in
                  r->group_id, peer, targets[i]);
         ev.reply_to = reply_to;
         ev.thread = thread;
-        ev.link = link;
+        ev.link = link[0] ? link : NULL;
         ev.item_kind = "message";
         ev.text = pu_str(json_get(m, "text"), &ev.text_len);
         ev.created_ms = pu_i64(m, "date", 0) * 1000;
@@ -105,6 +136,8 @@ int vk_on_message_reply(struct vk_req *r, enum apd_event_type t, const void *unu
     int64_t peer = pu_i64(m, "peer_id", 0);
     if (peer == 0)
         return vk_emit_ignored(r);
+    if (chat_ignored(r, peer))
+        return emit_chat_ignored(r);
     return emit_answers(r, m, peer, cmid_of(m));
 }
 
@@ -118,19 +151,19 @@ static void remember_dialog(struct vk_req *r, int64_t peer, int64_t cmid)
     pu_map_put(r->vk->dialogs, r->group_id, peer, v);
 }
 
-int vk_on_message_new(struct vk_req *r, enum apd_event_type t, const void *unused)
+/* A citizen's message (new or edited): the appeal it is. */
+static int emit_message(struct vk_req *r, const struct json *m, enum apd_event_type t)
 {
-    const struct json *m = message_of(r);
     int64_t peer = pu_i64(m, "peer_id", 0), cmid = cmid_of(m);
     int64_t from = pu_i64(m, "from_id", pu_i64(m, "user_id", 0));
-    if (pu_i64(m, "out", 0) == 1 || from == -r->group_id)
-        return vk_on_message_reply(r, APD_EV_ANSWER, unused);
     if (peer == 0 || cmid <= 0) {
         struct apd_event ev;
         vk_event_base(r, &ev, APD_EV_IGNORED);
         ev.quarantine = "VK message without peer_id or conversation_message_id";
         return r->emit(r->ctx, &ev);
     }
+    if (chat_ignored(r, peer))
+        return emit_chat_ignored(r);
     char appeal[128], thread[96], link[96], author[24];
     snprintf(appeal, sizeof(appeal), "vk:-%" PRId64 ":msg:%" PRId64 ":%" PRId64, r->group_id,
              peer, cmid);
@@ -141,13 +174,37 @@ int vk_on_message_new(struct vk_req *r, enum apd_event_type t, const void *unuse
     vk_event_base(r, &ev, t);
     ev.appeal_id = appeal;
     ev.thread = thread;
-    ev.link = link;
+    ev.link = link[0] ? link : NULL;
     ev.item_kind = "message";
     ev.author_id = author;
     ev.text = pu_str(json_get(m, "text"), &ev.text_len);
     ev.created_ms = pu_i64(m, "date", 0) * 1000;
     int rc = r->emit(r->ctx, &ev);
-    if (rc == 0)
+    if (rc == 0 && t == APD_EV_CREATED)
         remember_dialog(r, peer, cmid);
     return rc;
+}
+
+static bool from_page(const struct vk_req *r, const struct json *m)
+{
+    int64_t from = pu_i64(m, "from_id", pu_i64(m, "user_id", 0));
+    return pu_i64(m, "out", 0) == 1 || from == -r->group_id;
+}
+
+int vk_on_message_new(struct vk_req *r, enum apd_event_type t, const void *unused)
+{
+    const struct json *m = message_of(r);
+    if (from_page(r, m))
+        return vk_on_message_reply(r, APD_EV_ANSWER, unused);
+    return emit_message(r, m, t);
+}
+
+/* message_edit: the citizen's edit updates the appeal; the page editing its
+ * own answer changes nothing. */
+int vk_on_message_edit(struct vk_req *r, enum apd_event_type t, const void *unused)
+{
+    const struct json *m = message_of(r);
+    if (from_page(r, m))
+        return vk_emit_ignored(r);
+    return emit_message(r, m, t);
 }

@@ -26,9 +26,17 @@ static const struct apd_page page = {
     .org = "cur", .secret = FUZZ_SECRET, .confirmation = "c0ffee", .token = "tok",
 };
 
+/* Page 100003 takes its group chats' messages (ABI 1.4 group_chats). */
+static const struct apd_page page_chats = {
+    .struct_size = sizeof(struct apd_page), .source = "fuzz", .id = "100003",
+    .org = "cur", .secret = FUZZ_SECRET, .confirmation = "c0ffee", .group_chats = 1,
+};
+
 static void f_log(void *handle, int level, const char *fmt, ...) {}
 static const struct apd_page *f_page_find(void *handle, const char *id)
 {
+    if (id && strcmp(id, "100003") == 0)
+        return &page_chats;
     return id && *id ? &page : NULL;
 }
 static const struct apd_page *f_page_by_token(void *handle, const char *token)

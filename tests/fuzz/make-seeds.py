@@ -25,9 +25,9 @@ def j(obj):
     return json.dumps(obj, ensure_ascii=False).encode()
 
 
-def vk(typ, obj, secret=SECRET):
+def vk(typ, obj, secret=SECRET, group=100001):
     return j({"type": typ, "event_id": "08c7a3b598c159427a79421fa51e60423066c5c6", "v": "5.199",
-              "group_id": 100001, "secret": secret, "object": obj})
+              "group_id": group, "secret": secret, "object": obj})
 
 
 VK = [
@@ -57,6 +57,19 @@ VK = [
                          "text": "Ответ", "out": 1, "conversation_message_id": 17,
                          "reply_message": {"from_id": 7001, "conversation_message_id": 15}}),
     vk("like_add", {"liker_id": 1, "object_type": "post"}),
+    # a moderator's delete (deleter_id is not the author), a citizen's message_edit
+    # (object = the message), a group-chat message (peer_id >= 2000000000)
+    vk("photo_comment_delete", {"owner_id": -100001, "id": 9, "user_id": 5,
+                                "deleter_id": -100001, "photo_id": 77}),
+    vk("message_edit", {"id": 0, "date": 10, "peer_id": 7001, "from_id": 7001, "out": 0,
+                        "text": "привет!", "conversation_message_id": 15,
+                        "update_time": 12}),
+    vk("message_new", {"message": {"id": 0, "date": 10, "peer_id": 2000000004, "from_id": 7001,
+                                   "text": "в чате", "conversation_message_id": 311, "out": 0},
+                       "client_info": {"lang_id": 0}}),
+    vk("message_new", {"message": {"id": 0, "date": 10, "peer_id": 2000000004, "from_id": 7001,
+                                   "text": "в чате", "conversation_message_id": 312, "out": 0}},
+       group=100003),   # the harness's page that takes group chats
 ]
 
 COPY = {"message_id": 100, "sender_chat": {"id": -1001234567890, "type": "channel",
@@ -83,6 +96,11 @@ TG = [
     j({"update_id": 5, "channel_post": {"message_id": 43, "date": 1,
                                         "chat": {"id": -1001234567890, "username": "maykop"}}}),
     j({"update_id": 6, "my_chat_member": {"chat": {"id": 1}}}),
+    # a private chat whose user has a username: no t.me link may be made of it
+    j({"update_id": 7, "message": {"message_id": 52, "from": dict(USER, username="anna_k"),
+                                   "date": 1, "text": "мусор",
+                                   "chat": {"id": 5001, "type": "private",
+                                            "username": "anna_k"}}}),
 ]
 
 MSG = {"sender": {"user_id": 300100, "name": "Ирина", "is_bot": False},

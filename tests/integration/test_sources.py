@@ -3,6 +3,9 @@
 an appeal event on the owning organisation's Kafka topic and a record in Redis;
 the page's answer stops the clock; redelivery never makes a second appeal."""
 
+import json
+import socket
+import subprocess
 import time
 
 import apd
@@ -175,6 +178,110 @@ def test_redelivery_never_makes_a_second_appeal():
             assert a.appeal(aid)["seq"] == "1", (aid, a.appeal(aid))
         st = a.ctl("status")["result"]["pipeline"]
         assert st["duplicates"] == 2 * len(want), st
+
+
+def _metric(a, line_start):
+    st, _, body = h.http_get(a.url("/metrics"))
+    assert st == 200
+    for line in body.decode().splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _tail(a, subscribers):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(20)
+    sock.connect(a.overrides["control.socket"])
+    sock.sendall(b'{"cmd":"tail","args":{}}\n')
+    f = sock.makefile("rb")
+    assert json.loads(f.readline())["result"]["streaming"]
+    h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] ==
+                 subscribers, what="the tail subscribers")
+    return sock, f
+
+
+def test_vk_deleted_by_the_page_is_not_withdrawn():
+    """Finding 6: a moderator deleting a complaint (deleter_id is not its author)
+    raises removed_by_page on the triage topic and the tail, keeps the clocks
+    running, shows in `appealsctl show` and /metrics; the author's own
+    deletion still withdraws."""
+    with h.Services() as svc, apd.Apd(svc) as a:
+        mod, own = vk_appeal_id(100001, 701), vk_appeal_id(100001, 702)
+        ctl = subprocess.Popen([str(h.ctl_binary()), "-s", a.overrides["control.socket"],
+                                "tail", "-f", "-n", "4"], stdout=subprocess.PIPE, text=True)
+        h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 1,
+                     what="appealsctl tail")
+        sock, tail = _tail(a, 2)
+        for cid, text in ((701, "Третий день нет воды на ул. Пушкина, 5"),
+                          (702, "Не горит фонарь у школы №3")):
+            st, _, body = a.post("/webhook/vk", vk_comment(100001, cid, text, from_id=7001))
+            assert (st, body) == (200, b"ok"), (st, body)
+        a.wait_idle()
+        # the page's moderator (user 90210) deletes the first, the author the second
+        for cid, by, eid in ((701, 90210, "del-701"), (702, 7001, "del-702")):
+            st, _, body = a.post("/webhook/vk", vk_event(
+                100001, "wall_reply_delete",
+                {"owner_id": -100001, "id": cid, "deleter_id": by, "post_id": 42}, eid))
+            assert (st, body) == (200, b"ok"), (st, body)
+        a.wait_idle()
+
+        triage = [m for m in a.consume("triage", 1) if m["json"]["event"] == "removed_by_page"]
+        assert [m["key"] for m in triage] == [mod], triage
+        j = triage[0]["json"]
+        assert j["state"] == "open" and j["appeal_id"] == mod and "text" not in j, j
+        got = events(a.consume("all", 4))
+        assert (mod, "removed_by_page") in got and (own, "withdrawn") in got, got
+
+        rec = a.appeal(mod)
+        assert rec["state"] == "open" and rec["fr"] == "r", rec          # clocks run on
+        with a.redis() as r:
+            assert mod in r.zrange(a.rkey("sla:due")), "no pending stage for %s" % mod
+        assert a.appeal(own)["state"] == "withdrawn" and a.appeal(own)["fr"] != "r"
+
+        seen = []
+        while len(seen) < 4:
+            seen.append(json.loads(tail.readline())["event"])
+        sock.close()
+        removed = [e for e in seen if e["event"] == "removed_by_page"]
+        assert len(removed) == 1 and removed[0]["appeal_id"] == mod, seen
+        assert removed[0]["state"] == "open" and "due" in removed[0], removed[0]
+        out, _ = ctl.communicate(timeout=20)
+        assert ctl.returncode == 0, out
+        lines = [x for x in out.splitlines() if "removed_b" in x]   # a 10-column event name
+        assert len(lines) == 1 and mod in lines[0] and "open" in lines[0], out
+
+        audit = a.ctl("show", {"id": mod})["result"]["audit"]
+        assert [x["action"] for x in audit] == ["created", "removed_by_page"], audit
+        assert "not by its author" in audit[1]["reason"], audit[1]
+        out = a.appealsctl("show", mod).stdout
+        assert "removed_by_page" in out, out
+        assert _metric(a, 'appealsd_appeals_removed_by_page_total{source="vk"}') == 1.0
+
+
+def test_vk_message_edit_and_group_chats():
+    """Finding 6: message_edit updates a private-message appeal; a message in a
+    community group chat is acknowledged and counted, not made an appeal."""
+    with h.Services() as svc, apd.Apd(svc) as a:
+        msg = {"date": 1795900000, "from_id": 7001, "id": 0, "out": 0, "peer_id": 7001,
+               "text": "Нет воды", "conversation_message_id": 15, "attachments": []}
+        a.post("/webhook/vk", vk_event(100001, "message_new",
+                                       {"message": msg, "client_info": {}}, "m1"))
+        st, _, body = a.post("/webhook/vk", vk_event(
+            100001, "message_edit", dict(msg, text="Нет воды на ул. Пушкина, 5",
+                                         update_time=1795900060), "m2"))
+        assert (st, body) == (200, b"ok"), (st, body)
+        chat = dict(msg, peer_id=2000000004, conversation_message_id=311,
+                    text="Когда дадут свет?")
+        st, _, body = a.post("/webhook/vk", vk_event(100001, "message_new",
+                                                     {"message": chat, "client_info": {}}, "m3"))
+        assert (st, body) == (200, b"ok"), (st, body)
+        aid = "vk:-100001:msg:7001:15"
+        assert events(a.consume("all", 2)) == [(aid, "created"), (aid, "updated")]
+        a.wait_idle()
+        assert a.appeal(aid)["text"] == "Нет воды на ул. Пушкина, 5"
+        assert a.appeal("vk:-100001:msg:2000000004:311") == {}
+        assert _metric(a, 'appealsd_ignored_total{source="vk",type="group_chat"}') == 1.0
 
 
 if __name__ == "__main__":

@@ -87,6 +87,11 @@ static void appeal_events(struct sbuf *b)
     message_appeal(b, &v);
     emit("appeal.withdrawn", b);
 
+    v = base("removed_by_page", 3);   /* a moderator deleted it: state and clocks stay */
+    v.state = "open";
+    message_appeal(b, &v);
+    emit("appeal.removed_by_page", b);
+
     v = base("restored", 4);
     v.state = "open";
     message_appeal(b, &v);

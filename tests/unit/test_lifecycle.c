@@ -404,6 +404,45 @@ TEST(close_reopen_withdraw_restore)
     config_unref(c);
 }
 
+/* Finding 6: a deletion by someone other than the author (a moderator, the
+ * page) is no withdrawal: the state and the clocks stay, the audit says so. */
+TEST(a_deletion_by_the_page_keeps_the_clocks)
+{
+    struct apd_config *c = load();
+    struct appeal_rec r;
+    record_init(&r, "vk:-1:wall:1:c2");
+    r.seq = 1;
+    struct lc_created cr = {.source = "vk", .page = "1", .text = "Нет воды", .org = "maykop",
+                            .author = "a1b2c3d4e5f60718", .municipality = "maykop",
+                            .created_ms = at("2026-11-30T10:00"),
+                            .received_ms = at("2026-11-30T10:00")};
+    step(c, &r, (struct lc_event){.kind = LC_CREATED, .actor = "vk", .created = &cr,
+                                  .now = at("2026-11-30T10:00")});
+    int64_t due = r.clk[CLK_FR].due;
+    struct lc_plan p;
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_WITHDRAWN, .actor = "vk",
+                                             .deleter = "ffff000011112222", .published = true,
+                                             .now = at("2026-11-30T11:00")}, &p), LC_OK);
+    CHECK_STR(r.state, "open");
+    CHECK_INT(r.clk[CLK_FR].state, CS_RUN);
+    CHECK_INT(r.clk[CLK_FR].due, due);
+    CHECK_INT(r.clk[CLK_RES].state, CS_RUN);
+    CHECK(!p.counts.closed);
+    CHECK(p.naudit == 1 && strstr(p.audit[0], "\"action\":\"removed_by_page\"") != NULL);
+    transition_plan_free(&p);
+    CHECK(transition_next_at(c, &r) < INT64_MAX);
+    /* unknown deleter: the author's withdrawal, as before; the author's own too */
+    CHECK(!transition_removed_by_page("a1b2c3d4e5f60718", NULL));
+    CHECK(transition_removed_by_page(NULL, "a1b2c3d4e5f60718"));
+    step(c, &r, (struct lc_event){.kind = LC_WITHDRAWN, .actor = "vk",
+                                  .deleter = "a1b2c3d4e5f60718", .published = true,
+                                  .now = at("2026-11-30T12:00")});
+    CHECK_STR(r.state, "withdrawn");
+    CHECK_INT(r.clk[CLK_FR].state, CS_STOP);
+    record_free(&r);
+    config_unref(c);
+}
+
 TEST(record_fields_round_trip_and_envelopes_parse)
 {
     struct apd_config *c = load();
@@ -470,6 +509,7 @@ int main(void)
     RUN(reroute_keeps_or_restarts_the_clock);
     RUN(conversion_and_one_extension_under_59fz);
     RUN(close_reopen_withdraw_restore);
+    RUN(a_deletion_by_the_page_keeps_the_clocks);
     RUN(record_fields_round_trip_and_envelopes_parse);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

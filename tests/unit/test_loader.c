@@ -4,9 +4,11 @@
  * them zero-filled fields for what they do not know. */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "loader.h"
+#include "pevent.h"
 #include "test.h"
 
 static bool has(const char *err, const char *needle)
@@ -23,8 +25,33 @@ TEST(other_major_is_refused)
     struct plugin *p = plugin_get(TEST_PLUGIN_DIR, "test_abi_major2", err, sizeof(err));
     CHECK(p == NULL);
     CHECK(has(err, "plugin test_abi_major2"));
-    CHECK(has(err, "built for plugin ABI 2.0, this appealsd speaks 1.3"));
+    char want[96];
+    snprintf(want, sizeof(want), "built for plugin ABI 2.0, this appealsd speaks %d.%d",
+             APD_PLUGIN_ABI_MAJOR, APD_PLUGIN_ABI_MINOR);
+    CHECK(has(err, want));
     CHECK(has(err, "rebuild the plugin"));
+}
+
+/* ABI 1.4 appended deleter_id and ignore_reason to struct apd_event: an
+ * event of an older plugin ends before them, and whatever lies beyond its
+ * struct_size is never read. */
+TEST(events_of_older_plugins_have_no_deleter)
+{
+    struct apd_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.struct_size = offsetof(struct apd_event, deleter_id);   /* as built against 1.3 */
+    ev.type = APD_EV_DELETED;
+    ev.appeal_id = "vk:-1:wall:1:c1";
+    ev.deleter_id = "90210";        /* stray bytes past the old struct's end */
+    ev.ignore_reason = "x";
+    struct pevent *p = pevent_copy(&ev);
+    CHECK(p != NULL && p->deleter_id == NULL && p->ignore_reason == NULL);
+    CHECK_STR(p ? p->appeal_id : NULL, "vk:-1:wall:1:c1");
+    free(p);
+    ev.struct_size = sizeof(ev);
+    p = pevent_copy(&ev);
+    CHECK_STR(p ? p->deleter_id : NULL, "90210");
+    free(p);
 }
 
 TEST(set_reserved_slot_is_refused)
@@ -144,6 +171,7 @@ int main(void)
 {
     RUN(other_major_is_refused);
     RUN(set_reserved_slot_is_refused);
+    RUN(events_of_older_plugins_have_no_deleter);
     RUN(older_minor_loads_with_zeroed_new_fields);
     RUN(in_tree_plugins_load);
     RUN(missing_and_foreign_files);

@@ -66,6 +66,9 @@ TEST(created_edited_removed)
                 "\"message_id\":\"mid.0000000000000001a\",\"chat_id\":" CHAT ",\"user_id\":300100}",
             .headers = auth);
     CHECK_EVENT(&h, "deleted", "max:" CHAT ":mid.0000000000000001a");
+    /* user_id is who deleted it: the host compares it with the author */
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->deleter_id, "300100");
 }
 
 TEST(own_side_and_other_updates)
@@ -109,8 +112,17 @@ TEST(dialogs_with_direct_page)
                 "\"timestamp\":5,\"body\":{\"mid\":\"mid.10\",\"text\":\"Вопрос\"}}}",
             .headers = auth);
     CHECK_EVENT(&d, "created", "max:9007199254740993:mid.10");
-    if (sh_one(&d))
+    if (sh_one(&d)) {
         CHECK_STR(sh_one(&d)->page, "bot");
+        CHECK(sh_one(&d)->link == NULL);   /* finding 7: a dialog has no link, none is made */
+    }
+    /* MAX sends "url": null for dialogs (schema): still no link */
+    sh_post(&d, "{\"update_type\":\"message_created\",\"timestamp\":1,\"message\":{\"sender\":"
+                CITIZEN ",\"recipient\":{\"chat_id\":9007199254740993,\"chat_type\":\"dialog\"},"
+                "\"timestamp\":5,\"url\":null,\"body\":{\"mid\":\"mid.11\",\"text\":\"?\"}}}",
+            .headers = auth);
+    if (sh_one(&d))
+        CHECK(sh_one(&d)->link == NULL);
     sh_stop(&d);
 }
 

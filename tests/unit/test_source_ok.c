@@ -44,6 +44,7 @@ TEST(message_created)
         CHECK_INT(e->created_ms, 1498581292941LL);
         CHECK_STR(e->dedup_key, "ok:mid:C3ecb9d02a600.15cea67d78d2059");
         CHECK_STR(e->thread, "ok:C3ecb9d02a600");
+        CHECK(e->link == NULL);   /* finding 7: OK documents no message links; none is made */
     }
     /* explicit webhookType, an IPv4 peer on a dual-stack socket */
     sh_post(&h, "{\"webhookType\":\"MESSAGE_CREATED\",\"sender\":{\"user_id\":\"user:1\"},"

@@ -174,6 +174,42 @@ TEST(other_updates_chats_and_private_messages)
     sh_stop(&d);
 }
 
+/* Finding 7: a private chat has no message link; t.me/<username>/<id> with
+ * a person's username opens nothing.  Public supergroups keep theirs. */
+TEST(private_chats_have_no_link)
+{
+    struct sh d;
+    CHECK_INT(sh_start(&d, TG_CONFIG_X("direct_page = bot\n"), "telegram"), 0);
+    sh_post(&d, update(30, "message", "{\"message_id\":52,\"from\":{\"id\":5001,"
+                                      "\"is_bot\":false,\"first_name\":\"Анна\","
+                                      "\"username\":\"anna_k\",\"language_code\":\"ru\"},"
+                                      "\"chat\":{\"id\":5001,\"first_name\":\"Анна\","
+                                      "\"username\":\"anna_k\",\"type\":\"private\"},"
+                                      "\"date\":1795900000,\"text\":\"Не вывозят мусор\"}"),
+            .headers = auth);
+    CHECK_EVENT(&d, "created", "tg:5001:52");
+    if (sh_one(&d))
+        CHECK(sh_one(&d)->link == NULL);
+    /* the edit of it, too */
+    sh_post(&d, update(31, "edited_message", "{\"message_id\":52,\"from\":{\"id\":5001,"
+                                             "\"is_bot\":false,\"first_name\":\"Анна\"},"
+                                             "\"chat\":{\"id\":5001,\"username\":\"anna_k\","
+                                             "\"type\":\"private\"},\"date\":1,"
+                                             "\"edit_date\":2,\"text\":\"Не вывозят мусор!\"}"),
+            .headers = auth);
+    CHECK_EVENT(&d, "edited", "tg:5001:52");
+    if (sh_one(&d))
+        CHECK(sh_one(&d)->link == NULL);
+    /* a public supergroup that is a page keeps t.me/<username>/<id> */
+    sh_post(&d, update(32, "message", "{\"message_id\":8," USER ",\"chat\":{\"id\":-1005555,"
+                                      "\"type\":\"supergroup\",\"username\":\"maykop_chat\"},"
+                                      "\"date\":1,\"text\":\"x\"}"),
+            .headers = auth);
+    if (sh_one(&d))
+        CHECK_STR(sh_one(&d)->link, "https://t.me/maykop_chat/8");
+    sh_stop(&d);
+}
+
 TEST(ids_stay_exact)
 {
     /* chat ids take up to 52 bits; update ids are plain integers */
@@ -231,6 +267,7 @@ int main(void)
     RUN(unknown_copy_falls_back_to_the_thread);
     RUN(the_page_answering_and_bots);
     RUN(other_updates_chats_and_private_messages);
+    RUN(private_chats_have_no_link);
     RUN(ids_stay_exact);
     RUN(init_refuses_a_missing_secret_or_a_bad_link);
     RUN(reload_keeps_the_copy_map);

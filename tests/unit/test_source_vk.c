@@ -5,7 +5,8 @@
 #define VK_CONFIG SH_CONFIG                                                   \
     "[source \"vk\"]\n"                                                       \
     "[page \"vk:100001\"]\norg = maykop\nsecret = s3cret\nconfirmation = 6f1c2a9b\n" \
-    "[page \"vk:100002\"]\norg = maykop\n"
+    "[page \"vk:100002\"]\norg = maykop\n"                                   \
+    "[page \"vk:100003\"]\norg = maykop\nsecret = s3cret\ngroup_chats = yes\n"
 
 static struct sh h;
 static char body[8192];
@@ -16,6 +17,15 @@ static const char *vk(const char *type, const char *object, const char *event_id
     snprintf(body, sizeof(body),
              "{\"type\":\"%s\",\"event_id\":\"%s\",\"v\":\"5.199\",\"group_id\":100001,"
              "\"secret\":\"s3cret\",\"object\":%s}", type, event_id, object);
+    return body;
+}
+
+/* The same for another community of the config. */
+static const char *vk_to(int64_t group, const char *type, const char *object, const char *eid)
+{
+    snprintf(body, sizeof(body),
+             "{\"type\":\"%s\",\"event_id\":\"%s\",\"v\":\"5.199\",\"group_id\":%lld,"
+             "\"secret\":\"s3cret\",\"object\":%s}", type, eid, (long long)group, object);
     return body;
 }
 
@@ -319,6 +329,102 @@ TEST(reload_keeps_the_dialog_memory)
     sh_stop(&h2);
 }
 
+/* Finding 6: a delete says who deleted (deleter_id); the host tells the
+ * author's withdrawal from the page's removal by it.  user_id is not the
+ * deleter (vk-io reads it as the author). */
+TEST(deletes_report_who_deleted)
+{
+    sh_post(&h, vk("wall_reply_delete", "{\"owner_id\":-100001,\"id\":501,"
+                   "\"deleter_id\":7001,\"post_id\":42}", "d1"));
+    CHECK_EVENT(&h, "deleted", "vk:-100001:wall:42:c501");
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->deleter_id, "7001");
+    /* a moderator (an admin's own user id) */
+    sh_post(&h, vk("wall_reply_delete", "{\"owner_id\":-100001,\"id\":502,"
+                   "\"deleter_id\":90210,\"post_id\":42}", "d2"));
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->deleter_id, "90210");
+    /* the page itself */
+    sh_post(&h, vk("photo_comment_delete", "{\"owner_id\":-100001,\"id\":9,\"user_id\":5,"
+                   "\"deleter_id\":-100001,\"photo_id\":77}", "d3"));
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->deleter_id, "-100001");
+    /* no deleter_id: unknown (the host withdraws, as before) */
+    sh_post(&h, vk("wall_reply_delete", "{\"owner_id\":-100001,\"id\":7,\"user_id\":5,"
+                   "\"post_id\":3}", "d4"));
+    CHECK_EVENT(&h, "deleted", "vk:-100001:wall:3:c7");
+    if (sh_one(&h))
+        CHECK(sh_one(&h)->deleter_id == NULL);
+    sh_post(&h, vk("board_post_delete", "{\"topic_owner_id\":-100001,\"topic_id\":5,"
+                   "\"id\":12,\"deleter_id\":8}", "d5"));
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->deleter_id, "8");
+}
+
+/* Finding 6: a citizen editing a private message updates its appeal. */
+TEST(message_edit_updates_the_appeal)
+{
+    sh_post(&h, vk("message_edit", "{\"date\":1795900100,\"from_id\":7001,\"id\":0,"
+                   "\"out\":0,\"peer_id\":7001,\"text\":\"Нет воды на ул. Пушкина, 5\","
+                   "\"conversation_message_id\":15,\"fwd_messages\":[],\"important\":false,"
+                   "\"random_id\":0,\"attachments\":[],\"is_hidden\":false,"
+                   "\"update_time\":1795900160}", "me1"));
+    CHECK_EVENT(&h, "edited", "vk:-100001:msg:7001:15");
+    const struct pevent *e = sh_one(&h);
+    if (!e)
+        return;
+    CHECK_STR(e->text, "Нет воды на ул. Пушкина, 5");
+    CHECK_STR(e->author_id, "7001");
+    CHECK_STR(e->item_kind, "message");
+    CHECK_STR(e->platform_type, "message_edit");
+    CHECK_STR(e->dedup_key, "vk:ev:me1");
+    /* the 5.103+ wrapper shape is read too */
+    sh_post(&h, vk("message_edit", "{\"message\":{\"date\":1,\"from_id\":7001,\"out\":0,"
+                   "\"peer_id\":7001,\"text\":\"x\",\"conversation_message_id\":16}}", "me2"));
+    CHECK_EVENT(&h, "edited", "vk:-100001:msg:7001:16");
+}
+
+/* Finding 6: community group chats (peer_id >= 2000000000) are not private
+ * appeals unless the page enables them; ignored with a reason, not lost. */
+TEST(group_chats_only_where_the_page_enables_them)
+{
+    const char *chat = "{\"message\":{\"date\":1795900200,\"from_id\":7001,\"id\":0,"
+                       "\"out\":0,\"peer_id\":2000000004,\"text\":\"Когда дадут свет?\","
+                       "\"conversation_message_id\":311,\"attachments\":[]},"
+                       "\"client_info\":{\"lang_id\":0}}";
+    sh_post(&h, vk("message_new", chat, "gc1"));
+    CHECK_INT(h.v, APD_ACCEPT);
+    CHECK_EVENT(&h, "ignored", NULL);
+    if (sh_one(&h)) {
+        CHECK_STR(sh_one(&h)->ignore_reason, "group_chat");
+        CHECK_STR(sh_one(&h)->page, "100001");
+    }
+    sh_post(&h, vk("message_reply", "{\"date\":1,\"from_id\":-100001,\"out\":1,"
+                   "\"peer_id\":2000000004,\"text\":\"Завтра\",\"conversation_message_id\":312}",
+                   "gc2"));
+    CHECK_EVENT(&h, "ignored", NULL);
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->ignore_reason, "group_chat");
+    sh_post(&h, vk("message_edit", "{\"date\":1,\"from_id\":7001,\"out\":0,"
+                   "\"peer_id\":2000000004,\"text\":\"?\",\"conversation_message_id\":311}",
+                   "gc3"));
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->ignore_reason, "group_chat");
+    /* a page with group_chats = yes: an appeal, and no guessed link */
+    sh_post(&h, vk_to(100003, "message_new", chat, "gc4"));
+    CHECK_EVENT(&h, "created", "vk:-100003:msg:2000000004:311");
+    if (sh_one(&h)) {
+        CHECK(sh_one(&h)->link == NULL);
+        CHECK(sh_one(&h)->ignore_reason == NULL);
+    }
+    /* a private dialog keeps its (admin) link */
+    sh_post(&h, vk_to(100003, "message_new", "{\"message\":{\"date\":1,\"from_id\":7001,"
+                      "\"out\":0,\"peer_id\":7001,\"text\":\"a\",\"conversation_message_id\":3}}",
+                      "gc5"));
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->link, "https://vk.com/gim100003?sel=7001");
+}
+
 int main(void)
 {
     log_set_level(LOG_LVL_ERROR);
@@ -335,6 +441,9 @@ int main(void)
     RUN(private_messages_and_the_pages_replies);
     RUN(unknown_types_and_broken_content);
     RUN(reload_keeps_the_dialog_memory);
+    RUN(deletes_report_who_deleted);
+    RUN(message_edit_updates_the_appeal);
+    RUN(group_chats_only_where_the_page_enables_them);
     sh_stop(&h);
     return test_done();
 }

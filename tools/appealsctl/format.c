@@ -450,7 +450,8 @@ static const char *event_color(const char *type, const char *event)
         return NULL;
     if (strcmp(event, "breach") == 0 || strcmp(event, "escalation") == 0)
         return "bad";
-    if (strcmp(event, "warning") == 0)
+    /* a page hid a complaint whose clocks still run: the ЦУР must see it */
+    if (strcmp(event, "warning") == 0 || strcmp(event, "removed_by_page") == 0)
         return "warn";
     if (strcmp(event, "created") == 0)
         return "head";
