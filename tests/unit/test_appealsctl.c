@@ -400,7 +400,7 @@ TEST(tail_lines)
     CHECK_INT(fmt_stream_line(f, &d->root), -1);
     json_free(d);
     fclose(f);
-    CHECK_OUT("10:14:14+03  created    " ID);
+    CHECK_OUT("10:14:14+03  created         " ID);
     CHECK_OUT("maykop         roads        open");
     CHECK_OUT("due 11-29 18:14");
     CHECK_OUT("Яма на дороге\n");

@@ -480,7 +480,7 @@ static void print_event(FILE *f, const struct json *e)
     const char *d = str(e, "due");
     event_time(str(e, "at"), when, sizeof(when));
     fprintf(f, "%-11s  ", when);
-    padded(f, str(e, "event"), 10, event_color(str(e, "type"), str(e, "event")));
+    padded(f, str(e, "event"), 15, event_color(str(e, "type"), str(e, "event")));
     padded(f, str(e, "appeal_id"), 30, NULL);
     padded(f, str(e, "org"), 14, NULL);
     padded(f, str(e, "category"), 12, NULL);
