@@ -14,6 +14,7 @@
 #include "config.h"
 #include "control.h"
 #include "json.h"
+#include "message.h"
 #include "redis.h"
 #include "sbuf.h"
 #include "units.h"
@@ -160,6 +161,10 @@ static void finish(struct show *s)
         sbuf_json_str(&s->appeal, s->text, strlen(s->text));
         sbuf_addc(&s->appeal, '}');
     }
+    char number[16];
+    appeal_number(s->id, number, sizeof(number));
+    jw_kstr(&w, "id", s->id);
+    jw_kstr(&w, "number", number);
     jw_key(&w, "appeal");
     jw_raw(&w, s->appeal.p, s->appeal.len);
     jw_key(&w, "timers");
@@ -257,11 +262,56 @@ static void on_audit(struct redis *r, redisReply *rep, void *arg)
     read_done(s);
 }
 
+/* Starts the three reads of s->id's keys; the last reply finishes. */
+static void show_read(struct show *s)
+{
+    char key[600], audit[620], text[620];
+    appeals_key(s->app->redis, s->id, key, sizeof(key));
+    snprintf(audit, sizeof(audit), "%s:audit", key);
+    snprintf(text, sizeof(text), "%s:text", key);
+    const char *hget[] = {"HGETALL", key};
+    const char *lrange[] = {"LRANGE", audit, "0", "-1"};
+    const char *get[] = {"GET", text};
+    s->pending = 1;
+    if (redis_cmd(s->app->redis, on_record, s, 2, hget, NULL) != 0) {
+        s->failed = true;
+        read_done(s);
+        return;
+    }
+    if (redis_cmd(s->app->redis, on_audit, s, 4, lrange, NULL) == 0)
+        s->pending++;
+    else
+        s->failed = true;   /* the HGETALL reply finishes the request */
+    if (!s->failed && redis_cmd(s->app->redis, on_text, s, 2, get, NULL) == 0)
+        s->pending++;
+}
+
+/* "86137-07491": the number a citizen is told (appeal_number()). */
+static bool is_number(const char *id)
+{
+    return strlen(id) == 11 && id[5] == '-' && all_digits(id, 5) && all_digits(id + 6, 5);
+}
+
+static void on_number(struct redis *r, redisReply *rep, void *arg)
+{
+    struct show *s = arg;
+    if (rep == NULL || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
+        s->failed = true;
+        finish(s);
+    } else if (rep->type == REDIS_REPLY_NIL) {
+        finish(s);              /* not found: "no appeal 'NNNNN-NNNNN'" */
+    } else {
+        free(s->id);
+        s->id = strndup(rep->str, rep->len);
+        show_read(s);
+    }
+}
+
 int ctl_cmd_show(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)
 {
     const char *id = json_str(json_get(args, "id"));
     if (id == NULL || id[0] == '\0' || strlen(id) > 256) {
-        ctl_error(c, "bad_args", "show needs {\"id\": APPEAL_ID}");
+        ctl_error(c, "bad_args", "show needs {\"id\": APPEAL_ID or the citizen's number}");
         return -1;
     }
     if (!redis_up(app->redis)) {
@@ -272,25 +322,17 @@ int ctl_cmd_show(struct ctl_client *c, struct app *app, const struct json *args,
     s->app = app;
     s->id = strdup(id);
     s->tz = strdup(app->cfg->daemon.timezone);
-    char key[600], audit[620], text[620];
-    appeals_key(app->redis, id, key, sizeof(key));
-    snprintf(audit, sizeof(audit), "%s:audit", key);
-    snprintf(text, sizeof(text), "%s:text", key);
-    const char *hget[] = {"HGETALL", key};
-    const char *lrange[] = {"LRANGE", audit, "0", "-1"};
-    if (redis_cmd(app->redis, on_record, s, 2, hget, NULL) != 0) {
-        show_free(s);
-        ctl_error(c, "unavailable", "Redis is not connected; try again");
-        return -1;
-    }
-    s->pending = 1;
     s->c = ctl_hold(c);
-    const char *get[] = {"GET", text};
-    if (redis_cmd(app->redis, on_audit, s, 4, lrange, NULL) == 0)
-        s->pending++;
-    else
-        s->failed = true;   /* the HGETALL reply finishes the request */
-    if (!s->failed && redis_cmd(app->redis, on_text, s, 2, get, NULL) == 0)
-        s->pending++;
+    if (!is_number(id)) {
+        show_read(s);
+        return 1;
+    }
+    char key[300];
+    snprintf(key, sizeof(key), "%snum:%s", redis_prefix(app->redis), id);
+    const char *get[] = {"GET", key};
+    if (redis_cmd(app->redis, on_number, s, 2, get, NULL) != 0) {
+        s->failed = true;
+        finish(s);
+    }
     return 1;
 }

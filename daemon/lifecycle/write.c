@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "message.h"
 #include "sla.h"
 #include "tz.h"
 
@@ -233,6 +234,28 @@ static void index_ops(const char *px, struct strv *ops, const struct appeal_rec 
 }
 
 /* Keys of a closed appeal expire after [sla] retention; a reopen keeps them. */
+/* P num:NNNNN-NNNNN -> the appeal id: the number a citizen is told
+ * (message.c appeal_number) finds the appeal in `show`.  Written with the
+ * record and kept as long as it is; two ids with one number (one chance in
+ * 10^10 per pair) leave the later one findable. */
+static const char *number_key(const char *px, const struct appeal_rec *a, char *key, size_t n)
+{
+    char num[16];
+    appeal_number(a->id, num, sizeof(num));
+    return pkey(key, n, px, "num:%s", num);
+}
+
+static void number_ops(const char *px, struct strv *ops, const struct appeal_rec *b,
+                       const struct appeal_rec *a)
+{
+    char key[300];
+    if (b->exists)
+        return;
+    sv_add(ops, "SS");
+    sv_add(ops, number_key(px, a, key, sizeof(key)));
+    sv_add(ops, a->id);
+}
+
 static void retention_ops(const char *px, struct strv *ops, const struct apd_config *cfg,
                           const struct appeal_rec *b, const struct appeal_rec *a)
 {
@@ -241,9 +264,12 @@ static void retention_ops(const char *px, struct strv *ops, const struct apd_con
         return;
     char rec[512], sub[530];
     pkey(rec, sizeof(rec), px, "a:{%s}", a->id);
-    const char *suffix[] = {"", ":audit", ":text"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(sub, sizeof(sub), "%s%s", rec, suffix[i]);
+    const char *suffix[] = {"", ":audit", ":text", NULL};
+    for (int i = 0; i < 4; i++) {
+        if (suffix[i])
+            snprintf(sub, sizeof(sub), "%s%s", rec, suffix[i]);
+        else
+            number_key(px, a, sub, sizeof(sub));
         sv_add(ops, now ? "PX" : "PP");
         sv_add(ops, sub);
         if (now)
@@ -304,6 +330,7 @@ void lc_write_build(struct lc_write *w, const char *px, const struct apd_config 
         sv_add(ops, p->msgs[i].envelope);
     }
     index_ops(px, ops, before, a);
+    number_ops(px, ops, before, a);
     count_day(px, ops, cfg, a, &p->counts, p->now);
     retention_ops(px, ops, cfg, before, a);
 }

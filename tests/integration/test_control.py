@@ -242,6 +242,28 @@ def test_lifecycle_events_reach_the_tail_in_the_compact_shape():
         s.close()
 
 
+def test_show_finds_an_appeal_by_the_number_a_citizen_is_told():
+    """The number on every message (86137-07491), which a citizen quotes on
+    the phone, finds the appeal in show; an unknown one is not_found
+    (issue 15: the number found nothing)."""
+    with h.Services() as svc, apd.Apd(svc) as a:
+        a.post("/webhook/vk", vk_comment(100001, 501, "На ул. Пионерской яма на дороге"))
+        number = a.consume("all", 1)[0]["json"]["number"]
+        a.wait_idle()
+        r = a.ctl("show", {"id": number})
+        assert r.get("ok") and r["result"]["id"] == ID_MAYKOP, r
+        assert r["result"]["number"] == number and r["result"]["appeal"]["org"] == "maykop", r
+        out = a.appealsctl("show", number).stdout
+        assert ID_MAYKOP in out and "На ул. Пионерской яма" in out, out
+        other = "00000-00001" if number != "00000-00001" else "00000-00002"
+        r = a.ctl("show", {"id": other})
+        assert r.get("ok") is False and r["code"] == "not_found", r
+        assert r["error"] == "no appeal '%s'" % other, r
+        with a.redis() as rd:
+            got = rd.cmd("GET", a.rkey("num:" + number))
+            assert got in (ID_MAYKOP, ID_MAYKOP.encode()), got
+
+
 def test_appealsctl_exit_codes_and_errors():
     with h.Services() as svc, apd.Apd(svc) as a:
         sock = str(a.tmp / "ctl.sock")

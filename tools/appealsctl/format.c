@@ -318,6 +318,10 @@ void fmt_show(FILE *f, const struct cli_command *cmd, const struct json *r)
 {
     const struct json *a = json_get(r, "appeal");
     out_kv_begin(22);
+    if (str(r, "id"))
+        out_kv(f, "appeal", str(r, "id"));
+    if (str(r, "number"))
+        out_kv(f, "number", str(r, "number"));
     for (const char *const *k = show_order; *k; k++)
         if (json_get(a, *k))
             show_field(f, *k, json_get(a, *k));
