@@ -59,6 +59,8 @@ struct lc_event {
     const char *sender;       /* agency statuses: the organisation that sent it */
     const char *text;         /* edited: the new text */
     int64_t days;             /* extend */
+    int64_t received;         /* convert: when the written обращение came in (0: now) */
+    int64_t registered;       /* convert: when it was registered (0: now) */
     int64_t now;
     const struct lc_created *created;   /* CREATED; EDITED: the new classification */
     bool promote;             /* EDITED: the new text made an appeal of a kept
