@@ -47,6 +47,21 @@ static const char *arg_str(struct ctl_client *c, const struct json *args, const 
     return v->u.s;
 }
 
+/* An optional instant: ISO 8601 (without an offset: the daemon's time
+ * zone); 0 when absent. */
+static int64_t arg_time(struct ctl_client *c, struct app *app, const struct json *args,
+                        const char *key, bool *bad)
+{
+    const char *v = *bad ? NULL : arg_str(c, args, key, false, 64, bad);
+    int64_t ms = 0;
+    if (v && parse_iso8601(v, app->cfg->daemon.timezone, &ms) != 0) {
+        ctl_error(c, "bad_args", "'%s' must be a time like 2026-12-02T10:00 or "
+                  "2026-12-02T10:00:00+03:00", key);
+        *bad = true;
+    }
+    return ms;
+}
+
 /* ---- the common path: one lifecycle event ---- */
 
 static void on_changed(void *arg, const struct lc_result *res)
@@ -97,12 +112,17 @@ static int change(struct ctl_client *c, struct app *app, const struct json *args
             bad = true;
         }
     }
+    int64_t received = 0, registered = 0;
+    if (kind == LC_CONVERT) {
+        received = arg_time(c, app, args, "received", &bad);
+        registered = arg_time(c, app, args, "registered", &bad);
+    }
     if (bad)
         return -1;
     struct lc_request rq = {
         .appeal_id = id,
         .ev = {.kind = kind, .actor = ctl_actor(c), .reason = reason, .link = link, .org = org,
-               .days = days},
+               .days = days, .received = received, .registered = registered},
     };
     struct lifecycle *lc = sla_engine_lifecycle(app);
     ctl_hold(c);
