@@ -20,6 +20,7 @@ const struct subcommand subcommands[] = {
     {"route", route_main, "route [--explain] [-c FILE] [--set ...] < appeals.jsonl   "
                           "routing decision per JSON line"},
     {"deadline", cli_deadline,
-     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar]"},
+     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar] "
+     "[--policy NAME]"},
     {NULL, NULL, NULL},
 };

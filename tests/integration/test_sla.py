@@ -9,6 +9,7 @@ rebuilt from Kafka."""
 import datetime
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -369,6 +370,29 @@ def fz_term(a, from_ms, days):
     p = a.run_tool("deadline", "--from", apd.iso_ms(from_ms), "--add", "%dd" % days,
                    "--policy", "formal")
     return apd.from_iso(p.stdout.decode())
+
+
+def test_deadline_counts_a_59fz_term_as_the_law_does():
+    """`appealsd deadline` with the shipped configuration: 30 days from
+    registration on 2 December 2026 end on 1 January 2027, a holiday, and 31
+    December is a transferred day off: the term ends with 30 December."""
+    conf = apd.REPO / "config" / "appealsd.conf"
+
+    def deadline(*args):
+        p = subprocess.run([str(h.daemon_binary()), "deadline", "-c", str(conf)] + list(args),
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        return p.stdout.decode().strip()
+
+    base = ("--from", "2026-12-02T10:00", "--add", "30d")
+    assert deadline(*base, "--policy", "59fz") == "2026-12-30T23:59:59.999+03:00"
+    # plain calendar time stays what it says: the same time of day, 30 days on
+    assert deadline(*base, "--calendar") == "2027-01-01T10:00:00.000+03:00"
+    # art. 12 ch. 1.1: 20 days; art. 8 ch. 3: 7 days to forward
+    assert deadline("--from", "2026-12-02T10:00", "--add", "20d", "--policy",
+                    "59fz-migration") == "2026-12-22T23:59:59.999+03:00"
+    assert deadline("--from", "2026-12-25T10:00", "--add", "7d", "--policy",
+                    "59fz") == "2026-12-30T23:59:59.999+03:00"
 
 
 def test_59fz_term_runs_from_registration_and_a_forward_starts_a_new_one():
