@@ -673,6 +673,7 @@ static void t_finish(struct tctx *t, const char *state)
     hold(t, CLK_FR, CS_STOP);
     hold(t, CLK_RES, CS_MET);
     hold(t, CLK_FZ, CS_MET);
+    hold(t, CLK_FWD, CS_STOP);   /* closed before a competent body was found */
     record_set(&r->prev_state, NULL);
     record_set(&r->state, state);
     emit_change(t, state, &(struct change_opts){.reason = t->ev->reason});

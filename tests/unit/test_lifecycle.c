@@ -422,6 +422,16 @@ TEST(fz_forward_has_its_own_clock_and_the_new_body_a_new_term)
     transition_plan_free(&p);
     CHECK_INT(r.clk[CLK_FWD].state, CS_RUN);
     CHECK_INT(r.clk[CLK_FWD].due, END("2026-12-07"));
+    {
+        /* closed while waiting for a competent body: the forward clock stops */
+        struct appeal_rec closed;
+        record_copy(&closed, &r);
+        step(c, &closed, (struct lc_event){.kind = LC_CLOSE, .reason = "дубль",
+                                           .now = at("2026-12-04T10:00")});
+        CHECK_INT(closed.clk[CLK_FWD].state, CS_STOP);
+        CHECK_INT(transition_next_at(c, &closed), INT64_MAX);
+        record_free(&closed);
+    }
     CHECK(transition_next_at(c, &r) <= END("2026-12-07"));
     /* the breach fires at the end of 7 December */
     CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_TIMER, .now = END("2026-12-07")}, &p),
