@@ -113,16 +113,23 @@ static int change(struct ctl_client *c, struct app *app, const struct json *args
         }
     }
     int64_t received = 0, registered = 0;
+    bool pending = false;
     if (kind == LC_CONVERT) {
         received = arg_time(c, app, args, "received", &bad);
-        registered = arg_time(c, app, args, "registered", &bad);
+        const struct json *rg = json_get(args, "registered");
+        pending = rg && rg->type == JSON_STRING && strcmp(rg->u.s, "pending") == 0;
+        if (!pending)
+            registered = arg_time(c, app, args, "registered", &bad);
     }
+    if (kind == LC_REGISTER)
+        registered = arg_time(c, app, args, "at", &bad);
     if (bad)
         return -1;
     struct lc_request rq = {
         .appeal_id = id,
         .ev = {.kind = kind, .actor = ctl_actor(c), .reason = reason, .link = link, .org = org,
-               .days = days, .received = received, .registered = registered},
+               .days = days, .received = received, .registered = registered,
+               .pending = pending},
     };
     struct lifecycle *lc = sla_engine_lifecycle(app);
     ctl_hold(c);
@@ -166,6 +173,11 @@ int cmd_extend(struct ctl_client *c, struct app *app, const struct json *args, s
 int cmd_convert(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)
 {
     return change(c, app, args, LC_CONVERT, true);
+}
+
+int cmd_register(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)
+{
+    return change(c, app, args, LC_REGISTER, false);
 }
 
 int cmd_reroute(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)

@@ -16,7 +16,7 @@
 
 static const char *const appeal_events[] = {
     "created", "updated", "withdrawn", "restored", "answered", "rerouted",
-    "status_changed", "closed", "reopened", "extended", "converted", NULL};
+    "status_changed", "closed", "reopened", "extended", "converted", "registered", NULL};
 static const char *const sla_events[] = {"warning", "breach", "escalation", "met", NULL};
 static const char *const dead_letter_events[] = {"rejected", NULL};
 static const char *const statuses[] = {"accepted", "in_progress", "answered", "resolved",

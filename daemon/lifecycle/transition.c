@@ -20,7 +20,7 @@ static const char *const kind_names[] = {
     "created", "updated", "withdrawn", "restored", "answered",
     "accepted", "in_progress", "answered", "resolved", "needs_info", "not_ours",
     "answered", "closed", "reopened", "paused", "resumed", "extended", "converted", "rerouted",
-    "timer",
+    "timer", "registered",
 };
 
 const char *lc_kind_name(enum lc_kind k) { return kind_names[k]; }
@@ -750,11 +750,25 @@ static void fz_register(struct tctx *t, int64_t received, int64_t registered)
     clock_start(&r->clk[CLK_FZ], &x, &x.pol->resolution, registered);
 }
 
+/* Converted before the body registered it: only the registration clock runs
+ * (3 days from receipt); `register` starts the term. */
+static void fz_await_registration(struct tctx *t, int64_t received)
+{
+    struct appeal_rec *r = t->r;
+    struct clock_ctx x;
+    cx_for(t, CLK_FZ, &x);
+    r->fz_received_ms = received;
+    r->registered_ms = 0;
+    memset(&r->clk[CLK_FZ], 0, sizeof(r->clk[CLK_FZ]));
+    if (x.pol->has_registration)
+        clock_start(&r->clk[CLK_REG], &x, &x.pol->registration, received);
+}
+
 static bool convert_times(struct tctx *t, int64_t *received, int64_t *registered)
 {
     int64_t now = t->ev->now;
     *received = t->ev->received ? t->ev->received : now;
-    *registered = t->ev->registered ? t->ev->registered : now;
+    *registered = t->ev->pending ? now : t->ev->registered ? t->ev->registered : now;
     if (*registered > now || *received > *registered) {
         refuse(t, "bad_args", "received (%lld) <= registered (%lld) <= now is required",
                (long long)*received, (long long)*registered);
@@ -779,10 +793,36 @@ static void t_convert(struct tctx *t)
                                                r->priority, REGIME_59FZ, NULL);
     record_set(&r->formal, p->name);
     r->formal_ms = t->ev->now;
-    fz_register(t, received, registered);
+    if (t->ev->pending)
+        fz_await_registration(t, received);
+    else
+        fz_register(t, received, registered);
     apply_pauses(t);
     emit_change(t, "converted", &(struct change_opts){.reason = t->ev->reason,
                                                        .due = r->clk[CLK_FZ].due});
+}
+
+/* The body registers a formal обращение converted with its registration
+ * pending: the registration clock is met and the term starts. */
+static void t_register(struct tctx *t)
+{
+    if (!need_exists(t) || !not_final(t))
+        return;
+    struct appeal_rec *r = t->r;
+    if (r->formal == NULL || r->registered_ms || r->clk[CLK_FZ].state != CS_NONE) {
+        refuse(t, "conflict", "%s has no registration pending (%s)", r->id,
+               r->formal ? "registered already" : "not a formal обращение; convert it");
+        return;
+    }
+    int64_t at = t->ev->registered ? t->ev->registered : t->ev->now;
+    if (at > t->ev->now || at < r->fz_received_ms) {
+        refuse(t, "bad_args", "the registration must lie between the receipt and now");
+        return;
+    }
+    fz_register(t, r->fz_received_ms, at);
+    apply_pauses(t);
+    emit_change(t, "registered", &(struct change_opts){.reason = t->ev->reason,
+                                                        .due = r->clk[CLK_FZ].due});
 }
 
 /* 59-FZ forwarding (art. 8 ch. 3): the body that registered the обращение
@@ -794,8 +834,8 @@ static void fz_forward(struct tctx *t, bool triage, const struct clock_ctx *from
                        char *note, size_t len)
 {
     struct appeal_rec *r = t->r;
-    char st = r->clk[CLK_FZ].state;
-    if (r->formal == NULL || (st != CS_RUN && st != CS_PAUSE))
+    char st = r->clk[CLK_FZ].state, rg = r->clk[CLK_REG].state;
+    if (r->formal == NULL || (st != CS_RUN && st != CS_PAUSE && rg != CS_RUN))
         return;
     struct clock *fw = &r->clk[CLK_FWD];
     int64_t reg = r->registered_ms ? r->registered_ms : r->formal_ms;
@@ -840,7 +880,8 @@ static void t_extend(struct tctx *t)
     struct appeal_rec *r = t->r;
     struct clock *k = &r->clk[CLK_FZ];
     if (r->formal == NULL || k->state == CS_NONE) {
-        refuse(t, "conflict", "%s is not a formal обращение; convert it first", r->id);
+        refuse(t, "conflict", r->formal ? "%s is not registered yet; register it first"
+                                        : "%s is not a formal обращение; convert it first", r->id);
         return;
     }
     if (k->state != CS_RUN && k->state != CS_PAUSE) {
@@ -1030,6 +1071,7 @@ void transition_plan(const struct apd_config *cfg, const struct appeal_rec *befo
     case LC_REROUTE:
     case LC_NOT_OURS: t_reroute(&t); break;
     case LC_TIMER: t_timer(&t); break;
+    case LC_REGISTER: t_register(&t); break;
     }
     if (plan->status == LC_OK && ev->kind != LC_TIMER)
         emit_met(&t);

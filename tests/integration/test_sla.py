@@ -439,6 +439,24 @@ def test_59fz_term_runs_from_registration_and_a_forward_starts_a_new_one():
         assert moved[0]["event"] == "rerouted", moved
         assert "new term from registration by minstroy" in moved[0]["reason"], moved
         assert "forwarded_at" in moved[0]["sla"] and "forward_due" not in moved[0]["sla"], moved
+        # converted with the registration left to the body: its own clock runs
+        # (3 days from receipt), `register` starts the term
+        bid = post(a, 100001, 972, text="Яма на дороге Майкоп — Адыгейск у поворота на Ханскую")
+        wait_record(a, bid, lambda r: r.get("state") == "open", "the second appeal")
+        a.appealsctl("convert", bid, "--reason", "письменное обращение",
+                     "--received", "2026-12-01T15:00", "--registered", "pending")
+        rec = a.appeal(bid)
+        assert rec["rg"] == "r" and "fz" not in rec and "registered_ms" not in rec, rec
+        assert int(rec["rg_due"]) == fz_term(a, int(rec["fz_received_ms"]), 3), rec
+        a.appealsctl("register", bid, "--at", "2026-12-02T10:00", "--reason", "вх. № 1187")
+        rec = a.appeal(bid)
+        assert rec["rg"] == "m" and int(rec["registered_ms"]) == reg, rec
+        assert int(rec["fz_due"]) == due, rec
+        assert "registered" in [x["action"] for x in audit(a, bid)]
+        assert rec["org"] == "maykop", rec
+        evs = [m["json"] for m in a.consume("org.maykop", 6)
+               if m["json"]["appeal_id"] == bid and m["json"]["event"] == "registered"]
+        assert evs and evs[0]["sla"]["formal_due"].startswith("2026-12-30T23:59:59.999"), evs
 
 
 def test_redis_restart_keeps_the_timers():

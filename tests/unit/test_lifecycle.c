@@ -404,6 +404,55 @@ TEST(fz_term_runs_from_registration_to_the_end_of_a_working_day)
     config_unref(c);
 }
 
+TEST(fz_registration_pending_has_its_own_clock_until_register)
+{
+    struct apd_config *c = load();
+    struct appeal_rec r;
+    create(c, &r, "maykop", NULL, at("2026-11-26T10:00"));
+    struct lc_plan p;
+    /* received on Thursday 26 November, to be registered by the body:
+     * 3 days end on Sunday, so the end of Friday 27 November */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_CONVERT, .reason = "письменное",
+                                             .pending = true,
+                                             .now = at("2026-11-26T11:00")}, &p), LC_OK);
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_REG].state, CS_RUN);
+    CHECK_INT(r.clk[CLK_REG].due, END("2026-11-27"));
+    CHECK_INT(r.clk[CLK_FZ].state, CS_NONE);
+    CHECK_INT(r.registered_ms, 0);
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_EXTEND, .days = 5, .reason = "x"}, &p),
+              LC_REFUSED);
+    CHECK(strstr(p.msg, "register it first") != NULL);
+    transition_plan_free(&p);
+    /* the timer fires the registration breach and its escalation */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_TIMER, .now = END("2026-11-27")}, &p),
+              LC_OK);
+    int reg_stages = 0;
+    for (size_t i = 0; i < p.nmsgs; i++)
+        if (strstr(p.msgs[i].body, "\"timer\":\"registration\""))
+            reg_stages |= strcmp(p.msgs[i].event, "breach") == 0 ? 1
+                          : strcmp(p.msgs[i].event, "escalation") == 0 ? 2 : 4;
+    CHECK_INT(reg_stages, 3);   /* the breach and its escalation, no warning */
+    transition_plan_free(&p);
+    /* registered on Monday: the term runs from Tuesday 1 December */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_REGISTER, .registered =
+                                             at("2026-11-30T09:30"),
+                                             .now = at("2026-11-30T10:00")}, &p), LC_OK);
+    CHECK_STR(msg_event(&p, 0), "registered");
+    CHECK_STR(msg_event(&p, 1), "met");
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_REG].state, CS_MET);
+    CHECK(r.clk[CLK_REG].left < 0);
+    CHECK_INT(r.registered_ms, at("2026-11-30T09:30"));
+    CHECK_INT(r.clk[CLK_FZ].due, END("2026-12-30"));
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_REGISTER, .now = at("2026-12-01T10:00")},
+                    &p), LC_REFUSED);
+    CHECK_STR(p.code, "conflict");
+    transition_plan_free(&p);
+    record_free(&r);
+    config_unref(c);
+}
+
 TEST(fz_forward_has_its_own_clock_and_the_new_body_a_new_term)
 {
     struct apd_config *c = load();
@@ -585,6 +634,7 @@ int main(void)
     RUN(reroute_keeps_or_restarts_the_clock);
     RUN(conversion_and_one_extension_under_59fz);
     RUN(fz_term_runs_from_registration_to_the_end_of_a_working_day);
+    RUN(fz_registration_pending_has_its_own_clock_until_register);
     RUN(fz_forward_has_its_own_clock_and_the_new_body_a_new_term);
     RUN(close_reopen_withdraw_restore);
     RUN(record_fields_round_trip_and_envelopes_parse);
