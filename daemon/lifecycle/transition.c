@@ -770,8 +770,8 @@ static bool convert_times(struct tctx *t, int64_t *received, int64_t *registered
     *received = t->ev->received ? t->ev->received : now;
     *registered = t->ev->pending ? now : t->ev->registered ? t->ev->registered : now;
     if (*registered > now || *received > *registered) {
-        refuse(t, "bad_args", "received (%lld) <= registered (%lld) <= now is required",
-               (long long)*received, (long long)*registered);
+        refuse(t, "bad_args", "%s", *registered > now
+               ? "registered lies in the future" : "received lies after registered");
         return false;
     }
     return true;

@@ -32,7 +32,7 @@ static const struct conf_key sla_keys[] = {
     {"pause", CT_LIST, SLA(pause), "waiting", 0, 0, NULL, 0,
      "default appeal states that pause the clock"},
     {"formal_resolution", CT_STR, SLA(formal_resolution), "30d", 0, 0, NULL, 0,
-     "59-FZ term of the built-in formal policy (calendar days from conversion)"},
+     "59-FZ term of the built-in formal policy (calendar days from the day after registration)"},
     {"formal_extension", CT_STR, SLA(formal_extension), "30d", 0, 0, NULL, 0,
      "longest 59-FZ extension (art. 12 ch. 2), granted once with notice to the citizen"},
     {"calendar", CT_STR, SLA(calendar_name), "default", 0, 0, NULL, 0,
