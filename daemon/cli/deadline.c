@@ -2,6 +2,7 @@
  * same calendars and hours the daemon uses.
  *
  *   appealsd deadline -c CONFIG [--org ORG] --from TIME --add DURATION [--calendar]
+ *                     [--policy NAME]
  *
  * prints the due instant in ISO 8601 with its UTC offset. */
 #include <getopt.h>
@@ -21,13 +22,27 @@
 static void deadline_usage(FILE *f)
 {
     fprintf(f, "usage: appealsd deadline [-c CONFIG] [--set K=V]... [--org ORG] --from TIME "
-               "--add DURATION [--calendar] [--explain]\n"
+               "--add DURATION [--calendar] [--policy NAME] [--explain]\n"
                "  TIME      2026-11-30T09:15, 2026-11-30T09:15:00+03:00, @UNIX or now\n"
                "            (without an offset: local time of the organisation's hours)\n"
                "  DURATION  8h = 8 working hours, 3d = the same time on the 3rd working day,\n"
                "            1d4h, 90m; --calendar counts calendar time instead\n"
+               "  NAME      count as that policy does: --policy 59fz --add 30d is the 59-FZ\n"
+               "            term, from the day after TIME to the end of the last day, a day\n"
+               "            off moved by the policy's due_on_day_off\n"
                "  --explain prints, after the answer, the hours per weekday, the week's\n"
                "            total and the calendar's days and years it used\n");
+}
+
+/* Under a policy: its time base, and a 59-FZ policy's legal count of days. */
+static int64_t policy_due(const struct sched *s, const struct policy *p, int64_t from,
+                          const struct wdur *d, bool calendar_time)
+{
+    if (p == NULL)
+        return worktime_add_dur(s, from, d, calendar_time);
+    if (p->legal_days && d->ms == 0 && d->days > 0)
+        return worktime_legal_end(s, from, d->days, (enum day_off_rule)p->due_on_day_off);
+    return worktime_add_dur(s, from, d, p->calendar_time);
 }
 
 int cli_deadline(int argc, char **argv)
@@ -36,10 +51,11 @@ int cli_deadline(int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
         {"org", required_argument, NULL, 'o'},    {"from", required_argument, NULL, 'f'},
         {"add", required_argument, NULL, 'a'},    {"calendar", no_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},         {"explain", no_argument, NULL, 'E'},
-        {NULL, 0, NULL, 0},
+        {"policy", required_argument, NULL, 'p'}, {"explain", no_argument, NULL, 'E'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *config = cli_default_config(), *org_code = NULL, *from = NULL, *add = NULL;
+    const char *policy = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof(char *));
     size_t nsets = 0;
     bool calendar_time = false, explain = false;
@@ -54,6 +70,7 @@ int cli_deadline(int argc, char **argv)
         case 'a': add = optarg; break;
         case 'C': calendar_time = true; break;
         case 'E': explain = true; break;
+        case 'p': policy = optarg; break;
         case 'h': deadline_usage(stdout); free(sets); return 0;
         default: deadline_usage(stderr); free(sets); return 2;
         }
@@ -94,8 +111,14 @@ int cli_deadline(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    const struct policy *pol = NULL;
+    if (policy && (pol = sla_policy_find(c, policy)) == NULL) {
+        fprintf(stderr, "appealsd deadline: no [policy \"%s\"] in %s\n", policy, config);
+        rc = 1;
+        goto out;
+    }
     char out[48];
-    format_iso8601(worktime_add_dur(&s, t, &dur, calendar_time), s.h->timezone, out,
+    format_iso8601(policy_due(&s, pol, t, &dur, calendar_time), s.h->timezone, out,
                    sizeof(out));
     printf("%s\n", out);
     if (explain)

@@ -21,6 +21,7 @@ const struct subcommand subcommands[] = {
      "route [--explain] [--no-classify] [-c FILE] [--set ...] < appeals.jsonl   "
      "classification and routing decision per JSON line"},
     {"deadline", cli_deadline,
-     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar] [--explain]"},
+     "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar] "
+     "[--policy NAME] [--explain]"},
     {NULL, NULL, NULL},
 };

@@ -47,6 +47,21 @@ static const char *arg_str(struct ctl_client *c, const struct json *args, const 
     return v->u.s;
 }
 
+/* An optional instant: ISO 8601 (without an offset: the daemon's time
+ * zone); 0 when absent. */
+static int64_t arg_time(struct ctl_client *c, struct app *app, const struct json *args,
+                        const char *key, bool *bad)
+{
+    const char *v = *bad ? NULL : arg_str(c, args, key, false, 64, bad);
+    int64_t ms = 0;
+    if (v && parse_iso8601(v, app->cfg->daemon.timezone, &ms) != 0) {
+        ctl_error(c, "bad_args", "'%s' must be a time like 2026-12-02T10:00 or "
+                  "2026-12-02T10:00:00+03:00", key);
+        *bad = true;
+    }
+    return ms;
+}
+
 /* ---- the common path: one lifecycle event ---- */
 
 static void on_changed(void *arg, const struct lc_result *res)
@@ -97,12 +112,24 @@ static int change(struct ctl_client *c, struct app *app, const struct json *args
             bad = true;
         }
     }
+    int64_t received = 0, registered = 0;
+    bool pending = false;
+    if (kind == LC_CONVERT) {
+        received = arg_time(c, app, args, "received", &bad);
+        const struct json *rg = json_get(args, "registered");
+        pending = rg && rg->type == JSON_STRING && strcmp(rg->u.s, "pending") == 0;
+        if (!pending)
+            registered = arg_time(c, app, args, "registered", &bad);
+    }
+    if (kind == LC_REGISTER)
+        registered = arg_time(c, app, args, "at", &bad);
     if (bad)
         return -1;
     struct lc_request rq = {
         .appeal_id = id,
         .ev = {.kind = kind, .actor = ctl_actor(c), .reason = reason, .link = link, .org = org,
-               .days = days},
+               .days = days, .received = received, .registered = registered,
+               .pending = pending},
     };
     struct lifecycle *lc = sla_engine_lifecycle(app);
     ctl_hold(c);
@@ -146,6 +173,11 @@ int cmd_extend(struct ctl_client *c, struct app *app, const struct json *args, s
 int cmd_convert(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)
 {
     return change(c, app, args, LC_CONVERT, true);
+}
+
+int cmd_register(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)
+{
+    return change(c, app, args, LC_REGISTER, false);
 }
 
 int cmd_reroute(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)

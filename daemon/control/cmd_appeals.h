@@ -13,6 +13,7 @@ int cmd_pause(struct ctl_client *c, struct app *app, const struct json *args, st
 int cmd_resume(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w);
 int cmd_extend(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w);
 int cmd_convert(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w);
+int cmd_register(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w);
 int cmd_reroute(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w);
 int cmd_rebuild(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w);
 int cmd_stats(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w);

@@ -203,8 +203,9 @@ static void add_timer(struct show *s, const char *name, int64_t due_ms)
 static void timers_of(struct show *s, const redisReply *rec)
 {
     static const char *const clocks[][2] = {
-        {"fr", "first_response"}, {"res", "resolution"}, {"fz", "formal"}};
-    for (size_t c = 0; c < 3; c++) {
+        {"fr", "first_response"}, {"res", "resolution"}, {"fz", "formal"},
+        {"rg", "registration"},   {"fw", "forward"}};
+    for (size_t c = 0; c < sizeof(clocks) / sizeof(clocks[0]); c++) {
         const char *state = NULL, *due = NULL;
         char due_name[16];
         snprintf(due_name, sizeof(due_name), "%s_due", clocks[c][0]);

@@ -191,7 +191,10 @@ const struct ctl_cmd ctl_commands[] = {
     {"pause", true, cmd_pause, "waiting for the citizen: clocks pause"},
     {"resume", true, cmd_resume, "clocks run again"},
     {"extend", true, cmd_extend, "59-FZ extension by N days with notice to the citizen"},
-    {"convert", true, cmd_convert, "make the message a formal обращение: the 59-FZ clock starts"},
+    {"convert", true, cmd_convert, "make the message a formal обращение: the 59-FZ term runs "
+     "from its registration"},
+    {"register", true, cmd_register, "register a formal обращение converted with its "
+     "registration pending: its 59-FZ term starts"},
     {"reroute", true, cmd_reroute, "move an appeal to another organisation"},
     {"rebuild", true, cmd_rebuild, "re-arm open appeals from Kafka after Redis came back empty"},
     {NULL, false, NULL, NULL},

@@ -16,7 +16,8 @@
 
 static const char *const appeal_events[] = {
     "created", "updated", "withdrawn", "restored", "answered", "rerouted",
-    "status_changed", "closed", "reopened", "extended", "converted", "removed_by_page", NULL};
+    "status_changed", "closed", "reopened", "extended", "converted", "removed_by_page",
+    "registered", NULL};
 static const char *const sla_events[] = {"warning", "breach", "escalation", "met", NULL};
 static const char *const dead_letter_events[] = {"rejected", NULL};
 static const char *const statuses[] = {"accepted", "in_progress", "answered", "resolved",

@@ -27,11 +27,22 @@ int64_t clock_add(const struct clock_ctx *x, int64_t from, int64_t ms)
     return x->pol->calendar_time ? from + ms : worktime_add(&x->sched, from, ms);
 }
 
+/* The deadline of an allowance started at `from`: 59-FZ whole days end at the
+ * end of the last day, counted from the next one. */
+static int64_t due_from(const struct clock_ctx *x, int64_t from, const struct wdur *allow)
+{
+    const struct policy *p = x->pol;
+    if (p->legal_days && allow->ms == 0 && allow->days > 0)
+        return worktime_legal_end(&x->sched, from, allow->days,
+                                  (enum day_off_rule)p->due_on_day_off);
+    return worktime_add_dur(&x->sched, from, allow, p->calendar_time);
+}
+
 void clock_start(struct clock *c, const struct clock_ctx *x, const struct wdur *allow,
                  int64_t now)
 {
     c->state = CS_RUN;
-    c->due = worktime_add_dur(&x->sched, now, allow, x->pol->calendar_time);
+    c->due = due_from(x, now, allow);
     c->bud = clock_between(x, now, c->due);
     c->left = c->at = c->used = 0;
     c->fired = 0;
@@ -89,6 +100,23 @@ void clock_move(struct clock *c, const struct clock_ctx *from, const struct cloc
     }
     if (state == CS_PAUSE)
         clock_hold(c, to, CS_PAUSE, now);
+}
+
+void clock_lengthen(struct clock *c, const struct clock_ctx *x, int64_t add, int64_t now)
+{
+    c->bud += add;
+    if (c->state == CS_RUN) {
+        c->due += add;
+        restage(c, x, now);
+    } else if (c->state == CS_PAUSE) {
+        c->left += add;
+    }
+}
+
+int64_t clock_term_end(const struct clock_ctx *x, int64_t from, int64_t days)
+{
+    struct wdur d = {days, 0};
+    return due_from(x, from, &d);
 }
 
 void clock_extend(struct clock *c, const struct clock_ctx *x, const struct wdur *by,
@@ -158,6 +186,9 @@ int64_t clock_stage_at(const struct clock *c, const struct clock_ctx *x, int sta
         if (!p->has_warning)
             return INT64_MAX;
         int64_t before = p->warn_pct ? c->bud * (100 - p->warn_value) / 100 : p->warn_value;
+        /* "5d before" on a 3-day clock would warn as it starts: no news. */
+        if (!p->warn_pct && before >= c->bud)
+            return INT64_MAX;
         return clock_add(x, c->due, -before);
     }
     if (stage == STAGE_BREACH)

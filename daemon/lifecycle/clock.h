@@ -48,6 +48,12 @@ void clock_resume(struct clock *c, const struct clock_ctx *x, int64_t now);
  * carries over into the new allowance; else the clock starts anew. */
 void clock_move(struct clock *c, const struct clock_ctx *from, const struct clock_ctx *to,
                 const struct wdur *allow, bool keep, int64_t now);
+/* The end of a term of `days` started at `from` under the context's policy
+ * (59-FZ: the end of the last day, a day off moved; docs/sla.md). */
+int64_t clock_term_end(const struct clock_ctx *x, int64_t from, int64_t days);
+/* Moves a running (or paused) clock's deadline by `add` ms of its time base;
+ * stages now in the future fire again. */
+void clock_lengthen(struct clock *c, const struct clock_ctx *x, int64_t add, int64_t now);
 /* Adds calendar or working days (59-FZ extension) to a running or held clock. */
 void clock_extend(struct clock *c, const struct clock_ctx *x, const struct wdur *by,
                   int64_t now);

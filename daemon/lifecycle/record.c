@@ -32,6 +32,8 @@ static const struct {
     {"seq", STR(seq)},             {"created_ms", STR(created_ms)},
     {"received_ms", STR(received_ms)}, {"formal_ms", STR(formal_ms)},
     {"ext_days", STR(ext_days)},   {"exts", STR(exts)},
+    {"fz_received_ms", STR(fz_received_ms)}, {"registered_ms", STR(registered_ms)},
+    {"forwarded_ms", STR(forwarded_ms)},
 };
 #define NINT (sizeof(int_fields) / sizeof(int_fields[0]))
 
@@ -45,8 +47,9 @@ static const struct {
 };
 #define NCLK (sizeof(clock_fields) / sizeof(clock_fields[0]))
 
-static const char *const clock_names[CLK_N] = {"first_response", "resolution", "formal"};
-static const char *const clock_fields_[CLK_N] = {"fr", "res", "fz"};
+static const char *const clock_names[CLK_N] = {"first_response", "resolution", "formal",
+                                               "registration", "forward"};
+static const char *const clock_fields_[CLK_N] = {"fr", "res", "fz", "rg", "fw"};
 
 const char *clock_name(enum clock_id c) { return clock_names[c]; }
 const char *clock_field(enum clock_id c) { return clock_fields_[c]; }
@@ -259,6 +262,16 @@ void record_sla_json(struct jw *w, const struct appeal_rec *r, const char *tz)
         jw_ktime(w, "converted_at", r->formal_ms, tz);
         jw_kint(w, "extended_days", r->ext_days);
         jw_kint(w, "extensions", r->exts);
+        if (r->fz_received_ms)
+            jw_ktime(w, "formal_received_at", r->fz_received_ms, tz);
+        if (r->registered_ms)
+            jw_ktime(w, "registered_at", r->registered_ms, tz);
+        if (r->forwarded_ms)
+            jw_ktime(w, "forwarded_at", r->forwarded_ms, tz);
+        if (r->clk[CLK_FZ].state == CS_RUN)
+            jw_ktime(w, "formal_due", r->clk[CLK_FZ].due, tz);
+        if (r->clk[CLK_FWD].state == CS_RUN)
+            jw_ktime(w, "forward_due", r->clk[CLK_FWD].due, tz);
     }
     jw_kbool(w, "overdue", record_overdue(r));
     jw_key(w, "clocks");

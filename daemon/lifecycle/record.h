@@ -15,11 +15,13 @@
 struct jw;
 struct redisReply;
 
-/* The three clocks an appeal can run. */
+/* The clocks an appeal can run. */
 enum clock_id {
     CLK_FR,     /* first public response (social regime) */
     CLK_RES,    /* resolution (social regime) */
-    CLK_FZ,     /* the 59-FZ term, from conversion into a formal обращение */
+    CLK_FZ,     /* the 59-FZ term, from registration as a formal обращение */
+    CLK_REG,    /* 59-FZ registration after receipt (art. 8 ch. 2) */
+    CLK_FWD,    /* 59-FZ forwarding to the competent body (art. 8 ch. 3) */
     CLK_N,
 };
 
@@ -61,14 +63,18 @@ struct appeal_rec {
     bool triage;
     bool dropped;            /* a drop rule took it: recorded, never an open appeal */
     int64_t created_ms, received_ms, formal_ms;
+    int64_t fz_received_ms;  /* 59-FZ: the current body received the written обращение */
+    int64_t registered_ms;   /* ... and registered it: its term runs from the next day */
+    int64_t forwarded_ms;    /* the last forward to another body */
     int64_t ext_days;        /* 59-FZ extensions granted, in days */
     int64_t exts;            /* ... and how many */
     struct clock clk[CLK_N];
     char *text;              /* a:{ID}:text */
 };
 
-const char *clock_name(enum clock_id c);         /* first_response, resolution, formal */
-const char *clock_field(enum clock_id c);        /* fr, res, fz */
+/* first_response, resolution, formal, registration, forward */
+const char *clock_name(enum clock_id c);
+const char *clock_field(enum clock_id c);        /* fr, res, fz, rg, fw */
 
 void record_init(struct appeal_rec *r, const char *id);
 void record_free(struct appeal_rec *r);
@@ -84,8 +90,8 @@ void record_parse(struct appeal_rec *r, const struct redisReply *hash,
 /* The record as field/value pairs (values formatted into owned strings).
  * Fields with empty values are left out: absent means unset. */
 struct record_fields {
-    char *name[64];
-    char *value[64];
+    char *name[96];
+    char *value[96];
     size_t n;
 };
 void record_fields(const struct appeal_rec *r, struct record_fields *out);

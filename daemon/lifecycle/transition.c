@@ -20,7 +20,7 @@ static const char *const kind_names[] = {
     "created", "updated", "withdrawn", "restored", "answered",
     "accepted", "in_progress", "answered", "resolved", "needs_info", "not_ours",
     "answered", "closed", "reopened", "paused", "resumed", "extended", "converted", "rerouted",
-    "timer",
+    "timer", "registered",
 };
 
 const char *lc_kind_name(enum lc_kind k) { return kind_names[k]; }
@@ -94,8 +94,9 @@ static const struct org *org_of(const struct tctx *t, const char *code)
 static const struct policy *policy_of(const struct tctx *t, enum clock_id c)
 {
     const struct appeal_rec *r = t->r;
-    int regime = c == CLK_FZ ? REGIME_59FZ : REGIME_SOCIAL;
-    const struct policy *p = sla_policy_find(t->cfg, c == CLK_FZ ? r->formal : r->policy);
+    bool formal = c == CLK_FZ || c == CLK_REG || c == CLK_FWD;
+    int regime = formal ? REGIME_59FZ : REGIME_SOCIAL;
+    const struct policy *p = sla_policy_find(t->cfg, formal ? r->formal : r->policy);
     if (p && p->regime == regime)
         return p;
     /* The named policy left the config: choose again as for a new appeal. */
@@ -701,6 +702,7 @@ static void t_finish(struct tctx *t, const char *state)
     hold(t, CLK_FR, CS_STOP);
     hold(t, CLK_RES, CS_MET);
     hold(t, CLK_FZ, CS_MET);
+    hold(t, CLK_FWD, CS_STOP);   /* closed before a competent body was found */
     record_set(&r->prev_state, NULL);
     record_set(&r->state, state);
     emit_change(t, state, &(struct change_opts){.reason = t->ev->reason});
@@ -758,6 +760,52 @@ static void t_resume(struct tctx *t)
     emit_change(t, "resumed", &(struct change_opts){.reason = t->ev->reason});
 }
 
+/* The current body received the written обращение at `received` and
+ * registered it at `registered` (59-FZ art. 8 ch. 2): the registration
+ * clock is met then (late if its left time is negative), and the term runs
+ * from the day after registration (art. 12 ch. 1). */
+static void fz_register(struct tctx *t, int64_t received, int64_t registered)
+{
+    struct appeal_rec *r = t->r;
+    struct clock_ctx x;
+    cx_for(t, CLK_FZ, &x);
+    r->fz_received_ms = received;
+    r->registered_ms = registered;
+    memset(&r->clk[CLK_REG], 0, sizeof(r->clk[CLK_REG]));
+    if (x.pol->has_registration) {
+        clock_start(&r->clk[CLK_REG], &x, &x.pol->registration, received);
+        clock_hold(&r->clk[CLK_REG], &x, CS_MET, registered);
+    }
+    clock_start(&r->clk[CLK_FZ], &x, &x.pol->resolution, registered);
+}
+
+/* Converted before the body registered it: only the registration clock runs
+ * (3 days from receipt); `register` starts the term. */
+static void fz_await_registration(struct tctx *t, int64_t received)
+{
+    struct appeal_rec *r = t->r;
+    struct clock_ctx x;
+    cx_for(t, CLK_FZ, &x);
+    r->fz_received_ms = received;
+    r->registered_ms = 0;
+    memset(&r->clk[CLK_FZ], 0, sizeof(r->clk[CLK_FZ]));
+    if (x.pol->has_registration)
+        clock_start(&r->clk[CLK_REG], &x, &x.pol->registration, received);
+}
+
+static bool convert_times(struct tctx *t, int64_t *received, int64_t *registered)
+{
+    int64_t now = t->ev->now;
+    *received = t->ev->received ? t->ev->received : now;
+    *registered = t->ev->pending ? now : t->ev->registered ? t->ev->registered : now;
+    if (*registered > now || *received > *registered) {
+        refuse(t, "bad_args", "%s", *registered > now
+               ? "registered lies in the future" : "received lies after registered");
+        return false;
+    }
+    return true;
+}
+
 static void t_convert(struct tctx *t)
 {
     if (!need_exists(t) || !not_final(t))
@@ -767,16 +815,91 @@ static void t_convert(struct tctx *t)
         refuse(t, "conflict", "%s is already a formal обращение (policy %s)", r->id, r->formal);
         return;
     }
+    int64_t received, registered;
+    if (!convert_times(t, &received, &registered))
+        return;
     const struct policy *p = sla_policy_select(t->cfg, org_of(t, r->org), r->category,
                                                r->priority, REGIME_59FZ, NULL);
     record_set(&r->formal, p->name);
     r->formal_ms = t->ev->now;
-    struct clock_ctx x;
-    cx_for(t, CLK_FZ, &x);
-    clock_start(&r->clk[CLK_FZ], &x, &p->resolution, t->ev->now);
+    if (t->ev->pending)
+        fz_await_registration(t, received);
+    else
+        fz_register(t, received, registered);
     apply_pauses(t);
     emit_change(t, "converted", &(struct change_opts){.reason = t->ev->reason,
                                                        .due = r->clk[CLK_FZ].due});
+}
+
+/* The body registers a formal обращение converted with its registration
+ * pending: the registration clock is met and the term starts. */
+static void t_register(struct tctx *t)
+{
+    if (!need_exists(t) || !not_final(t))
+        return;
+    struct appeal_rec *r = t->r;
+    if (r->formal == NULL || r->registered_ms || r->clk[CLK_FZ].state != CS_NONE) {
+        refuse(t, "conflict", "%s has no registration pending (%s)", r->id,
+               r->formal ? "registered already" : "not a formal обращение; convert it");
+        return;
+    }
+    int64_t at = t->ev->registered ? t->ev->registered : t->ev->now;
+    if (at > t->ev->now || at < r->fz_received_ms) {
+        refuse(t, "bad_args", "the registration must lie between the receipt and now");
+        return;
+    }
+    fz_register(t, r->fz_received_ms, at);
+    apply_pauses(t);
+    emit_change(t, "registered", &(struct change_opts){.reason = t->ev->reason,
+                                                        .due = r->clk[CLK_FZ].due});
+}
+
+/* 59-FZ forwarding (art. 8 ch. 3): the body that registered the обращение
+ * hands it to the competent one within its forward time from registration.
+ * Sent to the ЦУР's triage (no competent body named), the forward clock
+ * runs; sent to a body, it is met, and that body's term runs anew from its
+ * own registration (art. 12 ch. 1), with its own right to an extension. */
+static void fz_forward(struct tctx *t, bool triage, const struct clock_ctx *from,
+                       char *note, size_t len)
+{
+    struct appeal_rec *r = t->r;
+    char st = r->clk[CLK_FZ].state, rg = r->clk[CLK_REG].state;
+    if (r->formal == NULL || (st != CS_RUN && st != CS_PAUSE && rg != CS_RUN))
+        return;
+    struct clock *fw = &r->clk[CLK_FWD];
+    int64_t reg = r->registered_ms ? r->registered_ms : r->formal_ms;
+    if (fw->state != CS_RUN && from->pol->has_forward)
+        clock_start(fw, from, &from->pol->forward, reg);
+    if (triage) {
+        snprintf(note, len, "; 59-FZ: to be forwarded to the competent body (policy %s)",
+                 from->pol->name);
+        return;
+    }
+    clock_hold(fw, from, CS_MET, t->ev->now);
+    const struct policy *p = sla_policy_select(t->cfg, org_of(t, r->org), r->category,
+                                               r->priority, REGIME_59FZ, NULL);
+    record_set(&r->formal, p->name);
+    r->forwarded_ms = t->ev->now;
+    r->ext_days = r->exts = 0;
+    fz_register(t, t->ev->now, t->ev->now);
+    snprintf(note, len, "; 59-FZ: forwarded, a new term from registration by %s (policy %s)",
+             r->org, p->name);
+}
+
+/* The 59-FZ extension counted like the term: N more days from registration. */
+static void fz_extend(struct tctx *t, const struct clock_ctx *x, int64_t days)
+{
+    struct appeal_rec *r = t->r;
+    struct clock *k = &r->clk[CLK_FZ];
+    if (!x->pol->legal_days) {
+        struct wdur by = {days, 0};
+        clock_extend(k, x, &by, t->ev->now);
+        return;
+    }
+    int64_t reg = r->registered_ms ? r->registered_ms : r->formal_ms;
+    int64_t base = x->pol->resolution.days + r->ext_days;
+    clock_lengthen(k, x, clock_term_end(x, reg, base + days) - clock_term_end(x, reg, base),
+                   t->ev->now);
 }
 
 static void t_extend(struct tctx *t)
@@ -786,7 +909,8 @@ static void t_extend(struct tctx *t)
     struct appeal_rec *r = t->r;
     struct clock *k = &r->clk[CLK_FZ];
     if (r->formal == NULL || k->state == CS_NONE) {
-        refuse(t, "conflict", "%s is not a formal обращение; convert it first", r->id);
+        refuse(t, "conflict", r->formal ? "%s is not registered yet; register it first"
+                                        : "%s is not a formal обращение; convert it first", r->id);
         return;
     }
     if (k->state != CS_RUN && k->state != CS_PAUSE) {
@@ -805,8 +929,7 @@ static void t_extend(struct tctx *t)
         refuse(t, "bad_args", "days must be 1..%lld (policy %s)", (long long)max, x.pol->name);
         return;
     }
-    struct wdur by = {t->ev->days, 0};
-    clock_extend(k, &x, &by, t->ev->now);
+    fz_extend(t, &x, t->ev->days);
     r->ext_days += t->ev->days;
     r->exts++;
     emit_change(t, "extended", &(struct change_opts){
@@ -844,8 +967,8 @@ static void t_reroute(struct tctx *t)
     const struct policy *np = sla_policy_select(t->cfg, to, r->category, r->priority,
                                                 REGIME_SOCIAL, NULL);
     record_set(&r->policy, np->name);
-    char note[160] = "";
-    for (int c = 0; c < CLK_N; c++) {
+    char note[160] = "", fz_note[160] = "";
+    for (int c = 0; c < CLK_FZ; c++) {
         cx_for(t, (enum clock_id)c, &into[c]);
         const struct wdur *allow = c == CLK_FR ? &into[c].pol->first_response
                                                : &into[c].pol->resolution;
@@ -865,14 +988,16 @@ static void t_reroute(struct tctx *t)
                 snprintf(note, sizeof(note), "; clocks restarted (policy %s restarts on "
                          "re-route)", from[c].pol->name);
         }
-        clock_move(k, &from[c], &into[c], allow, keep || c == CLK_FZ, t->ev->now);
+        clock_move(k, &from[c], &into[c], allow, keep, t->ev->now);
     }
+    fz_forward(t, triage, &from[CLK_FZ], fz_note, sizeof(fz_note));
     if (rank(r->state) > 0)
         record_set(&r->state, "open");
     apply_pauses(t);
     char reason[512];
-    snprintf(reason, sizeof(reason), "%s%s%s%s", agency ? "not ours" : "",
-             agency && t->ev->reason ? ": " : "", t->ev->reason ? t->ev->reason : "", note);
+    snprintf(reason, sizeof(reason), "%s%s%s%s%s", agency ? "not ours" : "",
+             agency && t->ev->reason ? ": " : "", t->ev->reason ? t->ev->reason : "", note,
+             fz_note);
     emit_change(t, "rerouted", &(struct change_opts){.reason = reason, .prev_org = prev,
                                                       .with_text = true});
     free(prev);
@@ -975,6 +1100,7 @@ void transition_plan(const struct apd_config *cfg, const struct appeal_rec *befo
     case LC_REROUTE:
     case LC_NOT_OURS: t_reroute(&t); break;
     case LC_TIMER: t_timer(&t); break;
+    case LC_REGISTER: t_register(&t); break;
     }
     if (plan->status == LC_OK && ev->kind != LC_TIMER)
         emit_met(&t);

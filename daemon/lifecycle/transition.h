@@ -30,6 +30,9 @@ enum lc_kind {
     LC_ANSWER, LC_CLOSE, LC_REOPEN, LC_PAUSE, LC_RESUME, LC_EXTEND, LC_CONVERT, LC_REROUTE,
     /* from the timer scheduler: fire the stages that are due */
     LC_TIMER,
+    /* from operators: a formal обращение converted with its registration
+     * pending is registered (59-FZ art. 8 ch. 2) */
+    LC_REGISTER,
 };
 
 const char *lc_kind_name(enum lc_kind k);
@@ -59,6 +62,9 @@ struct lc_event {
     const char *sender;       /* agency statuses: the organisation that sent it */
     const char *text;         /* edited: the new text */
     int64_t days;             /* extend */
+    int64_t received;         /* convert: when the written обращение came in (0: now) */
+    int64_t registered;       /* convert, register: when it was registered (0: now) */
+    bool pending;             /* convert: not registered yet; `register` follows */
     int64_t now;
     const struct lc_created *created;   /* CREATED; EDITED: the new classification */
     bool promote;             /* EDITED: the new text made an appeal of a kept

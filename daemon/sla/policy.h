@@ -15,6 +15,8 @@
  *   escalate = after=200% to=cur via=topic:appeals.duty
  *   reroute = keep              keep the elapsed time on a re-route, or restart
  *
+ *   59fz only: registration = 3d, forward = 7d, due_on_day_off = preceding
+ *
  * Built and validated with the config (sla.c); immutable afterwards. */
 #ifndef APPEALSD_POLICY_H
 #define APPEALSD_POLICY_H
@@ -74,6 +76,15 @@ struct policy {
     bool reroute_restart;
     struct wdur extension_max; /* 59fz: the longest extension (30 days) */
     int64_t extensions;        /* how many extensions are allowed (1) */
+    /* 59fz, counted as the law counts (calendar time, whole days): from the
+     * day after registration to the end of the last day, a last day off
+     * moved by due_on_day_off (enum day_off_rule). */
+    bool legal_days;
+    int due_on_day_off;
+    bool has_registration;
+    struct wdur registration;  /* 59fz: to register after receipt (art. 8 ch. 2: 3 days) */
+    bool has_forward;
+    struct wdur forward;       /* 59fz: to forward to the competent body (art. 8 ch. 3: 7) */
     bool builtin;              /* made from [sla] defaults, not a [policy] section */
 };
 

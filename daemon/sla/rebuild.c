@@ -105,6 +105,9 @@ static void take_sla(struct appeal_rec *r, const struct json *sla, const char *t
     r->formal_ms = jtime(sla, "converted_at", tz);
     r->ext_days = jint(sla, "extended_days");
     r->exts = jint(sla, "extensions");
+    r->fz_received_ms = jtime(sla, "formal_received_at", tz);
+    r->registered_ms = jtime(sla, "registered_at", tz);
+    r->forwarded_ms = jtime(sla, "forwarded_at", tz);
     const struct json *clocks = json_get(sla, "clocks");
     for (int c = 0; c < CLK_N; c++) {
         const struct json *k = json_get(clocks, clock_name((enum clock_id)c));

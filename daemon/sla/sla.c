@@ -16,6 +16,8 @@
 static const char *const time_bases[] = {"working", "calendar", NULL};
 static const char *const regimes[] = {"social", "59fz", NULL};
 static const char *const reroute_modes[] = {"keep", "restart", NULL};
+/* In the order of enum day_off_rule. */
+static const char *const day_off_rules[] = {"preceding", "following", "keep", NULL};
 
 #define SLA(f) offsetof(struct sla_config, f)
 static const struct conf_key sla_keys[] = {
@@ -30,7 +32,7 @@ static const struct conf_key sla_keys[] = {
     {"pause", CT_LIST, SLA(pause), "waiting", 0, 0, NULL, 0,
      "default appeal states that pause the clock"},
     {"formal_resolution", CT_STR, SLA(formal_resolution), "30d", 0, 0, NULL, 0,
-     "59-FZ term of the built-in formal policy (calendar days from conversion)"},
+     "59-FZ term of the built-in formal policy (calendar days from the day after registration)"},
     {"formal_extension", CT_STR, SLA(formal_extension), "30d", 0, 0, NULL, 0,
      "longest 59-FZ extension (art. 12 ch. 2), granted once with notice to the citizen"},
     {"calendar", CT_STR, SLA(calendar_name), "default", 0, 0, NULL, 0,
@@ -84,6 +86,8 @@ struct policy_raw {
     struct strlist pause;
     int reroute;
     int64_t extensions;
+    char *registration, *forward;
+    int due_on_day_off;
 };
 
 #define PR(f) offsetof(struct policy_raw, f)
@@ -109,6 +113,14 @@ static const struct conf_key policy_keys[] = {
      "59fz: the longest extension (default [sla] formal_extension)"},
     {"extensions", CT_INT, PR(extensions), "1", 0, 10, NULL, 0,
      "59fz: how many extensions are allowed"},
+    {"registration", CT_STR, PR(registration), "3d", 0, 0, NULL, 0,
+     "59fz: time to register a written appeal after receipt (59-FZ art. 8 ch. 2), or none"},
+    {"forward", CT_STR, PR(forward), "7d", 0, 0, NULL, 0,
+     "59fz: time from registration to forward an appeal to the competent body (art. 8 "
+     "ch. 3: 7d; ch. 3.1: 5d), or none"},
+    {"due_on_day_off", CT_ENUM, PR(due_on_day_off), "preceding", 0, 0, day_off_rules, 0,
+     "59fz: a term whose last day is not a working day ends on the preceding working day "
+     "(regional regulations), the following one (Civil Code art. 193) or keep"},
     {0},
 };
 
@@ -328,6 +340,22 @@ static void copy_list(struct strlist *dst, const struct strlist *src)
         strlist_add(dst, src->v[i]);
 }
 
+/* 59-FZ counting: whole calendar days from the day after registration to
+ * the end of the last day (art. 12 ch. 1); hours or working time keep the
+ * plain arithmetic. */
+static void set_legal(struct policy *p, const struct policy_raw *raw, struct ini_section *sec,
+                      const char *label, struct diag *d)
+{
+    p->legal_days = p->calendar_time && p->resolution.ms == 0;
+    p->due_on_day_off = raw->due_on_day_off;
+    set_wdur(&p->registration, &p->has_registration, raw->registration, sec, label,
+             "registration", d);
+    set_wdur(&p->forward, &p->has_forward, raw->forward, sec, label, "forward", d);
+    if ((p->has_registration && p->registration.ms) || (p->has_forward && p->forward.ms))
+        diag_add(d, sec ? sec->file : NULL, sec ? sec->line : 0,
+                 "%s: registration and forward are whole days (3d, 7d)", label);
+}
+
 /* A policy from a [policy] section, or (sec NULL) the built-in one of a regime
  * made from [sla]; dflt supplies what a section leaves out. */
 static struct policy *build_policy(struct sla_config *s, const char *name,
@@ -373,6 +401,8 @@ static struct policy *build_policy(struct sla_config *s, const char *name,
     set_wdur(&p->extension_max, &has_ext, raw.extension ? raw.extension : s->formal_extension,
              sec ? sec : sla_sec, label, "extension", d);
     p->extensions = has_ext ? raw.extensions : 0;
+    if (formal)
+        set_legal(p, &raw, sec ? sec : sla_sec, label, d);
     /* A policy without escalate lines gets [sla]'s. */
     if (has_key(sec, "escalate"))
         parse_escalations(&p->esc, &p->nesc, sec, label, d);

@@ -190,6 +190,35 @@ int64_t worktime_add_dur(const struct sched *s, int64_t from, const struct wdur 
     return d->ms ? worktime_add(s, t, d->ms) : t;
 }
 
+bool worktime_is_working_day(const struct sched *s, int64_t day)
+{
+    int64_t per[HOURS_MAX_PERIODS][2];
+    return day_periods(s, day, per) > 0;
+}
+
+static int64_t end_of_day(const struct sched *s, int64_t day)
+{
+    return local_instant(s->h->timezone, day + 1, 0, 0, 0) - 1;
+}
+
+int64_t worktime_legal_end(const struct sched *s, int64_t from, int64_t n,
+                           enum day_off_rule rule)
+{
+    int64_t first = worktime_local_day(s, from) + 1;
+    int64_t last = first + (n > 0 ? n : 1) - 1;
+    if (rule == DAYOFF_KEEP || worktime_is_working_day(s, last))
+        return end_of_day(s, last);
+    if (rule == DAYOFF_PRECEDING)
+        for (int64_t d = last - 1; d >= first; d--)
+            if (worktime_is_working_day(s, d))
+                return end_of_day(s, d);
+    for (int64_t d = last + 1; d < last + MAX_DAYS; d++)
+        if (worktime_is_working_day(s, d))
+            return end_of_day(s, d);
+    no_work(s, from);
+    return end_of_day(s, last);
+}
+
 int wdur_parse(const char *s, struct wdur *out)
 {
     struct wdur d = {0, 0};

@@ -52,6 +52,25 @@ int64_t worktime_add_days(const struct sched *s, int64_t from_ms, int64_t n);
 int64_t worktime_add_dur(const struct sched *s, int64_t from_ms, const struct wdur *d,
                          bool calendar_time);
 
+/* What a legal term does when its last day is not a working day of the
+ * schedule: move to the working day before (the regional regulations on
+ * citizens' appeals), after (Civil Code art. 193), or stay. */
+enum day_off_rule { DAYOFF_PRECEDING, DAYOFF_FOLLOWING, DAYOFF_KEEP };
+
+/**
+ * @brief The end of a term of n calendar days counted as the law counts it.
+ *
+ * The count starts on the day after `from` (local date in the hours' zone)
+ * and the term ends at the end of its n-th day (the last millisecond before
+ * local midnight); a last day that is not a working day of the schedule moves
+ * by `rule`.  A preceding working day never comes before the term's first
+ * day: then the following one is taken.  59-FZ art. 12 ch. 1, art. 8 ch. 2-3.
+ */
+int64_t worktime_legal_end(const struct sched *s, int64_t from_ms, int64_t n,
+                           enum day_off_rule rule);
+/* Whether the local date (days since 1970-01-01) has working time. */
+bool worktime_is_working_day(const struct sched *s, int64_t day);
+
 /* Local civil day (days since 1970-01-01) of an instant in the hours' zone. */
 int64_t worktime_local_day(const struct sched *s, int64_t t_ms);
 

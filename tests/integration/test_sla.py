@@ -9,6 +9,7 @@ rebuilt from Kafka."""
 import datetime
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -317,12 +318,13 @@ def test_operator_commands_over_the_control_socket():
         refused("extend", "bad_args", days=31, reason="x")
         ok("convert", reason="заявитель указал ФИО и адрес, просит ответ по 59-ФЗ")
         rec = a.appeal(aid)
-        due30 = int(rec["fz_due"])
-        assert rec["fz"] == "r" and abs(due30 - (int(rec["formal_ms"]) + 30 * 86400000)) < 2, rec
+        reg = int(rec["registered_ms"])
+        assert rec["fz"] == "r" and reg == int(rec["formal_ms"]), rec
+        assert int(rec["fz_due"]) == fz_term(a, reg, 30), rec
         refused("convert", "conflict", reason="again")
         ok("extend", days=10, reason="нужен запрос в Росреестр; заявитель уведомлён")
         rec = a.appeal(aid)
-        assert int(rec["fz_due"]) == due30 + 10 * 86400000 and rec["exts"] == "1", rec
+        assert int(rec["fz_due"]) == fz_term(a, reg, 40) and rec["exts"] == "1", rec
         assert "allows 1" in refused("extend", "conflict", days=5, reason="ещё")
         evs = [m["json"] for m in a.consume("all", 5)
                if m["json"]["event"] in ("converted", "extended")]
@@ -361,6 +363,100 @@ def test_operator_commands_over_the_control_socket():
         assert [e["seq"] for e in entries] == list(range(1, 11)), entries
         changes = [m["json"]["event"] for m in a.consume("all", 10)]
         assert changes == expected, changes
+
+
+def fz_term(a, from_ms, days):
+    """The 59-FZ term from from_ms as `appealsd deadline --policy formal` counts it."""
+    p = a.run_tool("deadline", "--from", apd.iso_ms(from_ms), "--add", "%dd" % days,
+                   "--policy", "formal")
+    return apd.from_iso(p.stdout.decode())
+
+
+def test_deadline_counts_a_59fz_term_as_the_law_does():
+    """`appealsd deadline` with the shipped configuration: 30 days from
+    registration on 2 December 2026 end on 1 January 2027, a holiday, and 31
+    December is a transferred day off: the term ends with 30 December."""
+    conf = apd.REPO / "config" / "appealsd.conf"
+
+    def deadline(*args):
+        p = subprocess.run([str(h.daemon_binary()), "deadline", "-c", str(conf)] + list(args),
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        return p.stdout.decode().strip()
+
+    base = ("--from", "2026-12-02T10:00", "--add", "30d")
+    assert deadline(*base, "--policy", "59fz") == "2026-12-30T23:59:59.999+03:00"
+    # plain calendar time stays what it says: the same time of day, 30 days on
+    assert deadline(*base, "--calendar") == "2027-01-01T10:00:00.000+03:00"
+    # art. 12 ch. 1.1: 20 days; art. 8 ch. 3: 7 days to forward
+    assert deadline("--from", "2026-12-02T10:00", "--add", "20d", "--policy",
+                    "59fz-migration") == "2026-12-22T23:59:59.999+03:00"
+    assert deadline("--from", "2026-12-25T10:00", "--add", "7d", "--policy",
+                    "59fz") == "2026-12-30T23:59:59.999+03:00"
+
+
+def test_59fz_term_runs_from_registration_and_a_forward_starts_a_new_one():
+    """A converted appeal's term runs from the day after its registration to
+    the end of the last working day (31 Dec 2026 and 1 Jan 2027 are off in the
+    shipped calendar); a 'not ours' starts the forward clock; the forward gives
+    the receiving body a new term from its registration."""
+    extra = '[calendar "ru"]\nfiles = %s\n' % (apd.REPO / "config" / "calendar" / "ru-2026.conf")
+    with h.Services() as svc, sla_apd(svc, extra=extra, overrides={"sla.calendar": "ru"}) as a:
+        aid = post(a, 100001, 971, text="Яма на дороге Майкоп — Адыгейск у поворота на Ханскую")
+        rec = wait_record(a, aid, lambda r: r.get("state") == "open", "the appeal")
+        a.appealsctl("convert", aid, "--reason", "письменное обращение с ФИО и адресом",
+                     "--received", "2026-12-01T15:00", "--registered", "2026-12-02T10:00")
+        rec = a.appeal(aid)
+        reg = apd.from_iso("2026-12-02T10:00:00+03:00")
+        assert int(rec["registered_ms"]) == reg and rec["rg"] == "m", rec
+        assert int(rec["fz_received_ms"]) == apd.from_iso("2026-12-01T15:00:00+03:00"), rec
+        # day 30 is 1 January 2027: the term ends with 30 December, Moscow time
+        due = apd.from_iso("2026-12-30T23:59:59.999+03:00")
+        assert int(rec["fz_due"]) == due == fz_term(a, reg, 30), rec
+        shown = json.loads(a.appealsctl("--json", "show", aid).stdout)
+        shown = shown.get("result", shown)
+        formal = [t for t in shown["timers"] if t["timer"] == "formal"]
+        assert formal and formal[0]["due"].startswith("2026-12-30T23:59:59.999"), shown
+        conv = [m["json"] for m in a.consume("all", 2) if m["json"]["event"] == "converted"]
+        assert conv[0]["sla"]["registered_at"].startswith("2026-12-02T10:00:00"), conv
+        assert conv[0]["sla"]["formal_due"].startswith("2026-12-30T23:59:59.999"), conv
+        # not ours, no competent body named: 7 days from registration to forward it
+        send = status_sender(svc, a)
+        send({"schema": "appealsd.status/1", "appeal_id": aid, "org": rec["org"],
+              "status": "rejected", "comment": "дорога республиканская",
+              "at": "2026-12-03T10:00:00+03:00"})
+        rec = wait_record(a, aid, lambda r: r.get("fw") == "r", "the forward clock", timeout=30)
+        assert int(rec["fw_due"]) == fz_term(a, reg, 7), rec
+        assert int(rec["fw_due"]) == apd.from_iso("2026-12-09T23:59:59.999+03:00"), rec
+        # forwarded to the ministry: the forward is met, the ministry's 30 days
+        # run from its own registration
+        a.appealsctl("reroute", aid, "minstroy", "--reason", "компетенция Минстроя")
+        rec = wait_record(a, aid, lambda r: r.get("fw") == "m", "the forward met")
+        fwd = int(rec["forwarded_ms"])
+        assert int(rec["registered_ms"]) == fwd and rec["org"] == "minstroy", rec
+        assert int(rec["fz_due"]) == fz_term(a, fwd, 30) and rec["fz"] == "r", rec
+        moved = [m["json"] for m in a.consume("org.minstroy", 1)]
+        assert moved[0]["event"] == "rerouted", moved
+        assert "new term from registration by minstroy" in moved[0]["reason"], moved
+        assert "forwarded_at" in moved[0]["sla"] and "forward_due" not in moved[0]["sla"], moved
+        # converted with the registration left to the body: its own clock runs
+        # (3 days from receipt), `register` starts the term
+        bid = post(a, 100001, 972, text="Яма на дороге Майкоп — Адыгейск у поворота на Ханскую")
+        wait_record(a, bid, lambda r: r.get("state") == "open", "the second appeal")
+        a.appealsctl("convert", bid, "--reason", "письменное обращение",
+                     "--received", "2026-12-01T15:00", "--registered", "pending")
+        rec = a.appeal(bid)
+        assert rec["rg"] == "r" and "fz" not in rec and "registered_ms" not in rec, rec
+        assert int(rec["rg_due"]) == fz_term(a, int(rec["fz_received_ms"]), 3), rec
+        a.appealsctl("register", bid, "--at", "2026-12-02T10:00", "--reason", "вх. № 1187")
+        rec = a.appeal(bid)
+        assert rec["rg"] == "m" and int(rec["registered_ms"]) == reg, rec
+        assert int(rec["fz_due"]) == due, rec
+        assert "registered" in [x["action"] for x in audit(a, bid)]
+        assert rec["org"] == "maykop", rec
+        evs = [m["json"] for m in a.consume("org.maykop", 6)
+               if m["json"]["appeal_id"] == bid and m["json"]["event"] == "registered"]
+        assert evs and evs[0]["sla"]["formal_due"].startswith("2026-12-30T23:59:59.999"), evs
 
 
 def test_redis_restart_keeps_the_timers():

@@ -182,6 +182,16 @@ static void appeal_events(struct sbuf *b)
     v.reason = "заявитель направил письменное обращение";
     message_appeal(b, &v);
     emit("appeal.converted", b);
+
+    v = base("registered", 13);
+    v.state = "open";
+    v.sla_policy = "59-fz";
+    v.due_ms = T0 + 30LL * 86400000;
+    v.actor_type = "operator";
+    v.actor_id = "operator:ivanova";
+    v.reason = "зарегистрировано, вх. № 1187";
+    message_appeal(b, &v);
+    emit("appeal.registered", b);
 }
 
 static void sla_events(struct sbuf *b)

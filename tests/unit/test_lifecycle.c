@@ -66,6 +66,8 @@ static int64_t at(const char *iso)
 
 #define H(n) ((int64_t)(n) * 3600000)
 #define M(n) ((int64_t)(n) * 60000)
+/* The last millisecond of a local date: where a 59-FZ term ends. */
+#define END(date) (at(date "T00:00") + H(24) - 1)
 
 /* Applies an event to *rec, as the lifecycle does after a successful write. */
 static enum lc_status apply(struct apd_config *c, struct appeal_rec *rec, struct lc_event ev,
@@ -338,7 +340,8 @@ TEST(conversion_and_one_extension_under_59fz)
     CHECK_STR(msg_event(&p, 0), "converted");
     transition_plan_free(&p);
     CHECK_STR(r.formal, "formal");
-    CHECK_INT(r.clk[CLK_FZ].due, at("2026-12-30T11:00"));     /* 30 calendar days */
+    /* 30 calendar days from the day after registration, to the end of the last */
+    CHECK_INT(r.clk[CLK_FZ].due, END("2026-12-30"));
     CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_EXTEND, .days = 31}, &p), LC_REFUSED);
     CHECK_STR(p.code, "bad_args");
     transition_plan_free(&p);
@@ -346,7 +349,7 @@ TEST(conversion_and_one_extension_under_59fz)
                                              .now = at("2026-12-01T09:00")}, &p), LC_OK);
     CHECK(strstr(p.msgs[0].body, "\"days\":30") != NULL);
     transition_plan_free(&p);
-    CHECK_INT(r.clk[CLK_FZ].due, at("2027-01-29T11:00"));
+    CHECK_INT(r.clk[CLK_FZ].due, END("2027-01-29"));   /* 60 days from registration */
     CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_EXTEND, .days = 1}, &p), LC_REFUSED);
     CHECK(strstr(p.msg, "allows 1") != NULL);
     transition_plan_free(&p);
@@ -354,6 +357,167 @@ TEST(conversion_and_one_extension_under_59fz)
     step(c, &r, (struct lc_event){.kind = LC_ANSWERED, .sender = "maykop",
                                   .now = at("2026-12-10T10:00")});
     CHECK_INT(r.clk[CLK_FZ].state, CS_MET);
+    record_free(&r);
+    config_unref(c);
+}
+
+TEST(fz_term_runs_from_registration_to_the_end_of_a_working_day)
+{
+    struct apd_config *c = load();
+    struct appeal_rec r;
+    create(c, &r, "maykop", NULL, at("2026-11-27T10:00"));
+    struct lc_plan p;
+    /* registered before it was received, or in the future: refused */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_CONVERT, .reason = "x",
+                                             .received = at("2026-12-02T10:00"),
+                                             .registered = at("2026-12-01T10:00"),
+                                             .now = at("2026-12-03T09:00")}, &p), LC_REFUSED);
+    CHECK_STR(p.code, "bad_args");
+    transition_plan_free(&p);
+    /* received on Friday 27 November, registered Wednesday 2 December (a
+     * day late: 3 days end on Monday 30 November), converted the next day */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_CONVERT, .reason = "ФИО и адрес",
+                                             .received = at("2026-11-27T10:00"),
+                                             .registered = at("2026-12-02T10:00"),
+                                             .now = at("2026-12-03T09:00")}, &p), LC_OK);
+    CHECK(strstr(p.msgs[0].body, "\"registered_at\":\"2026-12-02T10:00:00") != NULL);
+    transition_plan_free(&p);
+    CHECK_INT(r.registered_ms, at("2026-12-02T10:00"));
+    CHECK_INT(r.fz_received_ms, at("2026-11-27T10:00"));
+    CHECK_INT(r.clk[CLK_REG].state, CS_MET);
+    CHECK_INT(r.clk[CLK_REG].at, at("2026-12-02T10:00"));
+    CHECK_INT(r.clk[CLK_REG].left, END("2026-11-30") - at("2026-12-02T10:00"));
+    /* day 30 is 1 January 2027, a holiday: the preceding working day, 31
+     * December (this test's calendar is the Labour Code's, no decree) */
+    CHECK_INT(r.clk[CLK_FZ].state, CS_RUN);
+    CHECK_INT(r.clk[CLK_FZ].due, END("2026-12-31"));
+    /* the warning 5 days before, the breach at the end of the day */
+    struct clock_ctx x;
+    clock_ctx_init(&x, c, sla_policy_find(c, "formal"), NULL, NULL);
+    CHECK_INT(clock_stage_at(&r.clk[CLK_FZ], &x, STAGE_WARNING), END("2026-12-26"));
+    /* a 15-day extension: 45 days from registration, 16 January 2027 is a
+     * Saturday, so Friday 15 January */
+    step(c, &r, (struct lc_event){.kind = LC_EXTEND, .days = 15, .reason = "запрос",
+                                  .now = at("2026-12-20T10:00")});
+    CHECK_INT(r.clk[CLK_FZ].due, END("2027-01-15"));
+    record_free(&r);
+    config_unref(c);
+}
+
+TEST(fz_registration_pending_has_its_own_clock_until_register)
+{
+    struct apd_config *c = load();
+    struct appeal_rec r;
+    create(c, &r, "maykop", NULL, at("2026-11-26T10:00"));
+    struct lc_plan p;
+    /* received on Thursday 26 November, to be registered by the body:
+     * 3 days end on Sunday, so the end of Friday 27 November */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_CONVERT, .reason = "письменное",
+                                             .pending = true,
+                                             .now = at("2026-11-26T11:00")}, &p), LC_OK);
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_REG].state, CS_RUN);
+    CHECK_INT(r.clk[CLK_REG].due, END("2026-11-27"));
+    CHECK_INT(r.clk[CLK_FZ].state, CS_NONE);
+    CHECK_INT(r.registered_ms, 0);
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_EXTEND, .days = 5, .reason = "x"}, &p),
+              LC_REFUSED);
+    CHECK(strstr(p.msg, "register it first") != NULL);
+    transition_plan_free(&p);
+    /* the timer fires the registration breach and its escalation */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_TIMER, .now = END("2026-11-27")}, &p),
+              LC_OK);
+    int reg_stages = 0;
+    for (size_t i = 0; i < p.nmsgs; i++)
+        if (strstr(p.msgs[i].body, "\"timer\":\"registration\""))
+            reg_stages |= strcmp(p.msgs[i].event, "breach") == 0 ? 1
+                          : strcmp(p.msgs[i].event, "escalation") == 0 ? 2 : 4;
+    CHECK_INT(reg_stages, 3);   /* the breach and its escalation, no warning */
+    transition_plan_free(&p);
+    /* registered on Monday: the term runs from Tuesday 1 December */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_REGISTER, .registered =
+                                             at("2026-11-30T09:30"),
+                                             .now = at("2026-11-30T10:00")}, &p), LC_OK);
+    CHECK_STR(msg_event(&p, 0), "registered");
+    CHECK_STR(msg_event(&p, 1), "met");
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_REG].state, CS_MET);
+    CHECK(r.clk[CLK_REG].left < 0);
+    CHECK_INT(r.registered_ms, at("2026-11-30T09:30"));
+    CHECK_INT(r.clk[CLK_FZ].due, END("2026-12-30"));
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_REGISTER, .now = at("2026-12-01T10:00")},
+                    &p), LC_REFUSED);
+    CHECK_STR(p.code, "conflict");
+    transition_plan_free(&p);
+    record_free(&r);
+    config_unref(c);
+}
+
+TEST(fz_forward_has_its_own_clock_and_the_new_body_a_new_term)
+{
+    struct apd_config *c = load();
+    struct appeal_rec r;
+    create(c, &r, "maykop", NULL, at("2026-11-30T10:00"));
+    step(c, &r, (struct lc_event){.kind = LC_CONVERT, .reason = "ФИО и адрес",
+                                  .now = at("2026-11-30T11:00")});
+    CHECK_INT(r.clk[CLK_FZ].due, END("2026-12-30"));
+    CHECK_INT(r.clk[CLK_FWD].state, CS_NONE);
+    /* not ours, no competent body named: the ЦУР has until 7 December (7
+     * days from registration, art. 8 ch. 3) to forward it */
+    struct lc_plan p;
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_NOT_OURS, .sender = "maykop",
+                                             .reason = "не наш вопрос",
+                                             .now = at("2026-12-03T10:00")}, &p), LC_OK);
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_FWD].state, CS_RUN);
+    CHECK_INT(r.clk[CLK_FWD].due, END("2026-12-07"));
+    {
+        /* closed while waiting for a competent body: the forward clock stops */
+        struct appeal_rec closed;
+        record_copy(&closed, &r);
+        step(c, &closed, (struct lc_event){.kind = LC_CLOSE, .reason = "дубль",
+                                           .now = at("2026-12-04T10:00")});
+        CHECK_INT(closed.clk[CLK_FWD].state, CS_STOP);
+        CHECK_INT(transition_next_at(c, &closed), INT64_MAX);
+        record_free(&closed);
+    }
+    CHECK(transition_next_at(c, &r) <= END("2026-12-07"));
+    /* the breach fires at the end of 7 December */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_TIMER, .now = END("2026-12-07")}, &p),
+              LC_OK);
+    bool breach = false;
+    for (size_t i = 0; i < p.nmsgs; i++)
+        if (strcmp(p.msgs[i].event, "breach") == 0 && strstr(p.msgs[i].body, "\"forward\""))
+            breach = true;
+    CHECK(breach);
+    transition_plan_free(&p);
+    /* forwarded to the ministry on 8 December: the forward is met (late),
+     * and the ministry's 30 days run from its registration */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_REROUTE, .org = "minstroy",
+                                             .reason = "компетенция Минстроя",
+                                             .now = at("2026-12-08T12:00")}, &p), LC_OK);
+    CHECK(strstr(p.audit[0], "new term from registration by minstroy") != NULL);
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_FWD].state, CS_MET);
+    CHECK(r.clk[CLK_FWD].left < 0);
+    CHECK_INT(r.registered_ms, at("2026-12-08T12:00"));
+    CHECK_INT(r.forwarded_ms, at("2026-12-08T12:00"));
+    CHECK_INT(r.clk[CLK_FZ].state, CS_RUN);
+    /* day 30 is 7 January 2027 (off): 31 December under the Labour Code */
+    CHECK_INT(r.clk[CLK_FZ].due, END("2026-12-31"));
+    CHECK_INT(r.clk[CLK_FZ].fired, 0);
+    /* a forward straight to a competent body on time: met, no breach */
+    struct appeal_rec q;
+    create(c, &q, "maykop", NULL, at("2026-11-30T10:00"));
+    step(c, &q, (struct lc_event){.kind = LC_CONVERT, .reason = "x",
+                                  .now = at("2026-11-30T11:00")});
+    step(c, &q, (struct lc_event){.kind = LC_NOT_OURS, .sender = "maykop", .org = "minzdrav",
+                                  .reason = "здравоохранение", .now = at("2026-12-02T10:00")});
+    CHECK_STR(q.org, "minzdrav");
+    CHECK_INT(q.clk[CLK_FWD].state, CS_MET);
+    CHECK(q.clk[CLK_FWD].left > 0);
+    CHECK_INT(q.clk[CLK_FZ].due, END("2026-12-31"));   /* day 30, 1 January, is off */
+    record_free(&q);
     record_free(&r);
     config_unref(c);
 }
@@ -455,7 +619,7 @@ TEST(record_fields_round_trip_and_envelopes_parse)
     for (size_t i = 0; i < f.n; i++)
         CHECK(strlen(f.value[i]) <= 64);
     /* back through the shape Redis gives (an array of field, value, ...) */
-    redisReply items[128], *ptrs[128], arr = {.type = REDIS_REPLY_ARRAY};
+    redisReply items[256], *ptrs[256], arr = {.type = REDIS_REPLY_ARRAY};
     for (size_t i = 0; i < f.n * 2; i++) {
         char *v = i % 2 ? f.value[i / 2] : f.name[i / 2];
         items[i] = (redisReply){.type = REDIS_REPLY_STRING, .str = v, .len = strlen(v)};
@@ -508,6 +672,9 @@ int main(void)
     RUN(escalations_wait_for_working_hours_unless_critical);
     RUN(reroute_keeps_or_restarts_the_clock);
     RUN(conversion_and_one_extension_under_59fz);
+    RUN(fz_term_runs_from_registration_to_the_end_of_a_working_day);
+    RUN(fz_registration_pending_has_its_own_clock_until_register);
+    RUN(fz_forward_has_its_own_clock_and_the_new_body_a_new_term);
     RUN(close_reopen_withdraw_restore);
     RUN(a_deletion_by_the_page_keeps_the_clocks);
     RUN(record_fields_round_trip_and_envelopes_parse);

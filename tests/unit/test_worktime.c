@@ -387,6 +387,45 @@ TEST(durations)
     CHECK_INT(wdur_parse("8 hours", &d), -1);
 }
 
+/* 59-FZ: days from the day after registration, due at the end of the last
+ * day; a last day off moves to the working day before (or after). */
+static const char *iso_s(int64_t ms)
+{
+    static char buf[48];
+    format_iso8601(ms, "Europe/Moscow", buf, sizeof(buf));
+    return buf;
+}
+
+TEST(legal_term_59fz_counts_days_from_the_next_day_to_the_end_of_the_last)
+{
+    struct calendar *cal = adygea();
+    struct hours *h = standard();
+    struct sched s = {cal, h};
+    /* registered Wednesday 2 December 2026 at 10:00: day 1 is 3 December,
+     * day 30 is Friday 1 January 2027, a holiday; 31 December 2026 is a
+     * transferred day off (decree № 1466): due at the end of 30 December */
+    CHECK_STR(iso_s(worktime_legal_end(&s, at("2026-12-02T10:00"), 30, DAYOFF_PRECEDING)),
+              "2026-12-30T23:59:59.999+03:00");
+    CHECK_STR(iso_s(worktime_legal_end(&s, at("2026-12-02T10:00"), 30, DAYOFF_KEEP)),
+              "2027-01-01T23:59:59.999+03:00");
+    /* following: the first working day of 2027 (Labour Code fallback: 11 January) */
+    CHECK_STR(iso_s(worktime_legal_end(&s, at("2026-12-02T10:00"), 30, DAYOFF_FOLLOWING)),
+              "2027-01-11T23:59:59.999+03:00");
+    /* a working last day: its end, whatever time of day the term began */
+    CHECK_STR(iso_s(worktime_legal_end(&s, at("2026-11-30T23:30"), 30, DAYOFF_PRECEDING)),
+              "2026-12-30T23:59:59.999+03:00");
+    /* 7 days to forward (art. 8 ch. 3) from Friday 27 November: Friday 4 December */
+    CHECK_STR(iso_s(worktime_legal_end(&s, at("2026-11-27T17:00"), 7, DAYOFF_PRECEDING)),
+              "2026-12-04T23:59:59.999+03:00");
+    /* 3 days to register from Thursday: Sunday, so Friday; never before day one */
+    CHECK_STR(iso_s(worktime_legal_end(&s, at("2026-11-26T12:00"), 3, DAYOFF_PRECEDING)),
+              "2026-11-27T23:59:59.999+03:00");
+    CHECK_STR(iso_s(worktime_legal_end(&s, at("2026-11-27T12:00"), 1, DAYOFF_PRECEDING)),
+              "2026-11-30T23:59:59.999+03:00");
+    calendar_free(cal);
+    hours_free(h);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -405,6 +444,7 @@ int main(void)
     RUN(working_days_keep_the_time_of_day);
     RUN(time_zones_and_calendar_none);
     RUN(durations);
+    RUN(legal_term_59fz_counts_days_from_the_next_day_to_the_end_of_the_last);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

@@ -56,6 +56,15 @@ static const struct cli_opt o_link = {
 static const struct cli_opt o_days = {
     "days", 0, OPT_INT, "days", "N", 1, 30, .required = true,
     .help = "length of the extension in days, 1..30"};
+static const struct cli_opt o_received = {
+    "received", 0, OPT_STR, "received", "TIME",
+    .help = "when the written appeal came in (default: now), e.g. 2026-12-02T10:00"};
+static const struct cli_opt o_registered = {
+    "registered", 0, OPT_STR, "registered", "TIME",
+    .help = "when it was registered (default: now), or pending (then `register` follows); "
+            "the 59-FZ term runs from the next day"};
+static const struct cli_opt o_at = {
+    "at", 0, OPT_STR, "at", "TIME", .help = "when it was registered (default: now)"};
 static const struct cli_opt o_wait = {
     "wait", 0, OPT_FLAG, NULL, NULL,
     .help = "wait for the verdict (the daemon always answers once the new configuration is "
@@ -71,6 +80,9 @@ static const struct cli_opt *const list_opts[] = {&o_limit, FILTERS, NULL};
 static const struct cli_opt *const answer_opts[] = {&o_link, &o_reason_opt, NULL};
 static const struct cli_opt *const reason_opts[] = {&o_reason, NULL};
 static const struct cli_opt *const extend_opts[] = {&o_days, &o_reason, NULL};
+static const struct cli_opt *const convert_opts[] = {&o_reason, &o_received, &o_registered,
+                                                     NULL};
+static const struct cli_opt *const register_opts[] = {&o_at, &o_reason_opt, NULL};
 static const struct cli_opt *const reload_opts[] = {&o_wait, NULL};
 
 static const char *const no_args[] = {NULL};
@@ -102,8 +114,10 @@ const struct cli_command cli_commands[] = {
      "clocks run again after a pause"},
     {"extend", "extend", id_arg, extend_opts, false, true, fmt_change,
      "59-FZ extension, with notice to the citizen (once per appeal)"},
-    {"convert", "convert", id_arg, reason_opts, false, true, fmt_change,
-     "the message becomes a formal appeal under 59-FZ: its clock starts"},
+    {"convert", "convert", id_arg, convert_opts, false, true, fmt_change,
+     "the message becomes a formal appeal under 59-FZ: its term runs from registration"},
+    {"register", "register", id_arg, register_opts, false, true, fmt_change,
+     "a formal appeal converted with --registered pending is registered: its term starts"},
     {"reroute", "reroute", id_org_args, reason_opts, false, true, fmt_change,
      "hand the appeal to another organisation"},
     {"rebuild", "rebuild", no_args, no_opts, false, true, fmt_rebuild,
