@@ -118,11 +118,11 @@ int cli_deadline(int argc, char **argv)
         goto out;
     }
     char out[48];
-    format_iso8601(policy_due(&s, pol, t, &dur, calendar_time), s.h->timezone, out,
-                   sizeof(out));
+    int64_t due = policy_due(&s, pol, t, &dur, calendar_time);
+    format_iso8601(due, s.h->timezone, out, sizeof(out));
     printf("%s\n", out);
     if (explain)
-        deadline_explain(&s, t, worktime_add_dur(&s, t, &dur, calendar_time), stdout);
+        deadline_explain(&s, t, due, stdout);
     rc = 0;
 out:
     diag_free(&d);
