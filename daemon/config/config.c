@@ -118,6 +118,8 @@ static const struct conf_key control_keys[] = {
      "members may run commands that change state; others are read-only"},
     {"max_output", CT_SIZE, CONTROL(max_output), "1MiB", 4096, 1 << 30, NULL, 0,
      "bytes buffered per client; a tail that falls further behind loses events"},
+    {"recent_events", CT_INT, CONTROL(recent_events), "1000", 0, 100000, NULL, CF_RESTART,
+     "events remembered for appealsctl tail -n (the last N, then follow); 0 remembers none"},
     {0},
 };
 

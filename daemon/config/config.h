@@ -77,6 +77,7 @@ struct cfg_control {
     char *group;              /* group owning the socket */
     char *admin_group;        /* peers in this group (or root/same uid) may steer */
     uint64_t max_output;      /* per-client buffered bytes before events are dropped */
+    int64_t recent_events;    /* events remembered for tail's "last" (0: none) */
 };
 
 struct source_cfg;

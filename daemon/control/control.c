@@ -19,6 +19,7 @@
 #include "app.h"
 #include "config.h"
 #include "filter.h"
+#include "recent.h"
 #include "json.h"
 #include "log.h"
 #include "sbuf.h"
@@ -33,6 +34,7 @@
 struct ctl_sub {
     struct ctl_filter filter;
     uint64_t dropped;        /* events lost since the last notice */
+    int64_t last;            /* remembered events to replay first; -1: none asked */
 };
 
 struct control {
@@ -44,6 +46,7 @@ struct control {
     uint64_t accepted, refused_busy, requests, forbidden;
     uint64_t events_sent, events_dropped;
     size_t output_high_water;   /* the most bytes ever waiting for one client */
+    struct recent *recent;      /* the last events, for tail's "last" */
 };
 
 struct ctl_client {
@@ -66,6 +69,7 @@ struct ctl_client {
 
 static void client_unref(struct ctl_client *c);
 static void process_lines(struct ctl_client *c);
+static void tail_replay(struct ctl_client *c);
 
 bool ctl_is_admin(const struct ctl_client *c) { return c->admin; }
 uid_t ctl_peer_uid(const struct ctl_client *c) { return c->uid; }
@@ -243,6 +247,8 @@ static void handle_line(struct ctl_client *c, const char *line, size_t len)
     jw_obj_end(&w);
     finish_reply(c, rc == 0 ? b.p : NULL);
     sbuf_free(&b);
+    if (rc == 0 && c->sub && c->sub->last >= 0)
+        tail_replay(c);
 }
 
 static void too_long(struct ctl_client *c)
@@ -433,13 +439,46 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
               c->admin ? "admin" : "read-only");
 }
 
-static const char *const tail_args[] = {NULL};
+static const char *const tail_args[] = {"last", NULL};
+
+static void replay_line(void *arg, const char *line, size_t len)
+{
+    send_raw(arg, line, len);
+}
+
+/* After the tail's reply: the remembered events it asked for, then
+ * {"caught_up": N}, so a client that only wanted the past can stop there. */
+static void tail_replay(struct ctl_client *c)
+{
+    size_t n = c->ctl ? recent_replay(c->ctl->recent, &c->sub->filter, (size_t)c->sub->last,
+                                      now_ms(), replay_line, c)
+                      : 0;
+    char b[64];
+    int len = snprintf(b, sizeof(b), "{\"caught_up\":%zu}\n", n);
+    send_raw(c, b, (size_t)len);
+    c->sub->last = -1;
+}
+
+static int tail_last(const struct json *args, int64_t *last, char *err, size_t errlen)
+{
+    const struct json *v = json_get(args, "last");
+    *last = -1;
+    if (v == NULL || v->type == JSON_NULL)
+        return 0;
+    if (!json_int64(v, last) || *last < 0 || *last > 100000) {
+        snprintf(err, errlen, "'last' must be a number of events, 0..100000");
+        return -1;
+    }
+    return 0;
+}
 
 int ctl_cmd_tail(struct ctl_client *c, struct app *app, const struct json *args, struct jw *w)
 {
     char err[256];
     struct ctl_sub *s = calloc(1, sizeof(*s));
-    if (ctl_filter_parse(&s->filter, args, tail_args, true, err, sizeof(err)) != 0) {
+    if (ctl_filter_parse(&s->filter, args, tail_args, true, err, sizeof(err)) != 0 ||
+        tail_last(args, &s->last, err, sizeof(err)) != 0) {
+        ctl_filter_free(&s->filter);
         free(s);
         ctl_error(c, "bad_args", "%s", err);
         return -1;
@@ -510,26 +549,28 @@ static bool subscriber_wants(const struct ctl_client *c, const struct tail_event
     return c->sub && !c->closed && ctl_filter_match(&c->sub->filter, ev, now);
 }
 
-bool control_has_subscribers(const struct control *ctl) { return ctl && ctl->nsubs > 0; }
+bool control_has_subscribers(const struct control *ctl)
+{
+    return ctl && (ctl->nsubs > 0 || ctl->recent);
+}
 
 void control_publish(struct control *ctl, const struct tail_event *ev)
 {
-    if (ctl == NULL || ctl->nsubs == 0)
+    if (!control_has_subscribers(ctl))
         return;
     int64_t now = now_ms();
     size_t limit = max_output(ctl);
     struct sbuf line = SBUF_INIT;
+    sbuf_adds(&line, "{\"event\":");
+    if (ev->json)
+        sbuf_adds(&line, ev->json);
+    else
+        event_json(&line, ev, ctl->app->cfg->daemon.timezone);
+    sbuf_adds(&line, "}\n");
+    recent_add(ctl->recent, ev, line.p, line.len);
     for (struct ctl_client *c = ctl->clients; c; c = c->next) {
         if (!subscriber_wants(c, ev, now))
             continue;
-        if (line.len == 0) {
-            sbuf_adds(&line, "{\"event\":");
-            if (ev->json)
-                sbuf_adds(&line, ev->json);
-            else
-                event_json(&line, ev, ctl->app->cfg->daemon.timezone);
-            sbuf_adds(&line, "}\n");
-        }
         /* Once dropping, keep dropping until the notice went out: the
          * client then sees events, {"dropped": N}, events, in that order. */
         if (c->sub->dropped || out_len(c) + line.len > limit) {
@@ -567,6 +608,7 @@ struct control *control_start(struct app *app, char *err, size_t errlen)
     struct control *ctl = calloc(1, sizeof(*ctl));
     ctl->app = app;
     ctl->path = strdup(cc->socket);
+    ctl->recent = recent_new((size_t)cc->recent_events);
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     if (strlen(cc->socket) >= sizeof(sun.sun_path)) {
         snprintf(err, errlen, "control.socket: path longer than %zu bytes: %s",
@@ -612,6 +654,8 @@ void control_free(struct control *ctl)
 {
     if (ctl == NULL)
         return;
+    recent_free(ctl->recent);
+    ctl->recent = NULL;
     if (ctl->lis) {
         evconnlistener_free(ctl->lis);
         unlink(ctl->path);

@@ -143,7 +143,7 @@ def test_tail_show_list_end_to_end():
         s1, maykop = _tail(sock, {"org": "maykop"})
         s2, minzdrav = _tail(sock, {"org": ["minzdrav"], "types": "appeal"})
         s3, soon = _tail(sock, {"due_within_s": 60, "state": "open"})
-        ctl = subprocess.Popen([str(h.ctl_binary()), "-s", sock, "tail", "-f", "-n", "2",
+        ctl = subprocess.Popen([str(h.ctl_binary()), "-s", sock, "tail", "--count", "2",
                                 "--org", "minzdrav"], stdout=subprocess.PIPE, text=True)
         h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 4,
                      what="four tail subscribers")
@@ -224,7 +224,7 @@ def test_lifecycle_events_reach_the_tail_in_the_compact_shape():
     with h.Services() as svc, apd.Apd(svc, overrides=over) as a:
         sock = str(a.tmp / "ctl.sock")
         s, sla = _tail(sock, {"types": "sla"})
-        ctl = subprocess.Popen([str(h.ctl_binary()), "-s", sock, "tail", "-f", "-n", "1",
+        ctl = subprocess.Popen([str(h.ctl_binary()), "-s", sock, "tail", "--count", "1",
                                 "--type", "sla"], stdout=subprocess.PIPE, text=True)
         h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 2,
                      what="two tail subscribers")
@@ -240,6 +240,43 @@ def test_lifecycle_events_reach_the_tail_in_the_compact_shape():
         assert "+03  breach" in line and ID_MAYKOP in line, line
         assert " maykop " in line and " roads " in line and "--:--:--" not in line, line
         s.close()
+
+
+def test_tail_n_shows_the_last_events_then_stops_or_follows():
+    """tail -n N is journalctl's: the last N events the daemon remembers that
+    pass the filters, oldest first, then exit; with -f it goes on live
+    (issue 15: -n used to wait for N new events)."""
+    with h.Services() as svc, apd.Apd(svc) as a:
+        sock = str(a.tmp / "ctl.sock")
+        for cid, page in ((801, 100001), (802, 100002), (803, 100001)):
+            a.post("/webhook/vk", vk_comment(page, cid, "На ул. Пионерской яма на дороге"))
+        a.wait_idle()
+        out = a.appealsctl("tail", "-n", "2", "--org", "maykop", "--type", "appeal").stdout
+        lines = [l for l in out.splitlines() if l.strip()]
+        assert len(lines) == 2, out
+        assert vk_appeal_id(100001, 801) in lines[0] and vk_appeal_id(100001, 803) in lines[1], out
+        s, f = _tail(sock, {"last": 10, "types": "appeal"})
+        got = []
+        while True:
+            line = json.loads(f.readline())
+            if "caught_up" in line:
+                break
+            got.append(line["event"]["appeal_id"])
+        assert line == {"caught_up": len(got)} and len(got) >= 3, (line, got)
+        assert got.index(vk_appeal_id(100001, 801)) < got.index(vk_appeal_id(100001, 803)), got
+        a.post("/webhook/vk", vk_comment(100002, 804, "Когда откроют поликлинику?"))
+        assert _next_event(f)["event"]["appeal_id"] == vk_appeal_id(100002, 804)
+        s.close()
+        ctl = subprocess.Popen([str(h.ctl_binary()), "-s", sock, "tail", "-f", "-n", "1",
+                                "--count", "2", "--type", "appeal"], stdout=subprocess.PIPE,
+                               text=True)
+        h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 1,
+                     what="a tail subscriber")
+        a.post("/webhook/vk", vk_comment(100001, 805, "Не горит фонарь у дома 5"))
+        out, _ = ctl.communicate(timeout=20)
+        lines = out.splitlines()
+        assert len(lines) == 2 and vk_appeal_id(100002, 804) in lines[0], out
+        assert vk_appeal_id(100001, 805) in lines[1], out
 
 
 def test_show_finds_an_appeal_by_the_number_a_citizen_is_told():

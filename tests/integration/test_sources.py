@@ -209,7 +209,7 @@ def test_vk_deleted_by_the_page_is_not_withdrawn():
     with h.Services() as svc, apd.Apd(svc) as a:
         mod, own = vk_appeal_id(100001, 701), vk_appeal_id(100001, 702)
         ctl = subprocess.Popen([str(h.ctl_binary()), "-s", a.overrides["control.socket"],
-                                "tail", "-f", "-n", "4"], stdout=subprocess.PIPE, text=True)
+                                "tail", "--count", "4"], stdout=subprocess.PIPE, text=True)
         h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 1,
                      what="appealsctl tail")
         sock, tail = _tail(a, 2)

@@ -89,14 +89,21 @@ TEST(tail_filters_and_its_own_options)
     struct cli_request req;
     CHECK_INT(parse_line("tail -f -n 5 --type sla,appeal --org maykop,~minzdrav --overdue "
                          "--due-within 90s", &req), 0);
-    CHECK_STR(req.line, "{\"cmd\":\"tail\",\"args\":{\"types\":[\"sla\",\"appeal\"],"
-                        "\"org\":[\"maykop\",\"minzdrav\"],\"overdue\":true,"
+    CHECK_STR(req.line, "{\"cmd\":\"tail\",\"args\":{\"last\":5,\"types\":[\"sla\","
+                        "\"appeal\"],\"org\":[\"maykop\",\"minzdrav\"],\"overdue\":true,"
                         "\"due_within_s\":90}}");
-    CHECK_INT(req.count, 5);
+    CHECK_INT(req.count, 0);
+    CHECK_INT(req.lines, 5);
+    CHECK(req.follow);
     CHECK(req.cmd->stream);
+    cli_request_free(&req);
+    CHECK_INT(parse_line("tail -n 0", &req), 0);   /* nothing from the past; follow */
+    CHECK_INT(req.lines, 0);
+    CHECK(!req.follow);
     cli_request_free(&req);
     CHECK_INT(parse_line("tail --count=3", &req), 0);
     CHECK_INT(req.count, 3);
+    CHECK_INT(req.lines, -1);
     CHECK_STR(req.line, "{\"cmd\":\"tail\",\"args\":{}}");
     cli_request_free(&req);
     /* a due-within below a second rounds up: never a narrower window */
@@ -151,7 +158,8 @@ TEST(usage_errors_say_what_is_wrong)
     check_usage_error("list --org", "--org needs a value (ORG)");
     check_usage_error("list --org ,", "--org: the value must not be empty");
     check_usage_error("close " ID " --reason=", "--reason: the value must not be empty");
-    check_usage_error("tail -n 0", "--count: expected a whole number above 0");
+    check_usage_error("tail --count 0", "--count: expected a whole number above 0");
+    check_usage_error("tail -n -1", "--lines: expected a whole number 0..100000");
 }
 
 TEST(json_and_help_after_the_command)

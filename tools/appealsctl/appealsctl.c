@@ -106,11 +106,19 @@ static int stream_line(struct ctx *c, const struct sbuf *line)
     return fflush(stdout) != 0 || ferror(stdout) ? -1 : rc;
 }
 
+/* The daemon's {"caught_up": N} after the remembered events of -n N. */
+static bool caught_up(const struct sbuf *line)
+{
+    return line->len > 13 && strncmp(line->p, "{\"caught_up\":", 13) == 0;
+}
+
 static int follow(struct ctx *c, const struct cli_request *req)
 {
     struct sbuf line = SBUF_INIT;
     int64_t events = 0;
     int rc = 0;
+    /* journalctl's -n: the last N, and only them unless -f (or --count) */
+    bool past_only = req->lines >= 0 && !req->follow && req->count == 0;
     while (req->count == 0 || events < req->count) {
         int r = client_read_line(c->fd, &line);
         if (r < 0 && errno == EINTR && interrupted)
@@ -121,6 +129,13 @@ static int follow(struct ctx *c, const struct cli_request *req)
             rc = fail(c, r == 0 ? "the daemon closed the stream (stopped or restarted)"
                                 : "lost the connection to the daemon");
             break;
+        }
+        if (caught_up(&line)) {
+            if (c->json)
+                printf("%s\n", line.p);
+            if (past_only)
+                break;
+            continue;
         }
         int s = stream_line(c, &line);
         if (s < 0)

@@ -38,9 +38,13 @@ static const struct cli_opt o_type = {
     "type", 0, OPT_LIST, "types", "TYPE", .help = "event types: appeal, sla, status"};
 static const struct cli_opt o_follow = {
     "follow", 'f', OPT_FLAG, NULL, NULL,
-    .help = "keep streaming until interrupted (the default, unless --count)"};
+    .help = "keep streaming until interrupted (the default, unless --lines or --count)"};
+static const struct cli_opt o_lines = {
+    "lines", 'n', OPT_INT, "last", "N", 0, 100000,
+    .help = "first the last N events the daemon remembers ([control] recent_events); "
+            "without -f, stop there"};
 static const struct cli_opt o_count = {
-    "count", 'n', OPT_INT, NULL, "N", 1, INT64_MAX, .help = "exit after N events"};
+    "count", 0, OPT_INT, NULL, "N", 1, INT64_MAX, .help = "exit after N events (scripts)"};
 static const struct cli_opt o_limit = {
     "limit", 0, OPT_INT, "limit", "N", 1, 1000, .help = "at most N appeals (default 50)"};
 static const struct cli_opt o_by = {
@@ -75,7 +79,8 @@ static const struct cli_opt o_wait = {
 
 static const struct cli_opt *const no_opts[] = {NULL};
 static const struct cli_opt *const stats_opts[] = {&o_by, NULL};
-static const struct cli_opt *const tail_opts[] = {&o_follow, &o_count, &o_type, FILTERS, NULL};
+static const struct cli_opt *const tail_opts[] = {&o_follow, &o_lines, &o_count, &o_type,
+                                                  FILTERS, NULL};
 static const struct cli_opt *const list_opts[] = {&o_limit, FILTERS, NULL};
 static const struct cli_opt *const answer_opts[] = {&o_link, &o_reason_opt, NULL};
 static const struct cli_opt *const reason_opts[] = {&o_reason, NULL};
@@ -471,6 +476,7 @@ static int build(const struct cli_command *cmd, const struct parsed *p, struct c
 int cli_parse(int argc, char *const *argv, struct cli_request *req, char *err, size_t errlen)
 {
     memset(req, 0, sizeof(*req));
+    req->lines = -1;
     const struct cli_command *cmd = argc > 0 ? cli_find(argv[0]) : NULL;
     if (cmd == NULL) {
         snprintf(err, errlen, "unknown command '%s'", argc > 0 ? argv[0] : "");
@@ -512,6 +518,10 @@ int cli_parse(int argc, char *const *argv, struct cli_request *req, char *err, s
             }
             req->count = x;
         }
+        if (o == &o_follow && p.val[k])
+            req->follow = true;
+        if (o == &o_lines && p.val[k] && parse_int64(p.val[k], &req->lines) != 0)
+            req->lines = -1;
     }
     return build(cmd, &p, req, err, errlen);
 }

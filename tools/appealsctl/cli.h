@@ -71,7 +71,9 @@ struct cli_request {
     char *line;                 /* the request's JSON, one line, no newline */
     bool json;                  /* --json given after the command */
     bool help;                  /* COMMAND --help: print its usage, send nothing */
-    int64_t count;              /* tail -n N; 0: unbounded */
+    int64_t count;              /* tail --count N; 0: unbounded */
+    int64_t lines;              /* tail -n N: the last N first; -1: not asked */
+    bool follow;                /* tail -f */
 };
 
 /**
