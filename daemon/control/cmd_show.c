@@ -15,6 +15,7 @@
 #include "control.h"
 #include "json.h"
 #include "message.h"
+#include "record.h"
 #include "redis.h"
 #include "sbuf.h"
 #include "units.h"
@@ -33,6 +34,7 @@ struct show {
     int pending;
     bool failed, found;
     struct sbuf appeal, audit;   /* encoded object and array */
+    struct sbuf sla;             /* the record's clocks as the contract's "sla" object */
     struct timer *timers;
     size_t ntimers, cap;
 };
@@ -44,6 +46,7 @@ static void show_free(struct show *s)
     free(s->timers);
     sbuf_free(&s->appeal);
     sbuf_free(&s->audit);
+    sbuf_free(&s->sla);
     free(s->id);
     free(s->tz);
     free(s->text);
@@ -167,6 +170,10 @@ static void finish(struct show *s)
     jw_kstr(&w, "number", number);
     jw_key(&w, "appeal");
     jw_raw(&w, s->appeal.p, s->appeal.len);
+    if (s->sla.len) {
+        jw_key(&w, "sla");
+        jw_raw(&w, s->sla.p, s->sla.len);
+    }
     jw_key(&w, "timers");
     jw_arr(&w);
     for (size_t i = 0; i < s->ntimers; i++) {
@@ -224,6 +231,19 @@ static void timers_of(struct show *s, const redisReply *rec)
     }
 }
 
+/* The clocks in words and local times (the Kafka contract's "sla"
+ * object), so appealsctl need not decode fr_bud or fw_st. */
+static void write_sla(struct show *s, const redisReply *rep)
+{
+    struct appeal_rec rec;
+    record_init(&rec, s->id);
+    record_parse(&rec, rep, NULL);
+    struct jw w;
+    jw_init(&w, &s->sla);
+    record_sla_json(&w, &rec, s->tz);
+    record_free(&rec);
+}
+
 static void read_done(struct show *s)
 {
     if (--s->pending == 0)
@@ -249,6 +269,7 @@ static void on_record(struct redis *r, redisReply *rep, void *arg)
         s->found = true;
         write_record(s, rep);
         timers_of(s, rep);
+        write_sla(s, rep);
     }
     read_done(s);
 }

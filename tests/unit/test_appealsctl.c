@@ -355,7 +355,7 @@ TEST(show_record_deadlines_and_audit)
            "\"action\":\"paused\",\"reason\":\"ждём адрес\"},\"not json\"]}");
     fmt_set_now(0);
     CHECK_OUT("id                    " ID);
-    CHECK_OUT("received              2026-11-29 10:14\n");
+    CHECK_OUT("received              2026-11-29 10:14 +03\n");
     CHECK_OUT("custom_note           x");
     CHECK_OUT("events                3");
     CHECK_OUT("Яма на дороге\nуже неделю");
@@ -365,6 +365,40 @@ TEST(show_record_deadlines_and_audit)
     CHECK_OUT("org maykop; page vk:100001 belongs to maykop");
     CHECK_OUT("not json");
     CHECK(strstr(out, "received_ms") == NULL);
+}
+
+/* Clocks in words from the reply's "sla" object; their storage fields only
+ * with --raw (issue 15: show printed "fr m", "fr_bud 28800000"). */
+TEST(show_clocks_in_words_and_raw)
+{
+    static const char reply[] =
+        "{\"id\":\"" ID "\",\"number\":\"86137-07491\","
+        "\"appeal\":{\"state\":\"answered\",\"org\":\"maykop\",\"fr\":\"m\","
+        "\"fr_at\":\"1795938254276\",\"fr_bud\":\"28800000\",\"res\":\"r\","
+        "\"res_due\":\"1796366654276\",\"fz_st\":\"2\"},"
+        "\"sla\":{\"clocks\":{\"first_response\":{\"state\":\"met\",\"left_ms\":27000000,"
+        "\"allowed_ms\":28800000,\"breached\":false,"
+        "\"met_at\":\"2026-11-29T10:44:14.276+03:00\",\"used_ms\":1800000},"
+        "\"resolution\":{\"state\":\"running\",\"due\":\"2026-12-04T18:00:00.000+03:00\","
+        "\"allowed_ms\":144000000,\"breached\":true},"
+        "\"formal\":{\"state\":\"paused\",\"left_ms\":-7200000,\"allowed_ms\":2592000000,"
+        "\"breached\":false}}},\"timers\":[],\"audit\":[]}";
+    out_init(COLOR_NEVER);
+    fmt_set_now(1795936454276);
+    format(fmt_show, "show", reply);
+    CHECK_OUT("appeal                " ID);
+    CHECK_OUT("number                86137-07491");
+    CHECK_OUT("first response        met 2026-11-29 10:44 +03, after 30m00s of 8h00m");
+    CHECK_OUT("resolution            running, due 2026-12-04 18:00 +03 (in ");
+    CHECK_OUT("of 1d16h allowed, BREACHED");
+    CHECK_OUT("59-FZ term            paused, 2h00m over of 30d00h");
+    CHECK(strstr(out, "fr_bud") == NULL && strstr(out, "fz_st") == NULL);
+    fmt_set_raw(true);
+    format(fmt_show, "show", reply);
+    fmt_set_raw(false);
+    fmt_set_now(0);
+    CHECK_OUT("fr_bud                28800000");
+    CHECK_OUT("fr                    m");
 }
 
 TEST(changes_rebuild_reload_help)
@@ -459,6 +493,7 @@ int main(void)
     RUN(show_record_deadlines_and_audit);
     RUN(changes_rebuild_reload_help);
     RUN(tail_lines);
+    RUN(show_clocks_in_words_and_raw);
     RUN(usage_lists_every_command);
     free(out);
     return test_done();

@@ -161,8 +161,10 @@ static int run(struct ctx *c, const struct cli_request *req)
         rc = refused(c, req, &d->root, &raw);
     else if (c->json)
         printf("%s\n", raw.p);
-    else
+    else {
+        fmt_set_raw(req->raw);
         req->cmd->format(stdout, req->cmd, json_get(&d->root, "result"));
+    }
     json_free(d);
     sbuf_free(&raw);
     if (rc == 0 && req->cmd->stream) {

@@ -88,7 +88,11 @@ static const struct cli_opt *const extend_opts[] = {&o_days, &o_reason, NULL};
 static const struct cli_opt *const convert_opts[] = {&o_reason, &o_received, &o_registered,
                                                      NULL};
 static const struct cli_opt *const register_opts[] = {&o_at, &o_reason_opt, NULL};
+static const struct cli_opt o_raw = {
+    "raw", 0, OPT_FLAG, NULL, NULL,
+    .help = "every stored field as it is (fr_due in ms, clock states as letters)"};
 static const struct cli_opt *const reload_opts[] = {&o_wait, NULL};
+static const struct cli_opt *const show_opts[] = {&o_raw, NULL};
 
 static const char *const no_args[] = {NULL};
 static const char *const id_arg[] = {"id", NULL};
@@ -103,8 +107,8 @@ const struct cli_command cli_commands[] = {
      "open, answered, closed and overdue appeals and SLA compliance, per group"},
     {"tail", "tail", no_args, tail_opts, true, false, fmt_tail_start,
      "live appeal, SLA and status events as they happen"},
-    {"show", "show", id_arg, no_opts, false, false, fmt_show,
-     "one appeal: its record, deadlines and audit trail"},
+    {"show", "show", id_arg, show_opts, false, false, fmt_show,
+     "one appeal (by id or the citizen's number): its record, deadlines and audit trail"},
     {"list", "list", no_args, list_opts, false, false, fmt_list,
      "open appeals, newest first; with --overdue or --due-within most urgent first"},
     {"answer", "answer", id_arg, answer_opts, false, true, fmt_change,
@@ -520,6 +524,8 @@ int cli_parse(int argc, char *const *argv, struct cli_request *req, char *err, s
         }
         if (o == &o_follow && p.val[k])
             req->follow = true;
+        if (o == &o_raw && p.val[k])
+            req->raw = true;
         if (o == &o_lines && p.val[k] && parse_int64(p.val[k], &req->lines) != 0)
             req->lines = -1;
     }

@@ -74,6 +74,7 @@ struct cli_request {
     int64_t count;              /* tail --count N; 0: unbounded */
     int64_t lines;              /* tail -n N: the last N first; -1: not asked */
     bool follow;                /* tail -f */
+    bool raw;                   /* show --raw */
 };
 
 /**
@@ -92,6 +93,8 @@ void cli_command_usage(FILE *f, const struct cli_command *cmd);
 /* Formatters (format.c).  Relative times ("in 2h05m") count from now, or
  * from the instant given to fmt_set_now() (tests; 0 = the clock). */
 void fmt_set_now(int64_t ms);
+/* show --raw: every stored field as it is, no clocks in words. */
+void fmt_set_raw(bool raw);
 void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_stats(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_show(FILE *f, const struct cli_command *cmd, const struct json *r);

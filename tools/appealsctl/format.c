@@ -15,6 +15,10 @@ static int64_t fixed_now;
 
 void fmt_set_now(int64_t ms) { fixed_now = ms; }
 
+static bool raw_fields;
+
+void fmt_set_raw(bool raw) { raw_fields = raw; }
+
 static int64_t now(void) { return fixed_now ? fixed_now : now_ms(); }
 
 static const char *str(const struct json *o, const char *k)
@@ -246,6 +250,34 @@ static bool listed(const char *k)
     return strcmp(k, "text") == 0;
 }
 
+/* The clocks' storage fields (fr, fr_due, fr_bud, rg_st, ...): shown in
+ * words from the reply's "sla" object unless --raw. */
+static bool clock_field(const char *k)
+{
+    static const char *const prefix[] = {"fr", "res", "fz", "rg", "fw"};
+    static const char *const suffix[] = {"", "_due", "_left", "_bud", "_at", "_used", "_st"};
+    for (size_t i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++) {
+        size_t n = strlen(prefix[i]);
+        if (strncmp(k, prefix[i], n) != 0)
+            continue;
+        for (size_t j = 0; j < sizeof(suffix) / sizeof(suffix[0]); j++)
+            if (strcmp(k + n, suffix[j]) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* "2026-11-29 10:14 +03" from "2026-11-29T10:14:14.276+03:00": the daemon's
+ * local time, labelled with its offset. */
+static const char *zoned_time(const char *iso, char *out, size_t n)
+{
+    if (iso == NULL || strlen(iso) < 19 || iso[10] != 'T')
+        return iso ? iso : "-";
+    const char *zone = strpbrk(iso + 19, "+-Z");
+    snprintf(out, n, "%.10s %.5s %.3s", iso, iso + 11, zone ? zone : "");
+    return out;
+}
+
 static void show_field(FILE *f, const char *k, const struct json *v)
 {
     char t[64];
@@ -253,8 +285,67 @@ static void show_field(FILE *f, const char *k, const struct json *v)
     if (s == NULL || (v->type == JSON_STRING && s[0] == '\0'))
         return;
     if (v->type == JSON_STRING && strlen(s) >= 25 && s[10] == 'T' && s[4] == '-')
-        s = short_time(s, t, sizeof(t));
+        s = zoned_time(s, t, sizeof(t));
     out_kv(f, k, s);
+}
+
+static const char *clock_label(const char *name)
+{
+    static const char *const names[][2] = {
+        {"first_response", "first response"}, {"resolution", "resolution"},
+        {"formal", "59-FZ term"}, {"registration", "registration"}, {"forward", "forward"}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(names[i][0], name) == 0)
+            return names[i][1];
+    return name;
+}
+
+static const char *ms_text(const struct json *o, const char *k, char *out, size_t n)
+{
+    int64_t v;
+    if (!json_int64(json_get(o, k), &v))
+        return "-";
+    format_duration(v < 0 ? -v : v, out, n);
+    return out;
+}
+
+/* One clock of the "sla" object in a line: what state, when, how much. */
+static void show_clock(FILE *f, const char *name, const struct json *c)
+{
+    char line[256], t[48], a[32], b[32], rel[64];
+    const char *st = str(c, "state") ?: "?";
+    int64_t left = 0, due_ms = 0;
+    json_int64(json_get(c, "left_ms"), &left);
+    if (strcmp(st, "running") == 0) {
+        const char *due = str(c, "due");
+        if (due && parse_iso8601(due, "UTC", &due_ms) == 0)
+            relative(due_ms, rel, sizeof(rel));
+        else
+            snprintf(rel, sizeof(rel), "?");
+        snprintf(line, sizeof(line), "running, due %s (%s) of %s allowed",
+                 zoned_time(due, t, sizeof(t)), rel, ms_text(c, "allowed_ms", a, sizeof(a)));
+    } else if (strcmp(st, "met") == 0 || strcmp(st, "stopped") == 0) {
+        const char *at = str(c, strcmp(st, "met") == 0 ? "met_at" : "stopped_at");
+        int n = snprintf(line, sizeof(line), "%s %s", st, zoned_time(at, t, sizeof(t)));
+        if (json_get(c, "used_ms") && n > 0)
+            snprintf(line + n, sizeof(line) - (size_t)n, ", after %s of %s",
+                     ms_text(c, "used_ms", a, sizeof(a)), ms_text(c, "allowed_ms", b, sizeof(b)));
+    } else {
+        snprintf(line, sizeof(line), "%s, %s %s of %s", st, ms_text(c, "left_ms", a, sizeof(a)),
+                 left < 0 ? "over" : "left", ms_text(c, "allowed_ms", b, sizeof(b)));
+    }
+    if (json_truthy(json_get(c, "breached")))
+        strncat(line, ", BREACHED", sizeof(line) - strlen(line) - 1);
+    out_kv(f, clock_label(name), line);
+}
+
+static void show_clocks(FILE *f, const struct json *sla)
+{
+    const struct json *clocks = json_get(sla, "clocks");
+    if (clocks == NULL || clocks->type != JSON_OBJECT || clocks->len == 0)
+        return;
+    for (uint32_t i = 0; i < clocks->len; i++)
+        show_clock(f, clocks->u.o[i].key, &clocks->u.o[i].val);
 }
 
 static void show_timers(FILE *f, const struct json *timers)
@@ -328,9 +419,12 @@ void fmt_show(FILE *f, const struct cli_command *cmd, const struct json *r)
     for (uint32_t i = 0; a && a->type == JSON_OBJECT && i < a->len; i++) {
         const char *k = a->u.o[i].key;
         size_t kl = strlen(k);
-        if (!listed(k) && !(kl > 3 && strcmp(k + kl - 3, "_ms") == 0) && strcmp(k, "seq") != 0)
+        bool internal = (kl > 3 && strcmp(k + kl - 3, "_ms") == 0) || clock_field(k);
+        if (!listed(k) && strcmp(k, "seq") != 0 && (raw_fields || !internal))
             show_field(f, k, &a->u.o[i].val);
     }
+    if (!raw_fields)
+        show_clocks(f, json_get(r, "sla"));
     if (json_get(a, "seq"))
         out_kv(f, "events", num(a, "seq"));
     if (str(a, "text"))
