@@ -69,7 +69,8 @@ def test_dpkg_buildpackage_builds_the_package():
                  "/etc/appealsd/conf.d/20-pages.conf", "/lib/systemd/system/appealsd.service",
                  "/lib/systemd/system/appealsd@.service", "/usr/lib/sysusers.d/appealsd.conf",
                  "/usr/share/man/man8/appealsd.8.gz", "/usr/share/man/man1/appealsctl.1.gz",
-                 "/usr/share/man/man5/appealsd.conf.5.gz"):
+                 "/usr/share/man/man5/appealsd.conf.5.gz",
+                 "/usr/share/bash-completion/completions/appealsctl"):
         assert path in files, "%s is not in the package" % path
     for doc in ("control-protocol.md", "README.Debian"):
         assert any(f.startswith("/usr/share/doc/appealsd/" + doc) for f in files), doc

@@ -40,6 +40,10 @@ def test_meson_install_into_destdir():
         hits = [f for f in files if f.endswith("/" + parent + "/" + name)]
         assert hits, "%s is not installed under .../%s/" % (name, parent)
     assert any(f.endswith("/sysusers.d/appealsd.conf") for f in files), files
+    completion = next((f for f in files if f.endswith("/bash-completion/completions/appealsctl")),
+                      None)
+    assert completion, "appealsctl's bash completion is not installed"
+    check_completion(dest / completion.lstrip("/"))
     # every file of the classifier's knowledge (lexicons, the trained model):
     # a directory lexicon silently loads what is there, so a file left out
     # of the install would only show as worse decisions
@@ -62,6 +66,30 @@ def test_meson_install_into_destdir():
                         "daemon.plugin_dir=%s" % (dest / plugdir.lstrip("/"))],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and ": ok (" in p.stdout, p.stdout + p.stderr
+
+
+def complete(script, *words):
+    """What bash completes for the words typed so far (the last one is the
+    word being completed), with the generated completion script."""
+    bash = shutil.which("bash")
+    words = ["appealsctl"] + list(words)
+    prog = ('source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _appealsctl; '
+            'printf "%s\\n" "${COMPREPLY[@]}"')
+    p = subprocess.run([bash, "-c", prog, "complete", str(script)] + words,
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0, p.stderr
+    return sorted(w for w in p.stdout.split("\n") if w)
+
+
+def check_completion(script):
+    """The completion offers the commands and each command's own options,
+    as appealsctl's command table has them (issue 15: no completion)."""
+    assert complete(script, "ta") == ["tail"]
+    assert "show" in complete(script, "") and "register" in complete(script, "")
+    assert complete(script, "tail", "--fo") == ["--follow"]
+    assert complete(script, "-s", "/run/x.sock", "show", "--r") == ["--raw"]
+    assert complete(script, "stats", "--by", "mu") == ["municipality"]
+    assert "--days" in complete(script, "extend", "ID", "--")
 
 
 if __name__ == "__main__":
