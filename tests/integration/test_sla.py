@@ -467,13 +467,22 @@ def test_redis_restart_keeps_the_timers():
         rsvc.stop_redis()       # saves a snapshot
         time.sleep(1)
         rsvc.start_redis()      # and the script cache is gone: EVALSHA gets NOSCRIPT
-        evs = [e for e in sla_events(a, 4, timeout=30) if e["timer"] == "first_response"]
-        assert sorted(kinds(evs)) == sorted([("warning", "first_response", None),
-                                             ("breach", "first_response", None),
-                                             ("escalation", "first_response", 1),
-                                             ("escalation", "first_response", 2)]), kinds(evs)
+        def fr_events():
+            return [e for e in sla_events(a, 1, timeout=5) if e["timer"] == "first_response"]
+        h.wait_until(lambda: ("escalation", "first_response", 2) in kinds(fr_events()), 30,
+                     what="the last escalation after the Redis restart")
+        evs = fr_events()
+        want = [("breach", "first_response", None), ("escalation", "first_response", 1),
+                ("escalation", "first_response", 2)]
+        # The warning fires unless the outage lasted past the breach: a warning
+        # that comes due together with its breach is not sent (transition.c),
+        # which a slow restart on a loaded machine can cause.
+        if ("warning", "first_response", None) in kinds(evs):
+            want.append(("warning", "first_response", None))
+        assert sorted(kinds(evs)) == sorted(want), kinds(evs)
         time.sleep(1.5)
-        assert len([e for e in sla_events(a, 4) if e["timer"] == "first_response"]) == 4
+        again = [e for e in sla_events(a, len(want)) if e["timer"] == "first_response"]
+        assert sorted(kinds(again)) == sorted(want), kinds(again)
         st = a.ctl("status")["result"]["redis"]
         assert st["connected"] and not st["came_back_empty"], st
         assert "no reply for" not in a.daemon.log(), "a healthy connection was dropped"
