@@ -9,7 +9,8 @@
  *      first, a page at a time by score;
  *   3. for each page of candidates one pipelined HMGET per record, then the
  *      filter, until `limit` rows are found or the candidates run out.  A
- *      row's deadline is the earliest of its running clocks (fr, res, fz). 
+ *      row's deadline is the earliest of its running clocks (fr, res, fz, and
+ *      a formal appeal's registration and forward clocks, rg and fw).
  * Closed appeals are not indexed; `show ID` still finds them. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +38,12 @@
 
 /* Record fields the list reads (HMGET order). */
 enum { R_ORG, R_STATE, R_CATEGORY, R_MUNI, R_PRIORITY, R_RECEIVED, R_FR_DUE, R_FR,
-       R_C_FR, R_C_FR_DUE, R_C_RES, R_C_RES_DUE, R_C_FZ, R_C_FZ_DUE, R_N };
+       R_C_FR, R_C_FR_DUE, R_C_RES, R_C_RES_DUE, R_C_FZ, R_C_FZ_DUE, R_C_RG, R_C_RG_DUE,
+       R_C_FW, R_C_FW_DUE, R_N };
 static const char *const rec_fields[R_N] = {
     "org", "state", "category", "municipality", "priority", "received_ms",
     "first_response_due_ms", "first_response_ms",
-    "fr", "fr_due", "res", "res_due", "fz", "fz_due",
+    "fr", "fr_due", "res", "res_due", "fz", "fz_due", "rg", "rg_due", "fw", "fw_due",
 };
 
 struct due {

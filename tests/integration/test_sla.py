@@ -448,6 +448,9 @@ def test_59fz_term_runs_from_registration_and_a_forward_starts_a_new_one():
         rec = a.appeal(bid)
         assert rec["rg"] == "r" and "fz" not in rec and "registered_ms" not in rec, rec
         assert int(rec["rg_due"]) == fz_term(a, int(rec["fz_received_ms"]), 3), rec
+        # the registration is three days late by now: list --overdue shows it
+        late = [x["id"] for x in a.ctl("list", {"overdue": True})["result"]["appeals"]]
+        assert bid in late, late
         a.appealsctl("register", bid, "--at", "2026-12-02T10:00", "--reason", "вх. № 1187")
         rec = a.appeal(bid)
         assert rec["rg"] == "m" and int(rec["registered_ms"]) == reg, rec
