@@ -178,6 +178,7 @@ static void put_change(struct jw *w, const struct appeal_view *v)
         jw_obj(w);
         jw_kstr(w, "status", v->status);
         kv_opt(w, "comment", v->status_comment);
+        kv_opt(w, "executor", v->status_executor);
         jw_obj_end(w);
     }
     if (v->extension_days > 0) {
@@ -376,14 +377,21 @@ static int status_fields(struct status_msg *m, const char *key, const char *tz, 
     if (schema == NULL || strcmp(schema, STATUS_SCHEMA "/" MESSAGE_SCHEMA_VERSION) != 0)
         return fail(err, errlen, "\"schema\" must be \"%s/%s\"", STATUS_SCHEMA,
                         MESSAGE_SCHEMA_VERSION);
-    if (m->appeal_id == NULL || m->org == NULL || m->status == NULL || at == NULL)
-        return fail(err, errlen, "\"appeal_id\", \"org\", \"status\" and \"at\" are "
-                        "required");
+    const char *required[][2] = {{"appeal_id", m->appeal_id}, {"org", m->org},
+                                 {"status", m->status}, {"at", at}};
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+        if (required[i][1] == NULL)
+            return fail(err, errlen, "\"%s\" is missing (required: appeal_id, org, status, at)",
+                        required[i][0]);
     if (!in_list(statuses, m->status))
         return fail(err, errlen, "\"status\": '%s' is not one of accepted, in_progress, "
                         "answered, resolved, rejected, need_info", m->status);
-    if (!code_valid(m->org) || (m->reroute_to && !code_valid(m->reroute_to)))
-        return fail(err, errlen, "\"org\" and \"reroute_to\" are organisation codes");
+    if (!code_valid(m->org))
+        return fail(err, errlen, "\"org\": '%s' is not an organisation code (a-z, 0-9, '_', "
+                    "'-')", m->org);
+    if (m->reroute_to && !code_valid(m->reroute_to))
+        return fail(err, errlen, "\"reroute_to\": '%s' is not an organisation code (a-z, 0-9, "
+                    "'_', '-')", m->reroute_to);
     if (parse_iso8601(at, tz, &m->at_ms) != 0)
         return fail(err, errlen, "\"at\": '%s' is not an ISO 8601 time", at);
     if (key && strcmp(key, m->appeal_id) != 0)

@@ -96,6 +96,7 @@ struct appeal_view {
     const char *reason;
     const char *status;           /* status_changed: the agency's status */
     const char *status_comment;
+    const char *status_executor;  /* the agency's department or person in charge */
     const char *tz;               /* zone of the ISO 8601 times */
 };
 

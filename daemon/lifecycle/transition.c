@@ -335,6 +335,7 @@ static void emit_change(struct tctx *t, const char *action, const struct change_
             .actor_type = atype, .actor_id = aid,
             .reason = o->reason ? o->reason : strcmp(event, "closed") == 0 ? action : NULL,
             .status = status, .status_comment = status ? t->ev->reason : NULL,
+            .status_executor = status ? t->ev->executor : NULL,
         };
         struct sbuf body = SBUF_INIT;
         message_appeal(&body, &v);

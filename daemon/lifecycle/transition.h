@@ -60,6 +60,7 @@ struct lc_event {
     const char *org;          /* reroute: the new owner; not_ours: the suggested owner
                                * (NULL: the ЦУР's triage) */
     const char *sender;       /* agency statuses: the organisation that sent it */
+    const char *executor;     /* agency statuses: the department or person in charge */
     const char *text;         /* edited: the new text */
     int64_t days;             /* extend */
     int64_t received;         /* convert: when the written обращение came in (0: now) */

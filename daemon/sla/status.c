@@ -213,7 +213,7 @@ static void handle(struct status_consumer *sc)
             .appeal_id = st.appeal_id, .idem = idem,
             .ev = {.kind = (enum lc_kind)kind, .actor = actor, .reason = st.comment,
                    .link = st.answer_link, .org = kind == LC_NOT_OURS ? st.reroute_to : NULL,
-                   .sender = st.org},
+                   .sender = st.org, .executor = st.executor},
         };
         metrics_add(sc->m_status, 1, st.status, "received");
         if (lifecycle_submit(sc->lc, &rq, on_applied, sc) != 0)

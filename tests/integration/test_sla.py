@@ -245,8 +245,14 @@ def test_agency_statuses_reroute_and_dead_letters():
                 "at": "2026-11-30T10:00:00+03:00"}
         send(dict(base, status="accepted"))
         wait_record(a, aid, lambda r: r["state"] == "accepted", "accepted", timeout=30)
-        send(dict(base, status="in_progress", comment="бригада выехала"))
+        send(dict(base, status="in_progress", comment="бригада выехала",
+                  executor="ЖКХ, участок № 3"))
         wait_record(a, aid, lambda r: r["state"] == "in_progress", "in progress")
+        # the executor the agency named reaches its status event (issue 15)
+        changed = [m["json"] for m in a.consume("org.maykop", 3)
+                   if m["json"]["event"] == "status_changed"]
+        assert changed[-1]["status"] == {"status": "in_progress", "comment": "бригада выехала",
+                                         "executor": "ЖКХ, участок № 3"}, changed
         # four refusals, each on the dead-letter topic with its reason
         send(dict(base, org="minzdrav", status="resolved"))
         send(dict(base, status="done"))
@@ -258,6 +264,9 @@ def test_agency_statuses_reroute_and_dead_letters():
         assert errors == ["not_allowed", "bad_message", "bad_json", "unknown_appeal"], dlq
         assert reasons[0].startswith("not_assigned: ") and "minzdrav" in reasons[0], reasons
         assert "done" in reasons[1], reasons
+        send(dict(base, status="accepted", at=None))
+        missing = [m["json"] for m in a.consume("dlq", 5)][4]
+        assert '"at" is missing' in missing["reason"], missing
         assert reasons[3].startswith("not_found: "), reasons
         assert dlq[2]["json"]["payload"] == "{not json", dlq[2]
         assert dlq[0]["json"]["origin"]["offset"] == 2, dlq[0]
@@ -286,12 +295,12 @@ def test_agency_statuses_reroute_and_dead_letters():
         with a.redis() as r:
             assert r.cmd("ZSCORE", a.rkey("idx:open"), aid) is None
             assert r.cmd("PTTL", a.rkey("a:{%s}" % aid)) > 0, "a closed appeal expires"
-        assert len(a.consume("dlq", 5)) == 5
+        assert len(a.consume("dlq", 6)) == 6
         # offsets were stored: a restart does not handle (or dead-letter) anything again
         a.daemon.stop()
         a.start()
         time.sleep(6)
-        assert len(a.consume("dlq", 5)) == 5
+        assert len(a.consume("dlq", 6)) == 6
         assert [x["action"] for x in audit(a, aid)].count("resolved") == 1
 
 

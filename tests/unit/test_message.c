@@ -82,12 +82,17 @@ TEST(status_messages)
         {"[1]", NULL, "bad_message", "a JSON object"},
         {"{\"schema\":\"appealsd.status/2\"}", NULL, "bad_message", "\"schema\" must be"},
         {"{\"schema\":\"appealsd.status/1\",\"appeal_id\":\"a\",\"org\":\"m\"}", NULL,
-         "bad_message", "are required"},
+         "bad_message", "\"status\" is missing"},
+        {"{\"schema\":\"appealsd.status/1\",\"appeal_id\":\"a\",\"org\":\"m\",\"status\":"
+         "\"accepted\"}", NULL, "bad_message", "\"at\" is missing"},
         {"{\"schema\":\"appealsd.status/1\",\"appeal_id\":\"a\",\"org\":\"m\",\"status\":\"done\","
          "\"at\":\"2026-11-29T10:00:00Z\"}", NULL, "bad_message", "'done' is not one of"},
         {"{\"schema\":\"appealsd.status/1\",\"appeal_id\":\"a\",\"org\":\"M!\",\"status\":"
          "\"accepted\",\"at\":\"2026-11-29T10:00:00Z\"}", NULL, "bad_message",
-         "organisation codes"},
+         "\"org\": 'M!' is not an organisation code"},
+        {"{\"schema\":\"appealsd.status/1\",\"appeal_id\":\"a\",\"org\":\"m\",\"status\":"
+         "\"rejected\",\"comment\":\"x\",\"reroute_to\":\"Мин\",\"at\":\"2026-11-29T10:00:00Z\"}",
+         NULL, "bad_message", "\"reroute_to\": 'Мин' is not an organisation code"},
         {"{\"schema\":\"appealsd.status/1\",\"appeal_id\":\"a\",\"org\":\"m\",\"status\":"
          "\"accepted\",\"at\":\"tomorrow\"}", NULL, "bad_message", "not an ISO 8601"},
         {"{\"schema\":\"appealsd.status/1\",\"appeal_id\":\"a\",\"org\":\"m\",\"status\":"
