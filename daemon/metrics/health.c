@@ -370,6 +370,11 @@ static void zero_orgs(const struct apd_config *c)
     for (size_t i = 0; c->dir && i < c->dir->norgs; i++) {
         const struct org *o = &c->dir->orgs[i];
         zero("appealsd_appeals_total", o->code, "created");
+        zero("appealsd_sla_breaches_total", o->code, NULL);
+        zero("appealsd_first_responses_total", o->code, NULL);
+        zero("appealsd_first_responses_on_time_total", o->code, NULL);
+        if (o->municipality)
+            zero("appealsd_sla_breaches_by_municipality_total", o->municipality, NULL);
         if (o->kafka && o->topic) {
             zero("appealsd_kafka_messages_total", o->topic, NULL);
             zero("appealsd_kafka_delivery_seconds", o->topic, NULL);

@@ -29,7 +29,6 @@
 #include "appeals.h"
 #include "calyears.h"
 #include "config.h"
-#include "directory.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis.h"
@@ -213,7 +212,9 @@ void sla_gauges_count(const char *org, const char *municipality, int breaches, b
         metrics_add(m_fr_ontime, 1, org);
 }
 
-static void count_families(const struct apd_config *c)
+/* Their label values are pre-registered with the others'
+ * (health_preregister), also after a reload. */
+static void count_families(void)
 {
     m_breaches = metrics_family("appealsd_sla_breaches_total", M_COUNTER,
                                 "Deadlines breached, by organisation", "org");
@@ -223,14 +224,6 @@ static void count_families(const struct apd_config *c)
                           "First responses given, by organisation", "org");
     m_fr_ontime = metrics_family("appealsd_first_responses_on_time_total", M_COUNTER,
                                  "First responses given before their deadline", "org");
-    for (size_t i = 0; c->dir && i < c->dir->norgs; i++) {
-        const struct org *o = &c->dir->orgs[i];
-        metrics_add(m_breaches, 0, o->code);
-        metrics_add(m_fr, 0, o->code);
-        metrics_add(m_fr_ontime, 0, o->code);
-        if (o->municipality)
-            metrics_add(m_breaches_muni, 0, o->municipality);
-    }
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg) { sla_gauges_refresh(arg); }
@@ -278,7 +271,7 @@ struct sla_gauges *sla_gauges_new(struct app *app)
                                  "1 on the one instance that exports the SLA gauges read from "
                                  "the shared Redis (it holds the lease)", NULL);
     metrics_set(g->exporter, 0);
-    count_families(app->cfg);
+    count_families();
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
     snprintf(g->me, sizeof(g->me), "%s@%s:%ld", app->cfg->daemon.instance, host,
@@ -301,6 +294,7 @@ void sla_gauges_free(struct sla_gauges *g)
     if (g == NULL)
         return;
     metrics_remove_hook(on_render, g);
+    m_breaches = m_breaches_muni = m_fr = m_fr_ontime = NULL;
     event_free(g->ev);
     free(g);
 }
