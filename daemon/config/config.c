@@ -35,6 +35,10 @@ static const struct conf_key daemon_keys[] = {
      "key of the keyed hash that pseudonymises author ids leaving the daemon"},
     {"max_inflight", CT_INT, DAEMON(max_inflight), "4096", 1, 1000000, NULL, 0,
      "spool records processed at once; the rest wait on disk, keeping memory bounded"},
+    {"health_max_spool_age", CT_DURATION, DAEMON(health_max_spool_age_ms), "5m", 0, 604800000,
+     NULL, 0, "/healthz answers 503 while the oldest unreleased spool record is older (0: off)"},
+    {"health_max_kafka_down", CT_DURATION, DAEMON(health_max_kafka_down_ms), "2m", 0,
+     604800000, NULL, 0, "/healthz answers 503 once no Kafka broker has been up this long (0: off)"},
     {0},
 };
 

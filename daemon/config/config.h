@@ -24,6 +24,8 @@ struct cfg_daemon {
     char *timezone;
     char *pseudonym_key;      /* keyed hash for author ids leaving the daemon */
     int64_t max_inflight;     /* spool records processed at once */
+    int64_t health_max_spool_age_ms;  /* /healthz 503 past this backlog age (0: off) */
+    int64_t health_max_kafka_down_ms; /* /healthz 503 after Kafka is down this long (0: off) */
 };
 
 struct cfg_http {

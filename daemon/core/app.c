@@ -17,6 +17,7 @@
 #include "control.h"
 #include "delivery.h"
 #include "engine.h"
+#include "health.h"
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
@@ -193,6 +194,7 @@ int app_reload(struct app *app, char *err, size_t errlen)
     sources_stop(old);
     struct apd_config *prev = app->cfg;
     app->cfg = next;
+    health_preregister(app);   /* sources and organisations the new config adds */
     config_unref(prev);   /* jobs still using it keep it alive */
     log_set_level((enum log_level)next->daemon.log_level);
     app->reloads++;
@@ -243,6 +245,8 @@ static int start(struct app *app, char *err, size_t errlen)
         return -1;
     if ((app->control = control_start(app, err, errlen)) == NULL)
         return -1;
+    app->health = health_new(app);
+    health_preregister(app);
     return 0;
 }
 
@@ -256,6 +260,7 @@ static void teardown(struct app *app)
     /* Kafka before Redis: late delivery reports may still commit. */
     kafka_free(app->kafka, 2000);
     redis_free(app->redis);
+    health_free(app->health);   /* after Redis: a PING's callback reaches into it */
     delivery_free(app->delivery);   /* after Redis: its callbacks reach into it */
     sla_engine_free(app);   /* likewise, and after Kafka's last delivery reports */
     pipeline_free(app->pipeline);

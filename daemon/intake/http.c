@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -70,15 +71,18 @@ static void reply_unavailable(struct app *app, struct evhttp_request *req, const
     http_reply_text(req, 503, why);
 }
 
+/* The first line says "ok" or why not; a line per check follows. */
 static void on_healthz(struct http_server *h, struct evhttp_request *req)
 {
-    struct app *app = h->app;
-    if (app->state != APP_RUNNING)
-        reply_unavailable(app, req, "draining\n");
-    else if (spool_full(app->spool))
-        reply_unavailable(app, req, "spool full\n");
+    struct sbuf b = SBUF_INIT;
+    bool ok = h->app->health ? health_check(h->app->health, &b) : false;
+    if (h->app->health == NULL)
+        sbuf_adds(&b, "starting\n");
+    if (ok)
+        http_reply_text(req, 200, b.p);
     else
-        http_reply_text(req, 200, "ok\n");
+        reply_unavailable(h->app, req, b.p);
+    sbuf_free(&b);
 }
 
 static void on_metrics(struct evhttp_request *req)

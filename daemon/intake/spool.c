@@ -66,6 +66,24 @@ void seg_set_released(struct segment *s, uint32_t idx)
     s->bits[byte] |= (uint8_t)(1u << (idx % 8));
 }
 
+/* 8 bytes a record (a 1 GiB spool of 1 KiB bodies: 8 MiB) buy an exact
+ * "oldest unreleased record" without reading the disk at each scrape. */
+void seg_note_received(struct segment *s, uint32_t idx, int64_t received_ms)
+{
+    if (idx >= s->rcv_cap) {
+        size_t n = s->rcv_cap ? s->rcv_cap : 256;
+        while (n <= idx)
+            n *= 2;
+        int64_t *p = realloc(s->rcv, n * sizeof(*p));
+        if (p == NULL)
+            abort();
+        memset(p + s->rcv_cap, 0, (n - s->rcv_cap) * sizeof(*p));
+        s->rcv = p;
+        s->rcv_cap = n;
+    }
+    s->rcv[idx] = received_ms;
+}
+
 static void collect(struct spool *sp);
 
 /* Marks idx released in memory and in the segment's release log. */
@@ -324,6 +342,7 @@ void seg_free(struct segment *s)
     if (s->ackfd >= 0)
         close(s->ackfd);
     free(s->bits);
+    free(s->rcv);
     free(s->pend);
     free(s);
 }
@@ -604,6 +623,7 @@ int spool_append(struct spool *sp, const char *source, const char *path, int64_t
     else
         sp->wh = w;
     sp->wt = w;
+    seg_note_received(s, s->nrec, received_ms);
     s->size += enc.total;
     s->nrec++;
     s->nvalid++;
@@ -711,6 +731,18 @@ void spool_get_stats(struct spool *sp, struct spool_stats *st)
 {
     *st = sp->st;
     st->bytes = sp->bytes;
+}
+
+int64_t spool_oldest_unreleased_ms(struct spool *sp)
+{
+    for (struct segment *s = sp->segs; s; s = s->next) {
+        /* Releases only add bits, so the hint only moves forward. */
+        while (s->first_unrel < s->nrec && seg_is_released(s, s->first_unrel))
+            s->first_unrel++;
+        if (s->first_unrel < s->nrec)
+            return s->first_unrel < s->rcv_cap ? s->rcv[s->first_unrel] : 0;
+    }
+    return 0;
 }
 
 bool spool_full(struct spool *sp)

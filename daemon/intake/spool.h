@@ -102,5 +102,8 @@ extern ssize_t (*spool_pwrite)(int fd, const void *buf, size_t len, off_t off);
 /* Over quota: nearly full, or an append was refused for quota and nothing
  * has been freed since (for /healthz and STATUS=). */
 bool spool_full(struct spool *sp);
+/* received_ms of the oldest record not yet released (0: none), for the
+ * backlog age in /metrics and /healthz. */
+int64_t spool_oldest_unreleased_ms(struct spool *sp);
 
 #endif

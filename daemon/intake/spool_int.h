@@ -27,6 +27,9 @@ struct segment {
     uint32_t nreleased;
     uint8_t *bits;       /* released records, by index */
     size_t bits_len;
+    int64_t *rcv;        /* received_ms by index, for the oldest record's age */
+    size_t rcv_cap;
+    uint32_t first_unrel; /* no record below this index is unreleased */
     bool active, failed;
     struct segment *next;
 };
@@ -89,6 +92,7 @@ char *spool_seg_path(const struct spool *sp, uint64_t seq, const char *ext);
 bool seg_is_released(const struct segment *s, uint32_t idx);
 void seg_set_released(struct segment *s, uint32_t idx);
 void seg_free(struct segment *s);
+void seg_note_received(struct segment *s, uint32_t idx, int64_t received_ms);
 void seg_append_list(struct spool *sp, struct segment *s);
 
 /* Reads the record at off (below limit).  Returns its length with *out a

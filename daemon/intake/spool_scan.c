@@ -155,6 +155,7 @@ static void scan_segment(struct spool *sp, struct segment *s, uint64_t size)
                 seg_set_released(s, lost);
                 s->nreleased++;
             }
+            seg_note_received(s, (uint32_t)r.id, r.received_ms);
             s->nrec = (uint32_t)r.id + 1;
             s->nvalid = s->nrec;
             off += (uint64_t)n;

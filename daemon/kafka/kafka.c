@@ -22,6 +22,7 @@ struct kafka {
     struct event *kev, *tick;
     int pipe[2];
     int brokers_up;
+    int64_t queue_bytes;   /* msg_size of the last statistics */
     bool stats_seen;
     int64_t last_ok_ms;
     struct mfam *m_latency, *m_errors, *m_produced;
@@ -100,6 +101,7 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
             up++;
     }
     k->brokers_up = up;
+    json_int64(json_get(&d->root, "msg_size"), &k->queue_bytes);
     k->stats_seen = true;
     json_free(d);
     return 0;
@@ -240,6 +242,7 @@ int kafka_produce(struct kafka *k, const char *topic, const char *key, const voi
 
 size_t kafka_outq(struct kafka *k) { return k && k->rk ? (size_t)rd_kafka_outq_len(k->rk) : 0; }
 int kafka_brokers_up(struct kafka *k) { return k->brokers_up; }
+int64_t kafka_queue_bytes(struct kafka *k) { return k->queue_bytes; }
 
 bool kafka_up(struct kafka *k)
 {

@@ -38,6 +38,9 @@ size_t kafka_outq(struct kafka *k);
 /* Connected brokers seen in the last statistics, and whether any is up. */
 int kafka_brokers_up(struct kafka *k);
 bool kafka_up(struct kafka *k);
+/* Bytes waiting in the producer's queues (librdkafka's msg_size statistic,
+ * refreshed every 2 s). */
+int64_t kafka_queue_bytes(struct kafka *k);
 /* Drop what is still only queued locally (shutdown deadline): those
  * messages come back as failed delivery reports, their records stay spooled. */
 void kafka_purge_queued(struct kafka *k);

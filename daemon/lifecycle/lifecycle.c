@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control.h"
 #include "log.h"
+#include "gauges.h"
 #include "metrics.h"
 #include "eventbox.h"
 #include "redis.h"
@@ -153,6 +154,8 @@ static void announce(struct lc_op *op)
         control_publish(lc->app->control, &te);
         sbuf_free(&ev);
     }
+    sla_gauges_count(lc_dim_value(a->org), lc_dim_value(a->municipality), p->counts.breaches,
+                     p->counts.fr_met, p->counts.fr_on_time);
     if (p->counts.fr_met)
         metrics_observe(lc->m_frt, (double)p->counts.fr_used_ms / 1000.0, lc_dim_value(a->org),
                         lc_dim_value(a->municipality));

@@ -42,12 +42,20 @@ struct hook {
 static struct mfam *families, *families_tail;
 static struct hook *hooks;
 
-struct mfam *metrics_family(const char *name, enum mtype type, const char *help,
-                            const char *labels)
+struct mfam *metrics_find(const char *name)
 {
     for (struct mfam *f = families; f; f = f->next)
         if (strcmp(f->name, name) == 0)
             return f;
+    return NULL;
+}
+
+struct mfam *metrics_family(const char *name, enum mtype type, const char *help,
+                            const char *labels)
+{
+    struct mfam *found = metrics_find(name);
+    if (found)
+        return found;
     struct mfam *f = calloc(1, sizeof(*f));
     f->name = strdup(name);
     f->help = strdup(help);
@@ -233,12 +241,26 @@ void metrics_remove_hook(metrics_hook_fn fn, void *arg)
         }
 }
 
+/* 15 significant digits: a Unix time with its fraction (1.7e9 s) or a byte
+ * count must not be cut to %g's six. */
 static void put_value(struct sbuf *out, double v)
 {
     if (v == (double)(long long)v)
         sbuf_printf(out, "%lld\n", (long long)v);
     else
-        sbuf_printf(out, "%.6g\n", v);
+        sbuf_printf(out, "%.15g\n", v);
+}
+
+/* A family without labels has exactly one series: show it at 0 before its
+ * first use, so that rate() and alerts see it from the first scrape.  Not
+ * gauges: an empty gauge family means "nothing to report" (a hook cleared
+ * it, as the SLA gauges do on an instance that does not export them). */
+static void touch(struct mfam *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    (void)find_series(f, ap);
+    va_end(ap);
 }
 
 void metrics_render(struct sbuf *out)
@@ -248,6 +270,8 @@ void metrics_render(struct sbuf *out)
         h->fn(h->arg);
     for (struct mfam *f = families; f; f = f->next) {
         sbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, tn[f->type]);
+        if (f->nlabels == 0 && f->series == NULL && f->type != M_GAUGE)
+            touch(f, NULL);
         for (struct series *s = f->series; s; s = s->next) {
             const char *l = s->labels;
             if (f->type != M_HISTOGRAM) {

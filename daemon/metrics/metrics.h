@@ -18,6 +18,9 @@ enum mtype { M_COUNTER, M_GAUGE, M_HISTOGRAM };
 /* labels: comma-separated label names ("source,status"), or NULL. */
 struct mfam *metrics_family(const char *name, enum mtype type, const char *help,
                             const char *labels);
+/* The family registered under name, or NULL (pre-registration of label
+ * values known from the config, without owning the family). */
+struct mfam *metrics_find(const char *name);
 /* Histogram bucket bounds for a family whose unit is not seconds-scale
  * latency (bounds: ascending, static storage).  Only before its first
  * observation. */

@@ -1,7 +1,19 @@
 /* SLA gauges for Prometheus, refreshed from Redis every [sla] metrics_interval
  * (one script reads the counters the lifecycle keeps), not per scrape: open
  * appeals by organisation and state, and by municipality; overdue; due
- * within the hour; breached and first responses today. */
+ * within the hour; breached and first responses today.
+ *
+ * Every instance reads the same shared Redis, so the gauges are exported by
+ * one instance at a time: the holder of a lease key (metrics:exporter),
+ * taken with SET NX and renewed at each refresh, lapsing LEASE_ROUNDS
+ * intervals after its holder stopped renewing (dead, or cut off from
+ * Redis); the first instance to refresh after that takes it over.  The
+ * others export the families empty, so sum() over instances counts once.
+ * An instance that cannot renew drops its gauges when its lease has lapsed.
+ *
+ * The breach and first-response counters are per process instead: each
+ * stage and response is stored by exactly one instance (a compare-and-set
+ * in Redis), which counts it, so sum(rate()) over instances is exact. */
 #include "gauges.h"
 
 #include <stdbool.h>
@@ -9,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
@@ -25,14 +38,31 @@
 
 /* Timers examined for "due within the hour" in one refresh. */
 #define DUE_SCAN_LIMIT 20000
+/* Refresh intervals a lease outlives its last renewal. */
+#define LEASE_ROUNDS 3
 
 struct sla_gauges {
     struct app *app;
     struct event *ev;
-    bool busy;
+    bool busy, holding;
+    int64_t held_until;        /* mono_ms the lease lapses unless renewed */
+    char me[320];              /* this process in the lease: INSTANCE@HOST:PID */
     struct mfam *open, *open_muni, *overdue, *due_1h, *breached, *breached_muni, *fr_met,
-        *fr_ontime, *empty;
+        *fr_ontime, *empty, *exporter;
 };
+
+/* Take the lease when it is free or ours; 1 when we hold it now. */
+static struct redis_script lease_script = {
+    .name = "gauges_lease",
+    .src = "local v = redis.call('GET', KEYS[1])\n"
+           "if v == false or v == ARGV[1] then\n"
+           "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+           "  return 1\n"
+           "end\n"
+           "return 0\n",
+};
+
+static struct mfam *m_breaches, *m_breaches_muni, *m_fr, *m_fr_ontime;
 
 /* "org:maykop|open" -> dim "org", value "maykop", what "open" (in buf). */
 static bool split_field(const char *f, char *buf, size_t len, const char **dim,
@@ -84,16 +114,33 @@ static void set_from_hash(struct sla_gauges *g, const redisReply *h, bool day)
     }
 }
 
-static void on_gauges(struct redis *r, redisReply *rep, void *arg)
+static void clear_gauges(struct sla_gauges *g)
 {
-    struct sla_gauges *g = arg;
-    g->busy = false;
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3)
-        return;
     struct mfam *all[] = {g->open, g->open_muni, g->overdue, g->due_1h, g->breached,
                           g->breached_muni, g->fr_met, g->fr_ontime};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         metrics_clear(all[i]);
+}
+
+static void set_holding(struct sla_gauges *g, bool holding)
+{
+    if (holding != g->holding)
+        log_info("metrics: this instance (%s) %s the SLA gauges", g->me,
+                 holding ? "now exports" : "no longer exports; another instance holds the lease "
+                 "and exports");
+    g->holding = holding;
+    metrics_set(g->exporter, holding);
+    if (!holding)
+        clear_gauges(g);
+}
+
+static void on_gauges(struct redis *r, redisReply *rep, void *arg)
+{
+    struct sla_gauges *g = arg;
+    g->busy = false;
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 || !g->holding)
+        return;
+    clear_gauges(g);
     set_from_hash(g, rep->element[0], false);
     set_from_hash(g, rep->element[2], true);
     const redisReply *due = rep->element[1];
@@ -103,17 +150,80 @@ static void on_gauges(struct redis *r, redisReply *rep, void *arg)
             metrics_set(g->due_1h, (double)due->element[i + 1]->integer, due->element[i]->str);
 }
 
-void sla_gauges_refresh(struct sla_gauges *g)
+static void read_gauges(struct sla_gauges *g)
 {
-    if (g->busy || !redis_up(g->app->redis))
-        return;
     struct tm tm;
     char day[16];
     int64_t now = now_ms();
     tz_localtime(g->app->cfg->daemon.timezone, now / 1000, &tm, NULL);
     snprintf(day, sizeof(day), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    if (appeals_gauges(g->app->redis, now, 3600000, day, DUE_SCAN_LIMIT, on_gauges, g) == 0)
+    if (appeals_gauges(g->app->redis, now, 3600000, day, DUE_SCAN_LIMIT, on_gauges, g) != 0)
+        g->busy = false;
+}
+
+static int64_t lease_ms(const struct sla_gauges *g)
+{
+    int64_t ms = LEASE_ROUNDS * sla_cfg(g->app->cfg)->metrics_interval_ms;
+    return ms < 3000 ? 3000 : ms;
+}
+
+static void on_lease(struct redis *r, redisReply *rep, void *arg)
+{
+    struct sla_gauges *g = arg;
+    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+        g->busy = false;
+        return;
+    }
+    if (rep->integer == 1)
+        g->held_until = mono_ms() + lease_ms(g);
+    set_holding(g, rep->integer == 1);
+    if (g->holding)
+        read_gauges(g);
+    else
+        g->busy = false;
+}
+
+void sla_gauges_refresh(struct sla_gauges *g)
+{
+    if (g->holding && mono_ms() > g->held_until)
+        set_holding(g, false);   /* lapsed: another instance may hold it by now */
+    if (g->busy || !redis_up(g->app->redis))
+        return;
+    char key[256], ttl[32];
+    appeals_keyf(g->app->redis, key, sizeof(key), "metrics:exporter");
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)lease_ms(g));
+    const char *argv[] = {key, g->me, ttl};
+    if (redis_eval(g->app->redis, &lease_script, on_lease, g, 1, 3, argv, NULL) == 0)
         g->busy = true;
+}
+
+void sla_gauges_count(const char *org, const char *municipality, int breaches, bool fr_met,
+                      bool fr_on_time)
+{
+    if (m_breaches == NULL)
+        return;
+    if (breaches) {
+        metrics_add(m_breaches, breaches, org);
+        metrics_add(m_breaches_muni, breaches, municipality);
+    }
+    if (fr_met)
+        metrics_add(m_fr, 1, org);
+    if (fr_met && fr_on_time)
+        metrics_add(m_fr_ontime, 1, org);
+}
+
+/* Their label values are pre-registered with the others'
+ * (health_preregister), also after a reload. */
+static void count_families(void)
+{
+    m_breaches = metrics_family("appealsd_sla_breaches_total", M_COUNTER,
+                                "Deadlines breached, by organisation", "org");
+    m_breaches_muni = metrics_family("appealsd_sla_breaches_by_municipality_total", M_COUNTER,
+                                     "Deadlines breached, by municipality", "municipality");
+    m_fr = metrics_family("appealsd_first_responses_total", M_COUNTER,
+                          "First responses given, by organisation", "org");
+    m_fr_ontime = metrics_family("appealsd_first_responses_on_time_total", M_COUNTER,
+                                 "First responses given before their deadline", "org");
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg) { sla_gauges_refresh(arg); }
@@ -142,16 +252,30 @@ struct sla_gauges *sla_gauges_new(struct app *app)
                                 "Open appeals past a deadline, by organisation", "org");
     g->due_1h = metrics_family("appealsd_sla_due_within_1h", M_GAUGE,
                                "Open appeals with a deadline in the next hour", "org");
+    /* Deprecated by the counters below (they reset at local midnight);
+     * kept for one release for dashboards and `stats` users. */
     g->breached = metrics_family("appealsd_sla_breached_today", M_GAUGE,
-                                 "Deadlines breached today (local time), by organisation",
-                                 "org");
+                                 "Deprecated: use appealsd_sla_breaches_total. Deadlines "
+                                 "breached today (local time), by organisation", "org");
     g->breached_muni = metrics_family("appealsd_sla_breached_today_by_municipality", M_GAUGE,
-                                      "Deadlines breached today, by municipality",
+                                      "Deprecated: use appealsd_sla_breaches_by_municipality_"
+                                      "total. Deadlines breached today, by municipality",
                                       "municipality");
     g->fr_met = metrics_family("appealsd_first_responses_today", M_GAUGE,
-                               "First responses given today, by organisation", "org");
+                               "Deprecated: use appealsd_first_responses_total. First "
+                               "responses given today, by organisation", "org");
     g->fr_ontime = metrics_family("appealsd_first_responses_on_time_today", M_GAUGE,
+                                  "Deprecated: use appealsd_first_responses_on_time_total. "
                                   "First responses given today before their deadline", "org");
+    g->exporter = metrics_family("appealsd_sla_gauges_exporter", M_GAUGE,
+                                 "1 on the one instance that exports the SLA gauges read from "
+                                 "the shared Redis (it holds the lease)", NULL);
+    metrics_set(g->exporter, 0);
+    count_families();
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(g->me, sizeof(g->me), "%s@%s:%ld", app->cfg->daemon.instance, host,
+             (long)getpid());
     g->empty = metrics_family("appealsd_redis_came_back_empty", M_GAUGE,
                               "1 when Redis lost its data while the daemon ran; run "
                               "`appealsctl rebuild`", NULL);
@@ -170,6 +294,7 @@ void sla_gauges_free(struct sla_gauges *g)
     if (g == NULL)
         return;
     metrics_remove_hook(on_render, g);
+    m_breaches = m_breaches_muni = m_fr = m_fr_ontime = NULL;
     event_free(g->ev);
     free(g);
 }

@@ -155,6 +155,48 @@ TEST(append_sync_read_release)
     spool_close(sp);
 }
 
+static uint64_t append_at(struct spool *sp, struct synced *s, int64_t ms, const char *body)
+{
+    uint64_t id = 0;
+    CHECK_INT(spool_append(sp, "vk", "", ms, body, strlen(body), on_synced, s, &id), 0);
+    return id;
+}
+
+/* The backlog age of /metrics and /healthz: the oldest record not released,
+ * whatever order releases come in, across segments and after a restart. */
+TEST(oldest_unreleased_record_follows_releases_and_restarts)
+{
+    fresh_dir("apd-spool-oldest");
+    struct spool *sp = open_spool(1 << 20, 64 << 10);
+    struct synced s = {0};
+    CHECK(spool_oldest_unreleased_ms(sp) == 0);
+    char body[20000];
+    memset(body, 'x', sizeof(body) - 1);
+    body[sizeof(body) - 1] = '\0';
+    uint64_t id[6];
+    for (int i = 0; i < 6; i++)   /* 20 kB each: three segments */
+        id[i] = append_at(sp, &s, 1000 + i, body);
+    wait_synced(&s, 6);
+    CHECK((id[5] >> 32) > (id[0] >> 32));
+    CHECK(spool_oldest_unreleased_ms(sp) == 1000);
+    spool_release(sp, id[1]);   /* a later one first: the oldest stays */
+    CHECK(spool_oldest_unreleased_ms(sp) == 1000);
+    spool_release(sp, id[0]);
+    CHECK(spool_oldest_unreleased_ms(sp) == 1002);
+    spool_release(sp, id[2]);
+    spool_release(sp, id[3]);
+    CHECK(spool_oldest_unreleased_ms(sp) == 1004);
+    spool_close(sp);
+    sp = open_spool(1 << 20, 64 << 10);   /* the scan at start knows it too */
+    CHECK(spool_oldest_unreleased_ms(sp) == 1004);
+    uint64_t ids[8];
+    CHECK_INT(drain(sp, NULL, 0, ids), 2);
+    spool_release(sp, ids[0]);
+    spool_release(sp, ids[1]);
+    CHECK(spool_oldest_unreleased_ms(sp) == 0);
+    spool_close(sp);
+}
+
 TEST(group_commit_serves_many_appends_with_few_syncs)
 {
     fresh_dir("apd-spool-group");
@@ -732,6 +774,7 @@ int main(void)
     base = event_base_new();
     RUN(append_sync_read_release);
     RUN(group_commit_serves_many_appends_with_few_syncs);
+    RUN(oldest_unreleased_record_follows_releases_and_restarts);
     RUN(in_memory_handover_keeps_the_cursor_exact);
     RUN(replay_after_restart_skips_released_records);
     RUN(rotation_and_deletion_of_finished_segments);
