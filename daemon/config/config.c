@@ -44,11 +44,17 @@ static const struct conf_key http_keys[] = {
     {"max_body", CT_SIZE, HTTP(max_body), "1MiB", 1024, 64 << 20, NULL, 0,
      "largest accepted request body; larger ones get 413 before they are read"},
     {"timeout", CT_DURATION, HTTP(timeout_ms), "30s", 100, 3600000, NULL, 0,
-     "idle and read timeout of a client connection"},
+     "inactivity timeout of a client connection (see also header_timeout, body_timeout)"},
     {"retry_after", CT_INT, HTTP(retry_after_s), "30", 1, 86400, NULL, 0,
      "seconds in Retry-After when the daemon cannot accept (spool full, draining)"},
     {"max_headers", CT_SIZE, HTTP(max_headers), "16KiB", 1024, 1 << 20, NULL, 0,
      "largest accepted request header block"},
+    {"max_connections", CT_INT, HTTP(max_connections), "1024", 1, 1000000, NULL, 0,
+     "open connections of the listener; new ones over it are answered 503 and closed"},
+    {"header_timeout", CT_DURATION, HTTP(header_timeout_ms), "10s", 100, 3600000, NULL, 0,
+     "total time from a connection's (or request's) start to the end of its header block"},
+    {"body_timeout", CT_DURATION, HTTP(body_timeout_ms), "30s", 100, 3600000, NULL, 0,
+     "total time for a request body once the headers are in"},
     {0},
 };
 
