@@ -96,13 +96,23 @@ static void on_metrics(struct evhttp_request *req)
     sbuf_free(&b);
 }
 
+static void reply_over_cap(struct app *app, struct evhttp_request *req)
+{
+    http_count("-", 503);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    reply_unavailable(app, req, "too many connections\n");
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct http_server *h = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    http_limits_dispatched(h->limits, req);
+    if (!http_limits_admit(h->limits, req)) {
+        reply_over_cap(h->app, req);
+        return;
+    }
     if (path == NULL) {
         http_count("-", 400);
         http_reply_text(req, 400, "bad request line\n");

@@ -235,13 +235,17 @@ static struct conn *find(struct http_limits *l, struct evhttp_request *req)
     return NULL;
 }
 
-void http_limits_dispatched(struct http_limits *l, struct evhttp_request *req)
+bool http_limits_admit(struct http_limits *l, struct evhttp_request *req)
 {
     struct conn *c = l ? find(l, req) : NULL;
     if (c == NULL)
-        return;
+        return true;
     c->phase = PH_HANDLER;
     evtimer_del(c->deadline);
+    if (!c->over_cap)
+        return true;
+    metrics_add(m_refused, 1);
+    return false;
 }
 
 unsigned http_limits_open(const struct http_limits *l) { return l ? l->open : 0; }

@@ -17,6 +17,8 @@
 #ifndef APPEALSD_HTTP_LIMITS_H
 #define APPEALSD_HTTP_LIMITS_H
 
+#include <stdbool.h>
+
 struct app;
 struct evhttp;
 struct evhttp_request;
@@ -26,8 +28,10 @@ struct http_limits *http_limits_new(struct app *app, struct evhttp *http);
 /* Call after evhttp_free (which closes the connections it still has). */
 void http_limits_free(struct http_limits *l);
 /* The request reached the handler: its deadlines stop until the next
- * request on the connection starts arriving. */
-void http_limits_dispatched(struct http_limits *l, struct evhttp_request *req);
+ * request on the connection starts arriving.  False when its connection was
+ * accepted over the cap and the client sent the request before the 503
+ * could go out: the caller answers 503 (the connection then closes). */
+bool http_limits_admit(struct http_limits *l, struct evhttp_request *req);
 /* Connections open now (counted against http.max_connections). */
 unsigned http_limits_open(const struct http_limits *l);
 

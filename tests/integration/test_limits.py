@@ -85,6 +85,28 @@ def test_over_the_cap_503_fds_bounded_then_served():
             s.close()
 
 
+def open_connections(a):
+    m = h.http_get(a.url("/metrics"))[2].decode()
+    line = [x for x in m.splitlines() if x.startswith("appealsd_http_connections ")]
+    return int(float(line[0].split()[1]))
+
+
+def test_connections_closed_by_clients_free_their_slots():
+    """Every way a client can go frees its slot: were one missed, the cap
+    would fill up and the listener answer 503 for ever."""
+    with h.Services() as svc, apd.Apd(svc, overrides={
+            "http.max_connections": str(CAP), "http.timeout": "60s"}) as a:
+        for i in range(2 * CAP):
+            s = connect(a.port)
+            if i % 3 == 1:
+                s.sendall(b"POST /webhook/vk HTTP/1.1\r\nHost: x\r\n")
+            elif i % 3 == 2:
+                s.sendall(b"POST /webhook/vk HTTP/1.1\r\nContent-Length: 100\r\n\r\n{")
+            s.close()
+            assert post_status(a, vk_comment(100001, 100 + i, "Яма у дома %d" % i)) == 200
+        h.wait_until(lambda: open_connections(a) == 1, what="only the /metrics connection open")
+
+
 def test_one_header_line_a_second_is_cut_at_header_timeout():
     with h.Services() as svc, apd.Apd(svc, overrides={
             "http.header_timeout": "4s", "http.timeout": "2s"}) as a:
