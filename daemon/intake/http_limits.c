@@ -150,9 +150,10 @@ static void refuse(struct conn *c)
                      "Connection: close\r\n\r\ntoo many connections\r\n",
                      (long long)cfg(c->l)->retry_after_s);
     evutil_socket_t fd = bufferevent_getfd(c->bev);
-    /* What the client already sent is read first, so the close is a FIN and
-     * not a reset that could discard the answer on the client's side. */
-    while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+    /* What the client already sent is read first (up to 64 KiB: a client
+     * cannot keep us here), so the close is a FIN and not a reset that could
+     * discard the answer on the client's side. */
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
         ;
     if (send(fd, resp, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
         log_debug("http: 503 to a connection over the cap not sent: %s", strerror(errno));
