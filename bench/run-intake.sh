@@ -79,7 +79,7 @@ start_server() {
         rm -rf "$work/spool"
         "$build/daemon/appealsd" -c "$root/config/appealsd.conf" \
             --set daemon.plugin_dir="$build/plugins" --set daemon.log_level=warn \
-            --set daemon.pseudonym_key=bench --set http.listen="127.0.0.1:$2" \
+            --set daemon.pseudonym_key=bench-pseudonym-key-0123456789abcdef --set http.listen="127.0.0.1:$2" \
             --set spool.dir="$work/spool" --set control.socket="$work/ctl.sock" \
             --set kafka.brokers="$brokers" --set redis.url="$daemon_redis" \
             --set redis.prefix="bench$RANDOM:" >/dev/null 2>>"$work/daemon.log" & ;;

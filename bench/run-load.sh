@@ -114,7 +114,7 @@ healthy() { curl -sf -o /dev/null "http://127.0.0.1:$1/healthz"; }
 daemon_args() {
     dargs=(-c "$root/config/appealsd.conf"
         --set daemon.plugin_dir="$build/plugins" --set daemon.log_level=warn
-        --set daemon.pseudonym_key=bench
+        --set daemon.pseudonym_key=bench-pseudonym-key-0123456789abcdef
         --set kafka.brokers="$brokers" --set redis.url="$redis_url" --set redis.prefix="$1:"
         --set kafka.topic_all="$1.all" --set kafka.topic_triage="$1.triage"
         --set kafka.topic_sla="$1.sla" --set kafka.topic_status="$1.status"

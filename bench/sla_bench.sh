@@ -54,7 +54,7 @@ mem() { rcli info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
 u="slab-$$-$(date +%s)"
 port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 conf="$here/sla-bench.conf"
-sets=(--set "daemon.plugin_dir=$build/plugins" --set "daemon.pseudonym_key=bench"
+sets=(--set "daemon.plugin_dir=$build/plugins" --set "daemon.pseudonym_key=bench-pseudonym-key-0123456789abcdef"
       --set "kafka.brokers=$brokers" --set "redis.url=redis://127.0.0.1:$rport/0"
       --set "redis.prefix=$u:" --set "spool.dir=$dir/spool" --set "control.socket=$dir/ctl.sock"
       --set "http.listen=127.0.0.1:$port" --set "kafka.topic_all=$u.all"

@@ -44,6 +44,8 @@ static int check_config(const char *path, const char *const *sets)
     struct apd_config *c = config_load(&o, &d);
     for (size_t i = 0; i < d.n; i++)
         fprintf(stderr, "%s\n", d.msg[i]);
+    for (size_t i = 0; i < d.nwarn; i++)
+        fprintf(stderr, "warning: %s\n", d.warn[i]);
     if (c == NULL) {
         fprintf(stderr, "%s: %zu problem%s; the configuration is not usable\n", path, d.n,
                 d.n == 1 ? "" : "s");

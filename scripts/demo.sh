@@ -44,7 +44,7 @@ sock="$work/control.sock"
 sets=(--set daemon.plugin_dir="$root/build/plugins" --set kafka.brokers="$APD_KAFKA_BROKERS"
       --set redis.url="$APD_REDIS_URL" --set spool.dir="$work/spool"
       --set control.socket="$sock" --set http.listen="127.0.0.1:$port"
-      --set daemon.pseudonym_key=demo-key)
+      --set daemon.pseudonym_key=appealsd-demo-pseudonym-key-not-for-production)
 appealsd=build/daemon/appealsd
 ctl() { build/tools/appealsctl/appealsctl -s "$sock" "$@"; }
 

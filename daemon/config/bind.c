@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secrets.h"
 #include "units.h"
 
 void strlist_add(struct strlist *l, const char *s)
@@ -79,8 +80,13 @@ static int set_value(const struct conf_key *k, void *base, const char *v, const 
     uint64_t u64;
     bool b;
     switch (k->type) {
-    case CT_STR:
-    case CT_SECRET: {
+    case CT_SECRET:
+        /* An empty or toy secret turns authentication off without a word:
+         * refuse it.  min names a key's own minimum (the pseudonym key's). */
+        if (secret_check_length(v, k->min > 0 ? (size_t)k->min : SECRET_MIN_LEN, why, wl) != 0)
+            return -1;
+        /* fall through */
+    case CT_STR: {
         char **p = (char **)field;
         free(*p);
         *p = v ? strdup(v) : NULL;
@@ -215,6 +221,10 @@ int conf_bind(const struct conf_key *keys, struct ini_section *sec, void *base,
             if (set_value(k, base, e->value, e->file, why, sizeof(why)) != 0) {
                 diag_add(d, e->file, e->line, "%s %s: %s", label, k->name, why);
                 errors++;
+            } else if (k->type == CT_SECRET && secret_is_example(e->value)) {
+                diag_warn(d, e->file, e->line,
+                          "%s %s: is an example secret shipped with appealsd (public); "
+                          "set a random one", label, k->name);
             }
         }
         if (!seen && (k->flags & CF_REQUIRED)) {

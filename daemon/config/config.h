@@ -34,6 +34,9 @@ struct cfg_http {
     int64_t timeout_ms;
     int64_t retry_after_s;    /* Retry-After on 503 */
     uint64_t max_headers;
+    int64_t max_connections;  /* over it, new connections get 503 and are closed */
+    int64_t header_timeout_ms; /* total time for a request's header block */
+    int64_t body_timeout_ms;  /* total time for its body, after the headers */
 };
 
 struct cfg_spool {

@@ -5,26 +5,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "sbuf.h"
 
-void diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
+static void push(char ***v, size_t *n, size_t *cap, char *m)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *v = realloc(*v, *cap * sizeof(char *));
+        if (*v == NULL)
+            abort();
+    }
+    (*v)[(*n)++] = m;
+}
+
+static char *format(const char *file, int line, const char *fmt, va_list ap)
 {
     struct sbuf b = SBUF_INIT;
-    va_list ap;
     if (file && line > 0)
         sbuf_printf(&b, "%s:%d: ", file, line);
     else if (file)
         sbuf_printf(&b, "%s: ", file);
-    va_start(ap, fmt);
     sbuf_vprintf(&b, fmt, ap);
+    return sbuf_steal(&b);
+}
+
+void diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *m = format(file, line, fmt, ap);
     va_end(ap);
-    if (d->n == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 8;
-        d->msg = realloc(d->msg, d->cap * sizeof(char *));
-        if (d->msg == NULL)
-            abort();
-    }
-    d->msg[d->n++] = sbuf_steal(&b);
+    push(&d->msg, &d->n, &d->cap, m);
+}
+
+void diag_warn(struct diag *d, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *m = format(file, line, fmt, ap);
+    va_end(ap);
+    push(&d->warn, &d->nwarn, &d->wcap, m);
+}
+
+void diag_log_warnings(const struct diag *d)
+{
+    for (size_t i = 0; i < d->nwarn; i++)
+        log_warn("config: %s", d->warn[i]);
 }
 
 char *diag_join(const struct diag *d, const char *sep)
@@ -43,6 +70,9 @@ void diag_free(struct diag *d)
     for (size_t i = 0; i < d->n; i++)
         free(d->msg[i]);
     free(d->msg);
-    d->msg = NULL;
-    d->n = d->cap = 0;
+    for (size_t i = 0; i < d->nwarn; i++)
+        free(d->warn[i]);
+    free(d->warn);
+    d->msg = d->warn = NULL;
+    d->n = d->cap = d->nwarn = d->wcap = 0;
 }

@@ -187,6 +187,7 @@ int app_reload(struct app *app, char *err, size_t errlen)
         notify_ready(st);
         return -1;
     }
+    diag_log_warnings(&d);
     diag_free(&d);
     struct sources *old = app->sources;
     sources_handover(ns, old);
@@ -290,6 +291,7 @@ int app_run(const char *config_path, const char *const *overrides)
         notify_errno(EINVAL);
         return 1;
     }
+    diag_log_warnings(&d);
     diag_free(&d);
     log_set_level((enum log_level)app.cfg->daemon.log_level);
     signal(SIGPIPE, SIG_IGN);

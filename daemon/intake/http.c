@@ -1,4 +1,5 @@
 #include "http.h"
+#include "http_limits.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +28,7 @@ struct http_server {
     struct app *app;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
+    struct http_limits *limits;
     int port;
     bool stopping;
 };
@@ -98,12 +100,23 @@ static void on_metrics(struct evhttp_request *req)
     sbuf_free(&b);
 }
 
+static void reply_over_cap(struct app *app, struct evhttp_request *req)
+{
+    http_count("-", 503);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    reply_unavailable(app, req, "too many connections\n");
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct http_server *h = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (!http_limits_admit(h->limits, req)) {
+        reply_over_cap(h->app, req);
+        return;
+    }
     if (path == NULL) {
         http_count("-", 400);
         http_reply_text(req, 400, "bad request line\n");
@@ -193,6 +206,7 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
      * declared body before answering 413; without it the answer goes out as
      * soon as the headers are in. */
     evhttp_set_gencb(h->http, on_request, h);
+    h->limits = http_limits_new(app, h->http);
     if (bind_listener(h, c->http.listen, err, errlen) != 0) {
         http_free(h);
         return NULL;
@@ -220,5 +234,6 @@ void http_free(struct http_server *h)
         return;
     if (h->http)
         evhttp_free(h->http);
+    http_limits_free(h->limits);
     free(h);
 }

@@ -197,7 +197,7 @@ def check_contract(brokers, u):
 def base_overrides(svc, tmp, u):
     return {
         "daemon.plugin_dir": str(h.build_dir() / "plugins"),
-        "daemon.pseudonym_key": "test-pseudonym-key",
+        "daemon.pseudonym_key": "test-pseudonym-key-0123456789abcdef",
         "kafka.brokers": svc.kafka_brokers,
         "redis.url": svc.redis_url,
         "redis.prefix": u + ":",

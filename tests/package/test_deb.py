@@ -105,6 +105,32 @@ def test_dpkg_buildpackage_builds_the_package():
     assert "ExecReload=/usr/bin/appealsctl -c /etc/appealsd/appealsd.conf reload --wait" in unit
     p = run([root / "usr/sbin/appealsd", "--version"], timeout=30)
     assert p.returncode == 0 and p.stdout.startswith("appealsd "), p
+    packaged_config_refuses_to_start(root)
+
+
+SECRET_LINE = re.compile(r"^\s*(secret|secret_token|hmac_key|token|ack_token|http_secret|"
+                         r"pseudonym_key)\s*=|^\s*\[page\s", re.M)
+
+
+def packaged_config_refuses_to_start(root):
+    """The example secrets are public: the package ships them and the pages
+    commented out, and the daemon refuses to start until they are set."""
+    etc = root / "etc/appealsd"
+    for f in [etc / "appealsd.conf"] + sorted((etc / "conf.d").glob("*.conf")):
+        live = SECRET_LINE.findall(f.read_text())
+        assert not live, "%s ships live secrets or pages: %s" % (f, live)
+    plugins = next(root.rglob("source_telegram.so")).parent
+    p = run([root / "usr/sbin/appealsd", "--check-config", "-c", etc / "appealsd.conf",
+             "--set", "daemon.plugin_dir=%s" % plugins], timeout=60)
+    assert p.returncode == 1, p
+    assert "secret_token is not set" in p.stderr and "not usable" in p.stderr, p.stderr
+    d = h.Daemon(config=etc / "appealsd.conf", binary=root / "usr/sbin/appealsd",
+                 overrides={"daemon.plugin_dir": str(plugins),
+                            "spool.dir": str(h.tmpdir() / "pkg-spool"),
+                            "control.socket": str(h.tmpdir() / "pkg.sock")})
+    d.start()
+    assert d.wait(60) == 1
+    assert "secret_token is not set" in d.log(), d.log_tail()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "directory.h"
 #include "ini.h"
+#include "secrets.h"
 #include "sla.h"
 #include "test.h"
 #include "units.h"
@@ -132,7 +133,7 @@ TEST(directory_links)
     struct apd_config *c = load("[org \"cur\"]\nname = ЦУР\ntype = cur\n"
                                 "[org \"m\"]\nname = М\ntype = municipality\nparent = cur\n"
                                 "municipality = maykop\n"
-                                "[page \"vk:1\"]\norg = m\nsecret = s\n", &d, NULL);
+                                "[page \"vk:1\"]\norg = m\nsecret = s-0123456789abcdef\n", &d, NULL);
     CHECK(c != NULL);
     struct page *p = directory_page(c->dir, "vk", "1");
     CHECK(p != NULL && p->owner == directory_org(c->dir, "m"));
@@ -191,6 +192,76 @@ TEST(units)
           ms == 1795935600000LL);
 }
 
+static bool warn_has(const struct diag *d, const char *needle)
+{
+    for (size_t i = 0; i < d->nwarn; i++)
+        if (strstr(d->warn[i], needle))
+            return true;
+    printf("# no warning contains \"%s\" (%zu warnings)\n", needle, d->nwarn);
+    return false;
+}
+
+/* Empty and short secrets used to pass and turned authentication off. */
+TEST(secrets_too_short_refused_with_file_line)
+{
+    struct diag d = {0};
+    struct apd_config *c = load("[daemon]\npseudonym_key = 0123456789abcdef0123456789abcde\n"
+                                "[org \"m\"]\nname = M\ntype = municipality\n"
+                                "[page \"vk:1\"]\norg = m\nsecret =\n"
+                                "[page \"vk:2\"]\norg = m\nsecret = 0123456789abcde\n"
+                                "[page \"vk:3\"]\norg = m\nsecret = 0123456789abcdef\n", &d, NULL);
+    CHECK(c == NULL);
+    CHECK(diag_has(&d, "t.conf:2: [daemon] pseudonym_key: secret too short (31 bytes); at least 32"));
+    CHECK(diag_has(&d, "t.conf:8: [page \"vk:1\"] secret: empty secret"));
+    CHECK(diag_has(&d, "t.conf:11: [page \"vk:2\"] secret: secret too short (15 bytes); at least 16"));
+    CHECK_INT(d.n, 3);  /* 16 bytes is enough */
+    diag_free(&d);
+    const char *sets[] = {"daemon.pseudonym_key=", NULL};
+    CHECK(load("", &d, sets) == NULL);
+    CHECK(diag_has(&d, "pseudonym_key: empty secret"));
+    diag_free(&d);
+}
+
+TEST(example_secret_warned_not_refused)
+{
+    struct diag d = {0};
+    struct apd_config *c = load("[org \"m\"]\nname = M\ntype = municipality\n"
+                                "[page \"vk:1\"]\norg = m\nsecret = maykop-example-secret\n"
+                                "[page \"vk:2\"]\norg = m\nsecret = a-real-random-secret-42\n",
+                                &d, NULL);
+    CHECK(c != NULL);
+    CHECK_INT(d.nwarn, 1);
+    CHECK(warn_has(&d, "t.conf:6: [page \"vk:1\"] secret: is an example secret shipped"));
+    config_unref(c);
+    diag_free(&d);
+}
+
+/* The hashes in daemon/config/secrets.c must cover every secret in config/. */
+TEST(shipped_secrets_all_listed)
+{
+    static const char *const keys[] = {"secret", "secret_token", "hmac_key", "token",
+                                       "ack_token", "http_secret", "pseudonym_key", NULL};
+    struct diag d = {0};
+    struct ini *ini = ini_load(APD_SOURCE_ROOT "/config/appealsd.conf", &d);
+    CHECK(ini != NULL);
+    size_t seen = 0;
+    for (size_t i = 0; ini && i < ini->n; i++)
+        for (size_t j = 0; j < ini->s[i]->n; j++)
+            for (size_t k = 0; keys[k]; k++) {
+                struct ini_entry *e = &ini->s[i]->e[j];
+                if (strcmp(e->key, keys[k]) != 0)
+                    continue;
+                seen++;
+                if (!secret_is_example(e->value))
+                    printf("# %s:%d: %s is not in the example list\n", e->file, e->line, e->key);
+                CHECK(secret_is_example(e->value));
+            }
+    CHECK(seen >= 10);
+    CHECK(!secret_is_example("a-real-random-secret-42"));
+    ini_free(ini);
+    diag_free(&d);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-test-config-XXXXXX");
@@ -204,6 +275,9 @@ int main(void)
     RUN(directory_links);
     RUN(includes_sorted_and_duplicates);
     RUN(units);
+    RUN(secrets_too_short_refused_with_file_line);
+    RUN(example_secret_warned_not_refused);
+    RUN(shipped_secrets_all_listed);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

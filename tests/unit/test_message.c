@@ -123,11 +123,11 @@ static const char *const ACK_CONF =
     "[source \"ok\"]\n"
     "[org \"cur\"]\nname = ЦУР\ntype = cur\n"
     "[org \"m\"]\nname = Администрация\ntype = municipality\n"
-    "[page \"vk:5\"]\norg = m\nack_token = VKTOKEN\n"
+    "[page \"vk:5\"]\norg = m\nack_token = VKTOKEN0123456789abc\n"
     "[page \"vk:6\"]\norg = m\n"
-    "[page \"vk:7\"]\norg = m\nack_token = T\nack = no\n"
-    "[page \"tg:-1001\"]\norg = m\nack_token = 123:BOT\n"
-    "[page \"max:-77\"]\norg = m\nack_token = MAXTOKEN\n"
+    "[page \"vk:7\"]\norg = m\nack_token = T-0123456789abcdef\nack = no\n"
+    "[page \"tg:-1001\"]\norg = m\nack_token = 123:BOT-0123456789abcdef\n"
+    "[page \"max:-77\"]\norg = m\nack_token = MAXTOKEN0123456789abc\n"
     "[ack]\nenabled = yes\ntext = № {number} → {org} ({org_code})\n"
     "vk_api = http://vk.test/method\ntelegram_api = http://tg.test\nmax_api = http://max.test\n";
 
@@ -171,10 +171,10 @@ TEST(ack_requests_per_platform)
     CHECK(ack_request_make(c, &e, &q, err, sizeof(err)) == 0);
     CHECK_STR(q.url, "http://vk.test/method/wall.createComment");
     CHECK(strstr(q.body, "owner_id=-5&post_id=42&reply_to_comment=501&from_group=5&guid=") != NULL);
-    CHECK(strstr(q.body, "access_token=VKTOKEN") != NULL);
+    CHECK(strstr(q.body, "access_token=VKTOKEN0123456789abc") != NULL);
     CHECK(strstr(q.body, "%E2%84%96%20") != NULL);           /* "№ " encoded */
     CHECK(strstr(q.body, "%28cur%29") != NULL);               /* {org_code} */
-    CHECK(strstr(q.url, "VKTOKEN") == NULL);
+    CHECK(strstr(q.url, "VKTOKEN0123456789abc") == NULL);
     ack_request_free(&q);
     ack_plan_free(&p);
 
@@ -205,7 +205,7 @@ TEST(ack_requests_per_platform)
     CHECK(ack_plan_make(c, &tg, &p));
     as_entry(&p, tg.appeal_id, &e, lens);
     CHECK(ack_request_make(c, &e, &q, err, sizeof(err)) == 0);
-    CHECK_STR(q.url, "http://tg.test/bot123:BOT/sendMessage");
+    CHECK_STR(q.url, "http://tg.test/bot123:BOT-0123456789abcdef/sendMessage");
     CHECK(strncmp(q.body, "{\"chat_id\":-1001,\"text\":\"№ ", 27) == 0);
     CHECK(strstr(q.body, "\"reply_parameters\":{\"message_id\":555,"
                          "\"allow_sending_without_reply\":true}") != NULL);
@@ -220,7 +220,7 @@ TEST(ack_requests_per_platform)
     as_entry(&p, mx.appeal_id, &e, lens);
     CHECK(ack_request_make(c, &e, &q, err, sizeof(err)) == 0);
     CHECK_STR(q.url, "http://max.test/messages?chat_id=-77");
-    CHECK_STR(q.headers[1], "Authorization: MAXTOKEN");
+    CHECK_STR(q.headers[1], "Authorization: MAXTOKEN0123456789abc");
     CHECK(strstr(q.body, "\"link\":{\"type\":\"reply\",\"mid\":\"mid.00f1\"}") != NULL);
     ack_request_free(&q);
     ack_plan_free(&p);
@@ -231,7 +231,7 @@ TEST(ack_requests_per_platform)
 TEST(ack_refused_for_unsupported_platforms)
 {
     char conf[2048];
-    snprintf(conf, sizeof(conf), "%s[page \"ok:1\"]\norg = m\nack_token = X\n", ACK_CONF);
+    snprintf(conf, sizeof(conf), "%s[page \"ok:1\"]\norg = m\nack_token = X-0123456789abcdef\n", ACK_CONF);
     struct apd_config *c = load(conf);
     CHECK(c == NULL);
 }

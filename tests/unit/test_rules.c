@@ -374,7 +374,8 @@ TEST(directory_delivery_validation)
     CHECK(diag_has(&d, "[org \"f\"] municipality: 'x' is already governed by [org \"e\"]"));
     CHECK(diag_has(&d, "[org \"g\"] topic: 'appeals.all' is one of the daemon's own topics"));
     CHECK(diag_has(&d, "[org \"h\"] http_secret: set, but there is no http_url"));
-    CHECK_INT(d.n, 7);
+    CHECK(diag_has(&d, "t.conf:9: [org \"b\"] http_secret: secret too short (5 bytes)"));
+    CHECK_INT(d.n, 8);
     diag_free(&d);
 }
 

@@ -4,13 +4,13 @@
 
 #define MAX_HDR "X-Max-Bot-Api-Secret"
 #define MAX_CONFIG_X(extra) SH_CONFIG                                        \
-    "[source \"max\"]\nsecret = max_Secret-1\n" extra                        \
+    "[source \"max\"]\nsecret = max_Secret-1-0123456789\n" extra                        \
     "[page \"max:-68805384306771\"]\norg = maykop\n"                         \
     "[page \"max:bot\"]\norg = cur\n"
 #define MAX_CONFIG MAX_CONFIG_X("")
 #define CHAT "-68805384306771"
 
-static const char *const auth[] = {MAX_HDR, "max_Secret-1", NULL};
+static const char *const auth[] = {MAX_HDR, "max_Secret-1-0123456789", NULL};
 static struct sh h;
 static char body[4096];
 

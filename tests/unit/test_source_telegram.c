@@ -9,13 +9,13 @@
 
 /* extra: more keys of the source section */
 #define TG_CONFIG_X(extra) SH_CONFIG                                        \
-    "[source \"telegram\"]\nsecret_token = tg-Secret_1\n" extra             \
+    "[source \"telegram\"]\nsecret_token = tg-Secret_1-0123456789\n" extra             \
     "[page \"telegram:" CHANNEL "\"]\norg = maykop\nname = Майкоп\n"        \
     "[page \"telegram:-1005555\"]\norg = maykop\n"                          \
     "[page \"telegram:bot\"]\norg = cur\n"
 #define TG_CONFIG TG_CONFIG_X("")
 
-static const char *const auth[] = {SECRET_HDR, "tg-Secret_1", NULL};
+static const char *const auth[] = {SECRET_HDR, "tg-Secret_1-0123456789", NULL};
 static struct sh h;
 static char body[8192];
 

@@ -4,9 +4,9 @@
 
 #define VK_CONFIG SH_CONFIG                                                   \
     "[source \"vk\"]\n"                                                       \
-    "[page \"vk:100001\"]\norg = maykop\nsecret = s3cret\nconfirmation = 6f1c2a9b\n" \
+    "[page \"vk:100001\"]\norg = maykop\nsecret = s3cret-vk-0123456789\nconfirmation = 6f1c2a9b\n" \
     "[page \"vk:100002\"]\norg = maykop\n"                                   \
-    "[page \"vk:100003\"]\norg = maykop\nsecret = s3cret\ngroup_chats = yes\n"
+    "[page \"vk:100003\"]\norg = maykop\nsecret = s3cret-vk-0123456789\ngroup_chats = yes\n"
 
 static struct sh h;
 static char body[8192];
@@ -16,7 +16,7 @@ static const char *vk(const char *type, const char *object, const char *event_id
 {
     snprintf(body, sizeof(body),
              "{\"type\":\"%s\",\"event_id\":\"%s\",\"v\":\"5.199\",\"group_id\":100001,"
-             "\"secret\":\"s3cret\",\"object\":%s}", type, event_id, object);
+             "\"secret\":\"s3cret-vk-0123456789\",\"object\":%s}", type, event_id, object);
     return body;
 }
 
@@ -25,13 +25,13 @@ static const char *vk_to(int64_t group, const char *type, const char *object, co
 {
     snprintf(body, sizeof(body),
              "{\"type\":\"%s\",\"event_id\":\"%s\",\"v\":\"5.199\",\"group_id\":%lld,"
-             "\"secret\":\"s3cret\",\"object\":%s}", type, eid, (long long)group, object);
+             "\"secret\":\"s3cret-vk-0123456789\",\"object\":%s}", type, eid, (long long)group, object);
     return body;
 }
 
 TEST(handshake_and_authentication)
 {
-    sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":100001,\"secret\":\"s3cret\"}");
+    sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":100001,\"secret\":\"s3cret-vk-0123456789\"}");
     CHECK_INT(h.v, APD_RESPOND);
     CHECK_STR(h.reply.body, "6f1c2a9b");
     sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":100001,\"secret\":\"wrong\"}");
@@ -40,7 +40,7 @@ TEST(handshake_and_authentication)
     CHECK_REJECT(&h, 403);
     sh_post(&h, "{\"type\":\"wall_reply_new\",\"group_id\":100002,\"object\":{}}");
     CHECK_REJECT(&h, 403);   /* a page without a secret, require_secret = yes */
-    sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":999,\"secret\":\"s3cret\"}");
+    sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":999,\"secret\":\"s3cret-vk-0123456789\"}");
     CHECK_REJECT(&h, 404);
     sh_post(&h, "{\"type\":\"wall_reply_new\"");
     CHECK_REJECT(&h, 400);
@@ -82,7 +82,7 @@ TEST(wall_comment_from_a_citizen)
 TEST(wall_comment_variants_edit_restore_delete)
 {
     /* 2018 shape: post_owner_id only, no v */
-    sh_post(&h, "{\"type\":\"wall_reply_new\",\"group_id\":100001,\"secret\":\"s3cret\","
+    sh_post(&h, "{\"type\":\"wall_reply_new\",\"group_id\":100001,\"secret\":\"s3cret-vk-0123456789\","
                 "\"object\":{\"id\":7,\"from_id\":5,\"date\":1,\"text\":\"a\",\"post_id\":3,"
                 "\"post_owner_id\":-100001}}");
     CHECK_EVENT(&h, "created", "vk:-100001:wall:3:c7");
@@ -308,7 +308,7 @@ TEST(unknown_types_and_broken_content)
     memset(deep + 100, ']', 100);
     deep[200] = '\0';
     char *b = body;
-    snprintf(b, sizeof(body), "{\"type\":\"like_add\",\"group_id\":100001,\"secret\":\"s3cret\","
+    snprintf(b, sizeof(body), "{\"type\":\"like_add\",\"group_id\":100001,\"secret\":\"s3cret-vk-0123456789\","
              "\"object\":%s}", deep);
     sh_post(&h, b);
     CHECK_REJECT(&h, 400);
