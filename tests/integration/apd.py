@@ -308,6 +308,16 @@ class Apd:
             req["args"] = args
         return h.control(self.overrides["control.socket"], req)
 
+    def metric(self, line_start):
+        """The value of the first /metrics line that starts with line_start
+        (a family with its labels), 0 when there is none."""
+        st, _, body = h.http_get(self.url("/metrics"))
+        assert st == 200, st
+        for line in body.decode().splitlines():
+            if line.startswith(line_start):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
     def appealsctl(self, *args, check=True):
         return h.appealsctl("-s", self.overrides["control.socket"], *args, check=check)
 

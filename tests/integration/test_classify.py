@@ -13,14 +13,6 @@ import apd
 from apd import h, vk_appeal_id, vk_comment, vk_event
 
 
-def metric(a, line_start):
-    st, _, body = h.http_get(a.url("/metrics"))
-    assert st == 200
-    for line in body.decode().splitlines():
-        if line.startswith(line_start):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
 
 def test_appeal_carries_classification_noise_is_counted_not_routed():
     with h.Services() as svc, apd.Apd(svc) as a:
@@ -74,11 +66,11 @@ def test_appeal_carries_classification_noise_is_counted_not_routed():
         assert timers == [vk_appeal_id(100001, 903)], timers
         assert still_open == [vk_appeal_id(100001, 903)], still_open
 
-        assert metric(a, 'appealsd_classified_total{kind="noise"}') == 1
-        assert metric(a, 'appealsd_classified_total{kind="gratitude"}') == 1
-        assert metric(a, 'appealsd_classified_total{kind="complaint"}') == 1
-        assert metric(a, 'appealsd_appeals_total{org="maykop-vodokanal",event="created"}') == 1
-        assert metric(a, 'appealsd_appeals_total{org="triage",event="created"}') == 0
+        assert a.metric('appealsd_classified_total{kind="noise"}') == 1
+        assert a.metric('appealsd_classified_total{kind="gratitude"}') == 1
+        assert a.metric('appealsd_classified_total{kind="complaint"}') == 1
+        assert a.metric('appealsd_appeals_total{org="maykop-vodokanal",event="created"}') == 1
+        assert a.metric('appealsd_appeals_total{org="triage",event="created"}') == 0
 
 
 def test_housing_stock_goes_to_the_inspectorate_with_the_city_in_copy():

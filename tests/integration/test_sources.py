@@ -180,14 +180,6 @@ def test_redelivery_never_makes_a_second_appeal():
         assert st["duplicates"] == 2 * len(want), st
 
 
-def _metric(a, line_start):
-    st, _, body = h.http_get(a.url("/metrics"))
-    assert st == 200
-    for line in body.decode().splitlines():
-        if line.startswith(line_start):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
 
 def _tail(a, subscribers):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -256,7 +248,7 @@ def test_vk_deleted_by_the_page_is_not_withdrawn():
         assert "not by its author" in audit[1]["reason"], audit[1]
         out = a.appealsctl("show", mod).stdout
         assert "removed_by_page" in out, out
-        assert _metric(a, 'appealsd_appeals_removed_by_page_total{source="vk"}') == 1.0
+        assert a.metric('appealsd_appeals_removed_by_page_total{source="vk"}') == 1.0
 
 
 def test_vk_message_edit_and_group_chats():
@@ -281,7 +273,7 @@ def test_vk_message_edit_and_group_chats():
         a.wait_idle()
         assert a.appeal(aid)["text"] == "Нет воды на ул. Пушкина, 5"
         assert a.appeal("vk:-100001:msg:2000000004:311") == {}
-        assert _metric(a, 'appealsd_ignored_total{source="vk",type="group_chat"}') == 1.0
+        assert a.metric('appealsd_ignored_total{source="vk",type="group_chat"}') == 1.0
 
 
 if __name__ == "__main__":
