@@ -6,25 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "chain.h"
-#include "config.h"
-#include "directory.h"
+#include "chain_harness.h"
 #include "test.h"
-
-static char tmpdir[256];
-static const char *build_dir, *source_dir;
-
-static const char *write_file(const char *name, const char *text)
-{
-    static char path[512];
-    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
 
 /* A configuration with the shipped lexicons and the example directory;
  * `set` is one override ("classifier.spam.order=1") or NULL. */
@@ -37,32 +21,21 @@ static struct apd_config *load(const char *set, struct diag *d)
              "include %s/config/conf.d/20-pages.conf\n"
              "[classifier \"ru\"]\nlexicon = %s/config/classifier/ru\norder = 10\n"
              "[classifier \"spam\"]\nlexicon = %s/config/classifier/spam.lex\norder = 20\n",
-             build_dir, source_dir, source_dir, source_dir, source_dir);
-    const char *sets[] = {set, NULL};
-    struct config_opts o = {.path = write_file("t.conf", text), .overrides = sets};
-    return config_load(&o, d);
+             ch_build_dir, ch_source_dir, ch_source_dir, ch_source_dir, ch_source_dir);
+    return ch_load(text, set, d);
 }
 
-static struct apd_config *cfg;
-static struct classify_result res;
+static struct apd_config *load_shipped(struct diag *d) { return load(NULL, d); }
 
-static const struct classify_result *classify(const char *text, const char *page)
-{
-    const struct page *p = page ? directory_page(cfg->dir, "vk", page) : NULL;
-    struct classify_request rq = {.text = text, .len = strlen(text), .source = "vk",
-                                  .page = page, .page_municipality = p ? p->municipality : NULL};
-    classify_text(classify_chain_of(cfg), &rq, &res);
-    return &res;
-}
-
-static const char *mun(const char *text) { return classify(text, NULL)->municipality; }
-static const char *cat(const char *text) { return classify(text, NULL)->category; }
+static const char *mun(const char *text) { return ch_classify(text, NULL)->municipality; }
+static const char *cat(const char *text) { return ch_classify(text, NULL)->category; }
 
 static bool has_evidence(const char *needle)
 {
-    bool ok = res.evidence.p && strstr(res.evidence.p, needle);
+    bool ok = ch_res.evidence.p && strstr(ch_res.evidence.p, needle);
     if (!ok)
-        printf("# no \"%s\" in the evidence: [%s]\n", needle, res.evidence.p ? res.evidence.p : "");
+        printf("# no \"%s\" in the evidence: [%s]\n", needle,
+               ch_res.evidence.p ? ch_res.evidence.p : "");
     return ok;
 }
 
@@ -88,23 +61,23 @@ TEST(places_in_any_case)
     CHECK_STR(mun("Яблоновский, ул. Майкопская, 12: нет воды"), "takhtamukaysky");
     CHECK_STR(mun("На ул. Гиагинской яма"), "");
     CHECK_STR(mun("Нет воды третий день"), "");
-    CHECK(res.municipality_from == NULL);
+    CHECK(ch_res.municipality_from == NULL);
 }
 
 TEST(page_fallback_never_guesses)
 {
-    classify("Во дворе не вывозят мусор", "100001");
-    CHECK_STR(res.municipality, "maykop");
-    CHECK_STR(res.municipality_from, "page");
+    ch_classify("Во дворе не вывозят мусор", "100001");
+    CHECK_STR(ch_res.municipality, "maykop");
+    CHECK_STR(ch_res.municipality_from, "page");
     CHECK(has_evidence("\"rule\":\"page\""));
     CHECK(has_evidence("vk:100001"));
     /* a place in the text wins over the page */
-    classify("В Яблоновском во дворе не вывозят мусор", "100001");
-    CHECK_STR(res.municipality, "takhtamukaysky");
-    CHECK_STR(res.municipality_from, "text");
+    ch_classify("В Яблоновском во дворе не вывозят мусор", "100001");
+    CHECK_STR(ch_res.municipality, "takhtamukaysky");
+    CHECK_STR(ch_res.municipality_from, "text");
     /* a ministry's page has no municipality: unknown stays unknown */
-    classify("Не могу записаться к врачу", "100002");
-    CHECK_STR(res.municipality, "");
+    ch_classify("Не могу записаться к врачу", "100002");
+    CHECK_STR(ch_res.municipality, "");
 }
 
 TEST(hard_cases_of_the_scheme)
@@ -129,114 +102,114 @@ TEST(hard_cases_of_the_scheme)
 
 TEST(kinds_and_appeals)
 {
-    classify("Когда отремонтируют дорогу на Пионерской?", NULL);
-    CHECK_STR(res.kind, "question");
-    CHECK(res.is_appeal);
-    classify("Просим установить светофор на перекрёстке у рынка", NULL);
-    CHECK_STR(res.kind, "request");
-    classify("Третий день нет воды, сколько можно терпеть!!!", NULL);
-    CHECK_STR(res.kind, "complaint");
-    CHECK_STR(res.category, "housing");
-    classify("Спасибо большое за новую детскую площадку! 👍", NULL);
-    CHECK_STR(res.kind, "gratitude");
-    CHECK(!res.is_appeal);
-    CHECK_STR(res.category, "");          /* nothing to file */
-    CHECK_STR(res.priority, "normal");
-    classify("Спасибо администрации за «прекрасные» дороги, опять пробил колесо в яме", NULL);
-    CHECK_STR(res.kind, "complaint");     /* thanks that are a complaint */
+    ch_classify("Когда отремонтируют дорогу на Пионерской?", NULL);
+    CHECK_STR(ch_res.kind, "question");
+    CHECK(ch_res.is_appeal);
+    ch_classify("Просим установить светофор на перекрёстке у рынка", NULL);
+    CHECK_STR(ch_res.kind, "request");
+    ch_classify("Третий день нет воды, сколько можно терпеть!!!", NULL);
+    CHECK_STR(ch_res.kind, "complaint");
+    CHECK_STR(ch_res.category, "housing");
+    ch_classify("Спасибо большое за новую детскую площадку! 👍", NULL);
+    CHECK_STR(ch_res.kind, "gratitude");
+    CHECK(!ch_res.is_appeal);
+    CHECK_STR(ch_res.category, "");          /* nothing to file */
+    CHECK_STR(ch_res.priority, "normal");
+    ch_classify("Спасибо администрации за «прекрасные» дороги, опять пробил колесо в яме", NULL);
+    CHECK_STR(ch_res.kind, "complaint");     /* thanks that are a complaint */
     const char *noise[] = {"+", "👍👍👍", "Доброе утро всем!", "С праздником, земляки!",
                            "ахахах ну вы даёте", "", NULL};
     for (size_t i = 0; noise[i]; i++) {
-        classify(noise[i], NULL);
-        if (strcmp(res.kind, "noise") != 0)
-            printf("# \"%s\" is %s\n", noise[i], res.kind);
-        CHECK_STR(res.kind, "noise");
-        CHECK(!res.is_appeal);
+        ch_classify(noise[i], NULL);
+        if (strcmp(ch_res.kind, "noise") != 0)
+            printf("# \"%s\" is %s\n", noise[i], ch_res.kind);
+        CHECK_STR(ch_res.kind, "noise");
+        CHECK(!ch_res.is_appeal);
     }
-    CHECK(res.kind_confidence > 0.5 && res.kind_confidence <= 1);
+    CHECK(ch_res.kind_confidence > 0.5 && ch_res.kind_confidence <= 1);
     /* what is said among citizens and rants about nothing in particular */
     const char *chatter[] = {"Кто знает, во сколько сегодня салют?", "Кто на концерт идёт?",
                              "Опять отчитались картинками, а ничего не меняется", NULL};
     for (size_t i = 0; chatter[i]; i++) {
-        classify(chatter[i], NULL);
-        CHECK(!res.is_appeal);
+        ch_classify(chatter[i], NULL);
+        CHECK(!ch_res.is_appeal);
     }
-    classify("Кто знает, почему салют отменили?", NULL);   /* a problem word: an appeal */
-    CHECK(res.is_appeal);
+    ch_classify("Кто знает, почему салют отменили?", NULL);   /* a problem word: an appeal */
+    CHECK(ch_res.is_appeal);
     /* written to the page in private, an opening is an appeal; under a post it is not */
     struct classify_request rq = {.text = "Добрый день, у меня вопрос", .source = "vk",
                                   .item_kind = "message"};
     rq.len = strlen(rq.text);
-    classify_text(classify_chain_of(cfg), &rq, &res);
-    CHECK_STR(res.kind, "question");
+    classify_text(classify_chain_of(ch_cfg), &rq, &ch_res);
+    CHECK_STR(ch_res.kind, "question");
     CHECK(has_evidence("\"rule\":\"private-message\""));
-    classify(rq.text, NULL);
-    CHECK(!res.is_appeal);
+    ch_classify(rq.text, NULL);
+    CHECK(!ch_res.is_appeal);
     rq.text = "Добрый день";
     rq.len = strlen(rq.text);
-    classify_text(classify_chain_of(cfg), &rq, &res);
-    CHECK(!res.is_appeal);                 /* a greeting alone is still one */
+    classify_text(classify_chain_of(ch_cfg), &rq, &ch_res);
+    CHECK(!ch_res.is_appeal);                 /* a greeting alone is still one */
 }
 
 TEST(priority_and_negation)
 {
-    classify("В подъезде сильно пахнет газом!", NULL);
-    CHECK_STR(res.priority, "critical");
-    CHECK_STR(res.priority_reason, "пахнет газом");
-    CHECK_STR(res.category, "gas");
-    classify("Третий день нет воды, в доме лежачая бабушка", NULL);
-    CHECK_STR(res.priority, "high");
-    CHECK_STR(res.priority_reason, "нет воды");
+    ch_classify("В подъезде сильно пахнет газом!", NULL);
+    CHECK_STR(ch_res.priority, "critical");
+    CHECK_STR(ch_res.priority_reason, "пахнет газом");
+    CHECK_STR(ch_res.category, "gas");
+    ch_classify("Третий день нет воды, в доме лежачая бабушка", NULL);
+    CHECK_STR(ch_res.priority, "high");
+    CHECK_STR(ch_res.priority_reason, "нет воды");
     /* the same words without the negation are no lost service */
-    classify("Вода из крана идёт ржавая", NULL);
-    CHECK_STR(res.priority, "normal");
-    classify("На остановке провод оборван и искрит!", NULL);
-    CHECK_STR(res.priority, "critical");
-    classify("Фонарь не горит во дворе", NULL);
-    CHECK_STR(res.priority, "normal");    /* "не горит" is no fire */
+    ch_classify("Вода из крана идёт ржавая", NULL);
+    CHECK_STR(ch_res.priority, "normal");
+    ch_classify("На остановке провод оборван и искрит!", NULL);
+    CHECK_STR(ch_res.priority, "critical");
+    ch_classify("Фонарь не горит во дворе", NULL);
+    CHECK_STR(ch_res.priority, "normal");    /* "не горит" is no fire */
 }
 
 TEST(misspellings_and_glued_words)
 {
-    classify("в подъзде грязно и воняет", NULL);        /* a letter missing */
-    CHECK_STR(res.category, "housing");
+    ch_classify("в подъзде грязно и воняет", NULL);        /* a letter missing */
+    CHECK_STR(ch_res.category, "housing");
     CHECK(has_evidence("\"fuzzy\":true"));
     /* a misspelling keeps the first letters of its word ("па" is not "по"),
      * and a frequent word is no misspelling ("страны" is not "страшно") */
-    classify("в падъезде грязно и воняет", NULL);
-    CHECK(res.evidence.p == NULL || strstr(res.evidence.p, "подъезд") == NULL);
-    classify("Люди из других страны приезжают", NULL);
-    CHECK(res.evidence.p == NULL || strstr(res.evidence.p, "страшно") == NULL);
-    classify("нетводы уже неделю", NULL);
-    CHECK_STR(res.category, "housing");
+    ch_classify("в падъезде грязно и воняет", NULL);
+    CHECK(ch_res.evidence.p == NULL || strstr(ch_res.evidence.p, "подъезд") == NULL);
+    ch_classify("Люди из других страны приезжают", NULL);
+    CHECK(ch_res.evidence.p == NULL || strstr(ch_res.evidence.p, "страшно") == NULL);
+    ch_classify("нетводы уже неделю", NULL);
+    CHECK_STR(ch_res.category, "housing");
     CHECK(has_evidence("\"split\":true"));
-    CHECK_STR(res.priority, "high");
-    classify("мусор нe вывoзят", NULL);                   /* Latin e and o */
-    CHECK_STR(res.category, "waste");
+    CHECK_STR(ch_res.priority, "high");
+    ch_classify("мусор нe вывoзят", NULL);                   /* Latin e and o */
+    CHECK_STR(ch_res.category, "waste");
 }
 
 TEST(chain_order_and_override)
 {
-    classify("Продам дом в Майкопе, газ, вода, звоните 89181234567", NULL);
-    CHECK_STR(res.kind, "noise");             /* spam overrides ru */
-    CHECK_STR(res.by, "ru,spam");
+    ch_classify("Продам дом в Майкопе, газ, вода, звоните 89181234567", NULL);
+    CHECK_STR(ch_res.kind, "noise");             /* spam overrides ru */
+    CHECK_STR(ch_res.by, "ru,spam");
     CHECK(has_evidence("\"by\":\"spam\""));
     CHECK(has_evidence("\"rule\":\"spam\""));
-    classify("Третий день нет воды на Гагарина, перезвоните мне 89181234567", NULL);
-    CHECK_STR(res.kind, "complaint");         /* a phone with a complaint is no ad */
+    ch_classify("Третий день нет воды на Гагарина, перезвоните мне 89181234567", NULL);
+    CHECK_STR(ch_res.kind, "complaint");         /* a phone with a complaint is no ad */
     /* spam first and final: ru never runs on spam */
     struct diag d = {0};
     struct apd_config *c2 = load("classifier.spam.order=1", &d);
     CHECK(c2 != NULL);
-    struct apd_config *keep = cfg;
-    cfg = c2;
-    classify("Работа на дому, доход от 5000 в день, пишите в личку", NULL);
-    CHECK_STR(res.kind, "noise");
-    CHECK_STR(res.by, "spam");
-    classify("Яма на дороге", NULL);
-    CHECK_STR(res.by, "spam,ru");
-    CHECK_STR(res.category, "roads");
-    cfg = keep;
+    struct apd_config *keep = ch_cfg;
+    ch_cfg = c2;
+    ch_classify("Работа на дому, доход от 5000 в день, пишите в личку", NULL);
+    CHECK_STR(ch_res.kind, "noise");
+    CHECK_STR(ch_res.by, "spam");
+    ch_classify("Яма на дороге", NULL);
+    CHECK_STR(ch_res.by, "spam,ru");
+    CHECK_STR(ch_res.category, "roads");
+    ch_cfg = keep;
     config_unref(c2);
     diag_free(&d);
     /* a disabled classifier is not run; no classifier at all: an appeal of unknown kind */
@@ -244,10 +217,10 @@ TEST(chain_order_and_override)
     CHECK(c2 != NULL && classify_chain_length(classify_chain_of(c2)) == 1);
     config_unref(c2);
     struct classify_request rq = {.text = "x", .len = 1};
-    classify_text(NULL, &rq, &res);
-    CHECK(res.is_appeal && !res.classified);
-    CHECK_STR(res.kind, "");
-    CHECK_STR(res.priority, "normal");
+    classify_text(NULL, &rq, &ch_res);
+    CHECK(ch_res.is_appeal && !ch_res.classified);
+    CHECK_STR(ch_res.kind, "");
+    CHECK_STR(ch_res.priority, "normal");
     diag_free(&d);
 }
 
@@ -280,9 +253,9 @@ TEST(broken_lexicons_are_reported_with_file_and_line)
         {NULL, NULL},
     };
     for (size_t i = 0; cases[i].lex; i++) {
-        write_file("bad.lex", cases[i].lex);
         char set[600];
-        snprintf(set, sizeof(set), "classifier.ru.lexicon=%s/bad.lex", tmpdir);
+        snprintf(set, sizeof(set), "classifier.ru.lexicon=%s",
+                 ch_write_file("bad.lex", cases[i].lex));
         struct diag d = {0};
         struct apd_config *c = load(set, &d);
         CHECK(c == NULL);
@@ -305,28 +278,28 @@ TEST(broken_lexicons_are_reported_with_file_and_line)
 
 TEST(later_lexicons_extend_and_reweigh)
 {
-    write_file("local.lex", "[category culture]\nкукольн* театр* = 5\n"
-                            "[category roads]\nяма = 0.1\n");
     char set[600];
-    snprintf(set, sizeof(set), "classifier.ru.lexicon=%s/local.lex", tmpdir);
+    snprintf(set, sizeof(set), "classifier.ru.lexicon=%s",
+             ch_write_file("local.lex", "[category culture]\nкукольн* театр* = 5\n"
+                                        "[category roads]\nяма = 0.1\n"));
     struct diag d = {0};
     struct apd_config *c = load(set, &d);
     CHECK(c != NULL);
-    struct apd_config *keep = cfg;
-    cfg = c;
+    struct apd_config *keep = ch_cfg;
+    ch_cfg = c;
     CHECK_STR(cat("Когда откроют кукольный театр после ремонта?"), "culture");
-    classify("Огромная яма посреди дороги, колесо пробил", NULL);
+    ch_classify("Огромная яма посреди дороги, колесо пробил", NULL);
     CHECK(has_evidence("\"term\":\"яма\",\"text\":\"яма\",\"weight\":0.10"));
-    cfg = keep;
+    ch_cfg = keep;
     config_unref(c);
     diag_free(&d);
 }
 
 TEST(json_of_a_decision)
 {
-    classify("В Майкопе на Пионерской яма на дороге", NULL);
+    ch_classify("В Майкопе на Пионерской яма на дороге", NULL);
     struct sbuf b = SBUF_INIT;
-    classify_result_json(&res, &b);
+    classify_result_json(&ch_res, &b);
     /* the Kafka form: unknown members (here priority_reason) are left out */
     static const char head[] = "{\"is_appeal\":true,\"kind\":\"complaint\",\"category\":"
                                "\"roads\",\"municipality\":\"maykop\",\"municipality_from\":"
@@ -341,25 +314,9 @@ TEST(json_of_a_decision)
 
 int main(void)
 {
-    build_dir = getenv("APD_BUILD_DIR");
-    source_dir = getenv("APD_SOURCE_ROOT");
-    if (build_dir == NULL || source_dir == NULL) {
-        printf("1..0 # SKIP APD_BUILD_DIR and APD_SOURCE_ROOT are not set\n");
-        return 77;
-    }
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-test-classify-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
-        return 1;
-    struct diag d = {0};
-    cfg = load(NULL, &d);
-    if (cfg == NULL) {
-        for (size_t i = 0; i < d.n; i++)
-            printf("# %s\n", d.msg[i]);
-        printf("Bail out! the shipped configuration does not load\n");
-        return 1;
-    }
-    diag_free(&d);
-    classify_result_init(&res);
+    int rc = ch_setup("classify", load_shipped);
+    if (rc != 0)
+        return rc;
     RUN(places_in_any_case);
     RUN(page_fallback_never_guesses);
     RUN(hard_cases_of_the_scheme);
@@ -370,11 +327,6 @@ int main(void)
     RUN(broken_lexicons_are_reported_with_file_and_line);
     RUN(later_lexicons_extend_and_reweigh);
     RUN(json_of_a_decision);
-    classify_result_free(&res);
-    config_unref(cfg);
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        printf("# could not remove %s\n", tmpdir);
+    ch_teardown();
     return test_done();
 }

@@ -10,41 +10,25 @@
  * text is made up for this test. */
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "chain.h"
-#include "config.h"
+#include "chain_harness.h"
 #include "test.h"
 
-static char tmpdir[256];
-static const char *build_dir, *source_dir;
-static struct apd_config *cfg;
-static struct classify_result res;
-
+/* The ru classifier alone, with the shipped lexicons and no model. */
 static struct apd_config *load(struct diag *d)
 {
-    char text[4096], path[512];
+    char text[4096];
     snprintf(text, sizeof(text),
              "[daemon]\nplugin_dir = %s/plugins\n"
              "[classifier \"ru\"]\nlexicon = %s/config/classifier/ru\norder = 10\n",
-             build_dir, source_dir);
-    snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return NULL;
-    fputs(text, f);
-    fclose(f);
-    struct config_opts o = {.path = path};
-    return config_load(&o, d);
+             ch_build_dir, ch_source_dir);
+    return ch_load(text, NULL, d);
 }
 
 static const struct classify_result *classify(const char *text)
 {
-    struct classify_request rq = {.text = text, .len = strlen(text), .source = "vk"};
-    classify_text(classify_chain_of(cfg), &rq, &res);
-    return &res;
+    return ch_classify(text, NULL);
 }
 
 /* The municipality of a text, "" when it names none. */
@@ -80,7 +64,7 @@ static void expect_prio(const char *want, const char *const *texts)
                       : strcmp(got, want) == 0;
         if (!ok) {
             printf("# \"%s\": priority %s (%s), expected %s\n", texts[i], got,
-                   res.priority_reason, want);
+                   ch_res.priority_reason, want);
             test_cur_failed = 1;
         }
     }
@@ -307,25 +291,9 @@ TEST(ordinary_complaints_stay_normal)
 
 int main(void)
 {
-    build_dir = getenv("APD_BUILD_DIR");
-    source_dir = getenv("APD_SOURCE_ROOT");
-    if (build_dir == NULL || source_dir == NULL) {
-        printf("1..0 # SKIP APD_BUILD_DIR and APD_SOURCE_ROOT are not set\n");
-        return 77;
-    }
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-test-gazetteer-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
-        return 1;
-    struct diag d = {0};
-    cfg = load(&d);
-    if (cfg == NULL) {
-        for (size_t i = 0; i < d.n; i++)
-            printf("# %s\n", d.msg[i]);
-        printf("Bail out! the shipped lexicons do not load\n");
-        return 1;
-    }
-    diag_free(&d);
-    classify_result_init(&res);
+    int rc = ch_setup("gazetteer", load);
+    if (rc != 0)
+        return rc;
     RUN(maykop_city_and_its_settlements);
     RUN(adygeysk_and_its_auls);
     RUN(giaginsky);
@@ -338,11 +306,6 @@ int main(void)
     RUN(ordinary_words_are_no_places);
     RUN(danger_is_critical_or_high);
     RUN(ordinary_complaints_stay_normal);
-    classify_result_free(&res);
-    config_unref(cfg);
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        printf("# could not remove %s\n", tmpdir);
+    ch_teardown();
     return test_done();
 }
