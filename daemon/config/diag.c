@@ -20,6 +20,9 @@ static void push(char ***v, size_t *n, size_t *cap, char *m)
 }
 
 static char *format(const char *file, int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static char *format(const char *file, int line, const char *fmt, va_list ap)
 {
     struct sbuf b = SBUF_INIT;
     if (file && line > 0)

@@ -222,6 +222,9 @@ struct http_limits *http_limits_new(struct app *app, struct evhttp *http)
                            "connections closed at the header or body deadline", "phase");
     m_open = metrics_family("appealsd_http_connections", M_GAUGE,
                             "open connections of the webhook listener", NULL);
+    /* both phases at 0 from the first scrape, as every counter is */
+    metrics_add(m_cut, 0, "header");
+    metrics_add(m_cut, 0, "body");
     evhttp_set_bevcb(http, on_accept, l);
     return l;
 }
