@@ -8,7 +8,8 @@ and the shipped model refer to the same rows on every machine.
 Sources:
   ryazan   portal appeals, labelled with 30 categories (mapped to ours)
   troitsk  appeals to a city head: the long text ("troitsk") and the
-           citizen's own subject line ("troitsk-title"); the head's replies left out
+           citizen's own subject line ("troitsk-title"), hand-labelled with our
+           kinds and categories (one label per appeal); the head's replies left out
   spbw     a district administration's VK wall comments, 2019-2023 (residents only)
   spb24    the same community, 2024 (residents' comments and replies only)
   pb       a municipal district's VK comments and replies, 2021-2024
@@ -64,8 +65,14 @@ PORTAL_DEV = 20
 TWEET_DEV = 30
 
 
+def appeal_key(row_id):
+    """The appeal a row belongs to: an appeal's subject line goes with its
+    text, so that a split or a fold never holds one out and trains on the other."""
+    return row_id.replace("troitsk-title:", "troitsk:", 1)
+
+
 def portal_split(row_id):
-    return "portal-dev" if split_of(row_id, PORTAL_DEV) == "dev" else "train"
+    return "portal-dev" if split_of(appeal_key(row_id), PORTAL_DEV) == "dev" else "train"
 
 
 def tweet_split(row_id):
@@ -110,16 +117,26 @@ def ryazan(d=None):
                "kind": None, "category": code}
 
 
+def troitsk_labels():
+    """appeal id -> (kind, category or None), from tools/train/troitsk-labels.tsv."""
+    return {r[0]: (r[1], None if r[2] == "-" else r[2]) for r in read_tsv("troitsk-labels.tsv")}
+
+
 def troitsk(d=None, titles=False):
+    """Appeals to the head of Troitsk with their hand labels (kind and
+    category None where an appeal has none)."""
+    labels = troitsk_labels()
     for r in _rows(os.path.join(data_dir(d), "troitsk-appeals-2017-2020.csv")):
         if hashlib.sha256(r["author"].encode()).hexdigest()[:12] == TROITSK_HEAD:
             continue
         rid = r[""]
+        kind, category = labels.get("troitsk:" + rid, (None, None))
         if titles:
             yield {"id": "troitsk-title:" + rid, "source": "troitsk-title",
-                   "text": r["title"]}
+                   "text": r["title"], "kind": kind, "category": category}
         else:
-            yield {"id": "troitsk:" + rid, "source": "troitsk", "text": r["text"]}
+            yield {"id": "troitsk:" + rid, "source": "troitsk", "text": r["text"],
+                   "kind": kind, "category": category}
 
 
 def vk_comments(d=None):

@@ -202,7 +202,7 @@ def real_groups(data_dir):
     portal = [dict(r, kind="complaint") for r in D.dedup(D.ryazan(data_dir))
               if D.portal_split(r["id"]) == "portal-dev"]
     for titles in (False, True):
-        portal += [dict(r, kind="complaint", category=None)
+        portal += [dict(r, kind=r["kind"] or "complaint")
                    for r in D.dedup(D.troitsk(data_dir, titles))
                    if D.portal_split(r["id"]) == "portal-dev"]
     tweets, telecom = [], []
