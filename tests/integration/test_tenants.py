@@ -9,6 +9,9 @@ Each attempt goes over HTTP to the real daemon (Redis and Kafka behind it)
 and must be refused with 403, counted, and leave the other tenant's appeal
 as it was."""
 
+import json
+import time
+
 import apd
 from apd import h, vk_appeal_id, vk_comment, vk_event
 import sources as s
@@ -74,6 +77,41 @@ def test_a_generic_key_signs_only_for_its_own_systems():
         a.wait_idle()
         assert a.appeal("gen:crm:7") == {}
         assert a.appeal("gen:pos:7")["state"] == "open"
+
+
+def test_an_agency_speaks_only_on_its_own_status_topic():
+    """Statuses come on appeals.status.ORG, which only ORG's principal may write
+    (docs/consuming-appeals.md gives the ACLs); the shared topic is not read."""
+    with h.Services() as svc, apd.Apd(svc) as a:
+        st, _, _ = a.post("/webhook/vk", vk_comment(100001, 700, "Третий день нет света "
+                                                    "во дворе на Пионерской"))
+        assert st == 200
+        aid = vk_appeal_id(100001, 700)
+        h.wait_until(lambda: a.appeal(aid).get("state") == "open", what="the appeal")
+        org = a.appeal(aid)["org"]
+        other = "minzdrav" if org != "minzdrav" else "maykop"
+
+        def send(topic, sender, status):
+            body = {"schema": "appealsd.status/1", "appeal_id": aid, "org": sender,
+                    "status": status, "at": "2026-11-30T10:00:00+03:00"}
+            h.kafka_produce(svc.kafka_brokers, a.topic(topic), aid,
+                            json.dumps(body, ensure_ascii=False))
+        # the shared topic: whoever writes there is nobody in particular
+        send("status", org, "resolved")
+        # another organisation naming the owner, on its own topic
+        send("status." + other, org, "resolved")
+        # another organisation as itself, on its own topic: not its appeal
+        send("status." + other, other, "resolved")
+        dlq = [m["json"] for m in a.consume("dlq", 2)]
+        assert [d["error"] for d in dlq] == ["not_allowed", "not_allowed"], dlq
+        assert "cannot send statuses on %s" % a.topic("status." + other) in dlq[0]["reason"], dlq
+        assert dlq[1]["reason"].startswith("not_assigned: "), dlq
+        # the owner, on its own topic
+        send("status." + org, org, "accepted")
+        h.wait_until(lambda: a.appeal(aid)["state"] == "accepted", what="the owner's status")
+        time.sleep(2)   # the shared topic's "resolved" would have been read by now
+        assert a.appeal(aid)["state"] == "accepted"
+        assert len(a.consume("dlq", 2, timeout=5)) == 2
 
 
 if __name__ == "__main__":
