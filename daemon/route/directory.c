@@ -163,6 +163,9 @@ static void build_orgs(struct directory *dir, const struct apd_config *c, struct
             o->topic = malloc(n);
             snprintf(o->topic, n, "%s%s", c->kafka.topic_org_prefix, o->code);
         }
+        size_t n = strlen(c->kafka.topic_status) + strlen(o->code) + 2;
+        o->status_topic = malloc(n);
+        snprintf(o->status_topic, n, "%s.%s", c->kafka.topic_status, o->code);
         strmap_put(&dir->org_by_code, o->code, o);
         if (o->type == ORG_CUR && dir->cur == NULL)
             dir->cur = o;
@@ -311,6 +314,7 @@ static void directory_free(struct apd_config *c)
         return;
     for (size_t i = 0; i < dir->norgs; i++) {
         conf_unbind(org_keys, &dir->orgs[i]);
+        free(dir->orgs[i].status_topic);
         free(dir->orgs[i].code);
         free(dir->orgs[i].file);
     }

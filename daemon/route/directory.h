@@ -27,6 +27,8 @@ struct org {
     int type;                 /* enum org_type */
     char *parent;             /* code of the next level of escalation, or NULL */
     char *topic;              /* Kafka topic; default kafka.topic_org_prefix + code */
+    char *status_topic;       /* the topic its statuses come on: kafka.topic_status + "." +
+                               * code; only the organisation may write there (Kafka ACL) */
     char *municipality;       /* for municipal bodies: the municipality they govern */
     char *http_url;           /* HTTP delivery endpoint, or NULL */
     char *http_secret;        /* HMAC-SHA256 key for HTTP delivery signatures */

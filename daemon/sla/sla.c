@@ -60,6 +60,9 @@ static const struct conf_key sla_keys[] = {
      "how long a closed appeal's record and audit stay in Redis"},
     {"status_group", CT_STR, SLA(status_group), "appealsd-status", 0, 0, NULL, CF_RESTART,
      "Kafka consumer group sharing kafka.topic_status among daemons"},
+    {"status_shared_topic", CT_BOOL, SLA(status_shared), "no", 0, 0, NULL, CF_RESTART,
+     "also take statuses from kafka.topic_status itself, where any producer can speak for "
+     "any organisation (for a migration; each organisation has its own topic_status.CODE)"},
     {"status_session_timeout", CT_DURATION, SLA(status_session_ms), "10s", 6000, 300000, NULL,
      CF_RESTART, "a daemon that stops heartbeating (killed, hung) loses its status partitions "
      "to the others after this long (the broker's group.min/max.session.timeout.ms bound it)"},

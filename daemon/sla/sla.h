@@ -35,6 +35,7 @@ struct sla_config {
     int64_t metrics_interval_ms; /* gauges refreshed from Redis this often */
     int64_t retention_ms;        /* closed appeals' keys expire this long after closing */
     char *status_group;          /* consumer group of kafka.topic_status */
+    bool status_shared;          /* also consume kafka.topic_status itself (anyone's) */
     int64_t status_session_ms;   /* a silent member leaves the group after this */
     int64_t status_max_bytes;    /* larger status messages go to the DLQ */
     /* built */

@@ -44,7 +44,7 @@ struct status_consumer {
     const char *dlq_error;     /* its contract code: bad_json, unknown_appeal, ... */
     bool stopped;
     struct status_stats st;
-    int32_t parts[64];         /* partitions the group gives us now, in its order */
+    int32_t parts[64];         /* partition numbers the group gives us now, ascending */
     int nparts;
     struct mfam *m_status;
 };
@@ -156,6 +156,16 @@ static void on_applied(void *arg, const struct lc_result *res)
 
 /* ---- one message ---- */
 
+/* The organisation whose own status topic m came on, or NULL (the shared one). */
+static const struct org *topic_owner(const struct apd_config *c, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    size_t n = strlen(c->kafka.topic_status);
+    if (strncmp(topic, c->kafka.topic_status, n) != 0 || topic[n] != '.')
+        return NULL;
+    return directory_org(c->dir, topic + n + 1);
+}
+
 /* The contract's statuses (appealsd.status/1) and what they do. */
 static int status_kind(const char *status)
 {
@@ -192,8 +202,12 @@ static void handle(struct status_consumer *sc)
         return;
     }
     const struct directory *dir = sc->app->cfg->dir;
+    const struct org *owner = topic_owner(sc->app->cfg, m);
     int kind = status_kind(st.status);
-    if (kind < 0) {
+    if (owner && strcmp(owner->code, st.org) != 0) {
+        dead_letter(sc, "not_allowed", "organisation '%s' cannot send statuses on %s, the "
+                    "status topic of '%s'", st.org, rd_kafka_topic_name(m->rkt), owner->code);
+    } else if (kind < 0) {
         dead_letter(sc, "bad_message", "status '%s' is not handled", st.status);
     } else if (directory_org(dir, st.org) == NULL) {
         dead_letter(sc, "bad_message", "unknown organisation '%s'", st.org);
@@ -268,10 +282,20 @@ static void watch_assignment(struct status_consumer *sc)
     rd_kafka_topic_partition_list_t *l = NULL;
     if (rd_kafka_assignment(sc->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR || l == NULL)
         return;
+    /* Every organisation's topic has the same partitions, and the group's
+     * range assignor gives a member the same numbers of each: they say it. */
     int32_t now[64];
-    int n = l->cnt < 64 ? l->cnt : 64;
-    for (int i = 0; i < n; i++)
-        now[i] = l->elems[i].partition;
+    int n = 0;
+    for (int i = 0; i < l->cnt; i++) {
+        int k = 0;
+        while (k < n && now[k] < l->elems[i].partition)
+            k++;
+        if ((k < n && now[k] == l->elems[i].partition) || n == 64)
+            continue;
+        memmove(now + k + 1, now + k, (size_t)(n - k) * sizeof(now[0]));
+        now[k] = l->elems[i].partition;
+        n++;
+    }
     rd_kafka_topic_partition_list_destroy(l);
     if (n == sc->nparts && memcmp(now, sc->parts, (size_t)n * sizeof(now[0])) == 0)
         return;
@@ -279,9 +303,9 @@ static void watch_assignment(struct status_consumer *sc)
     parts_str(sc->parts, sc->nparts, was, sizeof(was));
     parts_str(now, n, is, sizeof(is));
     sc->st.rebalances++;
-    log_info("status: group %s now gives this daemon partitions [%s] of %s (was [%s]); their "
-             "agency statuses are applied here", sla_cfg(sc->app->cfg)->status_group, is,
-             sc->app->cfg->kafka.topic_status, was);
+    log_info("status: group %s now gives this daemon partitions [%s] of the status topics "
+             "%s.* (was [%s]); their agency statuses are applied here",
+             sla_cfg(sc->app->cfg)->status_group, is, sc->app->cfg->kafka.topic_status, was);
     memcpy(sc->parts, now, (size_t)n * sizeof(now[0]));
     sc->nparts = n;
 }
@@ -304,6 +328,22 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     log_warn("status: consumer: %s (%s)", rd_kafka_err2str(err), reason);
 }
 
+/* Each organisation's own status topic, and the shared one only where the
+ * configuration still asks for it: on an organisation's topic the producer
+ * is that organisation (a Kafka ACL lets only its principal write there),
+ * so a status can be tied to who sent it. */
+static rd_kafka_topic_partition_list_t *status_topics(const struct apd_config *c)
+{
+    size_t norgs = c->dir ? c->dir->norgs : 0;
+    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new((int)norgs + 1);
+    if (sla_cfg(c)->status_shared)
+        rd_kafka_topic_partition_list_add(t, c->kafka.topic_status, RD_KAFKA_PARTITION_UA);
+    for (size_t i = 0; i < norgs; i++)
+        rd_kafka_topic_partition_list_add(t, c->dir->orgs[i].status_topic,
+                                          RD_KAFKA_PARTITION_UA);
+    return t;
+}
+
 struct status_consumer *status_consumer_new(struct app *app, struct lifecycle *lc, char *err,
                                             size_t errlen)
 {
@@ -322,7 +362,10 @@ struct status_consumer *status_consumer_new(struct app *app, struct lifecycle *l
         rd_kafka_conf_set(conf, "session.timeout.ms", session, err, errlen) ||
         rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "true", err, errlen) ||
-        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen)) {
+        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+        /* range: a member gets the same partition numbers of every
+         * organisation's topic, so its share reads as one list */
+        rd_kafka_conf_set(conf, "partition.assignment.strategy", "range", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         goto fail;
     }
@@ -334,13 +377,13 @@ struct status_consumer *status_consumer_new(struct app *app, struct lifecycle *l
     }
     rd_kafka_set_log_queue(sc->rk, NULL);
     rd_kafka_poll_set_consumer(sc->rk);   /* logs and errors come with the messages */
-    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(t, c->kafka.topic_status, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_t *t = status_topics(c);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(sc->rk, t);
+    int ntopics = t->cnt;
     rd_kafka_topic_partition_list_destroy(t);
     if (e) {
-        snprintf(err, errlen, "subscribing to %s: %s", c->kafka.topic_status,
-                 rd_kafka_err2str(e));
+        snprintf(err, errlen, "subscribing to the status topics (%s.*): %s",
+                 c->kafka.topic_status, rd_kafka_err2str(e));
         goto fail;
     }
     if (pipe2(sc->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -358,8 +401,9 @@ struct status_consumer *status_consumer_new(struct app *app, struct lifecycle *l
     sc->m_status = metrics_family("appealsd_agency_statuses_total", M_COUNTER,
                                   "Agency status messages, by status and outcome",
                                   "status,outcome");
-    log_info("status: consuming %s as group %s", c->kafka.topic_status,
-             sla_cfg(c)->status_group);
+    log_info("status: consuming %d organisations' status topics (%s.CODE)%s as group %s",
+             ntopics - (sla_cfg(c)->status_shared ? 1 : 0), c->kafka.topic_status,
+             sla_cfg(c)->status_shared ? " and the shared one" : "", sla_cfg(c)->status_group);
     return sc;
 fail:
     status_consumer_free(sc);

@@ -6,7 +6,8 @@
  * hex, in the header signature_header ("sha256=<hex>" or just the hex),
  * checked in constant time before the body is parsed.  One key per source:
  * give each sending system its own [source "NAME"] with plugin =
- * source_generic, its own path and key.
+ * source_generic, its own path and key, and name the systems it speaks for
+ * (systems = pos): a body naming another system is refused.
  *
  * Appeal ids: gen:<system>:<id>; dedup key gen:<system>:ev:<event_id> when
  * the sender gives an event_id.  Schema violations are 400 with the reason
@@ -26,6 +27,7 @@
 
 struct gen_config {
     char *hmac_key;
+    char *systems;
     bool require_signature;
     char *signature_header;
 };
@@ -40,6 +42,9 @@ struct gen {
 static const struct apd_config_key gen_keys[] = {
     {"hmac_key", APD_KEY_SECRET, CFG(hmac_key), NULL, 0, 0,
      "key of the HMAC-SHA256 signature over the raw body"},
+    {"systems", APD_KEY_STR, CFG(systems), NULL, 0, 0,
+     "the sending systems (comma-separated) whose bodies this source's key signs; a body "
+     "naming another system is refused (403)"},
     {"require_signature", APD_KEY_BOOL, CFG(require_signature), "yes", 0, 0,
      "refuse to start without hmac_key (no: accept unsigned bodies)"},
     {"signature_header", APD_KEY_STR, CFG(signature_header), "X-Appealsd-Signature", 0, 0,
@@ -71,6 +76,25 @@ static bool signature_ok(const struct gen *g, const struct apd_request *req)
     got[64] = '\0';
     hmac_sha256_hex(g->cfg->hmac_key, strlen(g->cfg->hmac_key), req->body, req->body_len, want);
     return ct_streq(got, want);
+}
+
+/* Whether system is one of the comma-separated names of list.  A key signs
+ * for the systems the administrator named: without the binding, one
+ * sender's key could create, answer or withdraw another system's appeals
+ * (gen:<system>:<id>).  No list (only with require_signature = no): any. */
+static bool system_bound(const char *list, const char *system)
+{
+    if (list == NULL)
+        return true;
+    size_t n = strlen(system);
+    for (const char *p = list; *p;) {
+        p += strspn(p, " ,");
+        size_t len = strcspn(p, ", ");
+        if (len == n && strncmp(p, system, n) == 0)
+            return true;
+        p += len;
+    }
+    return false;
 }
 
 /* A schema field that must be an id token; NULL (and *bad set) otherwise. */
@@ -125,6 +149,9 @@ static enum apd_verdict build(struct gen *g, const struct json *root, unsigned f
                  "ASCII characters, no spaces, '|', quotes or braces)", bad);
         return pu_reject(reply, 400, msg);
     }
+    if (!(flags & APD_HANDLE_NOAUTH) && !system_bound(g->cfg->systems, f->system))
+        return pu_reject(reply, 403, "the body names a system this source's key does not "
+                                     "sign for (see its systems key)");
     if (g->api->page_find(g->handle, f->page) == NULL)
         return pu_reject(reply, 404, "unknown page");
     pu_event(ev, APD_EV_IGNORED, event);
@@ -192,7 +219,9 @@ static void *gen_init(const struct apd_host_api *api, void *handle, const void *
 {
     const struct gen_config *c = config;
     if (pu_need_secret(c->hmac_key, c->require_signature, "hmac_key", "require_signature",
-                       "the key the sender signs bodies with", err, errlen) != 0)
+                       "the key the sender signs bodies with", err, errlen) != 0 ||
+        pu_need_secret(c->systems, c->require_signature, "systems", "require_signature",
+                       "the names of the systems that sign with this key", err, errlen) != 0)
         return NULL;
     struct gen *s = calloc(1, sizeof(*s));
     if (s == NULL) {

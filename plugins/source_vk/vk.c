@@ -117,6 +117,9 @@ static enum apd_verdict vk_handle(void *state, const struct apd_request *req, un
     int rc = h->type && r.obj && r.obj->type == JSON_OBJECT ? h->fn(&r, h->t, h->arg)
                                                             : vk_emit_ignored(&r);
     json_free(doc);
+    if (rc == VK_FOREIGN)
+        return pu_reject(reply, 403, "the event is about an item of another community than "
+                                     "the one its secret belongs to");
     if (rc != 0)
         return pu_reject(reply, 503, "could not keep the event");
     return APD_ACCEPT;

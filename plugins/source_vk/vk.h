@@ -53,7 +53,10 @@ void vk_event_base(struct vk_req *r, struct apd_event *ev, enum apd_event_type t
 int vk_emit_ignored(struct vk_req *r);
 
 /* Handlers: return what emit returned (0, or -errno when the host could not
- * take the event). */
+ * take the event), or VK_FOREIGN for an event about an item of another
+ * community than the one whose secret authenticated it: a community may act
+ * only on its own threads, so the request is refused (403), not stored. */
+#define VK_FOREIGN 1
 int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kind);
 int vk_on_wall_post(struct vk_req *r, enum apd_event_type t, const void *unused);
 int vk_on_message_new(struct vk_req *r, enum apd_event_type t, const void *unused);

@@ -120,6 +120,8 @@ int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kindp)
         return emit_quarantined(r, "VK comment event without a comment or item id");
     if (!pu_i64_any(o, k->owner_keys, &owner))
         owner = -r->group_id;
+    if (owner != -r->group_id)
+        return VK_FOREIGN;
     json_int64(json_at(json_get(o, "parents_stack"), 0), &root);
 
     char appeal[128], thread[96], link[192], reply_to[128], author[24], deleter[24];
@@ -178,7 +180,9 @@ int vk_on_wall_post(struct vk_req *r, enum apd_event_type t, const void *unused)
     int64_t from = pu_i64(o, "from_id", 0);
     if (from <= 0 && suggest)
         from = pu_i64(o, "created_by", 0);
-    if (from <= 0 || owner != -r->group_id)
+    if (owner != -r->group_id)
+        return VK_FOREIGN;
+    if (from <= 0)
         return vk_emit_ignored(r);
 
     char appeal[96], link[128], author[24];

@@ -88,7 +88,7 @@ def accept_on_every_partition(svc, a, appeals):
     for p, (aid, org) in enumerate(appeals):
         body = {"schema": "appealsd.status/1", "appeal_id": aid, "org": org,
                 "status": "accepted", "at": "2026-11-30T10:00:00+03:00"}
-        h.kafka_produce(svc.kafka_brokers, a.topic("status"), aid,
+        h.kafka_produce(svc.kafka_brokers, a.topic("status." + org), aid,
                         json.dumps(body, ensure_ascii=False), partition=p)
 
 

@@ -74,6 +74,9 @@ static void *make_config(void)
     for (const struct apd_config_key *k = apd_plugin_entry.keys; k && k->name; k++) {
         char *f = cfg + k->offset;
         const char *v = k->type == APD_KEY_SECRET ? FUZZ_SECRET : k->def;
+        /* source_generic binds its key to the systems it names: the seeds' one */
+        if (strcmp(k->name, "systems") == 0)
+            v = "pos";
         if (v == NULL)
             continue;
         switch (k->type) {

@@ -5,6 +5,7 @@
 
 #define GEN_CONFIG SH_CONFIG                                                 \
     "[source \"pos\"]\nplugin = source_generic\nhmac_key = pos-key-0123456789\n" \
+    "systems = pos, pos-test\n" \
     "[page \"pos:adygea\"]\norg = maykop\n"
 
 static struct sh h;
@@ -85,6 +86,26 @@ TEST(created_and_answer)
         CHECK_STR(sh_one(&h)->platform_type, "rated");
 }
 
+/* A key signs for the systems the config names: with pos's key a body
+ * cannot create, answer or withdraw another system's appeals. */
+TEST(system_bound_to_the_key)
+{
+    POST_SIGNED("{\"system\":\"crm\",\"event\":\"created\",\"id\":\"7\","
+                "\"page\":\"adygea\",\"text\":\"Яма во дворе\"}");
+    CHECK_REJECT(&h, 403);
+    CHECK(strstr(h.reply.reason, "systems") != NULL);
+    POST_SIGNED("{\"system\":\"crm\",\"event\":\"answer\",\"id\":\"a-7\","
+                "\"reply_to\":\"7\",\"page\":\"adygea\",\"text\":\"Сделано\"}");
+    CHECK_REJECT(&h, 403);
+    POST_SIGNED("{\"system\":\"pos-test\",\"event\":\"created\",\"id\":\"7\","
+                "\"page\":\"adygea\",\"text\":\"Яма во дворе\"}");
+    CHECK_EVENT(&h, "created", "gen:pos-test:7");
+    /* a name that only starts like a bound one is another system */
+    POST_SIGNED("{\"system\":\"po\",\"event\":\"created\",\"id\":\"7\","
+                "\"page\":\"adygea\",\"text\":\"Яма\"}");
+    CHECK_REJECT(&h, 403);
+}
+
 TEST(schema_violations)
 {
     POST_SIGNED("{\"system\":\"pos\",\"event\":\"created\",\"page\":\"adygea\"}");
@@ -128,6 +149,7 @@ int main(void)
     RUN(signature);
     RUN(created_and_answer);
     RUN(schema_violations);
+    RUN(system_bound_to_the_key);
     sh_stop(&h);
     return test_done();
 }

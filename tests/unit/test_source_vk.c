@@ -203,6 +203,39 @@ TEST(suggested_posts_and_the_pages_own_posts)
         CHECK_STR(sh_one(&h)->item_kind, "post");
 }
 
+/* Community 100003, with its own valid secret, cannot act in 100001's
+ * threads: not answer (which would stop 100001's clock), edit, withdraw or
+ * file appeals there.  Its own items go through as before. */
+TEST(a_community_acts_only_on_its_own_items)
+{
+    sh_post(&h, vk_to(100003, "wall_reply_new", "{\"id\":601,\"from_id\":-100003,"
+                      "\"date\":5,\"text\":\"Вопрос решён\",\"post_id\":42,"
+                      "\"owner_id\":-100001,\"reply_to_comment\":600}", "x1"));
+    CHECK_REJECT(&h, 403);
+    CHECK(strstr(h.reply.reason, "another community") != NULL);
+    sh_post(&h, vk_to(100003, "wall_reply_edit", "{\"id\":600,\"from_id\":7001,\"date\":5,"
+                      "\"text\":\"x\",\"post_id\":42,\"owner_id\":-100001}", "x2"));
+    CHECK_REJECT(&h, 403);
+    sh_post(&h, vk_to(100003, "wall_reply_delete", "{\"owner_id\":-100001,\"id\":600,"
+                      "\"deleter_id\":7001,\"post_id\":42}", "x3"));
+    CHECK_REJECT(&h, 403);
+    sh_post(&h, vk_to(100003, "photo_comment_new", "{\"id\":9,\"from_id\":7001,\"date\":5,"
+                      "\"text\":\"x\",\"photo_id\":77,\"photo_owner_id\":-100001}", "x4"));
+    CHECK_REJECT(&h, 403);
+    sh_post(&h, vk_to(100003, "wall_post_new", "{\"id\":903,\"owner_id\":-100001,"
+                      "\"from_id\":7002,\"date\":6,\"text\":\"x\",\"post_type\":\"post\"}",
+                      "x5"));
+    CHECK_REJECT(&h, 403);
+    /* a comment without any owner field is the authenticated community's */
+    sh_post(&h, vk_to(100003, "wall_reply_new", "{\"id\":5,\"from_id\":7001,\"date\":5,"
+                      "\"text\":\"Яма у школы\",\"post_id\":42}", "x6"));
+    CHECK_EVENT(&h, "created", "vk:-100003:wall:42:c5");
+    sh_post(&h, vk_to(100003, "wall_reply_new", "{\"id\":6,\"from_id\":-100003,\"date\":5,"
+                      "\"text\":\"Заделаем\",\"post_id\":42,\"owner_id\":-100003,"
+                      "\"reply_to_comment\":5}", "x7"));
+    CHECK_EVENT(&h, "answer", "vk:-100003:wall:42:c5");
+}
+
 static const char *msg_new(int64_t cmid, const char *eid, bool old_shape)
 {
     static char m[512];
@@ -444,6 +477,7 @@ int main(void)
     RUN(deletes_report_who_deleted);
     RUN(message_edit_updates_the_appeal);
     RUN(group_chats_only_where_the_page_enables_them);
+    RUN(a_community_acts_only_on_its_own_items);
     sh_stop(&h);
     return test_done();
 }
