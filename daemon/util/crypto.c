@@ -52,17 +52,30 @@ static EVP_MD_CTX *digest_ctx(void)
     return ctx;
 }
 
-static void digest2(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32])
+static void digest3(const void *a, size_t alen, const void *b, size_t blen, const void *c,
+                    size_t clen, unsigned char out[32])
 {
     EVP_MD_CTX *ctx = digest_ctx();
     unsigned int n = 0;
     if (EVP_DigestInit_ex(ctx, sha256_md, NULL) != 1 || EVP_DigestUpdate(ctx, a, alen) != 1 ||
-        (blen && EVP_DigestUpdate(ctx, b, blen) != 1) || EVP_DigestFinal_ex(ctx, out, &n) != 1)
+        (blen && EVP_DigestUpdate(ctx, b, blen) != 1) ||
+        (clen && EVP_DigestUpdate(ctx, c, clen) != 1) || EVP_DigestFinal_ex(ctx, out, &n) != 1)
         abort();
+}
+
+static void digest2(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32])
+{
+    digest3(a, alen, b, blen, NULL, 0, out);
 }
 
 /* RFC 2104 over the fetched digest. */
 void hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t len, char out[65])
+{
+    hmac_sha256_hex2(key, keylen, msg, len, NULL, 0, out);
+}
+
+void hmac_sha256_hex2(const void *key, size_t keylen, const void *m1, size_t l1, const void *m2,
+                      size_t l2, char out[65])
 {
     unsigned char k[64] = {0}, pad[64], inner[32], md[32];
     if (keylen > sizeof(k))
@@ -71,7 +84,7 @@ void hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t len
         memcpy(k, key, keylen);
     for (size_t i = 0; i < sizeof(pad); i++)
         pad[i] = k[i] ^ 0x36;
-    digest2(pad, sizeof(pad), msg, len, inner);
+    digest3(pad, sizeof(pad), m1, l1, m2, l2, inner);
     for (size_t i = 0; i < sizeof(pad); i++)
         pad[i] = k[i] ^ 0x5c;
     digest2(pad, sizeof(pad), inner, sizeof(inner), md);

@@ -14,6 +14,10 @@ bool ct_streq(const char *a, const char *b);
 /* HMAC-SHA256 of msg under key, as 64 lowercase hex digits plus NUL. */
 void hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t len,
                      char out[65]);
+/* The same over m1 followed by m2 (a signed prefix and a body, without
+ * copying the body). */
+void hmac_sha256_hex2(const void *key, size_t keylen, const void *m1, size_t l1, const void *m2,
+                      size_t l2, char out[65]);
 /* SHA-256 as hex, truncated to hexlen digits (<= 64). */
 void sha256_hex(const void *msg, size_t len, char *out, size_t hexlen);
 /* 64-bit FNV-1a, for in-memory hash tables (not for anything adversarial

@@ -2,9 +2,14 @@
  * feedback platform, a municipal portal, a CRM), in one documented schema,
  * docs/generic-source.md ("appealsd.generic/1").
  *
- * Authentication: HMAC-SHA256 of the raw body under the source's hmac_key,
- * hex, in the header signature_header ("sha256=<hex>" or just the hex),
- * checked in constant time before the body is parsed.  One key per source:
+ * Authentication: HMAC-SHA256 of TIMESTAMP "." BODY under the source's
+ * hmac_key, hex, in the header signature_header ("sha256=<hex>" or just the
+ * hex), with the Unix time in seconds in timestamp_header, checked in
+ * constant time before the body is parsed.  A timestamp outside
+ * signature_window of now is refused, so a captured request cannot be
+ * replayed later (the scheme the daemon's own deliveries use, so a sender
+ * that verifies them signs the same way); signature_window = 0 keeps the
+ * signature over the body alone, replayable, for senders not yet updated.  One key per source:
  * give each sending system its own [source "NAME"] with plugin =
  * source_generic, its own path and key, and name the systems it speaks for
  * (systems = pos): a body naming another system is refused.
@@ -18,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "plugin_util.h"
@@ -27,6 +33,8 @@
 
 struct gen_config {
     char *hmac_key;
+    int64_t window_ms;
+    char *timestamp_header;
     char *systems;
     bool require_signature;
     char *signature_header;
@@ -47,6 +55,11 @@ static const struct apd_config_key gen_keys[] = {
      "naming another system is refused (403)"},
     {"require_signature", APD_KEY_BOOL, CFG(require_signature), "yes", 0, 0,
      "refuse to start without hmac_key (no: accept unsigned bodies)"},
+    {"signature_window", APD_KEY_DURATION, CFG(window_ms), "5min", 0, 86400000,
+     "a signed timestamp further than this from now is refused (replays); 0: the signature "
+     "covers the body alone, without a timestamp"},
+    {"timestamp_header", APD_KEY_STR, CFG(timestamp_header), "X-Appealsd-Timestamp", 0, 0,
+     "header carrying the signed Unix time in seconds"},
     {"signature_header", APD_KEY_STR, CFG(signature_header), "X-Appealsd-Signature", 0, 0,
      "header carrying sha256=<hex HMAC of the body>"},
     {0},
@@ -60,10 +73,31 @@ static const struct {
     {"restored", APD_EV_RESTORED}, {"answer", APD_EV_ANSWER},
 };
 
+/* The signed timestamp's prefix "SECONDS." into buf (empty without a
+ * window); NULL when it is missing, malformed or outside the window. */
+static const char *signed_prefix(const struct gen *g, const struct apd_request *req,
+                                 char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (g->cfg->window_ms == 0)
+        return buf;
+    const char *ts = pu_header(req, g->cfg->timestamp_header);
+    char *end;
+    if (ts == NULL || *ts < '0' || *ts > '9' || strlen(ts) > 12)
+        return NULL;
+    long long sec = strtoll(ts, &end, 10);
+    long long skew_ms = ((long long)time(NULL) - sec) * 1000;
+    if (*end != '\0' || skew_ms > g->cfg->window_ms || -skew_ms > g->cfg->window_ms)
+        return NULL;
+    snprintf(buf, len, "%lld.", sec);
+    return buf;
+}
+
 static bool signature_ok(const struct gen *g, const struct apd_request *req)
 {
     const char *sig = pu_header(req, g->cfg->signature_header);
-    if (sig == NULL)
+    char prefix[24];
+    if (sig == NULL || signed_prefix(g, req, prefix, sizeof(prefix)) == NULL)
         return false;
     if (strncmp(sig, "sha256=", 7) == 0)
         sig += 7;
@@ -74,7 +108,8 @@ static bool signature_ok(const struct gen *g, const struct apd_request *req)
     for (size_t i = 0; i < 64; i++)
         got[i] = (char)tolower((unsigned char)sig[i]);
     got[64] = '\0';
-    hmac_sha256_hex(g->cfg->hmac_key, strlen(g->cfg->hmac_key), req->body, req->body_len, want);
+    hmac_sha256_hex2(g->cfg->hmac_key, strlen(g->cfg->hmac_key), prefix, strlen(prefix),
+                     req->body, req->body_len, want);
     return ct_streq(got, want);
 }
 
@@ -170,7 +205,8 @@ static enum apd_verdict gen_handle(void *state, const struct apd_request *req, u
 {
     struct gen *g = state;
     if (!(flags & APD_HANDLE_NOAUTH) && g->cfg->hmac_key && !signature_ok(g, req))
-        return pu_reject(reply, 403, "missing or wrong body signature");
+        return pu_reject(reply, 403, "missing or wrong body signature, or its timestamp is "
+                                     "missing or outside signature_window");
     struct json_doc *doc = pu_parse(req, reply);
     if (doc == NULL)
         return APD_REJECT;

@@ -75,15 +75,20 @@ static enum apd_verdict vk_admit(struct vk *vk, const struct apd_request *req, u
         return pu_reject(reply, 400, "not a VK Callback API event (no type or group_id)");
     snprintf(r->page, sizeof(r->page), "%" PRId64, r->group_id);
     const struct apd_page *page = vk->api->page_find(vk->handle, r->page);
+    /* One answer for a community that is not configured, has no secret or
+     * sent the wrong one: a different answer would tell a prober which
+     * community ids this server serves. */
+    if (!(flags & APD_HANDLE_NOAUTH)) {
+        const char *secret = json_str(json_get(r->root, "secret"));
+        bool known = page != NULL && page->secret != NULL;
+        if (known ? !ct_streq(secret, page->secret)
+                  : page == NULL || vk->cfg->require_secret)
+            return pu_reject(reply, 403, "not authenticated: the community is not configured "
+                                         "here, has no secret, or the secret is wrong");
+    }
     if (page == NULL)
         return pu_reject(reply, 404, "unknown community");
     r->pg = page;
-    if (!(flags & APD_HANDLE_NOAUTH)) {
-        const char *secret = json_str(json_get(r->root, "secret"));
-        if (page->secret ? !ct_streq(secret, page->secret) : vk->cfg->require_secret)
-            return pu_reject(reply, 403, page->secret ? "wrong secret"
-                                                      : "no secret configured for the community");
-    }
     if (strcmp(r->type, "confirmation") == 0) {
         if (page->confirmation == NULL)
             return pu_reject(reply, 404, "no confirmation string configured for the community");

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import time
 
 # config/appealsd.conf and config/conf.d/20-pages.conf
 TG_SECRET = "adygea-telegram-example-secret"
@@ -112,11 +113,18 @@ def ok_appeal_id(mid, chat="C3ecb9d02a600"):
 
 # ---- generic -----------------------------------------------------------------
 
-def gen_post(obj, key=GEN_KEY, raw=None):
+def gen_post(obj, key=GEN_KEY, raw=None, ts=None, timestamp=True):
+    """A signed generic request: HMAC over TIMESTAMP "." BODY (ts: the Unix
+    seconds to sign, default now; timestamp=False: the body alone)."""
     body = raw if raw is not None else _json(obj)
     hdrs = {"Content-Type": "application/json"}
     if key is not None:
-        sig = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+        signed = body
+        if timestamp:
+            ts = int(time.time()) if ts is None else ts
+            hdrs["X-Appealsd-Timestamp"] = str(ts)
+            signed = str(ts).encode() + b"." + body
+        sig = hmac.new(key.encode(), signed, hashlib.sha256).hexdigest()
         hdrs["X-Appealsd-Signature"] = "sha256=" + sig
     return "/webhook/generic", body, hdrs
 

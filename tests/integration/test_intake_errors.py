@@ -39,17 +39,21 @@ def test_every_bad_input_class():
             ("max wrong header", "/webhook/max", b"{}", {"X-Max-Bot-Api-Secret": "nope-nope"},
              403),
             ("generic unsigned", *s.gen_post(s.gen_appeal("1", "x"), key=None), 403),
+            # VK: an unknown community gets the wrong secret's answer (no probing)
+            ("vk unknown community", "/webhook/vk", vk_comment(999999, 1, "x"), {}, 403),
             # 404: unknown pages
-            ("vk unknown community", "/webhook/vk", vk_comment(999999, 1, "x"), {}, 404),
             ("ok unknown token", *s.ok_post("C.1", "x", token="guessed"), 404),
             ("generic unknown page", *s.gen_post(s.gen_appeal("1", "x", page="nowhere")), 404),
             ("unknown source", "/webhook/facebook", b"{}", {}, 404),
             # 413: larger than http.max_body
             ("oversize", "/webhook/vk", b"x" * (65 * 1024), {}, 413),
         ]
+        answers = {}
         for what, path, body, hdrs, want in cases:
             st, _, resp = a.post(path, body, hdrs)
             assert st == want, (what, st, resp)
+            answers[what] = resp
+        assert answers["vk unknown community"] == answers["vk wrong secret"], answers
         st, hdrs, _ = h.http_request("PUT", a.url("/webhook/telegram"), b"{}")
         assert st == 405 and hdrs.get("allow") == "POST", (st, hdrs)
         st, _, _ = h.http_get(a.url("/webhook/ok/" + s.OK_TOKEN))
@@ -118,7 +122,7 @@ def test_a_flood_of_bad_requests_costs_a_few_log_lines():
         refused = [x for x in a.daemon.log().splitlines() if "refused with 403" in x]
         # at most 10 per 10 s window (the flood may straddle two windows)
         assert 1 <= len(refused) <= 20, len(refused)
-        assert all("wrong secret; nothing stored" in x for x in refused), refused[:2]
+        assert all("the secret is wrong; nothing stored" in x for x in refused), refused[:2]
 
 
 def test_full_spool_answers_503_with_retry_after():

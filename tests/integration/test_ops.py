@@ -116,7 +116,7 @@ def test_log_reads_well_in_journald_and_keeps_secrets_out():
         bad["secret"] = WRONG_SECRET
         assert a.post("/webhook/vk", bad)[0] == 403
         assert a.post("/webhook/vk", b"{" + TEXT.encode())[0] == 400
-        assert a.post("/webhook/vk", vk_comment(999999, 1, TEXT))[0] == 404
+        assert a.post("/webhook/vk", vk_comment(999999, 1, TEXT))[0] == 403
         # text that is not UTF-8: acknowledged, then quarantined
         raw = ('{"type":"wall_reply_new","group_id":100001,"secret":"%s","event_id":"q1",'
                '"object":{"id":503,"from_id":%s,"post_id":42,"owner_id":-100001,"date":1,'

@@ -138,6 +138,11 @@ def test_generic_signed_exports():
         assert (st, body) == (200, b"ok"), (st, body)
         assert a.post(*s.gen_post(s.gen_appeal("2026-000124", "x"), key="wrong"))[0] == 403
         assert a.post(*s.gen_post(s.gen_appeal("2026-000125", "x"), key=None))[0] == 403
+        # a request captured ten minutes ago and replayed, and one signed the old way
+        # (the body alone, no timestamp): both refused
+        replay = s.gen_post(s.gen_appeal("2026-000127", "x"), ts=int(time.time()) - 600)
+        assert a.post(*replay)[0] == 403
+        assert a.post(*s.gen_post(s.gen_appeal("2026-000128", "x"), timestamp=False))[0] == 403
         a.post(*s.gen_post({"system": "pos", "event": "answer", "id": "a-1",
                             "reply_to": "2026-000123", "page": s.GEN_PAGE,
                             "text": "Ремонт запланирован"}))

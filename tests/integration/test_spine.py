@@ -79,7 +79,7 @@ def test_bad_input_gets_its_status_and_the_daemon_keeps_serving():
         cases = [
             ("wrong secret", vk_comment(100001, 1, "x", event_id="b1") | {"secret": "nope"}, 403),
             ("non-JSON", b"{not json", 400),
-            ("unknown community", vk_comment(999999, 1, "x"), 404),
+            ("unknown community", vk_comment(999999, 1, "x"), 403),
             ("no type", {"group_id": 100001}, 400),
         ]
         for what, body, want in cases:
@@ -103,7 +103,8 @@ def test_bad_input_gets_its_status_and_the_daemon_keeps_serving():
         assert (st, body.split(b"\n")[0]) == (200, b"ok"), body
         st, _, body = h.http_get(a.url("/metrics"))
         text = body.decode()
-        assert 'appealsd_http_requests_total{source="vk",status="403"} 1' in text, text
+        # the wrong secret and the unknown community
+        assert 'appealsd_http_requests_total{source="vk",status="403"} 2' in text, text
         assert 'appealsd_appeals_total{org="maykop",event="created"} 1' in text, text
         assert "appealsd_kafka_delivery_seconds_bucket" in text
 

@@ -1,5 +1,7 @@
 /* source_generic: the appealsd.generic/1 schema (docs/generic-source.md) and
  * its HMAC-SHA256 signature header. */
+#include <time.h>
+
 #include "crypto.h"
 #include "source_harness.h"
 
@@ -9,18 +11,29 @@
     "[page \"pos:adygea\"]\norg = maykop\n"
 
 static struct sh h;
-static char sig[80];
+static char sig[80], stamp[24];
+
+/* The headers of body signed at Unix time ts: HMAC over "TS." BODY. */
+static const char *const *signed_at(const char *body, long long ts)
+{
+    char hex[65];
+    snprintf(stamp, sizeof(stamp), "%lld", ts);
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "%lld.", ts);
+    hmac_sha256_hex2("pos-key-0123456789", 18, prefix, strlen(prefix), body, strlen(body), hex);
+    snprintf(sig, sizeof(sig), "sha256=%s", hex);
+    static const char *hdr[5];
+    hdr[0] = "X-Appealsd-Signature";
+    hdr[1] = sig;
+    hdr[2] = "X-Appealsd-Timestamp";
+    hdr[3] = stamp;
+    hdr[4] = NULL;
+    return hdr;
+}
 
 static const char *const *signed_hdr(const char *body)
 {
-    char hex[65];
-    hmac_sha256_hex("pos-key-0123456789", 18, body, strlen(body), hex);
-    snprintf(sig, sizeof(sig), "sha256=%s", hex);
-    static const char *hdr[3];
-    hdr[0] = "X-Appealsd-Signature";
-    hdr[1] = sig;
-    hdr[2] = NULL;
-    return hdr;
+    return signed_at(body, (long long)time(NULL));
 }
 
 #define POST_SIGNED(b) sh_post(&h, (b), .headers = signed_hdr(b))
@@ -45,7 +58,8 @@ TEST(signature)
     for (char *p = upper; *p; p++)
         if (*p >= 'a' && *p <= 'f')
             *p = (char)(*p - 32);
-    sh_post(&h, created, .headers = (const char *[]){"x-appealsd-signature", upper, NULL});
+    sh_post(&h, created, .headers = (const char *[]){"x-appealsd-signature", upper,
+                                                      "x-appealsd-timestamp", stamp, NULL});
     CHECK_INT(h.v, APD_ACCEPT);   /* bare hex, any case, any header case */
     char tampered[1024];
     snprintf(tampered, sizeof(tampered), "%s", created);
@@ -106,6 +120,33 @@ TEST(system_bound_to_the_key)
     CHECK_REJECT(&h, 403);
 }
 
+/* A captured request cannot be replayed later: the timestamp is signed and
+ * must be within signature_window (5 min) of now. */
+TEST(signed_timestamp_window)
+{
+    long long now = (long long)time(NULL);
+    sh_post(&h, created, .headers = signed_at(created, now - 200));
+    CHECK_INT(h.v, APD_ACCEPT);
+    sh_post(&h, created, .headers = signed_at(created, now - 400));
+    CHECK_REJECT(&h, 403);
+    sh_post(&h, created, .headers = signed_at(created, now + 400));
+    CHECK_REJECT(&h, 403);
+    /* the timestamp moved forward without a new signature */
+    const char *const *hdr = signed_at(created, now - 400);
+    snprintf(stamp, sizeof(stamp), "%lld", now);
+    sh_post(&h, created, .headers = hdr);
+    CHECK_REJECT(&h, 403);
+    /* the old body-only signature, and no timestamp at all */
+    char hex[65], old[80];
+    hmac_sha256_hex("pos-key-0123456789", 18, created, strlen(created), hex);
+    snprintf(old, sizeof(old), "sha256=%s", hex);
+    sh_post(&h, created, .headers = (const char *[]){"X-Appealsd-Signature", old, NULL});
+    CHECK_REJECT(&h, 403);
+    sh_post(&h, created, .headers = (const char *[]){"X-Appealsd-Signature", old,
+                                                      "X-Appealsd-Timestamp", "12x", NULL});
+    CHECK_REJECT(&h, 403);
+}
+
 TEST(schema_violations)
 {
     POST_SIGNED("{\"system\":\"pos\",\"event\":\"created\",\"page\":\"adygea\"}");
@@ -149,6 +190,7 @@ int main(void)
     RUN(signature);
     RUN(created_and_answer);
     RUN(schema_violations);
+    RUN(signed_timestamp_window);
     RUN(system_bound_to_the_key);
     sh_stop(&h);
     return test_done();

@@ -40,8 +40,15 @@ TEST(handshake_and_authentication)
     CHECK_REJECT(&h, 403);
     sh_post(&h, "{\"type\":\"wall_reply_new\",\"group_id\":100002,\"object\":{}}");
     CHECK_REJECT(&h, 403);   /* a page without a secret, require_secret = yes */
+    /* an unknown community gets the wrong secret's answer: no probing for ids */
+    char wrong[256];
+    sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":100001,\"secret\":\"nope\"}");
+    snprintf(wrong, sizeof(wrong), "%s", h.reply.reason ? h.reply.reason : "");
     sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":999,\"secret\":\"s3cret-vk-0123456789\"}");
-    CHECK_REJECT(&h, 404);
+    CHECK_REJECT(&h, 403);
+    CHECK_STR(h.reply.reason, wrong);
+    sh_post(&h, "{\"type\":\"wall_reply_new\",\"group_id\":100002,\"object\":{}}");
+    CHECK_STR(h.reply.reason, wrong);
     sh_post(&h, "{\"type\":\"wall_reply_new\"");
     CHECK_REJECT(&h, 400);
     /* the parser's detail survives the call (the host logs it afterwards) */
