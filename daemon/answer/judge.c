@@ -238,7 +238,9 @@ void answer_judge_text(struct answer_judge *j, const char *text, size_t len,
         v->reasons |= AR_ATTACHMENT;
     }
     double bad = sc[SIG_REDIRECT] + sc[SIG_LAW] + sc[SIG_ELSEWHERE];
-    if (sc[SIG_REFUSAL] >= j->refusal_min && sc[SIG_ACTION] < j->action_min)
+    /* a refusal declines; "not ours, write there" is a redirect */
+    if (sc[SIG_REFUSAL] >= j->refusal_min && sc[SIG_ACTION] < j->action_min &&
+        sc[SIG_REFUSAL] >= sc[SIG_REDIRECT] + sc[SIG_ELSEWHERE])
         v->quality = AQ_REFUSAL;
     else if (good - j->formal_factor * bad >= j->substantive_min)
         v->quality = AQ_SUBSTANTIVE;
