@@ -7,7 +7,7 @@ copied here) and prints accuracy, a confusion matrix and per-class
 precision and recall.  Rows labelled not_answer are left out.
 
   tools/answer_eval.py --appealsd build/daemon/appealsd -c config/appealsd.conf \\
-      --set daemon.plugin_dir=build/plugins [--errors]
+      --set daemon.plugin_dir=build/plugins [--errors] [--written]
 
 --errors lists the ids the judge got wrong with its reasons (never the
 texts), to study the rules on the data.  --min-accuracy makes the exit
@@ -25,6 +25,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import appeals_data  # noqa: E402
 
 CLASSES = ("substantive", "formal", "refusal")
+
+
+def written():
+    """The answers written for the tests (tests/data/answers-written.tsv)."""
+    path = os.path.join(os.path.dirname(appeals_data.HERE), "tests", "data",
+                        "answers-written.tsv")
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            if line.strip() and not line.startswith("#"):
+                label, text = line.rstrip("\n").split("\t", 1)
+                yield "written:%d" % n, text, label
 
 
 def labelled(data):
@@ -82,9 +93,11 @@ def main():
     ap.add_argument("--set", action="append")
     ap.add_argument("--data", help="shared/data/appeals-train (default: next to the project)")
     ap.add_argument("--errors", action="store_true")
+    ap.add_argument("--written", action="store_true",
+                    help="the written test answers instead of the labelled page answers")
     ap.add_argument("--min-accuracy", type=float, default=0)
     args = ap.parse_args()
-    rows = list(labelled(args.data))
+    rows = list(written() if args.written else labelled(args.data))
     if not rows:
         sys.exit("no labelled answers found: is shared/data/appeals-train there?")
     acc = report(rows, judge(args, rows), args.errors)
