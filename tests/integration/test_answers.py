@@ -12,6 +12,7 @@ against the contract when each daemon stops) and the control socket.
   comment in the thread is an appeal of its own."""
 
 import json
+import socket
 
 import apd
 from apd import h, vk_appeal_id, vk_comment
@@ -198,6 +199,45 @@ def test_the_authors_follow_up_reopens_or_confirms():
         assert len(actors) == 2 and all(x.startswith("citizen:") for x in actors), actors
         m = 'appealsd_citizen_followups_total{outcome="%s",org="maykop"}'
         assert a.metric(m % "reopened") == 1 and a.metric(m % "confirmed") == 1
+
+
+def tail(a):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(str(a.tmp / "ctl.sock"))
+    s.sendall(json.dumps({"cmd": "tail", "args": {"types": "appeal"}}).encode() + b"\n")
+    f = s.makefile("rb")
+    assert json.loads(f.readline())["ok"] is True
+    h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 1,
+                 what="the tail subscriber")
+    return s, f
+
+
+def test_operators_answers_are_judged_and_the_tail_shows_the_quality():
+    with h.Services() as svc, answers_apd(svc) as a:
+        s, f = tail(a)
+        aid = send(a, 100001, 1201, COMPLAINT)
+        wait_record(a, aid, lambda r: r.get("fr") == "r", "the appeal")
+        r = a.ctl("answer", {"id": aid, "reason": "ответили по телефону",
+                             "text": "Рекомендуем обратиться в управляющую компанию."})
+        assert r["ok"], r
+        rec = wait_record(a, aid, lambda r: r.get("rw") == "r", "rework after a formal answer")
+        assert rec["answer_quality"] == "formal" and "elsewhere" in rec["answer_reasons"], rec
+        # while rework runs the operator may answer again, substantively
+        r = a.ctl("answer", {"id": aid, "reason": "выезд", "text": "Двор очищен сегодня утром."})
+        assert r["ok"], r
+        wait_record(a, aid, lambda r: r.get("rw") == "m", "rework met")
+        r = a.ctl("answer", {"id": aid, "text": "ещё раз"})
+        assert r["ok"] is False and r["code"] == "conflict", r
+        seen = []
+        while len(seen) < 3:
+            e = json.loads(f.readline())["event"]
+            seen.append((e["event"], e.get("quality")))
+        assert seen == [("created", None), ("answered", "formal"),
+                        ("answered", "substantive")], seen
+        evs = [e for e in events_of(a, aid, 5) if e["event"] == "answered"]
+        assert [e["answer"].get("meets_first_response") for e in evs] == [True, None], evs
+        s.close()
 
 
 if __name__ == "__main__":
