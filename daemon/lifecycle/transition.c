@@ -259,6 +259,7 @@ struct change_opts {
     const struct answer_verdict *verdict;   /* answered: the judge's, or NULL */
     int meets;                    /* answered: 1 met the first response, -1 did not */
     const char *by;               /* reopened, confirmed: operator or citizen */
+    const char *text;             /* updated by a follow-up: the comment (not the appeal's) */
 };
 
 /* The contract's actor of an event (docs/schemas/v1/common.json "actor"). */
@@ -332,8 +333,8 @@ static void emit_change(struct tctx *t, const char *action, const struct change_
             .tz = t->tz, .source = r->source, .page = r->page, .link = r->link,
             .item_kind = r->item_kind, .author_pseudonym = r->author,
             .municipality = r->municipality, .category = r->category, .priority = r->priority,
-            .text = o->with_text ? r->text : NULL, .text_len = o->with_text && r->text
-                                                                 ? strlen(r->text) : 0,
+            .text = o->text ? o->text : o->with_text ? r->text : NULL,
+            .text_len = o->text ? strlen(o->text) : o->with_text && r->text ? strlen(r->text) : 0,
             .created_ms = r->created_ms, .received_ms = r->received_ms,
             .state = r->state, .previous_state = t->before->state,
             .org_code = r->org, .org_name = org ? org->name : NULL,
@@ -882,7 +883,7 @@ static void t_followup(struct tctx *t)
         return;
     }
     emit_change(t, "updated", &(struct change_opts){
-        .reason = "the author commented in the appeal's thread"});
+        .reason = "the author commented in the appeal's thread", .text = txt});
 }
 
 static void t_pause(struct tctx *t)

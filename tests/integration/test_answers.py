@@ -174,6 +174,9 @@ def test_the_authors_follow_up_reopens_or_confirms():
         rec = wait_record(a, aid, lambda r: r.get("state") == "open", "reopened")
         assert rec["reopens"] == "1" and rec["res"] == "r", rec
         assert not a.appeal(vk_appeal_id(100001, 1103))      # no appeal of its own
+        # a question under the answer is an update of the appeal, with its text
+        send(a, 100001, 1107, "А во сколько приедет бригада?", from_id=7001, reply_to=1102,
+             root=1101)
         # answered again, then confirmed
         page_answer(a, 100001, 1104, 1101, "Светильники заменили сегодня, проверьте.")
         wait_record(a, aid, lambda r: r.get("state") == "answered", "answered again")
@@ -186,9 +189,12 @@ def test_the_authors_follow_up_reopens_or_confirms():
                      from_id=7002, reply_to=1101)
         wait_record(a, other, lambda r: r.get("state") == "open", "the neighbour's appeal")
         assert a.appeal(aid)["state"] == "answered"
-        evs = events_of(a, aid, 12)
+        evs = events_of(a, aid, 14)
         names = [e["event"] for e in evs if e["schema"] == "appealsd.appeal/1"]
-        assert names == ["created", "answered", "reopened", "answered", "confirmed"], names
+        assert names == ["created", "answered", "reopened", "updated", "answered",
+                         "confirmed"], names
+        upd = [e for e in evs if e["event"] == "updated"][0]
+        assert upd["text"] == "А во сколько приедет бригада?", upd
         reopened = [e for e in evs if e["event"] == "reopened"][0]
         assert reopened["by"] == "citizen" and reopened["actor"]["type"] == "citizen", reopened
         assert reopened["state"] == "open", reopened

@@ -754,6 +754,7 @@ TEST(the_authors_follow_up_reopens_confirms_or_updates)
                                              .text = "до сих пор не сделали",
                                              .now = at("2026-11-30T10:30")}, &p), LC_OK);
     CHECK_STR(msg_event(&p, 0), "updated");
+    CHECK(strstr(p.msgs[0].body, "\"text\":\"до сих пор не сделали\"") != NULL);
     transition_plan_free(&p);
     step(c, &r, (struct lc_event){.kind = LC_REPLY, .link = "L1",
                                   .text = "Свет восстановят до 2 декабря.",
