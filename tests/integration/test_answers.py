@@ -246,5 +246,22 @@ def test_operators_answers_are_judged_and_the_tail_shows_the_quality():
         s.close()
 
 
+def test_an_agencys_answered_status_is_judged_by_its_comment():
+    with h.Services() as svc, answers_apd(svc) as a:
+        aid = send(a, 100001, 1301, COMPLAINT)
+        wait_record(a, aid, lambda r: r.get("fr") == "r", "the appeal")
+        status = {"schema": "appealsd.status/1", "appeal_id": aid, "org": "maykop",
+                  "status": "answered", "at": "2026-11-30T10:00:00+03:00",
+                  "comment": "Информация доведена до сведения подрядчика, вопрос на контроле."}
+        h.kafka_produce(svc.kafka_brokers, a.topic("status"), aid,
+                        json.dumps(status, ensure_ascii=False))
+        rec = wait_record(a, aid, lambda r: r.get("rw") == "r", "rework after the agency's",
+                          timeout=30)
+        assert rec["answer_quality"] == "formal" and rec["fr"] == "m", rec
+        evs = [e for e in events_of(a, aid, 3) if e["event"] == "answered"]
+        assert evs[0]["answer"]["by"] == "agency" and evs[0]["answer"]["quality"] == "formal"
+        assert evs[0]["answer"]["meets_first_response"] is True, evs
+
+
 if __name__ == "__main__":
     h.main(globals())
