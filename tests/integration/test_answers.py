@@ -177,6 +177,10 @@ def test_the_authors_follow_up_reopens_or_confirms():
         # a question under the answer is an update of the appeal, with its text
         send(a, 100001, 1107, "А во сколько приедет бригада?", from_id=7001, reply_to=1102,
              root=1101)
+        # (comments of separate webhooks are applied as they reach the lifecycle:
+        # wait for this one before the page answers again)
+        h.wait_until(lambda: "updated" in [x["action"] for x in apd_audit(a, aid)],
+                     what="the update")
         # answered again, then confirmed
         page_answer(a, 100001, 1104, 1101, "Светильники заменили сегодня, проверьте.")
         wait_record(a, aid, lambda r: r.get("state") == "answered", "answered again")
