@@ -155,6 +155,24 @@ def vk_comments(d=None):
             yield {"id": "pb:" + r["id"], "source": "pb", "text": r["text"]}
 
 
+def page_answers(d=None):
+    """The pages' own comments in the VK community files: the bodies' real
+    answers to residents (spbw: negative author id; spb24: negative from_id;
+    pb: the rows vk-labels.tsv marks as answers)."""
+    d = data_dir(d)
+    for r in _rows(os.path.join(d, "spb-central-admin-vk-wall-2019-2023.csv")):
+        if int(r["ID автора"] or 0) < 0:
+            yield {"id": "spbw:" + r["message_id"], "source": "spbw",
+                   "text": r["Текст комментария"]}
+    for r in _rows(os.path.join(d, "spb-central-admin-vk-2024.csv"), ";"):
+        if r["type"] != "post" and int(float(r["from_id"] or 0)) < 0:
+            yield {"id": "spb24:" + r["id"], "source": "spb24", "text": r["text"]}
+    answers = {k for k, v in vk_labels().items() if v[0] == "answer"}
+    for r in _rows(os.path.join(d, "spb-pravoberezhny-mo-vk-2021-2024.csv"), ";"):
+        if r["type"] != "post" and "pb:" + r["id"] in answers:
+            yield {"id": "pb:" + r["id"], "source": "pb", "text": r["text"]}
+
+
 def tweets(d=None):
     d = data_dir(d)
     for r in _rows(os.path.join(d, "rusentitweet.csv")):

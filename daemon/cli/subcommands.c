@@ -23,5 +23,8 @@ const struct subcommand subcommands[] = {
     {"deadline", cli_deadline,
      "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar] "
      "[--policy NAME] [--explain]"},
+    {"answer-check", answer_check_main,
+     "answer-check [-c FILE] [--set ...] < answers.jsonl   substantive, formal or refusal "
+     "per JSON line, with reasons"},
     {NULL, NULL, NULL},
 };

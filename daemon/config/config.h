@@ -107,6 +107,7 @@ struct apd_config {
     void *classifier;
     void *delivery;           /* struct delivery_config ([delivery]) */
     void *ack;                /* struct ack_config ([ack]) */
+    void *answer;             /* struct answer_judge ([answer]) */
 };
 
 /* Options for building a config. */

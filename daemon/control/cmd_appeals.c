@@ -99,10 +99,12 @@ static int change(struct ctl_client *c, struct app *app, const struct json *args
     const char *id = arg_str(c, args, "id", true, 512, &bad);
     const char *reason = bad ? NULL : arg_str(c, args, "reason", reason_required, MAX_REASON,
                                               &bad);
-    const char *link = NULL, *org = NULL;
+    const char *link = NULL, *org = NULL, *text = NULL;
     int64_t days = 0;
     if (!bad && kind == LC_ANSWER)
         link = arg_str(c, args, "link", false, 1024, &bad);
+    if (!bad && kind == LC_ANSWER)      /* judged by the answer judge (else the reason) */
+        text = arg_str(c, args, "text", false, 16384, &bad);
     if (!bad && kind == LC_REROUTE)
         org = arg_str(c, args, "org", true, 64, &bad);
     if (!bad && kind == LC_EXTEND) {
@@ -128,6 +130,7 @@ static int change(struct ctl_client *c, struct app *app, const struct json *args
     struct lc_request rq = {
         .appeal_id = id,
         .ev = {.kind = kind, .actor = ctl_actor(c), .reason = reason, .link = link, .org = org,
+               .text = text,
                .days = days, .received = received, .registered = registered,
                .pending = pending},
     };

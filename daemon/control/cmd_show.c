@@ -211,7 +211,7 @@ static void timers_of(struct show *s, const redisReply *rec)
 {
     static const char *const clocks[][2] = {
         {"fr", "first_response"}, {"res", "resolution"}, {"fz", "formal"},
-        {"rg", "registration"},   {"fw", "forward"}};
+        {"rg", "registration"},   {"fw", "forward"},   {"rw", "rework"}};
     for (size_t c = 0; c < sizeof(clocks) / sizeof(clocks[0]); c++) {
         const char *state = NULL, *due = NULL;
         char due_name[16];

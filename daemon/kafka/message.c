@@ -162,6 +162,25 @@ static void put_sla(struct jw *w, const struct appeal_view *v)
     jw_obj_end(w);
 }
 
+/* The answer judge's verdict (answered): quality, reasons, and whether the
+ * answer met the first-response clock. */
+static void put_quality(struct jw *w, const struct appeal_view *v)
+{
+    if (v->answer_quality == NULL)
+        return;
+    jw_kstr(w, "quality", v->answer_quality);
+    jw_key(w, "reasons");
+    jw_arr(w);
+    for (const char *p = v->answer_reasons; p && *p;) {
+        size_t n = strcspn(p, ",");
+        jw_strn(w, p, n);
+        p += n + (p[n] == ',');
+    }
+    jw_arr_end(w);
+    if (v->answer_meets)
+        jw_kbool(w, "meets_first_response", v->answer_meets > 0);
+}
+
 static void put_change(struct jw *w, const struct appeal_view *v)
 {
     put_org(w, "previous_org", v->previous_org_code, v->previous_org_name, NULL);
@@ -171,8 +190,10 @@ static void put_change(struct jw *w, const struct appeal_view *v)
         jw_obj(w);
         kv_opt(w, "link", v->answer_link);
         kv_opt(w, "by", v->answer_by);
+        put_quality(w, v);
         jw_obj_end(w);
     }
+    kv_opt(w, "by", v->by);
     if (v->status) {
         jw_key(w, "status");
         jw_obj(w);

@@ -91,6 +91,10 @@ struct appeal_view {
     int64_t extension_days;
     const char *answer_link;      /* answered */
     const char *answer_by;        /* answered: page, operator or agency */
+    const char *answer_quality;   /* answered: substantive, formal or refusal (judged) */
+    const char *answer_reasons;   /* ... its reasons, comma-separated */
+    int answer_meets;             /* ... 1: it met the first response, -1: it did not, 0: n/a */
+    const char *by;               /* reopened, confirmed: operator or citizen */
     const char *actor_type;       /* source, operator, agency, daemon */
     const char *actor_id;         /* "operator:ivanova", "org:maykop", ... */
     const char *reason;

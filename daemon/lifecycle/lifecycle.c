@@ -33,6 +33,7 @@ struct lifecycle {
     void (*armed)(void *arg, int64_t at);
     void *armed_arg;
     struct mfam *m_frt, *m_conflicts, *m_refused;
+    struct mfam *m_quality, *m_rework, *m_followups;
 };
 
 struct lc_op {
@@ -134,6 +135,18 @@ static void finish(struct lc_op *op, enum lcr_status st, const char *code, const
 
 /* ---- after a successful write ---- */
 
+/* The answer judge's verdicts and the citizens' follow-ups, by organisation. */
+static void count_answer(struct lifecycle *lc, const struct lc_plan *p, const struct appeal_rec *a)
+{
+    const char *org = lc_dim_value(a->org);
+    if (p->counts.answer_quality)
+        metrics_add(lc->m_quality, 1, p->counts.answer_quality, org);
+    if (p->counts.rework_opened)
+        metrics_add(lc->m_rework, 1, org);
+    if (p->counts.reopened_by_citizen || p->counts.confirmed)
+        metrics_add(lc->m_followups, 1, p->counts.confirmed ? "confirmed" : "reopened", org);
+}
+
 static void announce(struct lc_op *op)
 {
     struct lifecycle *lc = op->lc;
@@ -159,6 +172,7 @@ static void announce(struct lc_op *op)
     if (p->counts.fr_met)
         metrics_observe(lc->m_frt, (double)p->counts.fr_used_ms / 1000.0, lc_dim_value(a->org),
                         lc_dim_value(a->municipality));
+    count_answer(lc, p, a);
     if (lc->armed && p->next_at != INT64_MAX)
         lc->armed(lc->armed_arg, p->next_at);
 }
@@ -343,6 +357,16 @@ struct lifecycle *lifecycle_new(struct app *app)
                                      "event");
     lc->m_refused = metrics_family("appealsd_lifecycle_refused_total", M_COUNTER,
                                    "Events refused by the state machine", "event,code");
+    lc->m_quality = metrics_family("appealsd_answers_by_quality_total", M_COUNTER,
+                                   "Answers judged by the answer judge (page replies, operators' "
+                                   "and agencies' answers), by quality and organisation",
+                                   "quality,org");
+    lc->m_rework = metrics_family("appealsd_rework_opened_total", M_COUNTER,
+                                  "Formal answers that opened the rework clock, by organisation",
+                                  "org");
+    lc->m_followups = metrics_family("appealsd_citizen_followups_total", M_COUNTER,
+                                     "Appeals their authors reopened or confirmed under an "
+                                     "answer, by outcome and organisation", "outcome,org");
     return lc;
 }
 

@@ -22,6 +22,7 @@ static const struct {
     {"municipality", STR(municipality)}, {"priority", STR(priority)},
     {"policy", STR(policy)},       {"formal", STR(formal)},
     {"fr_link", STR(fr_link)},     {"copies", STR(copies)},
+    {"answer_quality", STR(answer_quality)}, {"answer_reasons", STR(answer_reasons)},
 };
 #define NSTR (sizeof(str_fields) / sizeof(str_fields[0]))
 
@@ -34,6 +35,7 @@ static const struct {
     {"ext_days", STR(ext_days)},   {"exts", STR(exts)},
     {"fz_received_ms", STR(fz_received_ms)}, {"registered_ms", STR(registered_ms)},
     {"forwarded_ms", STR(forwarded_ms)},
+    {"confirmed_ms", STR(confirmed_ms)}, {"reopens", STR(reopens)},
 };
 #define NINT (sizeof(int_fields) / sizeof(int_fields[0]))
 
@@ -48,8 +50,8 @@ static const struct {
 #define NCLK (sizeof(clock_fields) / sizeof(clock_fields[0]))
 
 static const char *const clock_names[CLK_N] = {"first_response", "resolution", "formal",
-                                               "registration", "forward"};
-static const char *const clock_fields_[CLK_N] = {"fr", "res", "fz", "rg", "fw"};
+                                               "registration", "forward", "rework"};
+static const char *const clock_fields_[CLK_N] = {"fr", "res", "fz", "rg", "fw", "rw"};
 
 const char *clock_name(enum clock_id c) { return clock_names[c]; }
 const char *clock_field(enum clock_id c) { return clock_fields_[c]; }

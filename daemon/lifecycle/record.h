@@ -22,6 +22,7 @@ enum clock_id {
     CLK_FZ,     /* the 59-FZ term, from registration as a formal обращение */
     CLK_REG,    /* 59-FZ registration after receipt (art. 8 ch. 2) */
     CLK_FWD,    /* 59-FZ forwarding to the competent body (art. 8 ch. 3) */
+    CLK_RWK,    /* rework: a substantive answer after a formal one (social regime) */
     CLK_N,
 };
 
@@ -60,6 +61,8 @@ struct appeal_rec {
     char *formal;            /* 59-FZ policy, once converted */
     char *fr_link;           /* where the first response was given */
     char *copies;            /* organisations that get copies (routing), comma-separated */
+    char *answer_quality;    /* the last answer's: substantive, formal, refusal (judge.h) */
+    char *answer_reasons;    /* ... and its reasons, comma-separated */
     bool triage;
     bool dropped;            /* a drop rule took it: recorded, never an open appeal */
     int64_t created_ms, received_ms, formal_ms;
@@ -68,13 +71,15 @@ struct appeal_rec {
     int64_t forwarded_ms;    /* the last forward to another body */
     int64_t ext_days;        /* 59-FZ extensions granted, in days */
     int64_t exts;            /* ... and how many */
+    int64_t confirmed_ms;    /* the author confirmed the fix under the answer (0: not) */
+    int64_t reopens;         /* times the author reopened it under an answer */
     struct clock clk[CLK_N];
     char *text;              /* a:{ID}:text */
 };
 
-/* first_response, resolution, formal, registration, forward */
+/* first_response, resolution, formal, registration, forward, rework */
 const char *clock_name(enum clock_id c);
-const char *clock_field(enum clock_id c);        /* fr, res, fz, rg, fw */
+const char *clock_field(enum clock_id c);        /* fr, res, fz, rg, fw, rw */
 
 void record_init(struct appeal_rec *r, const char *id);
 void record_free(struct appeal_rec *r);

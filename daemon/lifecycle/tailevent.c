@@ -57,6 +57,8 @@ void tail_event_from_message(const struct tail_event *te, const char *body, cons
         copy_str(&w, root, "timer", "timer");
         copy_num(&w, root, "level");
         copy_str(&w, root, "source", "source");
+        copy_str(&w, root, "quality", "answer.quality");   /* answered: the judge's verdict */
+        copy_str(&w, root, "by", "by");                    /* reopened, confirmed */
         const char *link = sval(root, "item.link");
         if (link == NULL)
             link = sval(root, "link");

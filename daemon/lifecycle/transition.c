@@ -11,6 +11,8 @@
 #include "directory.h"
 #include "message.h"
 #include "eventbox.h"
+#include "followup.h"
+#include "judge.h"
 #include "policy.h"
 #include "sbuf.h"
 #include "sla.h"
@@ -20,7 +22,7 @@ static const char *const kind_names[] = {
     "created", "updated", "withdrawn", "restored", "answered",
     "accepted", "in_progress", "answered", "resolved", "needs_info", "not_ours",
     "answered", "closed", "reopened", "paused", "resumed", "extended", "converted", "rerouted",
-    "timer", "registered",
+    "timer", "registered", "followup",
 };
 
 const char *lc_kind_name(enum lc_kind k) { return kind_names[k]; }
@@ -254,6 +256,10 @@ struct change_opts {
     bool with_text;
     const char *answer_link;
     int64_t ext_days, due;        /* extended */
+    const struct answer_verdict *verdict;   /* answered: the judge's, or NULL */
+    int meets;                    /* answered: 1 met the first response, -1 did not */
+    const char *by;               /* reopened, confirmed: operator or citizen */
+    const char *text;             /* updated by a follow-up: the comment (not the appeal's) */
 };
 
 /* The contract's actor of an event (docs/schemas/v1/common.json "actor"). */
@@ -270,6 +276,8 @@ static void actor_of(const struct lc_event *ev, const char **type, const char **
         *id = buf;
     } else if (ev->kind == LC_TIMER || strcmp(a, "sla") == 0 || strcmp(a, "rebuild") == 0) {
         *type = "daemon";
+    } else if (ev->kind == LC_FOLLOWUP) {
+        *type = "citizen";
     } else {
         *type = ev->kind == LC_REPLY ? "page" : "source";
     }
@@ -317,13 +325,16 @@ static void emit_change(struct tctx *t, const char *action, const struct change_
     if (!t->ev->published) {
         char *sla = sla_json(t);
         bool answer = strcmp(event, "answered") == 0;
+        char reasons[160] = "";
+        if (o->verdict)
+            answer_reasons_text(o->verdict->reasons, reasons, sizeof(reasons));
         struct appeal_view v = {
             .event = event, .appeal_id = r->id, .seq = seq, .now_ms = t->ev->now,
             .tz = t->tz, .source = r->source, .page = r->page, .link = r->link,
             .item_kind = r->item_kind, .author_pseudonym = r->author,
             .municipality = r->municipality, .category = r->category, .priority = r->priority,
-            .text = o->with_text ? r->text : NULL, .text_len = o->with_text && r->text
-                                                                 ? strlen(r->text) : 0,
+            .text = o->text ? o->text : o->with_text ? r->text : NULL,
+            .text_len = o->text ? strlen(o->text) : o->with_text && r->text ? strlen(r->text) : 0,
             .created_ms = r->created_ms, .received_ms = r->received_ms,
             .state = r->state, .previous_state = t->before->state,
             .org_code = r->org, .org_name = org ? org->name : NULL,
@@ -332,6 +343,8 @@ static void emit_change(struct tctx *t, const char *action, const struct change_
             .sla_policy = r->policy, .sla_json = sla, .due_ms = o->due,
             .extension_days = o->ext_days, .answer_link = o->answer_link,
             .answer_by = answer ? answer_by_of(t->ev->kind) : NULL,
+            .answer_quality = o->verdict ? answer_quality_name(o->verdict->quality) : NULL,
+            .answer_reasons = reasons, .answer_meets = o->meets, .by = o->by,
             .actor_type = atype, .actor_id = aid,
             .reason = o->reason ? o->reason : strcmp(event, "closed") == 0 ? action : NULL,
             .status = status, .status_comment = status ? t->ev->reason : NULL,
@@ -586,6 +599,74 @@ static void t_restored(struct tctx *t)
     emit_change(t, "restored", &(struct change_opts){.reason = "restored on the platform"});
 }
 
+/* ---- answers and their quality ---- */
+
+static bool clock_live(const struct clock *k) { return k->state == CS_RUN || k->state == CS_PAUSE; }
+
+/* The verdict on an answer: the caller's, else the judge's on its text (an
+ * operator's or the page's), else on its comment (an agency's). */
+static void verdict_of(const struct tctx *t, struct answer_verdict *v)
+{
+    v->quality = (enum answer_quality)t->ev->quality;
+    v->reasons = t->ev->quality_reasons;
+    if (v->quality != AQ_NONE)
+        return;
+    const char *txt = t->ev->text && *t->ev->text ? t->ev->text : t->ev->reason;
+    if (txt && *txt)
+        answer_judge_text(answer_judge_of(t->cfg), txt, strlen(txt), 0, v);
+}
+
+/* A formal answer under the policy's answer_quality = default: the first
+ * response counts, and the rework clock starts (once) for a substantive one. */
+static void open_rework(struct tctx *t, const struct clock_ctx *x, const char *reasons,
+                        char *note, size_t len)
+{
+    struct clock *k = &t->r->clk[CLK_RWK];
+    if (!x->pol->has_rework || clock_live(k))
+        return;
+    memset(k, 0, sizeof(*k));
+    clock_start(k, x, &x->pol->rework, t->ev->now);
+    t->plan->counts.rework_opened = true;
+    snprintf(note, len, "; a formal answer (%s): rework until a substantive one (policy %s)",
+             reasons, x->pol->name);
+}
+
+/* What a judged answer does to the first-response and rework clocks.  A
+ * substantive answer or a refusal meets both; a formal one meets neither
+ * under answer_quality = required, else meets the first response and opens
+ * rework.  Returns 1 when this answer met the first response, -1 when a
+ * formal answer left it running, else 0. */
+static int apply_quality(struct tctx *t, const struct answer_verdict *v, char *note, size_t len)
+{
+    struct appeal_rec *r = t->r;
+    bool live = clock_live(&r->clk[CLK_FR]);
+    note[0] = '\0';
+    if (v->quality == AQ_NONE) {
+        hold(t, CLK_FR, CS_MET);
+        return live ? 1 : 0;
+    }
+    char reasons[160];
+    answer_reasons_text(v->reasons, reasons, sizeof(reasons));
+    record_set(&r->answer_quality, answer_quality_name(v->quality));
+    record_set(&r->answer_reasons, reasons);
+    t->plan->counts.answer_quality = answer_quality_name(v->quality);
+    struct clock_ctx x;
+    cx_for(t, CLK_FR, &x);
+    if (v->quality != AQ_FORMAL) {
+        hold(t, CLK_FR, CS_MET);
+        hold(t, CLK_RWK, CS_MET);
+        return live ? 1 : 0;
+    }
+    if (x.pol->answer_required && live) {
+        snprintf(note, len, "; a formal answer (%s): the first response is not met (policy %s "
+                 "requires a substantive answer)", reasons, x.pol->name);
+        return -1;
+    }
+    hold(t, CLK_FR, CS_MET);
+    open_rework(t, &x, reasons, note, len);
+    return live ? 1 : 0;
+}
+
 /* The page's reply in the thread, or an operator's answer given elsewhere. */
 static void t_answer(struct tctx *t, bool by_operator)
 {
@@ -593,7 +674,7 @@ static void t_answer(struct tctx *t, bool by_operator)
         return;
     struct appeal_rec *r = t->r;
     const char *link = t->ev->link;
-    if (by_operator && r->clk[CLK_FR].state == CS_MET) {
+    if (by_operator && r->clk[CLK_FR].state == CS_MET && !clock_live(&r->clk[CLK_RWK])) {
         refuse(t, "conflict", "the first response to %s was already given", r->id);
         return;
     }
@@ -605,17 +686,25 @@ static void t_answer(struct tctx *t, bool by_operator)
         noop(t);   /* the same reply again */
         return;
     }
+    struct answer_verdict v;
+    verdict_of(t, &v);
+    char note[256] = "";
+    int meets = 0;
     if (!state_is_final(r->state)) {
-        if (r->clk[CLK_FR].state == CS_RUN || r->clk[CLK_FR].state == CS_PAUSE)
+        bool live = clock_live(&r->clk[CLK_FR]);
+        meets = apply_quality(t, &v, note, sizeof(note));
+        if (live && meets >= 0)
             record_set(&r->fr_link, link ? link : "");
-        hold(t, CLK_FR, CS_MET);
         if (rank(r->state) >= 0 && rank(r->state) < rank("answered"))
             set_state(t, "answered");
     }
+    char reason[512];
+    snprintf(reason, sizeof(reason), "%s%s", t->ev->reason ? t->ev->reason
+             : by_operator ? "answered outside the platform" : "the page replied in the thread",
+             note);
     emit_change(t, "answered", &(struct change_opts){
-        .reason = t->ev->reason ? t->ev->reason
-                  : by_operator ? "answered outside the platform" : "the page replied in the thread",
-        .answer_link = link});
+        .reason = reason, .answer_link = link,
+        .verdict = v.quality != AQ_NONE ? &v : NULL, .meets = meets});
 }
 
 static bool agency_may(struct tctx *t)
@@ -669,18 +758,26 @@ static void t_agency_answered(struct tctx *t)
         return;
     struct appeal_rec *r = t->r;
     if (strcmp(r->state, "answered") == 0 && r->clk[CLK_FR].state != CS_RUN &&
-        r->clk[CLK_FZ].state != CS_RUN && r->clk[CLK_FZ].state != CS_PAUSE) {
+        r->clk[CLK_FZ].state != CS_RUN && r->clk[CLK_FZ].state != CS_PAUSE &&
+        !clock_live(&r->clk[CLK_RWK])) {
         noop(t);
         return;
     }
-    if (r->clk[CLK_FR].state == CS_RUN || r->clk[CLK_FR].state == CS_PAUSE)
+    bool live = clock_live(&r->clk[CLK_FR]);
+    struct answer_verdict v;
+    verdict_of(t, &v);
+    char note[256];
+    int meets = apply_quality(t, &v, note, sizeof(note));
+    if (live && meets >= 0)
         record_set(&r->fr_link, t->ev->link);
-    hold(t, CLK_FR, CS_MET);
     hold(t, CLK_FZ, CS_MET);
     record_set(&r->prev_state, NULL);
     set_state(t, "answered");
-    emit_change(t, "answered", &(struct change_opts){.reason = t->ev->reason,
-                                                      .answer_link = t->ev->link});
+    char reason[512];
+    snprintf(reason, sizeof(reason), "%s%s", t->ev->reason ? t->ev->reason : "", note);
+    emit_change(t, "answered", &(struct change_opts){
+        .reason = reason[0] ? reason : NULL, .answer_link = t->ev->link,
+        .verdict = v.quality != AQ_NONE ? &v : NULL, .meets = meets});
 }
 
 /* resolved (agency) and closed (operator): every clock stops; the
@@ -728,6 +825,65 @@ static void t_reopen(struct tctx *t)
         resume_if(t, (enum clock_id)c, CS_STOP);
     set_state(t, "open");
     emit_change(t, "reopened", &(struct change_opts){.reason = t->ev->reason});
+}
+
+/* Whether the appeal has had an answer its author can respond to. */
+static bool was_answered(const struct appeal_rec *r)
+{
+    return r->clk[CLK_FR].state == CS_MET || r->answer_quality ||
+           strcmp(r->state, "answered") == 0 || strcmp(r->state, "resolved") == 0 ||
+           strcmp(r->state, "closed") == 0;
+}
+
+/* The author says the problem is still there: the appeal opens again, its
+ * clocks go on from the time they had left (like an operator's reopen). */
+static void followup_reopen(struct tctx *t)
+{
+    struct appeal_rec *r = t->r;
+    resume_if(t, CLK_RES, CS_MET);
+    for (int c = 0; c < CLK_N; c++)
+        resume_if(t, (enum clock_id)c, CS_STOP);
+    record_set(&r->prev_state, NULL);
+    r->confirmed_ms = 0;
+    r->reopens++;
+    set_state(t, "open");
+    t->plan->counts.reopened_by_citizen = true;
+    emit_change(t, "reopened", &(struct change_opts){
+        .reason = "the author wrote under the answer that the problem remains",
+        .by = "citizen", .answer_link = NULL});
+}
+
+bool transition_followup_applies(const struct appeal_rec *r)
+{
+    return r->exists && r->state && was_answered(r) && !state_is_kept(r->state) &&
+           strcmp(r->state, "withdrawn") != 0 && strcmp(r->state, "dropped") != 0;
+}
+
+/* A comment by the appeal's author in its thread after an answer. */
+static void t_followup(struct tctx *t)
+{
+    if (!need_exists(t))
+        return;
+    struct appeal_rec *r = t->r;
+    const char *txt = t->ev->text ? t->ev->text : "";
+    enum followup f = transition_followup_applies(t->before)
+                          ? answer_followup(answer_judge_of(t->cfg), txt, strlen(txt))
+                          : FU_UPDATE;
+    if (f == FU_REOPEN && rank(r->state) != rank("answered") && !state_is_final(r->state))
+        f = FU_UPDATE;        /* still open: the complaint joins it */
+    if (f == FU_REOPEN) {
+        followup_reopen(t);
+        return;
+    }
+    if (f == FU_CONFIRM) {
+        r->confirmed_ms = t->ev->now;
+        t->plan->counts.confirmed = true;
+        emit_change(t, "confirmed", &(struct change_opts){
+            .reason = "the author confirmed the fix under the answer", .by = "citizen"});
+        return;
+    }
+    emit_change(t, "updated", &(struct change_opts){
+        .reason = "the author commented in the appeal's thread", .text = txt});
 }
 
 static void t_pause(struct tctx *t)
@@ -1102,6 +1258,7 @@ void transition_plan(const struct apd_config *cfg, const struct appeal_rec *befo
     case LC_NOT_OURS: t_reroute(&t); break;
     case LC_TIMER: t_timer(&t); break;
     case LC_REGISTER: t_register(&t); break;
+    case LC_FOLLOWUP: t_followup(&t); break;
     }
     if (plan->status == LC_OK && ev->kind != LC_TIMER)
         emit_met(&t);

@@ -33,6 +33,9 @@ enum lc_kind {
     /* from operators: a formal обращение converted with its registration
      * pending is registered (59-FZ art. 8 ch. 2) */
     LC_REGISTER,
+    /* from the pipeline: the appeal's author commented in its thread after an
+     * answer (text, link): reopens, confirms, or updates (answer/followup.h) */
+    LC_FOLLOWUP,
 };
 
 const char *lc_kind_name(enum lc_kind k);
@@ -73,6 +76,11 @@ struct lc_event {
     const char *deleter;      /* withdrawn: the deleter's pseudonym, or NULL (unknown) */
     bool published;           /* the caller publishes the event itself (the pipeline):
                                * store it, publish only the SLA events it causes */
+    /* Answers (reply, answer, answered): the answer judge's verdict when the
+     * caller judged it (enum answer_quality; 0: the plan judges `text`, else
+     * `reason`, with the configuration's judge) and its reasons (AR_*). */
+    int quality;
+    unsigned quality_reasons;
 };
 
 #define LC_MAX_MSGS 24
@@ -94,6 +102,10 @@ struct lc_counts {
     bool fr_met;              /* the first response was met ... */
     bool fr_on_time;          /* ... before its deadline */
     int64_t fr_used_ms;       /* ... after this much working time */
+    const char *answer_quality; /* an answer was judged: its quality */
+    bool rework_opened;       /* a formal answer started the rework clock */
+    bool reopened_by_citizen;
+    bool confirmed;           /* the author confirmed the fix */
 };
 
 enum lc_status {
@@ -134,6 +146,11 @@ void transition_add_audit(struct lc_plan *plan, char *entry);
  * deleted it.  The pipeline asks it to publish the right event; t_withdrawn
  * asks it again for the record it read. */
 bool transition_removed_by_page(const char *author, const char *deleter);
+
+/* Whether a comment by the appeal's author in its thread is a follow-up on
+ * an answer: the appeal was answered (or resolved, closed) and is an appeal
+ * (not withdrawn, dropped or kept as no appeal). */
+bool transition_followup_applies(const struct appeal_rec *r);
 
 /* The earliest pending stage over the record's running clocks. */
 int64_t transition_next_at(const struct apd_config *cfg, const struct appeal_rec *r);

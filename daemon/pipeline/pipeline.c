@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event2/event.h>
+#include <hiredis/hiredis.h>
 
 #include "app.h"
 #include "appeals.h"
@@ -15,6 +16,7 @@
 #include "delivery.h"
 #include "directory.h"
 #include "event_class.h"
+#include "judge.h"
 #include "kafka.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -35,7 +37,7 @@
 #define RETRY_MIN_MS 500
 #define RETRY_MAX_MS 30000
 
-enum step { STEP_START, STEP_CLAIM, STEP_PUBLISH, STEP_COMMIT };
+enum step { STEP_START, STEP_CLAIM, STEP_PUBLISH, STEP_COMMIT, STEP_PARENT, STEP_FOLLOWUP };
 
 struct job {
     struct pipeline *pl;
@@ -57,6 +59,7 @@ struct job {
     bool kept;                    /* not an appeal: kept on appeals.all only */
     bool removed;                 /* a deletion by someone other than the author */
     bool promoted;                /* an edit made an appeal of a non-appeal */
+    struct answer_verdict verdict;/* ANSWER: the answer judge's */
     struct route_result route;
     int64_t due_ms;
     char *sla_json;               /* created: the planned record's SLA object */
@@ -99,6 +102,10 @@ static bool removed_by_page(struct job *j);
 static void step_claim(struct job *j);
 static void step_publish(struct job *j);
 static void step_commit(struct job *j);
+static void step_parent(struct job *j);
+static void step_followup(struct job *j);
+static void start_claim(struct job *j);
+static void pseudonym(struct job *j, const char *author, char out[17]);
 
 static struct pevent *cur_ev(struct job *j) { return j->ev.v[j->cur]; }
 
@@ -158,6 +165,8 @@ static void resume(struct job *j)
     case STEP_CLAIM: step_claim(j); break;
     case STEP_PUBLISH: step_publish(j); break;
     case STEP_COMMIT: step_commit(j); break;
+    case STEP_PARENT: step_parent(j); break;
+    case STEP_FOLLOWUP: step_followup(j); break;
     default: start_event(j); break;
     }
 }
@@ -300,9 +309,93 @@ static void start_event(struct job *j)
         finish_event(j);
         return;
     }
+    /* A citizen's reply in a thread may be the author's word on an answer. */
+    if (ev->type == APD_EV_CREATED && ev->reply_to && ev->author_id) {
+        step_parent(j);
+        return;
+    }
+    start_claim(j);
+}
+
+static void start_claim(struct job *j)
+{
+    struct pevent *ev = cur_ev(j);
+    const char *key = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id;
     j->step = STEP_CLAIM;
-    if (lock_acquire(pl, j, key))
+    if (lock_acquire(j->pl, j, key))
         step_claim(j);
+}
+
+/* ---- the author's follow-up under an answer ---- */
+
+static void on_followup(void *arg, const struct lc_result *res)
+{
+    struct job *j = arg;
+    struct pevent *ev = cur_ev(j);
+    if (res->status == LCR_RETRY) {
+        wait_redis(j);
+        return;
+    }
+    if (res->status == LCR_REFUSED)
+        log_debug("pipeline: follow-up %s of %s changes nothing (%s: %s)", ev->appeal_id,
+                  ev->reply_to, res->code, res->msg);
+    log_debug("pipeline: %s is its author's follow-up on %s (now %s)", ev->appeal_id,
+              ev->reply_to, res->state ? res->state : "?");
+    finish_event(j);
+}
+
+/* The comment goes to the appeal it follows up, as one change of it: the
+ * lifecycle decides (reopen, confirm, update) and publishes; the platform
+ * event's dedup key makes a redelivery harmless. */
+static void step_followup(struct job *j)
+{
+    struct pevent *ev = cur_ev(j);
+    char idem[600], actor[48], pseudo[17];
+    j->step = STEP_FOLLOWUP;
+    pseudonym(j, ev->author_id, pseudo);
+    snprintf(actor, sizeof(actor), "citizen:%s", pseudo);
+    if (ev->dedup_key)
+        snprintf(idem, sizeof(idem), "fu:%s#%zu", ev->dedup_key, j->cur);
+    else
+        snprintf(idem, sizeof(idem), "fu:%s", ev->appeal_id);
+    struct lc_request rq = {
+        .appeal_id = ev->reply_to,
+        .ev = {.kind = LC_FOLLOWUP, .actor = actor, .text = ev->text, .link = ev->link},
+        .idem = idem, .cfg = j->cfg,
+    };
+    struct lifecycle *lc = sla_engine_lifecycle(j->pl->app);
+    if (lc == NULL || lifecycle_submit(lc, &rq, on_followup, j) != 0)
+        wait_redis(j);
+}
+
+static void on_parent(struct redis *r, redisReply *rep, void *arg)
+{
+    struct job *j = arg;
+    struct pevent *ev = cur_ev(j);
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+        wait_redis(j);
+        return;
+    }
+    struct appeal_rec parent;
+    record_init(&parent, ev->reply_to);
+    record_parse(&parent, rep->element[0], NULL);
+    char pseudo[17];
+    pseudonym(j, ev->author_id, pseudo);
+    bool mine = parent.exists && parent.author && strcmp(parent.author, pseudo) == 0;
+    bool follow = mine && transition_followup_applies(&parent);
+    record_free(&parent);
+    if (follow)
+        step_followup(j);
+    else
+        start_claim(j);      /* someone else's reply, or no answer yet: an item of its own */
+}
+
+static void step_parent(struct job *j)
+{
+    j->step = STEP_PARENT;
+    if (!redis_up(j->pl->app->redis) ||
+        appeals_read(j->pl->app->redis, cur_ev(j)->reply_to, on_parent, j) != 0)
+        wait_redis(j);
 }
 
 /* ---- claim ---- */
@@ -544,6 +637,13 @@ static void step_publish(struct job *j)
     decide(j, &rc);
     bool is_answer = ev->type == APD_EV_ANSWER;
     bool routed = j->route.rule != NULL;   /* decided now: a new appeal, or promoted */
+    char reasons[160] = "";
+    memset(&j->verdict, 0, sizeof(j->verdict));
+    if (is_answer) {
+        answer_judge_text(answer_judge_of(j->cfg), ev->text, ev->text ? ev->text_len : 0, 0,
+                          &j->verdict);
+        answer_reasons_text(j->verdict.reasons, reasons, sizeof(reasons));
+    }
     if (rc.none) {
         /* Noise (a drop rule): recorded with the rule that dropped it, sent nowhere. */
         metrics_add(pl->m_dropped, 1, routed ? j->route.rule : "dropped-earlier");
@@ -587,6 +687,8 @@ static void step_publish(struct job *j)
         .sla_json = routed ? j->sla_json : NULL,
         .answer_link = is_answer ? ev->link : NULL,
         .answer_by = is_answer ? "page" : NULL,
+        .answer_quality = answer_quality_name(j->verdict.quality),
+        .answer_reasons = reasons,
         .tz = j->cfg->daemon.timezone,
     };
     /* Topics configured for personal data get the author in clear;
@@ -653,7 +755,9 @@ static void publish_tail(struct job *j)
     jw_kstr(&w, "source", j->source);
     jw_kstr(&w, "page", ev->page);
     jw_kstr(&w, "link", ev->link);
-    if (ev->type == APD_EV_CREATED || ev->type == APD_EV_EDITED)
+    if (answer && answer_quality_name(j->verdict.quality))
+        jw_kstr(&w, "quality", answer_quality_name(j->verdict.quality));
+    if (ev->type == APD_EV_CREATED || ev->type == APD_EV_EDITED || answer)
         control_event_text(&w, ev->text, ev->text_len);
     jw_obj_end(&w);
     te.json = b.p;
@@ -706,7 +810,8 @@ static void step_commit(struct job *j)
     struct lc_request rq = {
         .appeal_id = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id,
         .ev = {.kind = kinds[ev->type], .actor = j->source, .text = ev->text,
-               .link = ev->link, .published = true},
+               .link = ev->link, .published = true, .quality = (int)j->verdict.quality,
+               .quality_reasons = j->verdict.reasons},
         .cfg = j->cfg,
     };
     char deleter[17];

@@ -86,6 +86,11 @@ struct policy {
     bool has_forward;
     struct wdur forward;       /* 59fz: to forward to the competent body (art. 8 ch. 3: 7) */
     bool builtin;              /* made from [sla] defaults, not a [policy] section */
+    /* Answer quality (social): a formal answer does not meet the first
+     * response (answer_required), or meets it and starts the rework clock. */
+    bool answer_required;
+    bool has_rework;
+    struct wdur rework;        /* time for a substantive answer after a formal one (3d) */
 };
 
 /* Parses one `escalate` value; 0, or -1 with the reason in why. */

@@ -16,6 +16,7 @@
 static const char *const time_bases[] = {"working", "calendar", NULL};
 static const char *const regimes[] = {"social", "59fz", NULL};
 static const char *const reroute_modes[] = {"keep", "restart", NULL};
+static const char *const answer_qualities[] = {"default", "required", NULL};
 /* In the order of enum day_off_rule. */
 static const char *const day_off_rules[] = {"preceding", "following", "keep", NULL};
 
@@ -91,6 +92,8 @@ struct policy_raw {
     int64_t extensions;
     char *registration, *forward;
     int due_on_day_off;
+    int answer_quality;
+    char *rework;
 };
 
 #define PR(f) offsetof(struct policy_raw, f)
@@ -124,6 +127,12 @@ static const struct conf_key policy_keys[] = {
     {"due_on_day_off", CT_ENUM, PR(due_on_day_off), "preceding", 0, 0, day_off_rules, 0,
      "59fz: a term whose last day is not a working day ends on the preceding working day "
      "(regional regulations), the following one (Civil Code art. 193) or keep"},
+    {"answer_quality", CT_ENUM, PR(answer_quality), "default", 0, 0, answer_qualities, 0,
+     "social: a formal answer (the answer judge, [answer]) meets the first response and "
+     "opens the rework clock (default), or does not meet it (required)"},
+    {"rework", CT_STR, PR(rework), "3d", 0, 0, NULL, 0,
+     "social: time to give a substantive answer after a formal one (default 3 working days), "
+     "or none"},
     {0},
 };
 
@@ -400,6 +409,10 @@ static struct policy *build_policy(struct sla_config *s, const char *name,
     else if (!formal)
         copy_list(&p->pause, &s->pause);
     p->reroute_restart = raw.reroute == 1;
+    p->answer_required = raw.answer_quality == 1;
+    if (!formal)
+        set_wdur(&p->rework, &p->has_rework, raw.rework, sec ? sec : sla_sec, label, "rework",
+                 d);
     bool has_ext;
     set_wdur(&p->extension_max, &has_ext, raw.extension ? raw.extension : s->formal_extension,
              sec ? sec : sla_sec, label, "extension", d);

@@ -150,8 +150,17 @@ int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kindp)
     ev.author_id = author;
     ev.text = pu_str(json_get(o, "text"), &ev.text_len);
     ev.created_ms = pu_i64(o, "date", 0) * 1000;
-    if (from != -r->group_id)
+    if (from != -r->group_id) {
+        /* A resident's reply in a thread names the thread's first comment:
+         * the host decides whether it is the author's word on an answer. */
+        int64_t to = t == APD_EV_CREATED ? (root > 0 ? root : reply_target(r, k, ev.text)) : -1;
+        if (to > 0 && to != id) {
+            snprintf(reply_to, sizeof(reply_to), "vk:%" PRId64 ":%s:%" PRId64 ":c%" PRId64,
+                     owner, k->name, item, to);
+            ev.reply_to = reply_to;
+        }
         return r->emit(r->ctx, &ev);
+    }
 
     /* The community in its own thread: an answer to the comment it replies
      * to.  Its edits, and comments that answer nobody, are not appeals. */

@@ -125,7 +125,10 @@ def test_every_message_of_a_run_keeps_the_contract_and_the_check_sees_a_broken_o
         answered = [m["json"] for m in a.consume("all", 5) if m["json"]["event"] == "answered"]
         assert len(answered) == 2, answered
         by = {m["appeal_id"]: m["answer"] for m in answered}
-        assert by[first] == {"by": "operator"} and by[second]["by"] == "page", by
+        # no link for the operator's; both judged by the answer judge ([answer])
+        assert by[first]["by"] == "operator" and "link" not in by[first], by
+        assert by[second]["by"] == "page", by
+        assert by[first]["quality"] == "substantive", by     # "позвонили заявителю": an action
         checked = apd.check_contract(svc.kafka_brokers, a.u)
         assert checked >= 5, checked
         h.kafka_produce(svc.kafka_brokers, a.topic("org.maykop"), first,

@@ -192,6 +192,35 @@ static void appeal_events(struct sbuf *b)
     v.reason = "зарегистрировано, вх. № 1187";
     message_appeal(b, &v);
     emit("appeal.registered", b);
+
+    v = base("answered", 14);   /* a formal page answer, judged */
+    v.state = "answered";
+    v.answer_by = "page";
+    v.answer_quality = "formal";
+    v.answer_reasons = "redirect,no_term_no_action";
+    v.answer_meets = -1;
+    message_appeal(b, &v);
+    emit("appeal.answered", b);
+
+    v = base("reopened", 15);   /* by its author under the answer */
+    v.state = "open";
+    v.previous_state = "answered";
+    v.actor_type = "citizen";
+    v.actor_id = "citizen:0123456789abcdef";
+    v.by = "citizen";
+    v.reason = "the author wrote under the answer that the problem remains";
+    message_appeal(b, &v);
+    emit("appeal.reopened", b);
+
+    v = base("confirmed", 16);
+    v.state = "answered";
+    v.previous_state = "answered";
+    v.actor_type = "citizen";
+    v.actor_id = "citizen:0123456789abcdef";
+    v.by = "citizen";
+    v.reason = "the author confirmed the fix under the answer";
+    message_appeal(b, &v);
+    emit("appeal.confirmed", b);
 }
 
 static void sla_events(struct sbuf *b)

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "directory.h"
 #include "eventbox.h"
+#include "judge.h"
 #include "record.h"
 #include "sla.h"
 #include "test.h"
@@ -39,23 +40,32 @@ static const char *CONFIG =
     "[org \"minstroy\"]\nname = Минстрой\ntype = ministry\nparent = cur\n"
     "[hours \"morning\"]\ntime = 09:00-12:00\n"
     "[org \"district\"]\nname = Район\ntype = municipality\nparent = cur\nhours = morning\n"
-    "[org \"school\"]\nname = Школа\ntype = service\nparent = district\n";
+    "[org \"school\"]\nname = Школа\ntype = service\nparent = district\n"
+    "[org \"roads\"]\nname = Дороги\ntype = service\nparent = cur\n"
+    "[policy \"strict\"]\norg = roads\nfirst_response = 8h\nresolution = 5d\n"
+    "answer_quality = required\n";
 
-static struct apd_config *load(void)
+/* The configuration above; with_judge adds the shipped answer judge. */
+static struct apd_config *load_config(bool with_judge)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
     FILE *f = fopen(path, "w");
     fputs(CONFIG, f);
+    if (with_judge)
+        fprintf(f, "[answer]\nlexicon = %s/config/classifier/ru/05-common.lex, "
+                "%s/config/answer/ru.lex\n", APD_SOURCE_ROOT, APD_SOURCE_ROOT);
     fclose(f);
     struct diag d = {0};
-    struct config_opts o = {.path = path, .skip_plugins = true};
+    struct config_opts o = {.path = path, .skip_plugins = !with_judge};
     struct apd_config *c = config_load(&o, &d);
     for (size_t i = 0; i < d.n; i++)
         printf("# config: %s\n", d.msg[i]);
     diag_free(&d);
     return c;
 }
+
+static struct apd_config *load(void) { return load_config(false); }
 
 static int64_t at(const char *iso)
 {
@@ -657,6 +667,131 @@ TEST(record_fields_round_trip_and_envelopes_parse)
     config_unref(c);
 }
 
+/* The answer judge's verdict (given by the caller here) decides the clocks:
+ * a formal answer meets the first response and opens rework, which a
+ * substantive one meets; an operator may answer while rework runs. */
+TEST(a_formal_answer_opens_rework_and_a_substantive_one_meets_it)
+{
+    struct apd_config *c = load();
+    struct appeal_rec r;
+    create(c, &r, "maykop", NULL, at("2026-11-30T10:00"));
+    struct lc_plan p;
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_REPLY, .actor = "vk", .link = "L1",
+                                             .quality = AQ_FORMAL,
+                                             .quality_reasons = AR_REDIRECT | AR_EMPTY,
+                                             .now = at("2026-11-30T11:00")}, &p), LC_OK);
+    CHECK(p.counts.fr_met && p.counts.rework_opened);
+    CHECK_STR(p.counts.answer_quality, "formal");
+    CHECK(strstr(p.audit[0], "rework until a substantive one") != NULL);
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_FR].state, CS_MET);
+    CHECK_INT(r.clk[CLK_RWK].state, CS_RUN);
+    CHECK_INT(r.clk[CLK_RWK].due, at("2026-12-03T11:00"));     /* 3 working days */
+    CHECK_STR(r.answer_quality, "formal");
+    CHECK_STR(r.answer_reasons, "redirect,no_term_no_action");
+    /* an operator's substantive answer (judged by the caller) meets rework */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_ANSWER, .actor = "operator:ivan",
+                                             .quality = AQ_SUBSTANTIVE,
+                                             .quality_reasons = AR_ACTION,
+                                             .now = at("2026-12-01T10:00")}, &p), LC_OK);
+    CHECK_STR(msg_event(&p, 0), "answered");
+    CHECK_STR(msg_event(&p, 1), "met");
+    CHECK(strstr(p.msgs[0].body, "\"quality\":\"substantive\"") != NULL);
+    CHECK(strstr(p.msgs[1].body, "\"timer\":\"rework\"") != NULL);
+    CHECK(!p.counts.fr_met);
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_RWK].state, CS_MET);
+    /* rework met: a further operator answer is refused as before */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_ANSWER, .quality = AQ_SUBSTANTIVE},
+                    &p), LC_REFUSED);
+    transition_plan_free(&p);
+    record_free(&r);
+    config_unref(c);
+}
+
+TEST(under_answer_quality_required_a_formal_answer_leaves_the_clock_running)
+{
+    struct apd_config *c = load();
+    struct appeal_rec r;
+    create(c, &r, "roads", NULL, at("2026-11-30T10:00"));
+    CHECK_STR(r.policy, "strict");
+    struct lc_plan p;
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_REPLY, .link = "L1",
+                                             .quality = AQ_FORMAL, .quality_reasons = AR_LAW,
+                                             .now = at("2026-11-30T11:00")}, &p), LC_OK);
+    CHECK_INT(p.nmsgs, 1);                              /* answered, no met */
+    CHECK(!p.counts.fr_met && !p.counts.rework_opened);
+    CHECK(strstr(p.audit[0], "requires a substantive answer") != NULL);
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_FR].state, CS_RUN);
+    CHECK_INT(r.clk[CLK_RWK].state, CS_NONE);
+    CHECK_STR(r.state, "answered");
+    CHECK(r.fr_link == NULL);
+    /* a refusal is an answer: it meets the clock */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_REPLY, .link = "L2",
+                                             .quality = AQ_REFUSAL,
+                                             .quality_reasons = AR_REFUSAL,
+                                             .now = at("2026-11-30T12:00")}, &p), LC_OK);
+    CHECK(p.counts.fr_met);
+    transition_plan_free(&p);
+    CHECK_INT(r.clk[CLK_FR].state, CS_MET);
+    CHECK_STR(r.fr_link, "L2");
+    record_free(&r);
+    config_unref(c);
+}
+
+TEST(the_authors_follow_up_reopens_confirms_or_updates)
+{
+    struct apd_config *c = load_config(true);
+    CHECK(c != NULL);
+    if (c == NULL)
+        return;
+    struct appeal_rec r;
+    create(c, &r, "maykop", NULL, at("2026-11-30T10:00"));
+    struct lc_plan p;
+    /* before any answer a comment of the author is only an update */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_FOLLOWUP, .actor = "citizen:ab",
+                                             .text = "до сих пор не сделали",
+                                             .now = at("2026-11-30T10:30")}, &p), LC_OK);
+    CHECK_STR(msg_event(&p, 0), "updated");
+    CHECK(strstr(p.msgs[0].body, "\"text\":\"до сих пор не сделали\"") != NULL);
+    transition_plan_free(&p);
+    step(c, &r, (struct lc_event){.kind = LC_REPLY, .link = "L1",
+                                  .text = "Свет восстановят до 2 декабря.",
+                                  .now = at("2026-11-30T11:00")});
+    CHECK_STR(r.answer_quality, "substantive");
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_FOLLOWUP, .actor = "citizen:ab",
+                                             .text = "Спасибо, но до сих пор не сделали",
+                                             .now = at("2026-12-03T10:00")}, &p), LC_OK);
+    CHECK_STR(msg_event(&p, 0), "reopened");
+    CHECK(strstr(p.msgs[0].body, "\"by\":\"citizen\"") != NULL);
+    CHECK(strstr(p.msgs[0].body, "\"type\":\"citizen\"") != NULL);
+    CHECK(p.counts.reopened_by_citizen);
+    transition_plan_free(&p);
+    CHECK_STR(r.state, "open");
+    CHECK_INT(r.reopens, 1);
+    CHECK_INT(r.clk[CLK_RES].state, CS_RUN);
+    step(c, &r, (struct lc_event){.kind = LC_REPLY, .link = "L2",
+                                  .text = "Светильник заменили сегодня.",
+                                  .now = at("2026-12-03T12:00")});
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_FOLLOWUP, .actor = "citizen:ab",
+                                             .text = "Спасибо, всё сделали!",
+                                             .now = at("2026-12-03T18:00")}, &p), LC_OK);
+    CHECK_STR(msg_event(&p, 0), "confirmed");
+    CHECK(p.counts.confirmed);
+    transition_plan_free(&p);
+    CHECK_STR(r.state, "answered");
+    CHECK_INT(r.confirmed_ms, at("2026-12-03T18:00"));
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_FOLLOWUP, .actor = "citizen:ab",
+                                             .text = "А в соседнем дворе когда?",
+                                             .now = at("2026-12-03T19:00")}, &p), LC_OK);
+    CHECK_STR(msg_event(&p, 0), "updated");
+    CHECK_STR(r.state, "answered");
+    transition_plan_free(&p);
+    record_free(&r);
+    config_unref(c);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -678,6 +813,9 @@ int main(void)
     RUN(close_reopen_withdraw_restore);
     RUN(a_deletion_by_the_page_keeps_the_clocks);
     RUN(record_fields_round_trip_and_envelopes_parse);
+    RUN(a_formal_answer_opens_rework_and_a_substantive_one_meets_it);
+    RUN(under_answer_quality_required_a_formal_answer_leaves_the_clock_running);
+    RUN(the_authors_follow_up_reopens_confirms_or_updates);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

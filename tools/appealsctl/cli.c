@@ -57,6 +57,9 @@ static const struct cli_opt o_reason_opt = {
     "reason", 0, OPT_STR, "reason", "TEXT", .help = "why, for the appeal's audit trail"};
 static const struct cli_opt o_link = {
     "link", 0, OPT_STR, "link", "URL", .help = "where the answer was given"};
+static const struct cli_opt o_text = {
+    "text", 0, OPT_STR, "text", "TEXT",
+    .help = "the answer's text, for the answer judge (default: the reason)"};
 static const struct cli_opt o_days = {
     "days", 0, OPT_INT, "days", "N", 1, 30, .required = true,
     .help = "length of the extension in days, 1..30"};
@@ -82,7 +85,7 @@ static const struct cli_opt *const stats_opts[] = {&o_by, NULL};
 static const struct cli_opt *const tail_opts[] = {&o_follow, &o_lines, &o_count, &o_type,
                                                   FILTERS, NULL};
 static const struct cli_opt *const list_opts[] = {&o_limit, FILTERS, NULL};
-static const struct cli_opt *const answer_opts[] = {&o_link, &o_reason_opt, NULL};
+static const struct cli_opt *const answer_opts[] = {&o_link, &o_reason_opt, &o_text, NULL};
 static const struct cli_opt *const reason_opts[] = {&o_reason, NULL};
 static const struct cli_opt *const extend_opts[] = {&o_days, &o_reason, NULL};
 static const struct cli_opt *const convert_opts[] = {&o_reason, &o_received, &o_registered,

@@ -1,0 +1,201 @@
+/* `appealsd answer-check`: the answer judge of a configuration over JSON
+ * lines on stdin, one verdict per line on stdout.
+ *
+ *   {"id": 1, "text": "...", "attachments": 1}      attachments optional: how
+ *                                                   many photos or documents
+ *   → {"id": 1, "quality": "formal", "reasons": ["redirect", "no_term_no_action"]}
+ *
+ * A line that cannot be judged gets {"id": …, "line": N, "error": "…"} and
+ * the next line is read.  Exit status: 0 when every line was judged, 1 when
+ * some had errors, 2 when the configuration is unusable or has no [answer]. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "judge.h"
+#include "json.h"
+#include "sbuf.h"
+
+#define LINE_MAX_BYTES (4u << 20)
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: appealsd answer-check [-c FILE] [--set SECTION.KEY=VALUE]... < answers.jsonl\n"
+               "  each input line: {\"id\": ..., \"text\": \"...\", \"attachments\": N}\n"
+               "  each output line: {\"id\", \"quality\": substantive|formal|refusal,\n"
+               "  \"reasons\": [...]} (or id, line and error)\n");
+}
+
+static void put_id(struct jw *w, const struct json *id)
+{
+    jw_key(w, "id");
+    if (id && id->type == JSON_STRING)
+        jw_strn(w, id->u.s, id->len);
+    else if (id && id->type == JSON_NUMBER)
+        jw_raw(w, id->u.s, id->len);
+    else
+        jw_null(w);
+}
+
+static void put_error(struct sbuf *out, const struct json *id, size_t line, const char *msg)
+{
+    struct jw w;
+    jw_init(&w, out);
+    jw_obj(&w);
+    put_id(&w, id);
+    jw_kint(&w, "line", (int64_t)line);
+    jw_kstr(&w, "error", msg);
+    jw_obj_end(&w);
+    sbuf_addc(out, '\n');
+}
+
+/* How many attachments the line says came with the answer, or -1. */
+static int64_t attachments_of(const struct json *a)
+{
+    if (a == NULL || a->type == JSON_NULL)
+        return 0;
+    if (a->type == JSON_ARRAY) {
+        int64_t n = 0;
+        while (json_at(a, (size_t)n))
+            n++;
+        return n;
+    }
+    int64_t v;
+    return a->type == JSON_NUMBER && json_int64(a, &v) && v >= 0 ? v : -1;
+}
+
+static int one_line(struct answer_judge *j, const char *buf, size_t len, size_t lineno,
+                    struct sbuf *out)
+{
+    char err[256];
+    struct json_doc *doc = json_parse(buf, len, 16, err, sizeof(err));
+    if (doc == NULL) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "not JSON: %s", err);
+        put_error(out, NULL, lineno, msg);
+        return -1;
+    }
+    const struct json *id = json_get(&doc->root, "id");
+    const struct json *text = json_get(&doc->root, "text");
+    int64_t att = attachments_of(json_get(&doc->root, "attachments"));
+    int rc = -1;
+    if (doc->root.type != JSON_OBJECT) {
+        put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
+    } else if (text == NULL || text->type != JSON_STRING) {
+        put_error(out, id, lineno, "\"text\" must be a string");
+    } else if (att < 0) {
+        put_error(out, id, lineno, "\"attachments\" must be a count or an array");
+    } else {
+        struct answer_verdict v;
+        answer_judge_text(j, text->u.s, text->len, (unsigned)att, &v);
+        struct jw w;
+        jw_init(&w, out);
+        jw_obj(&w);
+        put_id(&w, id);
+        jw_kstr(&w, "quality", answer_quality_name(v.quality));
+        jw_key(&w, "reasons");
+        answer_reasons_json(&w, v.reasons);
+        jw_obj_end(&w);
+        sbuf_addc(out, '\n');
+        rc = 0;
+    }
+    json_free(doc);
+    return rc;
+}
+
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return false;
+    return true;
+}
+
+static int run(struct answer_judge *j)
+{
+    struct sbuf out = SBUF_INIT;
+    char *line = NULL;
+    size_t cap = 0, lineno = 0, bad = 0;
+    ssize_t n;
+    bool tty = isatty(STDOUT_FILENO);
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        if (blank(line, (size_t)n))
+            continue;
+        if ((size_t)n > LINE_MAX_BYTES) {
+            put_error(&out, NULL, lineno, "line longer than 4 MiB");
+            bad++;
+        } else if (one_line(j, line, (size_t)n, lineno, &out) != 0) {
+            bad++;
+        }
+        if (out.len >= 65536 || tty) {
+            fwrite(out.p, 1, out.len, stdout);
+            sbuf_reset(&out);
+            if (tty)
+                fflush(stdout);
+        }
+    }
+    if (out.len)
+        fwrite(out.p, 1, out.len, stdout);
+    fflush(stdout);
+    free(line);
+    sbuf_free(&out);
+    if (bad)
+        fprintf(stderr, "appealsd answer-check: %zu of %zu lines had errors (see their "
+                "\"error\")\n", bad, lineno);
+    return bad ? 1 : 0;
+}
+
+int answer_check_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = cli_default_config();
+    const char **sets = calloc((size_t)argc + 1, sizeof(char *));
+    size_t nsets = 0;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 's': sets[nsets++] = optarg; break;
+        case 'h': usage(stdout); free(sets); return 0;
+        default: usage(stderr); free(sets); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "appealsd answer-check: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        free(sets);
+        return 2;
+    }
+    struct diag d = {0};
+    struct config_opts o = {.path = path, .overrides = sets};
+    struct apd_config *cfg = config_load(&o, &d);
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "%s\n", d.msg[i]);
+    diag_free(&d);
+    free(sets);
+    if (cfg == NULL) {
+        fprintf(stderr, "appealsd answer-check: %s is not usable\n", path);
+        return 2;
+    }
+    struct answer_judge *j = answer_judge_of(cfg);
+    if (j == NULL) {
+        fprintf(stderr, "appealsd answer-check: %s has no [answer] section (lexicon = ...)\n",
+                path);
+        config_unref(cfg);
+        return 2;
+    }
+    int rc = run(j);
+    config_unref(cfg);
+    return rc;
+}
