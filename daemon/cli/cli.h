@@ -19,6 +19,9 @@ int route_main(int argc, char **argv);
 /* `appealsd deadline`: working-time arithmetic (deadline.c). */
 int cli_deadline(int argc, char **argv);
 
+/* `appealsd incidents`: grouping appeals into incidents (incident/incidents_cli.c). */
+int incidents_main(int argc, char **argv);
+
 /* Default configuration file: $APPEALSD_CONFIG or SYSCONFDIR/appealsd/appealsd.conf. */
 const char *cli_default_config(void);
 

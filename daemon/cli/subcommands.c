@@ -23,5 +23,8 @@ const struct subcommand subcommands[] = {
     {"deadline", cli_deadline,
      "deadline [-c FILE] [--org ORG] --from TIME --add DURATION [--calendar] "
      "[--policy NAME] [--explain]"},
+    {"incidents", incidents_main,
+     "incidents [-c FILE] [--set ...] < appeals.jsonl   the incident of each appeal, "
+     "in time order"},
     {NULL, NULL, NULL},
 };

@@ -107,6 +107,7 @@ struct apd_config {
     void *classifier;
     void *delivery;           /* struct delivery_config ([delivery]) */
     void *ack;                /* struct ack_config ([ack]) */
+    void *incidents;          /* struct incident_config ([incidents]) */
 };
 
 /* Options for building a config. */
