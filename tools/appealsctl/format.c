@@ -618,3 +618,40 @@ int fmt_stream_line(FILE *f, const struct json *line)
     }
     return -1;
 }
+
+/* ---- incidents ---- */
+
+void fmt_incident(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    static const char *const order[] = {"incident", "state", "size", "priority", "lead",
+                                        "category", "municipality", "org", "merged_into",
+                                        "split_from", NULL};
+    char t1[32], t2[32];
+    out_kv_begin(14);
+    for (const char *const *k = order; *k; k++)
+        if (json_text(json_get(r, *k)))
+            out_kv(f, *k, json_text(json_get(r, *k)));
+    if (str(r, "first_at"))
+        out_kv(f, "first report", short_time(str(r, "first_at"), t1, sizeof(t1)));
+    if (str(r, "last_at"))
+        out_kv(f, "latest report", short_time(str(r, "last_at"), t2, sizeof(t2)));
+    const struct json *as = json_get(r, "appeals");
+    struct table *t = table_new();
+    table_col(t, "APPEAL", ALIGN_LEFT, 0);
+    table_col(t, "CREATED", ALIGN_LEFT, 0);
+    for (uint32_t i = 0; as && as->type == JSON_ARRAY && i < as->len; i++) {
+        table_cell(t, str(&as->u.a[i], "id"), NULL);
+        table_cell(t, short_time(str(&as->u.a[i], "created_at"), t1, sizeof(t1)), NULL);
+    }
+    fputc('\n', f);
+    table_print(t, f);
+}
+
+void fmt_incident_change(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    const char *from = str(r, "merged_from");
+    if (from)
+        fprintf(f, "%s merged into %s\n", from, str(r, "incident") ?: "?");
+    else
+        fprintf(f, "%s split from %s\n", str(r, "incident") ?: "?", str(r, "split_from") ?: "?");
+}
