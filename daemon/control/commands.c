@@ -14,6 +14,7 @@
 #include "control.h"
 #include "http.h"
 #include "incident_store.h"
+#include "report.h"
 #include "json.h"
 #include "kafka.h"
 #include "pipeline.h"
@@ -204,5 +205,7 @@ const struct ctl_cmd ctl_commands[] = {
      "another"},
     {"incident_split", true, ctl_cmd_incident_split, "appeals leave their incident for a new "
      "one"},
+    {"report", false, ctl_cmd_report, "per organisation or municipality over a period: appeals, "
+     "answered on time, first-response times, formal answers, reopens, incidents"},
     {NULL, false, NULL, NULL},
 };

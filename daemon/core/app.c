@@ -1,5 +1,6 @@
 #include "app.h"
 #include "incident_store.h"
+#include "report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -245,6 +246,7 @@ static int start(struct app *app, char *err, size_t errlen)
     if (sla_engine_start(app, err, errlen) != 0)
         return -1;
     app->incidents = incidents_new(app);
+    app->report = report_new(app);
     if ((app->http = http_start(app, err, errlen)) == NULL)
         return -1;
     if ((app->control = control_start(app, err, errlen)) == NULL)
@@ -268,6 +270,7 @@ static void teardown(struct app *app)
     delivery_free(app->delivery);   /* after Redis: its callbacks reach into it */
     sla_engine_free(app);   /* likewise, and after Kafka's last delivery reports */
     incidents_free(app->incidents);   /* after the lifecycle: its callbacks reach into it */
+    report_free(app->report);
     pipeline_free(app->pipeline);
     sources_stop(app->sources);
     spool_close(app->spool);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "redis.h"
+#include "report.h"
 #include "sbuf.h"
 #include "sla.h"
 #include "units.h"
@@ -36,7 +37,7 @@ struct incidents {
 /* ---- scripts ---- */
 
 /* KEYS[1] = P  ARGV: municipality, from_ms, max
- * -> {ver, seq, {id, size, last_ms, lead, {features...}}, ...} */
+ * -> {ver, seq, {id, size, last_ms, lead, {features...}, first_rx}, ...} */
 static struct redis_script read_script = {
     .name = "incident_read",
     .src =
@@ -47,16 +48,18 @@ static struct redis_script read_script = {
         "                       'LIMIT', 0, tonumber(ARGV[3]))\n"
         "for _, id in ipairs(ids) do\n"
         "  local k = p .. 'inc:' .. id\n"
-        "  local h = redis.call('HMGET', k, 'municipality', 'size', 'last_ms', 'lead', 'state')\n"
+        "  local h = redis.call('HMGET', k, 'municipality', 'size', 'last_ms', 'lead', 'state',\n"
+        "                       'first_rx')\n"
         "  if h[5] ~= 'merged' and (mun == '' or h[1] == '' or h[1] == mun) then\n"
-        "    out[#out + 1] = {id, h[2], h[3], h[4], redis.call('LRANGE', k .. ':f', 0, -1)}\n"
+        "    out[#out + 1] = {id, h[2], h[3], h[4], redis.call('LRANGE', k .. ':f', 0, -1),\n"
+        "                     h[6]}\n"
         "  end\n"
         "end\n"
         "return out\n",
 };
 
 /* KEYS[1] = P  ARGV: ver, appeal, id, new (0/1), seq, features, at, category,
- * municipality, org, keep, lease_until, event_id, envelope, priority
+ * municipality, org, keep, lease_until, event_id, envelope, priority, received
  * -> 1 joined, 0 conflict (read again), -1 the appeal is in an incident already */
 static struct redis_script join_script = {
     .name = "incident_join",
@@ -68,7 +71,8 @@ static struct redis_script join_script = {
         "if a[4] == '1' then\n"
         "  redis.call('SET', p .. 'inc:seq', a[5])\n"
         "  redis.call('HSET', k, 'size', 0, 'lead', a[2], 'first_ms', a[7], 'last_ms', a[7],\n"
-        "             'category', a[8], 'municipality', a[9], 'org', a[10], 'state', 'open')\n"
+        "             'category', a[8], 'municipality', a[9], 'org', a[10], 'state', 'open',\n"
+        "             'first_rx', a[16])\n"
         "end\n"
         "redis.call('HINCRBY', k, 'size', 1)\n"
         "local last = tonumber(redis.call('HGET', k, 'last_ms') or '0')\n"
@@ -331,7 +335,7 @@ struct join {
     struct inc_features f;
     int attempts;
     char incident[32];
-    int64_t size, first_ms;
+    int64_t size, first_ms, received_ms;
     const char *priority;
     char *event_id, *env;
 };
@@ -358,7 +362,7 @@ static size_t candidates(const redisReply *rep, struct inc_candidate *c, struct 
     *nfs = 0;
     for (size_t i = 2; i < rep->elements && n < MAX_CANDIDATES; i++) {
         const redisReply *e = rep->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 5 ||
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 6 ||
             e->element[4]->type != REDIS_REPLY_ARRAY)
             continue;
         c[n] = (struct inc_candidate){.members = fs + *nfs, .size = (size_t)int_el(e, 1),
@@ -396,6 +400,8 @@ static void on_joined(struct redis *r, redisReply *rep, void *arg)
                               .category = j->f.category, .municipality = j->f.municipality,
                               .org = j->org, .priority = j->priority, .size = j->size};
         incident_announce(j->in, &e, j->event_id, j->env);
+        report_incident(j->in->app->report, j->incident, j->org, j->f.municipality, j->first_ms,
+                        j->size);
         metrics_add(j->in->m_joined, 1, j->size == 1 ? "new" : "joined");
         if (j->size > 1)
             log_info("incidents: %s joined %s (%lld reports, lead %s)", j->appeal,
@@ -415,11 +421,13 @@ static void join_commit(struct join *j, const redisReply *rep, int best,
     if (fresh) {
         snprintf(j->incident, sizeof(j->incident), "inc-%lld", (long long)seq);
         j->size = 1;
+        j->first_ms = j->received_ms;
         free(j->lead);
         j->lead = strdup(j->appeal);
     } else {
         snprintf(j->incident, sizeof(j->incident), "%s", str_el(e, 0));
         j->size = int_el(e, 1) + 1;
+        j->first_ms = int_el(e, 5) ? int_el(e, 5) : j->received_ms;
         free(j->lead);
         j->lead = strdup(str_el(e, 3) ? str_el(e, 3) : j->appeal);
     }
@@ -439,10 +447,12 @@ static void join_commit(struct join *j, const redisReply *rep, int best,
     snprintf(at, sizeof(at), "%lld", (long long)j->f.at_ms);
     snprintf(keep, sizeof(keep), "%d", MEMBERS_KEPT);
     snprintf(lease, sizeof(lease), "%lld", (long long)lease_until(j->in));
+    char rx[24];
+    snprintf(rx, sizeof(rx), "%lld", (long long)j->received_ms);
     const char *argv[] = {px, str_el(rep, 0), j->appeal, j->incident, fresh ? "1" : "0", seqs,
                           j->feat_text, at, j->f.category, j->f.municipality, j->org ? j->org : "",
-                          keep, lease, j->event_id, j->env, j->priority ? j->priority : ""};
-    if (redis_eval(j->in->app->redis, &join_script, on_joined, j, 1, 16, argv, NULL) != 0)
+                          keep, lease, j->event_id, j->env, j->priority ? j->priority : "", rx};
+    if (redis_eval(j->in->app->redis, &join_script, on_joined, j, 1, 17, argv, NULL) != 0)
         on_joined(NULL, NULL, j);
     free(px);
 }
@@ -471,7 +481,7 @@ static void on_read(struct redis *r, redisReply *rep, void *arg)
     int el = -1;
     for (size_t i = 2, k = 0; best >= 0 && i < rep->elements; i++) {
         const redisReply *e = rep->element[i];
-        if (e->type == REDIS_REPLY_ARRAY && e->elements == 5 &&
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 6 &&
             e->element[4]->type == REDIS_REPLY_ARRAY && k++ == (size_t)best) {
             el = (int)i - 2;
             break;
@@ -504,6 +514,7 @@ static void join(struct incidents *in, const struct appeal_rec *a)
     in->inflight++;
     j->appeal = strdup(a->id);
     j->org = a->org ? strdup(a->org) : NULL;
+    j->received_ms = a->received_ms ? a->received_ms : now_ms();
     const char *text = a->text ? a->text : "";
     inc_features_of(text, strlen(text), a->category, a->municipality,
                     a->created_ms ? a->created_ms : a->received_ms, &j->f);

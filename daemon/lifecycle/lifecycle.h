@@ -82,8 +82,9 @@ unsigned lifecycle_inflight(const struct lifecycle *lc);
 void lifecycle_on_armed(struct lifecycle *lc, void (*fn)(void *arg, int64_t at), void *arg);
 
 /* Called after every stored change with the event and what it did (the
- * incidents: a new appeal joins one, an answer answers its incident). */
+ * incidents: a new appeal joins one, an answer answers its incident; the
+ * report's daily counters).  Up to four observers; -1 when full. */
 typedef void (*lc_stored_fn)(void *arg, const struct lc_event *ev, const struct lc_plan *plan);
-void lifecycle_on_stored(struct lifecycle *lc, lc_stored_fn fn, void *arg);
+int lifecycle_on_stored(struct lifecycle *lc, lc_stored_fn fn, void *arg);
 
 #endif

@@ -190,7 +190,7 @@ TEST(every_command_has_help_and_admin_marks_match_the_protocol)
         CHECK(c->summary && c->summary[0]);
         CHECK(c->format != NULL);
     }
-    CHECK_INT(n, 20);
+    CHECK_INT(n, 21);
 }
 
 /* ---- output ---- */

@@ -77,6 +77,19 @@ static const struct cli_opt o_wait = {
 #define FILTERS &o_org, &o_category, &o_municipality, &o_priority, &o_state, &o_overdue, \
                 &o_due_within
 
+static const char *const report_by_keys[] = {"org", "municipality", NULL};
+static const struct cli_opt o_from = {
+    "from", 0, OPT_STR, "from", "DATE", .required = true,
+    .help = "first day of the period, YYYY-MM-DD (the daemon's time zone)"};
+static const struct cli_opt o_to = {
+    "to", 0, OPT_STR, "to", "DATE", .required = true, .help = "last day of the period, included"};
+static const struct cli_opt o_report_by = {
+    "by", 0, OPT_CHOICE, "by", "KEY", .choices = report_by_keys, .def = "org",
+    .help = "one row per org (default) or municipality"};
+static const struct cli_opt o_csv = {
+    "csv", 0, OPT_FLAG, NULL, NULL, .help = "comma-separated values with a header line"};
+static const struct cli_opt *const report_opts[] = {&o_from, &o_to, &o_report_by, &o_csv, NULL};
+
 static const struct cli_opt *const no_opts[] = {NULL};
 static const struct cli_opt *const stats_opts[] = {&o_by, NULL};
 static const struct cli_opt *const tail_opts[] = {&o_follow, &o_lines, &o_count, &o_type,
@@ -144,6 +157,9 @@ const struct cli_command cli_commands[] = {
      "reload the configuration; fails, keeping the old one, when it is refused"},
     {"help", "help", no_args, no_opts, false, false, fmt_help,
      "the daemon's commands, and whether this connection may change state"},
+    {"report", "report", no_args, report_opts, false, false, fmt_report,
+     "per organisation or municipality over a period: appeals, answered on time, first-response "
+     "median and p90, formal answers, reworks, reopened and confirmed, incidents"},
     {"incident show", "incident_show", id_arg, no_opts, false, false, fmt_incident,
      "one incident (by its id or an appeal in it): its appeals, lead appeal and priority"},
     {"incident merge", "incident_merge", id_from_args, no_opts, false, true, fmt_incident_change,
@@ -585,8 +601,8 @@ int cli_parse(int argc, char *const *argv, struct cli_request *req, char *err, s
         }
         if (o == &o_follow && p.val[k])
             req->follow = true;
-        if (o == &o_raw && p.val[k])
-            req->raw = true;
+        if ((o == &o_raw || o == &o_csv) && p.val[k])
+            req->raw = true;            /* report --csv: its raw form */
         if (o == &o_lines && p.val[k] && parse_int64(p.val[k], &req->lines) != 0)
             req->lines = -1;
     }
