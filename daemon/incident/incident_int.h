@@ -21,6 +21,12 @@ struct inc_event {
 
 extern struct redis_script show_script, merge_script, split_script;
 
+struct sbuf;
+/* The body of an incident_joined message (merge and split build theirs in
+ * their scripts); contract_dump prints one for the schema test. */
+void incident_event_json(struct sbuf *b, const struct inc_event *e, const char *event_id,
+                         int64_t now, const char *tz);
+
 /* Publishes an event stored in the outbox and shows it to `appealsctl tail`. */
 void incident_announce(struct incidents *in, const struct inc_event *e, const char *event_id,
                        const char *env);

@@ -36,6 +36,10 @@ struct incidents {
 
 /* ---- scripts ---- */
 
+/* Incidents and an appeal's link to one are kept as long as the report's
+ * figures (report.h): 400 days after their last change. */
+#define LUA_TTL "local TTL = 34560000000\n"
+
 /* KEYS[1] = P  ARGV: municipality, from_ms, max
  * -> {ver, seq, {id, size, last_ms, lead, {features...}, first_rx}, ...} */
 static struct redis_script read_script = {
@@ -60,13 +64,14 @@ static struct redis_script read_script = {
 
 /* KEYS[1] = P  ARGV: ver, appeal, id, new (0/1), seq, features, at, category,
  * municipality, org, keep, lease_until, event_id, envelope, priority, received
- * -> 1 joined, 0 conflict (read again), -1 the appeal is in an incident already */
+ * -> 1 joined, 2 joined an incident already answered, 0 conflict (read
+ * again), -1 the appeal is in an incident already */
 static struct redis_script join_script = {
     .name = "incident_join",
-    .src =
+    .src = LUA_TTL
         "local p, a = KEYS[1], ARGV\n"
         "if (redis.call('GET', p .. 'inc:ver') or '0') ~= a[1] then return 0 end\n"
-        "if redis.call('HEXISTS', p .. 'inc:of', a[2]) == 1 then return -1 end\n"
+        "if redis.call('EXISTS', p .. 'inc:of:' .. a[2]) == 1 then return -1 end\n"
         "local k = p .. 'inc:' .. a[3]\n"
         "if a[4] == '1' then\n"
         "  redis.call('SET', p .. 'inc:seq', a[5])\n"
@@ -83,12 +88,17 @@ static struct redis_script join_script = {
         "redis.call('LPUSH', k .. ':f', a[6])\n"
         "redis.call('LTRIM', k .. ':f', 0, tonumber(a[11]) - 1)\n"
         "redis.call('ZADD', k .. ':a', a[7], a[2])\n"
-        "redis.call('HSET', p .. 'inc:of', a[2], a[3])\n"
-        "redis.call('HSET', p .. 'inc:feat', a[2], a[6])\n"
+        "redis.call('SET', p .. 'inc:of:' .. a[2], a[3], 'PX', TTL)\n"
+        "redis.call('HSET', k .. ':fa', a[2], a[6])\n"
+        "for _, x in ipairs({k, k .. ':f', k .. ':a', k .. ':fa'}) do\n"
+        "  redis.call('PEXPIRE', x, TTL) end\n"
         "redis.call('ZADD', p .. 'inc:recent', math.max(last, tonumber(a[7])), a[3])\n"
+        "redis.call('ZREMRANGEBYSCORE', p .. 'inc:recent', '-inf',\n"
+        "           tonumber(a[7]) - 31 * 86400000)\n"
         "redis.call('INCR', p .. 'inc:ver')\n"
         "redis.call('ZADD', p .. 'outbox', a[12], a[13])\n"
         "redis.call('HSET', p .. 'outbox:b', a[13], a[14])\n"
+        "if redis.call('HGET', k, 'state') == 'answered' then return 2 end\n"
         "return 1\n",
 };
 
@@ -100,7 +110,7 @@ struct redis_script show_script = {
         "local p, id = KEYS[1], ARGV[1]\n"
         "local ver = redis.call('GET', p .. 'inc:ver') or '0'\n"
         "if redis.call('EXISTS', p .. 'inc:' .. id) == 0 then\n"
-        "  id = redis.call('HGET', p .. 'inc:of', id)\n"
+        "  id = redis.call('GET', p .. 'inc:of:' .. id)\n"
         "  if not id then return {ver} end\n"
         "end\n"
         "local k = p .. 'inc:' .. id\n"
@@ -123,11 +133,13 @@ struct redis_script show_script = {
     "  redis.call('HSET', k, 'size', #m / 2, 'lead', m[1], 'first_ms', m[2],\n"  \
     "             'last_ms', m[#m])\n"                                           \
     "  for i = #m - 1, math.max(1, #m - 2 * keep + 1), -2 do\n"                  \
-    "    local f = redis.call('HGET', p .. 'inc:feat', m[i])\n"                  \
+    "    local f = redis.call('HGET', k .. ':fa', m[i])\n"                      \
     "    if f then redis.call('RPUSH', k .. ':f', f) end\n"                      \
     "  end\n"                                                                    \
     "  if redis.call('HGET', k, 'state') ~= 'merged' then\n"                     \
     "    redis.call('ZADD', p .. 'inc:recent', m[#m], id) end\n"                 \
+    "  for _, x in ipairs({k, k .. ':f', k .. ':a', k .. ':fa'}) do\n"          \
+    "    redis.call('PEXPIRE', x, TTL) end\n"                                   \
     "end\n"
 
 /* The event of a merge or a split, built where the change is made (one
@@ -158,14 +170,14 @@ struct redis_script show_script = {
 #define LUA_RESOLVE                                                              \
     "local function resolve(p, id)\n"                                            \
     "  if redis.call('EXISTS', p .. 'inc:' .. id) == 1 then return id end\n"    \
-    "  return redis.call('HGET', p .. 'inc:of', id)\n"                           \
+    "  return redis.call('GET', p .. 'inc:of:' .. id)\n"                         \
     "end\n"
 
 /* KEYS[1] = P  ARGV: into, from, keep, lease_until, published_at, topics
  * -> {event_id, envelope, into, from} or an error reply */
 struct redis_script merge_script = {
     .name = "incident_merge",
-    .src = LUA_REBUILD LUA_EVENT LUA_RESOLVE
+    .src = LUA_TTL LUA_REBUILD LUA_EVENT LUA_RESOLVE
         "local p = KEYS[1]\n"
         "local into, from = resolve(p, ARGV[1]), resolve(p, ARGV[2])\n"
         "if not into then return redis.error_reply('not_found: no incident ' .. ARGV[1]) end\n"
@@ -182,10 +194,12 @@ struct redis_script merge_script = {
         "local moved = {}\n"
         "for i = 1, #m, 2 do\n"
         "  redis.call('ZADD', p .. 'inc:' .. into .. ':a', m[i + 1], m[i])\n"
-        "  redis.call('HSET', p .. 'inc:of', m[i], into)\n"
+        "  redis.call('SET', p .. 'inc:of:' .. m[i], into, 'PX', TTL)\n"
+        "  local fa = redis.call('HGET', f .. ':fa', m[i])\n"
+        "  if fa then redis.call('HSET', p .. 'inc:' .. into .. ':fa', m[i], fa) end\n"
         "  moved[#moved + 1] = m[i]\n"
         "end\n"
-        "redis.call('DEL', f .. ':a')\n"
+        "redis.call('DEL', f .. ':a', f .. ':fa')\n"
         "redis.call('HSET', f, 'state', 'merged', 'merged_into', into)\n"
         "rebuild(p, from, tonumber(ARGV[3]))\n"
         "rebuild(p, into, tonumber(ARGV[3]))\n"
@@ -198,7 +212,7 @@ struct redis_script merge_script = {
  * appeal, appeal, ...  -> {event_id, envelope, new id, from} or an error */
 struct redis_script split_script = {
     .name = "incident_split",
-    .src = LUA_REBUILD LUA_EVENT LUA_RESOLVE
+    .src = LUA_TTL LUA_REBUILD LUA_EVENT LUA_RESOLVE
         "local p = KEYS[1]\n"
         "local from = resolve(p, ARGV[1])\n"
         "if not from then return redis.error_reply('not_found: no incident ' .. ARGV[1]) end\n"
@@ -222,7 +236,10 @@ struct redis_script split_script = {
         "  local at = redis.call('ZSCORE', fk .. ':a', ARGV[i])\n"
         "  redis.call('ZREM', fk .. ':a', ARGV[i])\n"
         "  redis.call('ZADD', tk .. ':a', at, ARGV[i])\n"
-        "  redis.call('HSET', p .. 'inc:of', ARGV[i], to)\n"
+        "  redis.call('SET', p .. 'inc:of:' .. ARGV[i], to, 'PX', TTL)\n"
+        "  local fa = redis.call('HGET', fk .. ':fa', ARGV[i])\n"
+        "  redis.call('HDEL', fk .. ':fa', ARGV[i])\n"
+        "  if fa then redis.call('HSET', tk .. ':fa', ARGV[i], fa) end\n"
         "  moved[#moved + 1] = ARGV[i]\n"
         "end\n"
         "rebuild(p, from, tonumber(ARGV[2]))\n"
@@ -237,7 +254,7 @@ static struct redis_script answer_script = {
     .name = "incident_answer",
     .src =
         "local p = KEYS[1]\n"
-        "local id = redis.call('HGET', p .. 'inc:of', ARGV[1])\n"
+        "local id = redis.call('GET', p .. 'inc:of:' .. ARGV[1])\n"
         "if not id then return {} end\n"
         "local k = p .. 'inc:' .. id\n"
         "redis.call('HSET', k, 'state', 'answered')\n"
@@ -270,12 +287,11 @@ static int64_t int_el(const redisReply *r, size_t i)
     return s ? strtoll(s, NULL, 10) : 0;
 }
 
-static char *envelope(struct incidents *in, const struct inc_event *e, const char *event_id)
+void incident_event_json(struct sbuf *b, const struct inc_event *e, const char *event_id,
+                         int64_t now, const char *tz)
 {
-    const char *tz = in->app->cfg->daemon.timezone;
-    struct sbuf b = SBUF_INIT;
     struct jw w;
-    jw_init(&w, &b);
+    jw_init(&w, b);
     jw_obj(&w);
     jw_kstr(&w, "schema", INCIDENT_SCHEMA "/1");
     jw_kstr(&w, "event", e->event);
@@ -293,8 +309,14 @@ static char *envelope(struct incidents *in, const struct inc_event *e, const cha
         jw_kstr(&w, "org", e->org);
     if (e->priority)
         jw_kstr(&w, "priority", e->priority);
-    jw_ktime(&w, "published_at", now_ms(), tz);
+    jw_ktime(&w, "published_at", now, tz);
     jw_obj_end(&w);
+}
+
+static char *envelope(struct incidents *in, const struct inc_event *e, const char *event_id)
+{
+    struct sbuf b = SBUF_INIT;
+    incident_event_json(&b, e, event_id, now_ms(), in->app->cfg->daemon.timezone);
     const struct apd_config *cfg = in->app->cfg;
     const char *topics[] = {cfg->kafka.topic_all, cfg->kafka.topic_triage};
     char *env = eventbox_envelope(e->appeal_id, e->event, INCIDENT_SCHEMA, topics, 2, b.p);
@@ -328,6 +350,26 @@ void incident_announce(struct incidents *in, const struct inc_event *e, const ch
 }
 
 /* ---- joining ---- */
+
+static void on_member_answered(void *arg, const struct lc_result *res);
+
+/* A report that joins an incident already answered is answered with it. */
+static void answer_late(struct incidents *in, const char *appeal, const char *incident)
+{
+    struct lifecycle *lc = sla_engine_lifecycle(in->app);
+    char actor[64], reason[160];
+    snprintf(actor, sizeof(actor), "incident:%s", incident);
+    snprintf(reason, sizeof(reason), "answered with incident %s (it was answered before this "
+             "report joined)", incident);
+    struct lc_request rq = {.appeal_id = appeal,
+                            .ev = {.kind = LC_ANSWER, .actor = actor, .reason = reason,
+                                   .now = now_ms()}};
+    in->inflight++;
+    if (lc == NULL || lifecycle_submit(lc, &rq, on_member_answered, in) != 0)
+        in->inflight--;
+    log_info("incidents: %s joined %s, which was answered already; answering it too", appeal,
+             incident);
+}
 
 struct join {
     struct incidents *in;
@@ -394,7 +436,7 @@ static void on_joined(struct redis *r, redisReply *rep, void *arg)
         join_read(j);                  /* another writer came first: decide again */
         return;
     }
-    if (rep->integer == 1) {
+    if (rep->integer == 1 || rep->integer == 2) {
         struct inc_event e = {.event = "incident_joined", .appeal_id = j->appeal,
                               .incident = j->incident, .lead = j->lead,
                               .category = j->f.category, .municipality = j->f.municipality,
@@ -406,6 +448,8 @@ static void on_joined(struct redis *r, redisReply *rep, void *arg)
         if (j->size > 1)
             log_info("incidents: %s joined %s (%lld reports, lead %s)", j->appeal,
                      j->incident, (long long)j->size, j->lead);
+        if (rep->integer == 2)
+            answer_late(j->in, j->appeal, j->incident);
     }
     join_free(j);
 }
@@ -469,8 +513,9 @@ static void on_read(struct redis *r, redisReply *rep, void *arg)
         join_free(j);
         return;
     }
-    struct inc_candidate *c = calloc(MAX_CANDIDATES, sizeof(*c));
-    struct inc_features *fs = calloc(MAX_CANDIDATES * MEMBERS_KEPT, sizeof(*fs));
+    size_t room = rep->elements - 2 < MAX_CANDIDATES ? rep->elements - 2 : MAX_CANDIDATES;
+    struct inc_candidate *c = calloc(room + 1, sizeof(*c));
+    struct inc_features *fs = calloc(room * MEMBERS_KEPT + 1, sizeof(*fs));
     if (c == NULL || fs == NULL)
         abort();
     size_t nfs, n = candidates(rep, c, fs, &nfs);

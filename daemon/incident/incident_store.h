@@ -10,8 +10,12 @@
  *                    answered, merged), merged_into, priority
  *   P inc:ID:f       list: the features of its latest reports (incident.h)
  *   P inc:ID:a       zset: appeal id -> its created time
- *   P inc:of         hash: appeal id -> incident id
- *   P inc:feat       hash: appeal id -> its features (split regroups with them)
+ *   P inc:ID:fa      hash: appeal id -> its features (split and merge regroup)
+ *   P inc:of:APPEAL  string: the appeal's incident id
+ *
+ * Incident keys expire 400 days after their last change (as the report's
+ * figures); P inc:recent forgets incidents quiet for 31 days (longer than
+ * the longest window).
  *
  * Joining is optimistic and race-free across instances: read the open
  * incidents of the window with P inc:ver (one script), decide in C with

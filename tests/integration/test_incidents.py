@@ -80,11 +80,18 @@ def test_five_reports_one_incident_answered_once():
             assert a.appeal(i)["fr"].startswith("m"), (i, a.appeal(i))
         assert incident_of(a, ids[0])["state"] == "answered"
         assert a.metric("appealsd_incident_answers_total") == 4
+
         answered = wait_for(lambda: [m["json"] for m in a.consume("all", 60)
                                      if m["json"]["event"] == "answered"
                                      and m["json"]["appeal_id"] in ids] or None,
                             what="answered events")
         assert sorted(m["appeal_id"] for m in answered) == sorted(ids), answered
+        # a sixth report after the answer joins the answered incident and is answered at once
+        a.post("/webhook/vk", vk_comment(100001, 840, "Пролетарская, света так и нет!",
+                                         from_id=7300, date=1795900000 + 900))
+        late = vk_appeal_id(100001, 840)
+        wait_for(lambda: a.appeal(late).get("state") == "answered", what="the late report answered")
+        assert incident_of(a, late)["incident"] == inc["incident"]
         # the contract check runs at exit (apd.Apd.__exit__)
 
 
