@@ -672,6 +672,8 @@ struct incidents *incidents_new(struct app *app)
     in->m_joined = metrics_family("appealsd_incident_reports_total", M_COUNTER,
                                   "Appeals grouped: the first report of a new incident, or "
                                   "one joined to an open incident", "outcome");
+    metrics_add(in->m_joined, 0, "new");      /* both outcomes from the first scrape */
+    metrics_add(in->m_joined, 0, "joined");
     in->m_answered = metrics_family("appealsd_incident_answers_total", M_COUNTER,
                                     "Appeals answered because their incident was answered",
                                     NULL);
