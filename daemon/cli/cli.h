@@ -21,6 +21,8 @@ int cli_deadline(int argc, char **argv);
 
 /* `appealsd answer-check`: the answer judge over JSON lines (answer/answer_cli.c). */
 int answer_check_main(int argc, char **argv);
+/* `appealsd incidents`: grouping appeals into incidents (incident/incidents_cli.c). */
+int incidents_main(int argc, char **argv);
 
 /* Default configuration file: $APPEALSD_CONFIG or SYSCONFDIR/appealsd/appealsd.conf. */
 const char *cli_default_config(void);

@@ -26,5 +26,8 @@ const struct subcommand subcommands[] = {
     {"answer-check", answer_check_main,
      "answer-check [-c FILE] [--set ...] < answers.jsonl   substantive, formal or refusal "
      "per JSON line, with reasons"},
+    {"incidents", incidents_main,
+     "incidents [-c FILE] [--set ...] < appeals.jsonl   the incident of each appeal, "
+     "in time order"},
     {NULL, NULL, NULL},
 };

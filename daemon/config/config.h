@@ -108,6 +108,7 @@ struct apd_config {
     void *delivery;           /* struct delivery_config ([delivery]) */
     void *ack;                /* struct ack_config ([ack]) */
     void *answer;             /* struct answer_judge ([answer]) */
+    void *incidents;          /* struct incident_config ([incidents]) */
 };
 
 /* Options for building a config. */

@@ -11,6 +11,7 @@ extern const struct conf_module ack_conf_module;
 extern const struct conf_module sla_conf_module;
 extern const struct conf_module classifier_conf_module;
 extern const struct conf_module answer_conf_module;
+extern const struct conf_module incident_conf_module;
 
 const struct conf_module *const conf_modules[] = {
     &sources_conf_module,
@@ -21,5 +22,6 @@ const struct conf_module *const conf_modules[] = {
     &sla_conf_module,
     &classifier_conf_module,
     &answer_conf_module,
+    &incident_conf_module,
     NULL,
 };

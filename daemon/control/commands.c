@@ -13,6 +13,8 @@
 #include "delivery.h"
 #include "control.h"
 #include "http.h"
+#include "incident_store.h"
+#include "report.h"
 #include "json.h"
 #include "kafka.h"
 #include "pipeline.h"
@@ -197,5 +199,13 @@ const struct ctl_cmd ctl_commands[] = {
      "registration pending: its 59-FZ term starts"},
     {"reroute", true, cmd_reroute, "move an appeal to another organisation"},
     {"rebuild", true, cmd_rebuild, "re-arm open appeals from Kafka after Redis came back empty"},
+    {"incident_show", false, ctl_cmd_incident_show, "one incident (or an appeal's): its "
+     "reports, lead appeal and priority"},
+    {"incident_merge", true, ctl_cmd_incident_merge, "every appeal of one incident joins "
+     "another"},
+    {"incident_split", true, ctl_cmd_incident_split, "appeals leave their incident for a new "
+     "one"},
+    {"report", false, ctl_cmd_report, "per organisation or municipality over a period: appeals, "
+     "answered on time, first-response times, formal answers, reopens, incidents"},
     {NULL, false, NULL, NULL},
 };

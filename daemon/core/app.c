@@ -1,4 +1,6 @@
 #include "app.h"
+#include "incident_store.h"
+#include "report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +94,8 @@ static bool drained(struct app *app)
     struct pipeline_stats ps;
     pipeline_get_stats(app->pipeline, &ps);
     return webhook_inflight() == 0 && ps.inflight == 0 && kafka_outq(app->kafka) == 0 &&
-           delivery_idle(app->delivery) && sla_engine_idle(app);
+           delivery_idle(app->delivery) && sla_engine_idle(app) &&
+           incidents_inflight(app->incidents) == 0;
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -242,6 +245,8 @@ static int start(struct app *app, char *err, size_t errlen)
     app->pipeline = pipeline_new(app);
     if (sla_engine_start(app, err, errlen) != 0)
         return -1;
+    app->incidents = incidents_new(app);
+    app->report = report_new(app);
     if ((app->http = http_start(app, err, errlen)) == NULL)
         return -1;
     if ((app->control = control_start(app, err, errlen)) == NULL)
@@ -264,6 +269,8 @@ static void teardown(struct app *app)
     health_free(app->health);   /* after Redis: a PING's callback reaches into it */
     delivery_free(app->delivery);   /* after Redis: its callbacks reach into it */
     sla_engine_free(app);   /* likewise, and after Kafka's last delivery reports */
+    incidents_free(app->incidents);   /* after the lifecycle: its callbacks reach into it */
+    report_free(app->report);
     pipeline_free(app->pipeline);
     sources_stop(app->sources);
     spool_close(app->spool);

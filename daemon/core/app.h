@@ -50,6 +50,8 @@ struct app {
     struct control *control;
     struct sla_engine *sla;   /* lifecycle, SLA timers, agency statuses (sla/engine.h) */
     struct health *health;    /* /metrics health series and /healthz (metrics/health.h) */
+    struct incidents *incidents;  /* grouping into incidents (incident/incident_store.h) */
+    struct report *report;    /* the daily figures of `appealsctl report` (report/report.h) */
     struct event *sig_term, *sig_int, *sig_hup, *watchdog, *drain_timer, *status_timer;
     int64_t drain_deadline_ms;
     uint64_t reloads, reload_failures;

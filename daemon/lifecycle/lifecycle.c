@@ -32,6 +32,8 @@ struct lifecycle {
     unsigned inflight;
     void (*armed)(void *arg, int64_t at);
     void *armed_arg;
+    lc_stored_fn stored[4];
+    void *stored_arg[4];
     struct mfam *m_frt, *m_conflicts, *m_refused;
     struct mfam *m_quality, *m_rework, *m_followups;
 };
@@ -175,6 +177,8 @@ static void announce(struct lc_op *op)
     count_answer(lc, p, a);
     if (lc->armed && p->next_at != INT64_MAX)
         lc->armed(lc->armed_arg, p->next_at);
+    for (size_t i = 0; i < 4 && lc->stored[i]; i++)
+        lc->stored[i](lc->stored_arg[i], &op->ev, p);
 }
 
 static void plan_and_apply(struct lc_op *op);
@@ -329,6 +333,17 @@ int lifecycle_submit(struct lifecycle *lc, const struct lc_request *rq, lc_done_
 }
 
 unsigned lifecycle_inflight(const struct lifecycle *lc) { return lc ? lc->inflight : 0; }
+
+int lifecycle_on_stored(struct lifecycle *lc, lc_stored_fn fn, void *arg)
+{
+    for (size_t i = 0; i < 4; i++)
+        if (lc->stored[i] == NULL) {
+            lc->stored[i] = fn;
+            lc->stored_arg[i] = arg;
+            return 0;
+        }
+    return -1;
+}
 
 void lifecycle_on_armed(struct lifecycle *lc, void (*fn)(void *arg, int64_t at), void *arg)
 {

@@ -81,4 +81,10 @@ unsigned lifecycle_inflight(const struct lifecycle *lc);
  * its instant: the scheduler wakes earlier when a new stage comes sooner. */
 void lifecycle_on_armed(struct lifecycle *lc, void (*fn)(void *arg, int64_t at), void *arg);
 
+/* Called after every stored change with the event and what it did (the
+ * incidents: a new appeal joins one, an answer answers its incident; the
+ * report's daily counters).  Up to four observers; -1 when full. */
+typedef void (*lc_stored_fn)(void *arg, const struct lc_event *ev, const struct lc_plan *plan);
+int lifecycle_on_stored(struct lifecycle *lc, lc_stored_fn fn, void *arg);
+
 #endif

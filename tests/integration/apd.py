@@ -153,6 +153,7 @@ def validate_message(message, event_type, strict=True):
 
 FAMILIES = {"appealsd.appeal": "appeal", "appealsd.sla": "sla",
             "appealsd.dead_letter": "dead_letter"}
+FAMILIES["appealsd.incident"] = "incident"
 
 
 def validate_record(rec):

@@ -42,6 +42,9 @@ def test_every_builder_output_matches_its_schema():
         if kind.startswith("appeal.") or kind.startswith("sla."):
             assert msg["event"] == kind.split(".", 1)[1], msg
     every = {p.stem for p in apd.SCHEMA_DIR.glob("*.json")} - {"common", "status"}
+    # incident.json holds definitions only; merges and splits are built by
+    # Redis scripts and checked on a live run (test_incidents.py)
+    every -= {"incident", "incident.incident_merged", "incident.incident_split"}
     assert covered == every, "no sample for %s" % sorted(every - covered)
     created = [json.loads(t) for k, t in lines if k == "appeal.created"]
     assert "id" not in created[0]["author"] and created[1]["author"]["id"] == "7001"

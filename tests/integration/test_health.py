@@ -72,7 +72,8 @@ LABELLED_AT_USE = sorted([
     "appealsd_acks_total", "appealsd_dropped_total", "appealsd_first_response_working_seconds",
     "appealsd_http_deliveries_total", "appealsd_http_delivery_seconds", "appealsd_ignored_total",
     "appealsd_kafka_delivery_errors_total", "appealsd_lifecycle_conflicts_total",
-    "appealsd_lifecycle_refused_total"])
+    "appealsd_lifecycle_refused_total"] + [
+    "appealsd_appeal_events_total", "appealsd_incidents_total"])
 PRESENT = [
     "appealsd_spool_bytes", "appealsd_spool_max_bytes", "appealsd_spool_segments",
     "appealsd_spool_fsyncs_total", "appealsd_kafka_brokers_up", "appealsd_kafka_up",

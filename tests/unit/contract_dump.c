@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "incident_int.h"
 #include "message.h"
 #include "route.h"
 #include "sbuf.h"
@@ -289,12 +290,33 @@ static void dead_letter(struct sbuf *b)
     emit("dead_letter", b);
 }
 
+/* incident_joined as incident_store.c builds it: the first report and a
+ * later one that made the incident high.  (incident_merged and
+ * incident_split are built by their Redis scripts; the contract check at
+ * the exit of tests/integration/test_incidents.py validates them.) */
+static void incident_events(struct sbuf *b)
+{
+    struct inc_event e = {.event = "incident_joined", .appeal_id = "vk:-100001:wall:42:c501",
+                          .incident = "inc-7", .lead = "vk:-100001:wall:42:c501",
+                          .category = "power", .municipality = "maykop", .org = "maykop",
+                          .size = 1};
+    incident_event_json(b, &e, "vk:-100001:wall:42:c501#incident", T0, TZ);
+    emit("incident.incident_joined", b);
+    e.appeal_id = "vk:-100001:wall:43:c502";
+    e.priority = "high";
+    e.size = 3;
+    e.category = "";              /* unknown: left out */
+    incident_event_json(b, &e, "vk:-100001:wall:43:c502#incident", T0 + 60000, TZ);
+    emit("incident.incident_joined", b);
+}
+
 int main(void)
 {
     struct sbuf b = SBUF_INIT;
     appeal_events(&b);
     sla_events(&b);
     dead_letter(&b);
+    incident_events(&b);
     sbuf_free(&b);
     return 0;
 }

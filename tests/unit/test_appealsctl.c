@@ -179,7 +179,8 @@ TEST(json_and_help_after_the_command)
 TEST(every_command_has_help_and_admin_marks_match_the_protocol)
 {
     static const char *const admin[] = {"answer", "close", "reopen", "pause", "resume", "extend",
-                                        "convert", "register", "reroute", "rebuild", "reload", NULL};
+                                        "convert", "register", "reroute", "rebuild", "reload",
+                                        "incident merge", "incident split", NULL};
     size_t n = 0;
     for (const struct cli_command *c = cli_commands; c->name; c++, n++) {
         bool want = false;
@@ -189,7 +190,7 @@ TEST(every_command_has_help_and_admin_marks_match_the_protocol)
         CHECK(c->summary && c->summary[0]);
         CHECK(c->format != NULL);
     }
-    CHECK_INT(n, 17);
+    CHECK_INT(n, 21);
 }
 
 /* ---- output ---- */
@@ -478,6 +479,33 @@ TEST(usage_lists_every_command)
     }
 }
 
+/* Commands of two words, and an argument that takes the rest as an array. */
+TEST(incident_commands)
+{
+    check_request("incident show inc-3", "{\"cmd\":\"incident_show\",\"args\":{\"id\":\"inc-3\"}}");
+    check_request("incident merge inc-1 " ID,
+                  "{\"cmd\":\"incident_merge\",\"args\":{\"id\":\"inc-1\",\"from\":\"" ID "\"}}");
+    check_request("incident split inc-1 a b c",
+                  "{\"cmd\":\"incident_split\",\"args\":{\"id\":\"inc-1\","
+                  "\"appeals\":[\"a\",\"b\",\"c\"]}}");
+    check_usage_error("incident split inc-1", "missing the APPEALS");
+    check_usage_error("incident merge inc-1", "missing the incident FROM");
+    check_usage_error("incident", "unknown command 'incident' (incident show");
+    check_usage_error("incident nope x", "unknown command 'incident'");
+    format(fmt_incident, "incident show",
+           "{\"incident\":\"inc-1\",\"state\":\"open\",\"size\":2,\"priority\":\"high\","
+           "\"lead\":\"a\",\"first_at\":\"2026-05-12T07:05:00.000+03:00\","
+           "\"last_at\":\"2026-05-12T07:31:00.000+03:00\",\"appeals\":[{\"id\":\"a\","
+           "\"created_at\":\"2026-05-12T07:05:00.000+03:00\"},{\"id\":\"b\","
+           "\"created_at\":\"2026-05-12T07:31:00.000+03:00\"}]}");
+    CHECK(out && strstr(out, "inc-1") && strstr(out, "high") && strstr(out, "2026-05-12 07:31"));
+    CHECK(out && strstr(out, "APPEAL") && strstr(out, "\nb "));
+    format(fmt_incident_change, "incident merge", "{\"incident\":\"inc-1\",\"merged_from\":\"inc-2\"}");
+    CHECK_STR(out, "inc-2 merged into inc-1\n");
+    format(fmt_incident_change, "incident split", "{\"incident\":\"inc-3\",\"split_from\":\"inc-1\"}");
+    CHECK_STR(out, "inc-3 split from inc-1\n");
+}
+
 int main(void)
 {
     RUN(read_only_commands);
@@ -495,6 +523,7 @@ int main(void)
     RUN(tail_lines);
     RUN(show_clocks_in_words_and_raw);
     RUN(usage_lists_every_command);
+    RUN(incident_commands);
     free(out);
     return test_done();
 }

@@ -8,7 +8,7 @@
 #include "units.h"
 
 #define MAX_OPTS 16
-#define MAX_ARGS 4
+#define MAX_ARGS 64          /* an ARG... collects the rest */
 
 /* ---- options ---- */
 
@@ -80,6 +80,19 @@ static const struct cli_opt o_wait = {
 #define FILTERS &o_org, &o_category, &o_municipality, &o_priority, &o_state, &o_overdue, \
                 &o_due_within
 
+static const char *const report_by_keys[] = {"org", "municipality", NULL};
+static const struct cli_opt o_from = {
+    "from", 0, OPT_STR, "from", "DATE", .required = true,
+    .help = "first day of the period, YYYY-MM-DD (the daemon's time zone)"};
+static const struct cli_opt o_to = {
+    "to", 0, OPT_STR, "to", "DATE", .required = true, .help = "last day of the period, included"};
+static const struct cli_opt o_report_by = {
+    "by", 0, OPT_CHOICE, "by", "KEY", .choices = report_by_keys, .def = "org",
+    .help = "one row per org (default) or municipality"};
+static const struct cli_opt o_csv = {
+    "csv", 0, OPT_FLAG, NULL, NULL, .help = "comma-separated values with a header line"};
+static const struct cli_opt *const report_opts[] = {&o_from, &o_to, &o_report_by, &o_csv, NULL};
+
 static const struct cli_opt *const no_opts[] = {NULL};
 static const struct cli_opt *const stats_opts[] = {&o_by, NULL};
 static const struct cli_opt *const tail_opts[] = {&o_follow, &o_lines, &o_count, &o_type,
@@ -100,6 +113,15 @@ static const struct cli_opt *const show_opts[] = {&o_raw, NULL};
 static const char *const no_args[] = {NULL};
 static const char *const id_arg[] = {"id", NULL};
 static const char *const id_org_args[] = {"id", "org", NULL};
+static const char *const id_from_args[] = {"id", "from", NULL};
+static const char *const id_appeals_args[] = {"id", "appeals...", NULL};
+
+/* "appeals..." takes every argument left, sent as an array under "appeals". */
+static bool variadic(const char *arg)
+{
+    size_t n = strlen(arg);
+    return n > 3 && strcmp(arg + n - 3, "...") == 0;
+}
 
 /* ---- commands ---- */
 
@@ -138,6 +160,15 @@ const struct cli_command cli_commands[] = {
      "reload the configuration; fails, keeping the old one, when it is refused"},
     {"help", "help", no_args, no_opts, false, false, fmt_help,
      "the daemon's commands, and whether this connection may change state"},
+    {"report", "report", no_args, report_opts, false, false, fmt_report,
+     "per organisation or municipality over a period: appeals, answered on time, first-response "
+     "median and p90, formal answers, reworks, reopened and confirmed, incidents"},
+    {"incident show", "incident_show", id_arg, no_opts, false, false, fmt_incident,
+     "one incident (by its id or an appeal in it): its appeals, lead appeal and priority"},
+    {"incident merge", "incident_merge", id_from_args, no_opts, false, true, fmt_incident_change,
+     "every appeal of incident FROM joins incident ID (either named by an appeal in it)"},
+    {"incident split", "incident_split", id_appeals_args, no_opts, false, true,
+     fmt_incident_change, "the APPEALS leave incident ID for a new incident of their own"},
     {NULL, NULL, NULL, NULL, false, false, NULL, NULL},
 };
 
@@ -282,6 +313,18 @@ void cli_usage(FILE *f)
 
 void cli_command_usage(FILE *f, const struct cli_command *cmd)
 {
+    if (strcmp(cmd->name, "incident show") == 0 && cmd[1].name &&
+        strncmp(cmd[1].name, "incident ", 9) == 0) {
+        /* `incident --help`: every command of the group */
+        for (; cmd->name && strncmp(cmd->name, "incident ", 9) == 0; cmd++) {
+            struct sbuf b = SBUF_INIT;
+            synopsis(&b, cmd);
+            fprintf(f, "usage: appealsctl %s [--json]\n  %s%s.\n", b.p, cmd->summary,
+                    cmd->admin ? " (admin)" : "");
+            sbuf_free(&b);
+        }
+        return;
+    }
     struct sbuf b = SBUF_INIT;
     synopsis(&b, cmd);
     fprintf(f, "usage: appealsctl %s [--json]\n\n%s%s.\n", b.p, cmd->summary,
@@ -408,6 +451,8 @@ static int split(const struct cli_command *cmd, int argc, char *const *argv, str
             size_t want = 0;
             while (cmd->args[want])
                 want++;
+            if (want && variadic(cmd->args[want - 1]))
+                want = MAX_ARGS;
             if (p->nargs >= want) {
                 snprintf(err, errlen, "unexpected argument '%s'", a);
                 return -1;
@@ -462,8 +507,17 @@ static int build(const struct cli_command *cmd, const struct parsed *p, struct c
     jw_kstr(&w, "cmd", cmd->request);
     jw_key(&w, "args");
     jw_obj(&w);
-    for (size_t i = 0; i < p->nargs; i++)
+    for (size_t i = 0; i < p->nargs; i++) {
+        if (cmd->args[i] && variadic(cmd->args[i])) {
+            jw_key(&w, "appeals");
+            jw_arr(&w);
+            for (; i < p->nargs; i++)
+                jw_str(&w, p->arg[i]);
+            jw_arr_end(&w);
+            break;
+        }
         jw_kstr(&w, cmd->args[i], p->arg[i]);
+    }
     for (size_t k = 0; cmd->opts[k]; k++) {
         const struct cli_opt *o = cmd->opts[k];
         const char *v = p->val[k] ? p->val[k] : o->def;
@@ -485,8 +539,25 @@ int cli_parse(int argc, char *const *argv, struct cli_request *req, char *err, s
     memset(req, 0, sizeof(*req));
     req->lines = -1;
     const struct cli_command *cmd = argc > 0 ? cli_find(argv[0]) : NULL;
+    if (cmd == NULL && argc > 1 && strcmp(argv[0], "incident") == 0 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        req->cmd = cli_find("incident show");    /* the group's usage */
+        req->help = true;
+        return 0;
+    }
+    if (cmd == NULL && argc > 1 && strcmp(argv[0], "incident") == 0) {
+        /* a command of two words: the second is its first argv */
+        char name[64];
+        snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
+        if ((cmd = cli_find(name)) != NULL) {
+            argc--;
+            argv++;
+        }
+    }
     if (cmd == NULL) {
-        snprintf(err, errlen, "unknown command '%s'", argc > 0 ? argv[0] : "");
+        snprintf(err, errlen, "unknown command '%s'%s", argc > 0 ? argv[0] : "",
+                 argc > 0 && strcmp(argv[0], "incident") == 0
+                     ? " (incident show, incident merge or incident split)" : "");
         return -1;
     }
     req->cmd = cmd;
@@ -496,18 +567,24 @@ int cli_parse(int argc, char *const *argv, struct cli_request *req, char *err, s
         return -1;
     if (req->help)
         return 0;
-    if (cmd->args[p.nargs]) {
+    size_t declared = 0;
+    while (cmd->args[declared])
+        declared++;
+    if (p.nargs < declared) {
         struct sbuf b = SBUF_INIT;
         synopsis(&b, cmd);
+        const char *a = cmd->args[p.nargs];
         snprintf(err, errlen, "missing %s (usage: appealsctl %s)",
-                 strcmp(cmd->args[p.nargs], "id") == 0 ? "the appeal ID" : "the organisation ORG",
-                 b.p);
+                 strncmp(cmd->name, "incident", 8) == 0 ? (strcmp(a, "id") == 0 ? "the incident ID"
+                 : strcmp(a, "from") == 0 ? "the incident FROM" : "the APPEALS")
+                 : strcmp(a, "id") == 0 ? "the appeal ID" : "the organisation ORG", b.p);
         sbuf_free(&b);
         return -1;
     }
     for (size_t i = 0; i < p.nargs; i++)
         if (p.arg[i][0] == '\0') {
-            snprintf(err, errlen, "%s must not be empty", cmd->args[i]);
+            snprintf(err, errlen, "%s must not be empty",
+                     cmd->args[i < declared ? i : declared - 1]);
             return -1;
         }
     for (size_t k = 0; cmd->opts[k]; k++) {
@@ -527,8 +604,8 @@ int cli_parse(int argc, char *const *argv, struct cli_request *req, char *err, s
         }
         if (o == &o_follow && p.val[k])
             req->follow = true;
-        if (o == &o_raw && p.val[k])
-            req->raw = true;
+        if ((o == &o_raw || o == &o_csv) && p.val[k])
+            req->raw = true;            /* report --csv: its raw form */
         if (o == &o_lines && p.val[k] && parse_int64(p.val[k], &req->lines) != 0)
             req->lines = -1;
     }

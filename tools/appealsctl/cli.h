@@ -103,6 +103,9 @@ void fmt_change(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_rebuild(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_reload(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_help(FILE *f, const struct cli_command *cmd, const struct json *r);
+void fmt_report(FILE *f, const struct cli_command *cmd, const struct json *r);
+void fmt_incident(FILE *f, const struct cli_command *cmd, const struct json *r);
+void fmt_incident_change(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_tail_start(FILE *f, const struct cli_command *cmd, const struct json *r);
 /* One line of a tail stream: {"event": {...}} or {"dropped": N}.  Returns
  * 1 for an event, 0 for a notice, -1 for a line it does not understand. */

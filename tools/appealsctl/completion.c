@@ -4,6 +4,7 @@
  *
  *   appealsctl-completion > appealsctl.bash   (installed as
  *   share/bash-completion/completions/appealsctl) */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,25 @@ static void command_case(const struct cli_command *c)
     printf("        %s) opts=\"--json --help", c->name);
     for (const struct cli_opt *const *o = c->opts; *o; o++)
         option_words(*o);
+    printf("\" ;;\n");
+}
+
+/* Whether a command of two words ("incident show") follows another of its
+ * group: the group's first word is offered once. */
+static bool same_group(const struct cli_command *c)
+{
+    size_t n = strcspn(c->name, " ");
+    return c > cli_commands && strncmp(c[-1].name, c->name, n) == 0 && c[-1].name[n] == ' ';
+}
+
+/* "incident) opts=\"show merge split\"": the group's second words. */
+static void group_case(const struct cli_command *c)
+{
+    const char *group = c->name;
+    size_t n = strcspn(group, " ");
+    printf("        %.*s) opts=\"--json --help", (int)n, group);
+    for (; c->name && strncmp(c->name, group, n) == 0 && c->name[n] == ' '; c++)
+        printf(" %s", c->name + n + 1);
     printf("\" ;;\n");
 }
 
@@ -76,7 +96,8 @@ int main(void)
     for (const struct cli_global *g = cli_globals; g->name; g++)
         printf("--%s ", g->name);
     for (const struct cli_command *c = cli_commands; c->name; c++)
-        printf("%s%s", c->name, c[1].name ? " " : "");
+        if (!strchr(c->name, ' ') || !same_group(c))
+            printf("%s%.*s", c == cli_commands ? "" : " ", (int)strcspn(c->name, " "), c->name);
     printf("\" -- \"$cur\"))\n"
            "        return\n"
            "    fi\n"
@@ -85,7 +106,10 @@ int main(void)
     printf("    esac\n"
            "    case $cmd in\n");
     for (const struct cli_command *c = cli_commands; c->name; c++)
-        command_case(c);
+        if (!strchr(c->name, ' '))
+            command_case(c);
+        else if (!same_group(c))
+            group_case(c);
     printf("        *) opts=\"--json --help\" ;;\n"
            "    esac\n"
            "    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"

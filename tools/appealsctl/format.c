@@ -618,3 +618,118 @@ int fmt_stream_line(FILE *f, const struct json *line)
     }
     return -1;
 }
+
+/* ---- incidents ---- */
+
+void fmt_incident(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    static const char *const order[] = {"incident", "state", "size", "priority", "lead",
+                                        "category", "municipality", "org", "merged_into",
+                                        "split_from", NULL};
+    char t1[32], t2[32];
+    out_kv_begin(14);
+    for (const char *const *k = order; *k; k++)
+        if (json_text(json_get(r, *k)))
+            out_kv(f, *k, json_text(json_get(r, *k)));
+    if (str(r, "first_at"))
+        out_kv(f, "first report", short_time(str(r, "first_at"), t1, sizeof(t1)));
+    if (str(r, "last_at"))
+        out_kv(f, "latest report", short_time(str(r, "last_at"), t2, sizeof(t2)));
+    const struct json *as = json_get(r, "appeals");
+    struct table *t = table_new();
+    table_col(t, "APPEAL", ALIGN_LEFT, 0);
+    table_col(t, "CREATED", ALIGN_LEFT, 0);
+    for (uint32_t i = 0; as && as->type == JSON_ARRAY && i < as->len; i++) {
+        table_cell(t, str(&as->u.a[i], "id"), NULL);
+        table_cell(t, short_time(str(&as->u.a[i], "created_at"), t1, sizeof(t1)), NULL);
+    }
+    fputc('\n', f);
+    table_print(t, f);
+}
+
+void fmt_incident_change(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    const char *from = str(r, "merged_from");
+    if (from)
+        fprintf(f, "%s merged into %s\n", from, str(r, "incident") ?: "?");
+    else
+        fprintf(f, "%s split from %s\n", str(r, "incident") ?: "?", str(r, "split_from") ?: "?");
+}
+
+/* ---- report ---- */
+
+/* The report's columns: the reply's member, the table's heading, and how it
+ * is shown (seconds as a duration, a share in per cent, else as it is). */
+static const struct {
+    const char *key, *head;
+    char kind;                    /* 'd' duration, '%' share, 'n' number */
+} report_cols[] = {
+    {"appeals", "APPEALS", 'n'}, {"answered_on_time", "ON TIME", 'n'},
+    {"on_time_share", "ON TIME %", '%'}, {"median_first_response_s", "MEDIAN 1ST", 'd'},
+    {"p90_first_response_s", "P90 1ST", 'd'}, {"formal_answers", "FORMAL", 'n'},
+    {"formal_share", "FORMAL %", '%'}, {"reworks", "REWORKS", 'n'},
+    {"reopened_by_citizen", "REOPENED", 'n'}, {"confirmed", "CONFIRMED", 'n'},
+    {"incidents", "INCIDENTS", 'n'}, {"incident_reports", "IN INCIDENTS", 'n'},
+    {"largest_incident", "LARGEST", 'n'},
+};
+#define NREPORT_COLS (sizeof(report_cols) / sizeof(report_cols[0]))
+
+static const char *report_cell(const struct json *row, size_t i, char *buf, size_t n)
+{
+    const struct json *v = json_get(row, report_cols[i].key);
+    int64_t s;
+    if (v == NULL || v->type == JSON_NULL)
+        return "-";
+    if (report_cols[i].kind == '%')
+        return percent(v, buf, n);
+    if (report_cols[i].kind == 'd' && json_int64(v, &s)) {
+        format_duration(s * 1000, buf, n);
+        return buf;
+    }
+    return json_text(v) ? json_text(v) : "-";
+}
+
+/* --csv: the reply's numbers as they are (shares 0..1, seconds), one line
+ * per row after a header of member names. */
+static void report_csv(FILE *f, const struct json *rows)
+{
+    fprintf(f, "key");
+    for (size_t i = 0; i < NREPORT_COLS; i++)
+        fprintf(f, ",%s", report_cols[i].key);
+    fputc('\n', f);
+    for (uint32_t r = 0; rows && rows->type == JSON_ARRAY && r < rows->len; r++) {
+        const struct json *row = &rows->u.a[r];
+        const char *key = str(row, "key") ?: "";
+        fprintf(f, strpbrk(key, ",\"\n") ? "\"%s\"" : "%s", key);   /* codes: no quotes inside */
+        for (size_t i = 0; i < NREPORT_COLS; i++) {
+            const struct json *v = json_get(row, report_cols[i].key);
+            fprintf(f, ",%s", v && v->type != JSON_NULL && json_text(v) ? json_text(v) : "");
+        }
+        fputc('\n', f);
+    }
+}
+
+void fmt_report(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    const struct json *rows = json_get(r, "rows");
+    if (raw_fields) {
+        report_csv(f, rows);
+        return;
+    }
+    fprintf(f, "%s .. %s, by %s\n", str(r, "from") ?: "?", str(r, "to") ?: "?",
+            str(r, "by") ?: "org");
+    struct table *t = table_new();
+    table_col(t, strcmp(str(r, "by") ?: "org", "org") == 0 ? "ORG" : "MUNICIPALITY", ALIGN_LEFT,
+              40);
+    for (size_t i = 0; i < NREPORT_COLS; i++)
+        table_col(t, report_cols[i].head, ALIGN_RIGHT, 0);
+    for (uint32_t k = 0; rows && rows->type == JSON_ARRAY && k < rows->len; k++) {
+        const struct json *row = &rows->u.a[k];
+        table_cell(t, str(row, "key") ?: "-", NULL);
+        for (size_t i = 0; i < NREPORT_COLS; i++) {
+            char buf[32];
+            table_cell(t, report_cell(row, i, buf, sizeof(buf)), NULL);
+        }
+    }
+    table_print(t, f);
+}

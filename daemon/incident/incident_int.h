@@ -1,0 +1,34 @@
+/* Shared by incident_store.c and incident_ctl.c; not for other modules. */
+#ifndef APPEALSD_INCIDENT_INT_H
+#define APPEALSD_INCIDENT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redis.h"
+
+struct incidents;
+
+#define INCIDENT_SCHEMA "appealsd.incident"
+#define INCIDENT_MEMBERS_KEPT 8        /* reports compared per incident */
+
+/* The members an incident event carries besides its own. */
+struct inc_event {
+    const char *event, *appeal_id, *incident, *lead, *category, *municipality, *org;
+    const char *priority;
+    int64_t size;
+};
+
+extern struct redis_script show_script, merge_script, split_script;
+
+struct sbuf;
+/* The body of an incident_joined message (merge and split build theirs in
+ * their scripts); contract_dump prints one for the schema test. */
+void incident_event_json(struct sbuf *b, const struct inc_event *e, const char *event_id,
+                         int64_t now, const char *tz);
+
+/* Publishes an event stored in the outbox and shows it to `appealsctl tail`. */
+void incident_announce(struct incidents *in, const struct inc_event *e, const char *event_id,
+                       const char *env);
+
+#endif

@@ -1,0 +1,238 @@
+/* `appealsd incidents`: the incident grouping of a configuration over JSON
+ * lines of appeals on stdin, in time order, one incident per line on stdout.
+ *
+ *   {"id": "a1", "text": "...", "category": "utilities"?, "municipality": "maykop"?,
+ *    "page": "vk:100001"?, "created_at": "2026-05-12T08:30:00+03:00" or epoch seconds}
+ *   → {"id": "a1", "incident": "inc-1"}
+ *
+ * A missing category or municipality is taken from the classifier chain (with
+ * the page's municipality as its fallback), as the daemon would.  Incidents
+ * are numbered in order of their first report.  A bad line gets {"id", "line",
+ * "error"}; exit status 0, 1 when some lines had errors, 2 when the
+ * configuration is unusable. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "cli.h"
+#include "config.h"
+#include "directory.h"
+#include "incident.h"
+#include "incident_conf.h"
+#include "json.h"
+#include "sbuf.h"
+#include "units.h"
+
+struct run {
+    struct apd_config *cfg;
+    struct classify_chain *ch;
+    struct inc_grouper *g;
+    struct classify_result res;
+    int64_t last_at;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: appealsd incidents [-c FILE] [--set SECTION.KEY=VALUE]... < appeals.jsonl\n"
+               "  each input line, in time order: {\"id\": ..., \"text\": \"...\",\n"
+               "    \"category\": ..., \"municipality\": ..., \"page\": \"SOURCE:ID\",\n"
+               "    \"created_at\": ISO 8601 or epoch seconds}\n"
+               "  each output line: {\"id\": ..., \"incident\": \"inc-N\"} (or id, line, error)\n");
+}
+
+static void put_id(struct jw *w, const struct json *id)
+{
+    jw_key(w, "id");
+    if (id && id->type == JSON_STRING)
+        jw_strn(w, id->u.s, id->len);
+    else if (id && id->type == JSON_NUMBER)
+        jw_raw(w, id->u.s, id->len);
+    else
+        jw_null(w);
+}
+
+static void put_error(struct sbuf *out, const struct json *id, size_t line, const char *msg)
+{
+    struct jw w;
+    jw_init(&w, out);
+    jw_obj(&w);
+    put_id(&w, id);
+    jw_kint(&w, "line", (int64_t)line);
+    jw_kstr(&w, "error", msg);
+    jw_obj_end(&w);
+    sbuf_addc(out, '\n');
+}
+
+static int parse_at(const struct json *v, const char *tz, int64_t *ms)
+{
+    int64_t s;
+    if (v && v->type == JSON_NUMBER && json_int64(v, &s)) {
+        *ms = s * 1000;
+        return 0;
+    }
+    if (v && v->type == JSON_STRING)
+        return parse_iso8601(v->u.s, tz, ms);
+    return -1;
+}
+
+static const char *opt_str(const struct json *v)
+{
+    return v && v->type == JSON_STRING && v->len ? v->u.s : NULL;
+}
+
+/* The page of "SOURCE:ID". */
+static const struct page *find_page(const struct directory *dir, const char *ref)
+{
+    const char *colon = ref ? strchr(ref, ':') : NULL;
+    char source[64];
+    if (colon == NULL || (size_t)(colon - ref) >= sizeof(source))
+        return NULL;
+    memcpy(source, ref, (size_t)(colon - ref));
+    source[colon - ref] = '\0';
+    return directory_page(dir, source, colon + 1);
+}
+
+/* Category and municipality as given, else as the chain decides. */
+static void classify_missing(struct run *r, const struct json *root, const char *text,
+                             size_t len, const char **cat, const char **mun)
+{
+    *cat = opt_str(json_get(root, "category"));
+    *mun = opt_str(json_get(root, "municipality"));
+    if (*cat && *mun)
+        return;
+    const struct page *p = find_page(r->cfg->dir, opt_str(json_get(root, "page")));
+    struct classify_request rq = {
+        .text = text, .len = len,
+        .source = p ? p->source : NULL, .page = p ? p->id : NULL,
+        .page_municipality = p ? p->municipality : NULL,
+    };
+    classify_text(r->ch, &rq, &r->res);
+    if (*cat == NULL)
+        *cat = r->res.category;
+    if (*mun == NULL)
+        *mun = r->res.municipality;
+}
+
+static int one_line(struct run *r, const char *buf, size_t len, size_t lineno,
+                    struct sbuf *out)
+{
+    char err[256];
+    struct json_doc *doc = json_parse(buf, len, 16, err, sizeof(err));
+    if (doc == NULL) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "not JSON: %s", err);
+        put_error(out, NULL, lineno, msg);
+        return -1;
+    }
+    int rc = -1;
+    const struct json *id = json_get(&doc->root, "id");
+    const struct json *text = json_get(&doc->root, "text");
+    int64_t at;
+    if (doc->root.type != JSON_OBJECT) {
+        put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
+    } else if (text == NULL || text->type != JSON_STRING) {
+        put_error(out, id, lineno, "\"text\" must be a string");
+    } else if (parse_at(json_get(&doc->root, "created_at"), r->cfg->daemon.timezone, &at) != 0) {
+        put_error(out, id, lineno, "\"created_at\" must be ISO 8601 or epoch seconds");
+    } else if (at < r->last_at) {
+        put_error(out, id, lineno, "\"created_at\" is earlier than the line before: "
+                                   "the input must be in time order");
+    } else {
+        const char *cat, *mun;
+        classify_missing(r, &doc->root, text->u.s, text->len, &cat, &mun);
+        struct inc_features f;
+        inc_features_of(text->u.s, text->len, cat, mun, at, &f);
+        size_t n = inc_grouper_add(r->g, &f);
+        r->last_at = at;
+        struct jw w;
+        jw_init(&w, out);
+        jw_obj(&w);
+        put_id(&w, id);
+        char inc[32];
+        snprintf(inc, sizeof(inc), "inc-%zu", n);
+        jw_kstr(&w, "incident", inc);
+        jw_obj_end(&w);
+        sbuf_addc(out, '\n');
+        rc = 0;
+    }
+    json_free(doc);
+    return rc;
+}
+
+static int run_lines(struct run *r)
+{
+    struct sbuf out = SBUF_INIT;
+    char *line = NULL;
+    size_t cap = 0, lineno = 0, bad = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)n)
+            continue;
+        if (one_line(r, line, (size_t)n, lineno, &out) != 0)
+            bad++;
+        if (out.len >= 65536) {
+            fwrite(out.p, 1, out.len, stdout);
+            sbuf_reset(&out);
+        }
+    }
+    fwrite(out.p ? out.p : "", 1, out.len, stdout);
+    fflush(stdout);
+    free(line);
+    sbuf_free(&out);
+    if (bad)
+        fprintf(stderr, "appealsd incidents: %zu of %zu lines had errors (see their "
+                "\"error\")\n", bad, lineno);
+    return bad ? 1 : 0;
+}
+
+int incidents_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = cli_default_config();
+    const char **sets = calloc((size_t)argc + 1, sizeof(char *));
+    size_t nsets = 0;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 's': sets[nsets++] = optarg; break;
+        case 'h': usage(stdout); free(sets); return 0;
+        default: usage(stderr); free(sets); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "appealsd incidents: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        free(sets);
+        return 2;
+    }
+    struct diag d = {0};
+    struct config_opts o = {.path = path, .overrides = sets, .skip_plugins = false};
+    struct apd_config *cfg = config_load(&o, &d);
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "%s\n", d.msg[i]);
+    diag_free(&d);
+    free(sets);
+    if (cfg == NULL) {
+        fprintf(stderr, "appealsd incidents: %s is not usable\n", path);
+        return 2;
+    }
+    struct inc_params p;
+    incident_params_of(incident_config_of(cfg), &p);
+    struct run r = {.cfg = cfg, .ch = classify_chain_of(cfg), .g = inc_grouper_new(&p)};
+    classify_result_init(&r.res);
+    int rc = r.g ? run_lines(&r) : 2;
+    classify_result_free(&r.res);
+    inc_grouper_free(r.g);
+    config_unref(cfg);
+    return rc;
+}
