@@ -163,6 +163,11 @@ static void collect(const struct lc_event *ev, const struct lc_plan *plan, struc
         add(p, "fr_met");
     if (plan->counts.fr_met && plan->counts.fr_on_time)
         add(p, "fr_ontime");
+    /* the answer judge's verdicts (answer/judge.h) as the lifecycle counted them */
+    if (plan->counts.answer_quality && strcmp(plan->counts.answer_quality, "formal") == 0)
+        add(p, "formal_answers");
+    if (plan->counts.rework_opened)
+        add(p, "reworks");
     /* The pipeline publishes the page's own events itself (ev->published):
      * they are not among the plan's messages. */
     if (ev->published && ev->kind == LC_REPLY)
@@ -171,7 +176,8 @@ static void collect(const struct lc_event *ev, const struct lc_plan *plan, struc
         add_event(p, "created");
     for (size_t i = 0; i < plan->nmsgs; i++) {
         if (strcmp(plan->msgs[i].event, "reopened") == 0)
-            add(p, ev->kind == LC_REOPEN ? "reopened_by_operator" : "reopened_by_citizen");
+            add(p, plan->counts.reopened_by_citizen || ev->kind == LC_FOLLOWUP
+                       ? "reopened_by_citizen" : "reopened_by_operator");
         add_event(p, plan->msgs[i].event);
     }
 }
@@ -342,7 +348,7 @@ static void put_row(struct jw *w, const redisReply *row)
     values(row->element[2], &frt, &nf);
     values(row->element[3], &inc, &ni);
     int64_t appeals = count_of(c, "appeals"), met = count_of(c, "fr_met");
-    int64_t formal = count_of(c, "ev:formal_answer");
+    int64_t formal = count_of(c, "formal_answers");
     jw_obj(w);
     jw_kstr(w, "key", row->element[0]->str);
     jw_kint(w, "appeals", appeals);
@@ -355,7 +361,7 @@ static void put_row(struct jw *w, const redisReply *row)
     nf ? jw_double(w, rank(frt, nf, 0.9), 0) : jw_null(w);
     jw_kint(w, "formal_answers", formal);
     kshare(w, "formal_share", formal, met);
-    jw_kint(w, "reworks", count_of(c, "ev:rework"));
+    jw_kint(w, "reworks", count_of(c, "reworks"));
     jw_kint(w, "reopened_by_citizen", count_of(c, "reopened_by_citizen"));
     jw_kint(w, "reopened_by_operator", count_of(c, "reopened_by_operator"));
     jw_kint(w, "confirmed", count_of(c, "ev:confirmed"));

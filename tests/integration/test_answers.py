@@ -257,7 +257,7 @@ def test_an_agencys_answered_status_is_judged_by_its_comment():
         status = {"schema": "appealsd.status/1", "appeal_id": aid, "org": "maykop",
                   "status": "answered", "at": "2026-11-30T10:00:00+03:00",
                   "comment": "Информация доведена до сведения подрядчика, вопрос на контроле."}
-        h.kafka_produce(svc.kafka_brokers, a.topic("status"), aid,
+        h.kafka_produce(svc.kafka_brokers, a.topic("status.maykop"), aid,
                         json.dumps(status, ensure_ascii=False))
         rec = wait_record(a, aid, lambda r: r.get("rw") == "r", "rework after the agency's",
                           timeout=30)

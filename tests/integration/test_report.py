@@ -54,8 +54,9 @@ def expected(a, ids):
     for i in ids:
         rec = a.appeal(i)
         r = rows.setdefault(rec["org"], {"appeals": 0, "answered": 0, "answered_on_time": 0,
-                                         "frt": []})
+                                         "formal_answers": 0, "frt": []})
         r["appeals"] += 1
+        r["formal_answers"] += rec.get("answer_quality") == "formal"
         if rec.get("fr") == "m":
             r["answered"] += 1
             r["answered_on_time"] += int(rec.get("fr_left", "0")) >= 0
@@ -85,7 +86,10 @@ def test_report_over_a_test_day():
         for group, parent, cid in ((100001, 702, 731), (100001, 704, 732), (100002, 711, 733)):
             a.post("/webhook/vk", vk_comment(group, cid, "Бригада выехала, сделаем сегодня",
                                              from_id=-group, reply_to=parent))
-        answered = [ids[k] for k in (0, 1, 2, 3, 5)]
+        # and a formal answer («отписка») to minzdrav's other appeal
+        a.post("/webhook/vk", vk_comment(100002, 734, "Ваше обращение передано в профильное "
+                                         "ведомство", from_id=-100002, reply_to=712))
+        answered = [ids[k] for k in (0, 1, 2, 3, 5, 6)]
         wait_for(lambda: all(a.appeal(i).get("fr") == "m" for i in answered), what="answers")
         out = a.appealsctl("reopen", ids[5], "--reason", "ответ не по существу")
         assert out.returncode == 0, out.stderr
@@ -99,7 +103,7 @@ def test_report_over_a_test_day():
             return json.loads(out.stdout)["result"]
 
         want = expected(a, ids)
-        got = wait_for(lambda: (lambda r: r if sum(x["answered"] for x in r["rows"]) == 5
+        got = wait_for(lambda: (lambda r: r if sum(x["answered"] for x in r["rows"]) == 6
                                 else None)(report()), what="the answers counted")
         rows = {r["key"]: r for r in got["rows"]}
         assert set(rows) == set(want), (rows, want)
@@ -114,6 +118,9 @@ def test_report_over_a_test_day():
         assert sum(r["incidents"] for r in rows.values()) == 1, rows
         assert rows["minzdrav"]["incidents"] == 0
         assert rows["minzdrav"]["reopened_by_operator"] == 1
+        # the formal answer: counted, and it opened a rework clock (the default policy)
+        assert rows["minzdrav"]["formal_answers"] == 1 and rows["minzdrav"]["reworks"] == 1
+        assert rows["maykop"]["formal_answers"] == 0 and rows["maykop"]["reworks"] == 0
         assert rows["minzdrav"]["events"]["reopened"] == 1
         for org, w in want.items():     # every answer and creation counted by its event's name
             assert rows[org]["events"].get("answered", 0) == w["answered"], rows[org]
