@@ -15,6 +15,7 @@
 #include "http.h"
 #include "json.h"
 #include "kafka.h"
+#include "log.h"
 #include "pipeline.h"
 #include "redis.h"
 #include "sbuf.h"
@@ -55,6 +56,8 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_kint(w, "config_generation", app->cfg->generation);
     jw_kint(w, "reloads", (int64_t)app->reloads);
     jw_kint(w, "reload_failures", (int64_t)app->reload_failures);
+    jw_kstr(w, "log_level", log_level_name(log_get_level()));
+    jw_kbool(w, "log_level_runtime", app->log_runtime >= 0);
     if (app->last_reload_error[0])
         jw_kstr(w, "last_reload_error", app->last_reload_error);
 
@@ -159,6 +162,22 @@ static int cmd_reload(struct ctl_client *c, struct app *app, const struct json *
     return 0;
 }
 
+static int cmd_log_level(struct ctl_client *c, struct app *app, const struct json *args,
+                         struct jw *w)
+{
+    const char *s = args ? json_str(json_get(args, "level")) : NULL;
+    int lvl = s ? log_level_parse(s) : -1;
+    if (lvl < 0) {
+        ctl_error(c, "bad_request", "'level' must be one of error, warn, notice, info, debug");
+        return -1;
+    }
+    jw_kstr(w, "was", log_level_name(log_get_level()));
+    app_set_log_level(app, lvl, ctl_actor(c));
+    jw_kstr(w, "level", log_level_name(log_get_level()));
+    jw_kstr(w, "file_level", log_level_name((enum log_level)app->cfg->daemon.log_level));
+    return 0;
+}
+
 static int cmd_help(struct ctl_client *c, struct app *app, const struct json *args,
                     struct jw *w)
 {
@@ -197,5 +216,7 @@ const struct ctl_cmd ctl_commands[] = {
      "registration pending: its 59-FZ term starts"},
     {"reroute", true, cmd_reroute, "move an appeal to another organisation"},
     {"rebuild", true, cmd_rebuild, "re-arm open appeals from Kafka after Redis came back empty"},
+    {"log-level", true, cmd_log_level, "set the log level until a restart (a reload keeps it "
+     "unless [daemon] log_level was edited)"},
     {NULL, false, NULL, NULL},
 };

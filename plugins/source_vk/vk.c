@@ -73,16 +73,24 @@ static enum apd_verdict vk_admit(struct vk *vk, const struct apd_request *req, u
     if (r->root->type != JSON_OBJECT || r->type == NULL ||
         !json_int64(json_get(r->root, "group_id"), &r->group_id) || r->group_id <= 0)
         return pu_reject(reply, 400, "not a VK Callback API event (no type or group_id)");
+    /* The host logs the reason: it names the community, so an operator
+     * knows whose secret or page entry to check.  Kept until the next call. */
+    static char why[128];
     snprintf(r->page, sizeof(r->page), "%" PRId64, r->group_id);
     const struct apd_page *page = vk->api->page_find(vk->handle, r->page);
-    if (page == NULL)
-        return pu_reject(reply, 404, "unknown community");
+    if (page == NULL) {
+        snprintf(why, sizeof(why), "unknown community %s (no [page \"vk:%s\"])", r->page, r->page);
+        return pu_reject(reply, 404, why);
+    }
     r->pg = page;
     if (!(flags & APD_HANDLE_NOAUTH)) {
         const char *secret = json_str(json_get(r->root, "secret"));
-        if (page->secret ? !ct_streq(secret, page->secret) : vk->cfg->require_secret)
-            return pu_reject(reply, 403, page->secret ? "wrong secret"
-                                                      : "no secret configured for the community");
+        if (page->secret ? !ct_streq(secret, page->secret) : vk->cfg->require_secret) {
+            snprintf(why, sizeof(why), page->secret ? "wrong secret for community %s"
+                                                    : "no secret configured for community %s",
+                     r->page);
+            return pu_reject(reply, 403, why);
+        }
     }
     if (strcmp(r->type, "confirmation") == 0) {
         if (page->confirmation == NULL)

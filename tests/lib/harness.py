@@ -526,7 +526,8 @@ class Daemon:
 
     config: a path; or config_text: written to tmpdir()/<name>.conf.
     overrides: dict or list of 'key=value', each passed as --set key=value.
-    env: extra environment; NOTIFY_SOCKET comes from self.notify, and
+    env: extra environment (JOURNAL_STREAM="stderr": the log file's DEV:INODE,
+    as when stderr is the journal); NOTIFY_SOCKET comes from self.notify, and
     watchdog_usec sets WATCHDOG_USEC. stdout and stderr go to self.log_path.
     listen: [(fdname, socket), ...] passed as socket activation does (fds 3..,
     LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID); see listen_tcp() and listen_unix().
@@ -598,6 +599,10 @@ class Daemon:
             env["APD_LISTEN_FDS_IN"] = ",".join(str(s.fileno()) for _, s in self.listen)
             env["LISTEN_FDNAMES"] = ":".join(n for n, _ in self.listen)
         env.update({k: str(v) for k, v in self.extra_env.items()})
+        if env.get("JOURNAL_STREAM") == "stderr":
+            # as systemd names the stream it connects to the journal: DEV:INODE
+            st = os.stat(self.log_path)
+            env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
         cmd = self.command()
         with open(self.log_path, "ab") as log:
             shown = cmd[3:] if self.listen else cmd

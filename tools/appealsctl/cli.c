@@ -97,6 +97,7 @@ static const struct cli_opt *const show_opts[] = {&o_raw, NULL};
 static const char *const no_args[] = {NULL};
 static const char *const id_arg[] = {"id", NULL};
 static const char *const id_org_args[] = {"id", "org", NULL};
+static const char *const level_arg[] = {"level", NULL};
 
 /* ---- commands ---- */
 
@@ -133,6 +134,9 @@ const struct cli_command cli_commands[] = {
      "re-arm open appeals from Kafka after Redis came back empty"},
     {"reload", "reload", no_args, reload_opts, false, true, fmt_reload,
      "reload the configuration; fails, keeping the old one, when it is refused"},
+    {"log-level", "log-level", level_arg, no_opts, false, true, fmt_log_level,
+     "set the log level (error, warn, notice, info, debug) until a restart; a reload keeps "
+     "it unless [daemon] log_level was edited"},
     {"help", "help", no_args, no_opts, false, false, fmt_help,
      "the daemon's commands, and whether this connection may change state"},
     {NULL, NULL, NULL, NULL, false, false, NULL, NULL},
@@ -497,7 +501,9 @@ int cli_parse(int argc, char *const *argv, struct cli_request *req, char *err, s
         struct sbuf b = SBUF_INIT;
         synopsis(&b, cmd);
         snprintf(err, errlen, "missing %s (usage: appealsctl %s)",
-                 strcmp(cmd->args[p.nargs], "id") == 0 ? "the appeal ID" : "the organisation ORG",
+                 strcmp(cmd->args[p.nargs], "id") == 0      ? "the appeal ID"
+                 : strcmp(cmd->args[p.nargs], "level") == 0 ? "the LEVEL"
+                                                            : "the organisation ORG",
                  b.p);
         sbuf_free(&b);
         return -1;
