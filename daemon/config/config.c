@@ -90,7 +90,8 @@ static const struct conf_key kafka_keys[] = {
     {"topic_status", CT_STR, KAFKA(topic_status), "appeals.status", 0, 0, NULL, 0,
      "agencies' status updates (consumed)"},
     {"topic_dlq", CT_STR, KAFKA(topic_dlq), "appeals.dlq", 0, 0, NULL, 0,
-     "status messages the daemon could not accept, with the reason"},
+     "status messages the daemon could not accept, with the reason, when they name no "
+     "known organisation; the others go to the organisation's own TOPIC.<code>"},
     {"topic_org_prefix", CT_STR, KAFKA(topic_org_prefix), "appeals.org.", 0, 0, NULL, 0,
      "per-organisation topic name prefix (an [org] may set its own topic)"},
     {"partitions", CT_INT, KAFKA(partitions), "3", 1, 10000, NULL, 0,

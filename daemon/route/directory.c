@@ -163,6 +163,8 @@ static void build_orgs(struct directory *dir, const struct apd_config *c, struct
             o->topic = malloc(n);
             snprintf(o->topic, n, "%s%s", c->kafka.topic_org_prefix, o->code);
         }
+        if (asprintf(&o->dlq_topic, "%s.%s", c->kafka.topic_dlq, o->code) < 0)
+            abort();
         strmap_put(&dir->org_by_code, o->code, o);
         if (o->type == ORG_CUR && dir->cur == NULL)
             dir->cur = o;
@@ -313,6 +315,7 @@ static void directory_free(struct apd_config *c)
         conf_unbind(org_keys, &dir->orgs[i]);
         free(dir->orgs[i].code);
         free(dir->orgs[i].file);
+        free(dir->orgs[i].dlq_topic);
     }
     for (size_t i = 0; i < dir->npages; i++) {
         conf_unbind(page_keys, &dir->pages[i]);

@@ -27,6 +27,9 @@ struct org {
     int type;                 /* enum org_type */
     char *parent;             /* code of the next level of escalation, or NULL */
     char *topic;              /* Kafka topic; default kafka.topic_org_prefix + code */
+    /* Its own dead-letter topic (kafka.topic_dlq + "." + code): its refused
+     * status reports, which no other organisation may read. */
+    char *dlq_topic;
     char *municipality;       /* for municipal bodies: the municipality they govern */
     char *http_url;           /* HTTP delivery endpoint, or NULL */
     char *http_secret;        /* HMAC-SHA256 key for HTTP delivery signatures */

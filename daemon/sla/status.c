@@ -91,11 +91,26 @@ static void on_dlq_delivered(void *arg, int err, const char *errstr)
     next(sc);
 }
 
+/* Where a refused report goes: the dead-letter topic of the organisation it
+ * names (each agency reads only its own), else the shared one, which only
+ * the operators read (not JSON, no "org", an unknown or HTTP-only one). */
+static const char *dlq_topic_of(const struct status_consumer *sc, const rd_kafka_message_t *m)
+{
+    char err[64];
+    const struct apd_config *c = sc->app->cfg;
+    struct json_doc *d = m->payload ? json_parse(m->payload, m->len, 8, err, sizeof(err)) : NULL;
+    const char *code = d ? json_str(json_get(&d->root, "org")) : NULL;
+    const struct org *o = code ? directory_org(c->dir, code) : NULL;
+    json_free(d);
+    return o && o->kafka ? o->dlq_topic : c->kafka.topic_dlq;
+}
+
 static void dead_letter(struct status_consumer *sc, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void dead_letter(struct status_consumer *sc, const char *error, const char *fmt, ...)
 {
     rd_kafka_message_t *m = sc->cur;
+    const char *topic = dlq_topic_of(sc, m);
     if (error)
         sc->dlq_error = error;
     if (fmt) {
@@ -104,8 +119,7 @@ static void dead_letter(struct status_consumer *sc, const char *error, const cha
         vsnprintf(sc->dlq_reason, sizeof(sc->dlq_reason), fmt, ap);
         va_end(ap);
         log_warn("status: %s[%" PRId32 "] offset %" PRId64 " refused: %s; sent to %s",
-                 rd_kafka_topic_name(m->rkt), m->partition, m->offset, sc->dlq_reason,
-                 sc->app->cfg->kafka.topic_dlq);
+                 rd_kafka_topic_name(m->rkt), m->partition, m->offset, sc->dlq_reason, topic);
         metrics_add(sc->m_status, 1, "invalid", "dead_lettered");
     }
     char key[512] = "";
@@ -123,7 +137,7 @@ static void dead_letter(struct status_consumer *sc, const char *error, const cha
     struct kafka_header hdrs[MESSAGE_NHEADERS + 1];
     message_headers(hdrs, "rejected", DEAD_LETTER_SCHEMA);
     hdrs[MESSAGE_NHEADERS] = (struct kafka_header){"dlq-reason", sc->dlq_reason};
-    int rc = kafka_produce(sc->app->kafka, sc->app->cfg->kafka.topic_dlq, key, b.p, b.len,
+    int rc = kafka_produce(sc->app->kafka, topic, key, b.p, b.len,
                            hdrs, MESSAGE_NHEADERS + 1, on_dlq_delivered, sc);
     sbuf_free(&b);
     if (rc != 0)
