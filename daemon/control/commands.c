@@ -64,6 +64,8 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_key(w, "kafka");
     jw_obj(w);
     jw_kstr(w, "brokers", app->cfg->kafka.brokers);
+    jw_kstr(w, "security_protocol",
+            kafka_security_protocols[app->cfg->kafka.security_protocol]);
     jw_kbool(w, "connected", kafka_up(app->kafka));
     jw_kint(w, "brokers_up", kafka_brokers_up(app->kafka));
     jw_kint(w, "queued", (int64_t)kafka_outq(app->kafka));

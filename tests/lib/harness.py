@@ -263,7 +263,13 @@ class Services:
     dir (Path or None), shared (bool).
     """
 
-    def __init__(self, private=False, redis=True, kafka=True):
+    def __init__(self, private=False, redis=True, kafka=True, kafka_sasl=None):
+        """kafka_sasl="USER:PASSWORD": the private Kafka also listens with
+        SASL_PLAINTEXT (SCRAM-SHA-256/512, that user) on kafka_sasl_brokers."""
+        self.kafka_sasl = kafka_sasl
+        self.kafka_sasl_brokers = None
+        if kafka_sasl:
+            private = True
         self.private = private
         self.want = (redis, kafka)
         self.shared = False
@@ -295,9 +301,10 @@ class Services:
         return self
 
     def _sh(self, cmd, timeout=180):
+        env = dict(os.environ, APD_KAFKA_SASL=self.kafka_sasl) if self.kafka_sasl else None
         r = subprocess.run([str(SERVICES_SH), cmd, str(self.dir)], stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=timeout)
+                           timeout=timeout, env=env)
         if r.returncode == 77:
             raise Skip(r.stdout.strip().splitlines()[-1])
         if r.returncode != 0:
@@ -309,6 +316,7 @@ class Services:
         values = read_env_file(self.dir / "env")
         self.redis_url = values.get("APD_REDIS_URL")
         self.kafka_brokers = values.get("APD_KAFKA_BROKERS")
+        self.kafka_sasl_brokers = values.get("APD_KAFKA_SASL_BROKERS")
 
     @property
     def redis_host(self):
