@@ -17,7 +17,10 @@
 # port with the same data: Kafka reuses its formatted log dir, and stop-redis saves
 # an RDB snapshot that start-redis loads.
 #
-# Env: APD_SERVICES_TIMEOUT  readiness timeout in seconds (default 60)
+# Env: APD_KAFKA_SASL=USER:PASSWORD  start-kafka adds a SASL_PLAINTEXT listener
+#                    (mechanism PLAIN, that one user) and
+#                    writes APD_KAFKA_SASL_BROKERS to DIR/env (kept for restarts)
+#      APD_SERVICES_TIMEOUT  readiness timeout in seconds (default 60)
 #      APPEALSD_CACHE        where scripts/deps.sh put the Kafka jars
 set -euo pipefail
 
@@ -108,6 +111,9 @@ write_env() {
             printf 'APD_KAFKA_BROKERS=127.0.0.1:%s\n' "$kp"
             printf 'APD_KAFKA_PORT=%s\n' "$kp"
             printf 'APD_KAFKA_PIDFILE=%s\n' "$DIR/kafka.pid"
+        fi
+        if [ -s "$DIR/kafka.sport" ]; then
+            printf 'APD_KAFKA_SASL_BROKERS=127.0.0.1:%s\n' "$(cat "$DIR/kafka.sport")"
         fi
     } >"$DIR/env.tmp"
     mv "$DIR/env.tmp" "$DIR/env"
@@ -204,10 +210,11 @@ write_server_properties() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$2
-listeners=PLAINTEXT://127.0.0.1:$1,CONTROLLER://127.0.0.1:$2
-advertised.listeners=PLAINTEXT://127.0.0.1:$1
+listeners=PLAINTEXT://127.0.0.1:$1,CONTROLLER://127.0.0.1:$2${3:+,SASL_PLAINTEXT://127.0.0.1:$3}
+advertised.listeners=PLAINTEXT://127.0.0.1:$1${3:+,SASL_PLAINTEXT://127.0.0.1:$3}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$DIR/kafka-data
 offsets.topic.replication.factor=1
@@ -217,6 +224,12 @@ num.partitions=1
 auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
 EOF
+    if [ -s "$DIR/kafka.sasl" ]; then
+        local su sp
+        IFS=: read -r su sp <"$DIR/kafka.sasl"
+        printf '%s\n' "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$su=\"$sp\";" \
+            >>"$DIR/kafka/server.properties"
+    fi
 }
 
 kafka_ready() {
@@ -236,19 +249,24 @@ start_kafka() {
         "-Dlog4j2.configurationFile=$here/kafka/log4j2.properties"
         "-Dkafka.logs.dir=$DIR/kafka" -cp "$KAFKA_CP")
     mkdir -p "$DIR/kafka" "$DIR/kafka-data"
-    local fresh port cport pid t0 why off_log off_out
+    local fresh port cport sport pid t0 why off_log off_out
     for _ in 1 2 3; do
         fresh=0
         if [ ! -s "$DIR/kafka.port" ] || [ ! -s "$DIR/kafka.cport" ]; then
-            { read -r port; read -r cport; } < <(free_ports 2)
+            { read -r port; read -r cport; read -r sport; } < <(free_ports 3)
             echo "$port" >"$DIR/kafka.port"
             echo "$cport" >"$DIR/kafka.cport"
+            if [ -n "${APD_KAFKA_SASL:-}" ]; then
+                echo "$sport" >"$DIR/kafka.sport"
+                (umask 077; printf '%s\n' "$APD_KAFKA_SASL" >"$DIR/kafka.sasl")
+            fi
             fresh=1
         fi
         port=$(cat "$DIR/kafka.port")
         cport=$(cat "$DIR/kafka.cport")
+        sport=$(cat "$DIR/kafka.sport" 2>/dev/null || true)
         t0=$SECONDS
-        write_server_properties "$port" "$cport"
+        write_server_properties "$port" "$cport" "$sport"
         if [ ! -f "$DIR/kafka-data/meta.properties" ]; then
             if [ ! -s "$DIR/kafka/cluster.id" ]; then
                 # What `StorageTool random-uuid` prints, without a second JVM start.
@@ -289,7 +307,7 @@ while True:
                                  log_since "$DIR/kafka/kafka.out" "$off_out"; } \
                                  | grep -q 'Address already in use'; then
             say "kafka: port $port or $cport taken, retrying with others"
-            rm -f "$DIR/kafka.port" "$DIR/kafka.cport"
+            rm -f "$DIR/kafka.port" "$DIR/kafka.cport" "$DIR/kafka.sport"
             continue
         fi
         break

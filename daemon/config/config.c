@@ -90,7 +90,8 @@ static const struct conf_key kafka_keys[] = {
     {"topic_status", CT_STR, KAFKA(topic_status), "appeals.status", 0, 0, NULL, 0,
      "agencies' status updates (consumed)"},
     {"topic_dlq", CT_STR, KAFKA(topic_dlq), "appeals.dlq", 0, 0, NULL, 0,
-     "status messages the daemon could not accept, with the reason"},
+     "status messages the daemon could not accept, with the reason, when they name no "
+     "known organisation; the others go to the organisation's own TOPIC.<code>"},
     {"topic_org_prefix", CT_STR, KAFKA(topic_org_prefix), "appeals.org.", 0, 0, NULL, 0,
      "per-organisation topic name prefix (an [org] may set its own topic)"},
     {"partitions", CT_INT, KAFKA(partitions), "3", 1, 10000, NULL, 0,
@@ -101,8 +102,28 @@ static const struct conf_key kafka_keys[] = {
      CF_RESTART, "producer queue bound; beyond it records wait in the spool"},
     {"property", CT_LIST, KAFKA(properties), NULL, 0, 0, NULL, CF_RESTART,
      "extra librdkafka settings as name=value (repeatable)"},
+    {"security_protocol", CT_ENUM, KAFKA(security_protocol), "plaintext", 0, 0,
+     kafka_security_protocols, CF_RESTART, "plaintext, ssl, sasl_plaintext or sasl_ssl"},
+    {"sasl_mechanism", CT_ENUM, KAFKA(sasl_mechanism), "none", 0, 0, kafka_sasl_mechanisms,
+     CF_RESTART, "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with a sasl_* security_protocol)"},
+    {"sasl_username", CT_STR, KAFKA(sasl_username), NULL, 0, 0, NULL, CF_RESTART,
+     "the daemon's Kafka user"},
+    {"sasl_password", CT_SECRET, KAFKA(sasl_password), NULL, 0, 0, NULL, CF_RESTART,
+     "its password (a secret: at least 16 bytes)"},
+    {"ssl_ca_location", CT_PATH, KAFKA(ssl_ca_location), NULL, 0, 0, NULL, CF_RESTART,
+     "CA certificate(s) (PEM) the brokers' certificates are checked against (default: "
+     "the system's)"},
+    {"ssl_certificate_location", CT_PATH, KAFKA(ssl_certificate_location), NULL, 0, 0, NULL,
+     CF_RESTART, "client certificate (PEM), when the brokers require one"},
+    {"ssl_key_location", CT_PATH, KAFKA(ssl_key_location), NULL, 0, 0, NULL, CF_RESTART,
+     "its private key (PEM)"},
     {0},
 };
+
+const char *const kafka_security_protocols[] = {"plaintext", "ssl", "sasl_plaintext",
+                                                "sasl_ssl", NULL};
+const char *const kafka_sasl_mechanisms[] = {"none", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512",
+                                             NULL};
 
 static const struct conf_key redis_keys[] = {
     {"url", CT_STR, REDIS(url), "redis://127.0.0.1:6379/0", 0, 0, NULL, CF_RESTART,
@@ -224,6 +245,31 @@ static int parse_redis_url(struct cfg_redis *r, struct diag *d, struct ini_entry
     return 0;
 }
 
+/* Settings that would be silently unused, or half a credential, are refused:
+ * the daemon would otherwise connect in clear or fail at the broker later. */
+static void validate_kafka_security(const struct cfg_kafka *k, struct diag *d)
+{
+    int p = k->security_protocol;
+    bool sasl = p == KAFKA_SEC_SASL_PLAINTEXT || p == KAFKA_SEC_SASL_SSL;
+    bool tls = p == KAFKA_SEC_SSL || p == KAFKA_SEC_SASL_SSL;
+    const char *name = kafka_security_protocols[p];
+    if (sasl && (k->sasl_mechanism == KAFKA_SASL_NONE || !k->sasl_username || !k->sasl_password))
+        diag_add(d, NULL, 0, "[kafka] security_protocol = %s needs sasl_mechanism, "
+                 "sasl_username and sasl_password", name);
+    if (!sasl && (k->sasl_mechanism != KAFKA_SASL_NONE || k->sasl_username || k->sasl_password))
+        diag_add(d, NULL, 0, "[kafka] sasl_*: set, but security_protocol = %s does not use "
+                 "them (sasl_plaintext or sasl_ssl does)", name);
+    if (!tls && (k->ssl_ca_location || k->ssl_certificate_location || k->ssl_key_location))
+        diag_add(d, NULL, 0, "[kafka] ssl_*: set, but security_protocol = %s does not use "
+                 "them (ssl or sasl_ssl does)", name);
+    if (!k->ssl_certificate_location != !k->ssl_key_location)
+        diag_add(d, NULL, 0, "[kafka] ssl_certificate_location and ssl_key_location go "
+                 "together");
+    if (p == KAFKA_SEC_SASL_PLAINTEXT && k->sasl_mechanism == KAFKA_SASL_PLAIN)
+        diag_warn(d, NULL, 0, "[kafka] sasl_mechanism = PLAIN over sasl_plaintext sends the "
+                  "password in clear; use sasl_ssl, or SCRAM");
+}
+
 static void validate_core(struct apd_config *c, struct ini *ini, struct diag *d)
 {
     struct ini_section *rs = ini_find(ini, "redis", NULL);
@@ -244,6 +290,7 @@ static void validate_core(struct apd_config *c, struct ini *ini, struct diag *d)
         if (strchr(c->kafka.properties.v[i], '=') == NULL)
             diag_add(d, NULL, 0, "[kafka] property: '%s' must be name=value",
                      c->kafka.properties.v[i]);
+    validate_kafka_security(&c->kafka, d);
 }
 
 const char *const config_named_types[] = {"source", "page", "org", "rule", "policy",

@@ -60,7 +60,22 @@ struct cfg_kafka {
     int64_t replication;
     int64_t queue_max_messages;
     struct strlist properties; /* extra librdkafka "name=value" pairs */
+    /* Secure connections (docs/deploy.md "Kafka: SASL and TLS"), mapped to
+     * librdkafka's security.protocol, sasl.*, ssl.*.location. */
+    int security_protocol;    /* KAFKA_SEC_* */
+    int sasl_mechanism;       /* KAFKA_SASL_* */
+    char *sasl_username;
+    char *sasl_password;
+    char *ssl_ca_location;
+    char *ssl_certificate_location;
+    char *ssl_key_location;
 };
+
+enum { KAFKA_SEC_PLAINTEXT, KAFKA_SEC_SSL, KAFKA_SEC_SASL_PLAINTEXT, KAFKA_SEC_SASL_SSL };
+enum { KAFKA_SASL_NONE, KAFKA_SASL_PLAIN, KAFKA_SASL_SCRAM_256, KAFKA_SASL_SCRAM_512 };
+/* librdkafka's names, indexed by the enums above. */
+extern const char *const kafka_security_protocols[];
+extern const char *const kafka_sasl_mechanisms[];
 
 struct cfg_redis {
     char *url;                /* redis://HOST:PORT/DB or unix:/path?db=N */

@@ -17,6 +17,7 @@
 #include "report.h"
 #include "json.h"
 #include "kafka.h"
+#include "log.h"
 #include "pipeline.h"
 #include "redis.h"
 #include "sbuf.h"
@@ -57,12 +58,16 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_kint(w, "config_generation", app->cfg->generation);
     jw_kint(w, "reloads", (int64_t)app->reloads);
     jw_kint(w, "reload_failures", (int64_t)app->reload_failures);
+    jw_kstr(w, "log_level", log_level_name(log_get_level()));
+    jw_kbool(w, "log_level_runtime", app->log_runtime >= 0);
     if (app->last_reload_error[0])
         jw_kstr(w, "last_reload_error", app->last_reload_error);
 
     jw_key(w, "kafka");
     jw_obj(w);
     jw_kstr(w, "brokers", app->cfg->kafka.brokers);
+    jw_kstr(w, "security_protocol",
+            kafka_security_protocols[app->cfg->kafka.security_protocol]);
     jw_kbool(w, "connected", kafka_up(app->kafka));
     jw_kint(w, "brokers_up", kafka_brokers_up(app->kafka));
     jw_kint(w, "queued", (int64_t)kafka_outq(app->kafka));
@@ -161,6 +166,22 @@ static int cmd_reload(struct ctl_client *c, struct app *app, const struct json *
     return 0;
 }
 
+static int cmd_log_level(struct ctl_client *c, struct app *app, const struct json *args,
+                         struct jw *w)
+{
+    const char *s = args ? json_str(json_get(args, "level")) : NULL;
+    int lvl = s ? log_level_parse(s) : -1;
+    if (lvl < 0) {
+        ctl_error(c, "bad_request", "'level' must be one of error, warn, notice, info, debug");
+        return -1;
+    }
+    jw_kstr(w, "was", log_level_name(log_get_level()));
+    app_set_log_level(app, lvl, ctl_actor(c));
+    jw_kstr(w, "level", log_level_name(log_get_level()));
+    jw_kstr(w, "file_level", log_level_name((enum log_level)app->cfg->daemon.log_level));
+    return 0;
+}
+
 static int cmd_help(struct ctl_client *c, struct app *app, const struct json *args,
                     struct jw *w)
 {
@@ -207,5 +228,7 @@ const struct ctl_cmd ctl_commands[] = {
      "one"},
     {"report", false, ctl_cmd_report, "per organisation or municipality over a period: appeals, "
      "answered on time, first-response times, formal answers, reopens, incidents"},
+    {"log-level", true, cmd_log_level, "set the log level until a restart (a reload keeps it "
+     "unless [daemon] log_level was edited)"},
     {NULL, false, NULL, NULL},
 };

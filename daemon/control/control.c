@@ -63,6 +63,7 @@ struct ctl_client {
     unsigned refs;
     char *err_code, *err_msg;
     char *actor;
+    char *audit;             /* "'extend' on ID by ACTOR": an admin command's outcome is logged */
     struct ctl_sub *sub;     /* non-NULL: this connection is a tail stream */
     struct ctl_client *prev, *next;
 };
@@ -161,8 +162,22 @@ struct ctl_client *ctl_hold(struct ctl_client *c)
 
 /* Sends the reply and drops the command's reference; the caller goes on
  * with the next request (or not, when c was the last reference). */
+static void audit_outcome(struct ctl_client *c, bool ok)
+{
+    if (c->audit == NULL)
+        return;
+    if (ok)
+        log_notice("control: %s: done", c->audit);
+    else
+        log_notice("control: %s: refused (%s): %s; nothing was changed", c->audit,
+                 c->err_code ? c->err_code : "error", c->err_msg ? c->err_msg : "failed");
+    free(c->audit);
+    c->audit = NULL;
+}
+
 static void finish_reply(struct ctl_client *c, const char *result_json)
 {
+    audit_outcome(c, result_json != NULL);
     if (result_json) {
         struct sbuf b = SBUF_INIT;
         sbuf_adds(&b, "{\"ok\":true,\"result\":");
@@ -202,6 +217,22 @@ static void refuse(struct ctl_client *c, struct json_doc *d, const char *code, c
     json_free(d);
 }
 
+/* An admin command is logged twice: what is asked, of what, by whom, and
+ * then how it ended (finish_reply), so the log alone is an audit trail; at
+ * notice, so that log_level = notice keeps it and drops routine lines. */
+static void audit_start(struct ctl_client *c, const char *cmd, const struct json *args)
+{
+    const char *id = args ? json_str(json_get(args, "id")) : NULL;
+    const char *lvl = args ? json_str(json_get(args, "level")) : NULL;
+    const char *what = id ? id : lvl;
+    free(c->audit);
+    if (asprintf(&c->audit, "'%s'%s%.200s by %s", cmd, what ? (id ? " on " : " to ") : "",
+                 what ? what : "", ctl_actor(c)) < 0)
+        c->audit = NULL;
+    log_notice("control: %s runs '%s'%s%.200s (uid %u, pid %d)", ctl_actor(c), cmd,
+             what ? (id ? " on " : " to ") : "", what ? what : "", (unsigned)c->uid, (int)c->pid);
+}
+
 static void handle_line(struct ctl_client *c, const char *line, size_t len)
 {
     char err[160], msg[320];
@@ -229,8 +260,7 @@ static void handle_line(struct ctl_client *c, const char *line, size_t len)
         return refuse(c, d, "forbidden", msg);
     }
     if (k->admin)
-        log_info("control: %s runs '%s' (uid %u, pid %d)", ctl_actor(c), cmd, (unsigned)c->uid,
-                 (int)c->pid);
+        audit_start(c, cmd, args);
     struct sbuf b = SBUF_INIT;
     struct jw w;
     jw_init(&w, &b);
@@ -329,6 +359,7 @@ static void client_unref(struct ctl_client *c)
     free(c->err_code);
     free(c->err_msg);
     free(c->actor);
+    free(c->audit);
     free(c);
 }
 

@@ -154,6 +154,40 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     begin_drain(app, (int)sig);
 }
 
+/* ---- log level ---- */
+
+void app_set_log_level(struct app *app, int level, const char *actor)
+{
+    int was = (int)log_get_level(), file = app->cfg->daemon.log_level;
+    app->log_runtime = level;
+    app->log_runtime_over = file;
+    log_set_level((enum log_level)level);
+    log_notice("daemon: log level %s -> %s, set by %s; reloads keep it while [daemon] "
+               "log_level stays %s, a restart returns to %s", log_level_name(was),
+               log_level_name(level), actor, log_level_name(file), log_level_name(file));
+}
+
+/* A runtime level outlives a reload unless the file's level was edited:
+ * the newer intention wins, and the log says which one did. */
+static void reload_log_level(struct app *app, int prev_file)
+{
+    int file = app->cfg->daemon.log_level;
+    if (app->log_runtime >= 0 && file == app->log_runtime_over) {
+        log_info("daemon: reload keeps the log level %s set at runtime ([daemon] log_level "
+                 "is still %s)", log_level_name(app->log_runtime), log_level_name(file));
+        return;
+    }
+    if (app->log_runtime >= 0)
+        log_notice("daemon: [daemon] log_level changed to %s in the file; it replaces the "
+                   "level %s set at runtime", log_level_name(file),
+                   log_level_name(app->log_runtime));
+    else if (file != prev_file)
+        log_notice("daemon: log level %s -> %s from the reloaded configuration",
+                   log_level_name(prev_file), log_level_name(file));
+    app->log_runtime = -1;
+    log_set_level((enum log_level)file);
+}
+
 /* ---- reload ---- */
 
 int app_reload(struct app *app, char *err, size_t errlen)
@@ -197,10 +231,11 @@ int app_reload(struct app *app, char *err, size_t errlen)
     app->sources = ns;
     sources_stop(old);
     struct apd_config *prev = app->cfg;
+    int prev_level = prev->daemon.log_level;
     app->cfg = next;
     health_preregister(app);   /* sources and organisations the new config adds */
     config_unref(prev);   /* jobs still using it keep it alive */
-    log_set_level((enum log_level)next->daemon.log_level);
+    reload_log_level(app, prev_level);
     app->reloads++;
     app->last_reload_error[0] = '\0';
     log_info("daemon: configuration generation %u is active", next->generation);
@@ -285,7 +320,8 @@ static void teardown(struct app *app)
 
 int app_run(const char *config_path, const char *const *overrides)
 {
-    struct app app = {.config_path = config_path, .overrides = overrides, .exit_code = 0};
+    struct app app = {.config_path = config_path, .overrides = overrides, .exit_code = 0,
+                      .log_runtime = -1};
     struct diag d = {0};
     struct config_opts o = {.path = config_path, .overrides = overrides};
     app.cfg = config_load(&o, &d);

@@ -57,6 +57,10 @@ struct app {
     uint64_t reloads, reload_failures;
     char last_reload_error[512];
     char pseudonym_key[65];   /* used when daemon.pseudonym_key is not set */
+    /* `appealsctl log-level`: the level set at runtime (-1: none), and the
+     * file's [daemon] log_level it was set over.  A reload keeps it while the
+     * file says the same; an edited log_level wins (app_reload). */
+    int log_runtime, log_runtime_over;
     int exit_code;
 };
 
@@ -65,6 +69,8 @@ int app_run(const char *config_path, const char *const *overrides);
 
 /* Reload from the control socket; returns 0 or -1 with the reason in err. */
 int app_reload(struct app *app, char *err, size_t errlen);
+/* Sets the log level at runtime for actor; logs the change. */
+void app_set_log_level(struct app *app, int level, const char *actor);
 /* One-line state summary for STATUS= and `appealsctl status`. */
 void app_status_line(struct app *app, char *buf, size_t len);
 

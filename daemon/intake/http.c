@@ -145,6 +145,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 static int bind_listener(struct http_server *h, const char *listen, char *err, size_t errlen)
 {
     int fd = notify_listen_fd("http");
+    bool passed = false;
     if (fd >= 0) {
         /* Socket activation (or the test harness) passed a bound socket. */
         evutil_make_socket_nonblocking(fd);
@@ -153,6 +154,7 @@ static int bind_listener(struct http_server *h, const char *listen, char *err, s
             snprintf(err, errlen, "cannot accept on the passed socket (fd %d)", fd);
             return -1;
         }
+        passed = true;
     } else {
         char host[256];
         int port;
@@ -183,6 +185,9 @@ static int bind_listener(struct http_server *h, const char *listen, char *err, s
     if (getsockname(evhttp_bound_socket_get_fd(h->bound), (struct sockaddr *)&ss, &sl) == 0)
         h->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                  : ((struct sockaddr_in *)&ss)->sin_port);
+    if (passed)
+        log_info("http: webhooks on the socket passed by systemd (LISTEN_FDS, \"http\", port %d); "
+                 "[http] listen %s is not used", h->port, listen);
     return 0;
 }
 

@@ -118,6 +118,17 @@ static void accept_body(struct app *app, struct evhttp_request *req, struct sour
     inflight++;
 }
 
+/* What the operator does about a refused webhook, for the log line. */
+static const char *next_step(int status)
+{
+    switch (status) {
+    case 403: return "; if the sender is the platform, its secret differs from the "
+                     "configuration's (the platform retries, then may disable the webhook)";
+    case 404: return "; add the page to the configuration if it is ours";
+    default: return "";
+    }
+}
+
 void webhook_handle(struct app *app, struct evhttp_request *req, const char *path,
                     enum evhttp_cmd_type cmd)
 {
@@ -166,10 +177,11 @@ void webhook_handle(struct app *app, struct evhttp_request *req, const char *pat
     default: {
         int st = reply.status >= 400 && reply.status < 600 ? reply.status : 400;
         log_limited(LOG_LVL_INFO, 10, 10000,
-                    "http: %s webhook from %s refused with %d: %s; nothing stored", name,
+                    "http: %s webhook from %s refused with %d: %s; nothing stored%s", name,
                     peer ? peer : "?", st,
-                    reply.reason ? reply.reason : "rejected by the plugin");
-        reply_status(app, req, name, st, reply.reason ? reply.reason : "rejected");
+                    reply.reason ? reply.reason : "rejected by the plugin", next_step(st));
+        reply_status(app, req, name, st, reply.body[0] ? reply.body
+                                         : reply.reason ? reply.reason : "rejected");
         pevents_free(&ev);
         break;
     }

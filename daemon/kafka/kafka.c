@@ -72,6 +72,15 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                  "back", reason);
         return;
     }
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+        err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
+        err == RD_KAFKA_RESP_ERR__SSL) {
+        /* librdkafka retries on its own; only a configuration change helps */
+        log_limited(LOG_LVL_ERROR, 1, 60000, "kafka: the brokers refused the connection (%s); "
+                    "appeals wait in the spool; check [kafka] security_protocol, sasl_* and "
+                    "ssl_* and restart", reason);
+        return;
+    }
     log_info("kafka: %s (%s)", rd_kafka_err2str(err), reason);
 }
 
@@ -124,6 +133,30 @@ static void on_pipe(evutil_socket_t fd, short what, void *arg)
 
 static void on_tick(evutil_socket_t fd, short what, void *arg) { serve(arg); }
 
+/* [kafka] security_protocol, sasl_*, ssl_* as librdkafka's properties
+ * (CONFIGURATION.md of librdkafka: security.protocol, sasl.mechanisms,
+ * sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location,
+ * ssl.key.location).  Unset keys leave librdkafka's defaults. */
+static int conf_security(rd_kafka_conf_t *conf, const struct cfg_kafka *k, char *err,
+                         size_t errlen)
+{
+    const char *const pairs[][2] = {
+        {"security.protocol", kafka_security_protocols[k->security_protocol]},
+        {"sasl.mechanisms", k->sasl_mechanism != KAFKA_SASL_NONE
+                                ? kafka_sasl_mechanisms[k->sasl_mechanism] : NULL},
+        {"sasl.username", k->sasl_username},
+        {"sasl.password", k->sasl_password},
+        {"ssl.ca.location", k->ssl_ca_location},
+        {"ssl.certificate.location", k->ssl_certificate_location},
+        {"ssl.key.location", k->ssl_key_location},
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        if (pairs[i][1] && rd_kafka_conf_set(conf, pairs[i][0], pairs[i][1], err, errlen) !=
+                               RD_KAFKA_CONF_OK)
+            return -1;
+    return 0;
+}
+
 int kafka_conf_common(void *rdc, const struct apd_config *c, const char *role, char *err,
                       size_t errlen)
 {
@@ -134,6 +167,9 @@ int kafka_conf_common(void *rdc, const struct apd_config *c, const char *role, c
         rd_kafka_conf_set(conf, "client.id", cid, err, errlen) ||
         rd_kafka_conf_set(conf, "log.queue", "true", err, errlen))
         return -1;
+    if (conf_security(conf, &c->kafka, err, errlen) != 0)
+        return -1;
+    /* after the first-class keys: a property may still override them */
     for (size_t i = 0; i < c->kafka.properties.n; i++) {
         char *kv = strdup(c->kafka.properties.v[i]);
         char *eq = strchr(kv, '=');

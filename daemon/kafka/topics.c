@@ -19,7 +19,7 @@ static void add(const char **v, size_t *n, const char *t)
 const char **kafka_topics_required(const struct apd_config *c, size_t *n)
 {
     size_t norgs = c->dir ? c->dir->norgs : 0;
-    const char **v = calloc(2 * norgs + 6, sizeof(char *));
+    const char **v = calloc(3 * norgs + 6, sizeof(char *));
     if (v == NULL)
         abort();
     *n = 0;
@@ -29,8 +29,10 @@ const char **kafka_topics_required(const struct apd_config *c, size_t *n)
     add(v, n, c->kafka.topic_status);
     add(v, n, c->kafka.topic_dlq);
     for (size_t i = 0; i < norgs; i++) {
-        if (c->dir->orgs[i].kafka)
+        if (c->dir->orgs[i].kafka) {
             add(v, n, c->dir->orgs[i].topic);
+            add(v, n, c->dir->orgs[i].dlq_topic);
+        }
         add(v, n, c->dir->orgs[i].status_topic);
     }
     return v;

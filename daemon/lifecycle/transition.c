@@ -386,6 +386,9 @@ static void emit_sla(struct tctx *t, const char *event, const struct sla_opts *o
     size_t n = 0;
     add_topic(topics, &n, 12, t->cfg->kafka.topic_sla);
     add_topic(topics, &n, 12, t->cfg->kafka.topic_all);
+    /* The owner's topic carries every numbered event of its appeals, so
+     * that seq has no gaps there (docs/consuming-appeals.md, section 5). */
+    add_topic(topics, &n, 12, owner_topic(t, r->org, r->triage));
     for (size_t i = 0; i < nto; i++) {
         codes[i] = to[i]->code;
         names[i] = to[i]->name;

@@ -166,6 +166,8 @@ static void build_orgs(struct directory *dir, const struct apd_config *c, struct
         size_t n = strlen(c->kafka.topic_status) + strlen(o->code) + 2;
         o->status_topic = malloc(n);
         snprintf(o->status_topic, n, "%s.%s", c->kafka.topic_status, o->code);
+        if (asprintf(&o->dlq_topic, "%s.%s", c->kafka.topic_dlq, o->code) < 0)
+            abort();
         strmap_put(&dir->org_by_code, o->code, o);
         if (o->type == ORG_CUR && dir->cur == NULL)
             dir->cur = o;
@@ -317,6 +319,7 @@ static void directory_free(struct apd_config *c)
         free(dir->orgs[i].status_topic);
         free(dir->orgs[i].code);
         free(dir->orgs[i].file);
+        free(dir->orgs[i].dlq_topic);
     }
     for (size_t i = 0; i < dir->npages; i++) {
         conf_unbind(page_keys, &dir->pages[i]);

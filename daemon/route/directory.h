@@ -29,6 +29,9 @@ struct org {
     char *topic;              /* Kafka topic; default kafka.topic_org_prefix + code */
     char *status_topic;       /* the topic its statuses come on: kafka.topic_status + "." +
                                * code; only the organisation may write there (Kafka ACL) */
+    /* Its own dead-letter topic (kafka.topic_dlq + "." + code): its refused
+     * status reports, which no other organisation may read. */
+    char *dlq_topic;
     char *municipality;       /* for municipal bodies: the municipality they govern */
     char *http_url;           /* HTTP delivery endpoint, or NULL */
     char *http_secret;        /* HMAC-SHA256 key for HTTP delivery signatures */

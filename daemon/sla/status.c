@@ -91,11 +91,42 @@ static void on_dlq_delivered(void *arg, int err, const char *errstr)
     next(sc);
 }
 
+/* The organisation whose own status topic m came on, or NULL (the shared one). */
+static const struct org *topic_owner(const struct apd_config *c, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    size_t n = strlen(c->kafka.topic_status);
+    if (strncmp(topic, c->kafka.topic_status, n) != 0 || topic[n] != '.')
+        return NULL;
+    return directory_org(c->dir, topic + n + 1);
+}
+
+/* Where a refused report goes: the dead-letter topic of the organisation
+ * that sent it (each agency reads only its own) — the owner of the status
+ * topic it came on, whatever it claims; on the shared status topic, the
+ * organisation it names; else the shared DLQ, which only the operators read
+ * (not JSON, no "org", an unknown or HTTP-only one). */
+static const char *dlq_topic_of(const struct status_consumer *sc, const rd_kafka_message_t *m)
+{
+    char err[64];
+    const struct apd_config *c = sc->app->cfg;
+    const struct org *o = topic_owner(c, m);
+    if (o == NULL) {
+        struct json_doc *d = m->payload ? json_parse(m->payload, m->len, 8, err, sizeof(err))
+                                        : NULL;
+        const char *code = d ? json_str(json_get(&d->root, "org")) : NULL;
+        o = code ? directory_org(c->dir, code) : NULL;
+        json_free(d);
+    }
+    return o && o->kafka ? o->dlq_topic : c->kafka.topic_dlq;
+}
+
 static void dead_letter(struct status_consumer *sc, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void dead_letter(struct status_consumer *sc, const char *error, const char *fmt, ...)
 {
     rd_kafka_message_t *m = sc->cur;
+    const char *topic = dlq_topic_of(sc, m);
     if (error)
         sc->dlq_error = error;
     if (fmt) {
@@ -104,8 +135,7 @@ static void dead_letter(struct status_consumer *sc, const char *error, const cha
         vsnprintf(sc->dlq_reason, sizeof(sc->dlq_reason), fmt, ap);
         va_end(ap);
         log_warn("status: %s[%" PRId32 "] offset %" PRId64 " refused: %s; sent to %s",
-                 rd_kafka_topic_name(m->rkt), m->partition, m->offset, sc->dlq_reason,
-                 sc->app->cfg->kafka.topic_dlq);
+                 rd_kafka_topic_name(m->rkt), m->partition, m->offset, sc->dlq_reason, topic);
         metrics_add(sc->m_status, 1, "invalid", "dead_lettered");
     }
     char key[512] = "";
@@ -123,7 +153,7 @@ static void dead_letter(struct status_consumer *sc, const char *error, const cha
     struct kafka_header hdrs[MESSAGE_NHEADERS + 1];
     message_headers(hdrs, "rejected", DEAD_LETTER_SCHEMA);
     hdrs[MESSAGE_NHEADERS] = (struct kafka_header){"dlq-reason", sc->dlq_reason};
-    int rc = kafka_produce(sc->app->kafka, sc->app->cfg->kafka.topic_dlq, key, b.p, b.len,
+    int rc = kafka_produce(sc->app->kafka, topic, key, b.p, b.len,
                            hdrs, MESSAGE_NHEADERS + 1, on_dlq_delivered, sc);
     sbuf_free(&b);
     if (rc != 0)
@@ -155,16 +185,6 @@ static void on_applied(void *arg, const struct lc_result *res)
 }
 
 /* ---- one message ---- */
-
-/* The organisation whose own status topic m came on, or NULL (the shared one). */
-static const struct org *topic_owner(const struct apd_config *c, const rd_kafka_message_t *m)
-{
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    size_t n = strlen(c->kafka.topic_status);
-    if (strncmp(topic, c->kafka.topic_status, n) != 0 || topic[n] != '.')
-        return NULL;
-    return directory_org(c->dir, topic + n + 1);
-}
 
 /* The contract's statuses (appealsd.status/1) and what they do. */
 static int status_kind(const char *status)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -16,12 +17,25 @@ static const char *const names[] = {
     [LOG_LVL_INFO] = "info", [LOG_LVL_DEBUG] = "debug",
 };
 
+/* systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream it connects to
+ * the journal; a child whose stderr was redirected inherits the variable, so
+ * only a match with our own stderr means the journal reads it (systemd.exec(5),
+ * "Environment variables in spawned processes").  The journal adds its own
+ * timestamp, so there we only add the priority. */
+static bool stderr_is_journal(void)
+{
+    const char *v = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (v == NULL || sscanf(v, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_init(const char *ident)
 {
     log_ident = ident;
-    /* systemd sets JOURNAL_STREAM when stderr goes to the journal: the
-     * journal adds its own timestamp, so we only add the priority. */
-    journal = getenv("JOURNAL_STREAM") != NULL || getenv("INVOCATION_ID") != NULL;
+    journal = stderr_is_journal();
 }
 
 void log_set_level(enum log_level lvl) { cur_level = lvl; }
@@ -57,9 +71,13 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
         struct tm tm;
         gettimeofday(&tv, NULL);
         localtime_r(&tv.tv_sec, &tm);
+        /* The offset labels the time: the audit trail and the events are
+         * in [daemon] timezone, this is the process's zone (often UTC). */
+        long off = tm.tm_gmtoff / 60;
         n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03ld %s %s: ",
-                      (long)(tv.tv_usec / 1000), log_ident, names[lvl]);
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03ld%c%02ld:%02ld %s %s: ",
+                      (long)(tv.tv_usec / 1000), off < 0 ? '-' : '+', labs(off) / 60,
+                      labs(off) % 60, log_ident, names[lvl]);
     }
     if (n < 0 || (size_t)n >= sizeof(line))
         n = 0;

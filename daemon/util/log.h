@@ -1,6 +1,6 @@
 /* Operator-facing logging: one line per event, to stderr.
  *
- * Under systemd (JOURNAL_STREAM or INVOCATION_ID set) each line starts with a
+ * When stderr is the journal (JOURNAL_STREAM names it) each line starts with a
  * sd-daemon priority prefix ("<3>") so journald records the level; elsewhere it
  * starts with an ISO-8601 timestamp and the level name.  Lines say what happened,
  * to what, and what the daemon does next. */

@@ -172,7 +172,10 @@ struct apd_reply {
     /** Why a request is refused, for the log and the reply body: static
      *  text, or text the plugin keeps until its next handle() call. */
     const char *reason;
-    char body[256];          /**< reply body; empty means "ok" */
+    /** reply body; empty means "ok".  With APD_REJECT, a non-empty body is
+     *  what the client is told and `reason` goes to the log only (detail an
+     *  operator needs but a prober must not learn). */
+    char body[256];
 };
 
 /** handle() verdicts. */

@@ -65,6 +65,14 @@ static const struct handler handlers[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* A refusal whose reason goes to the log only: the client reads the body
+ * (struct apd_reply). */
+static enum apd_verdict unauthenticated(struct apd_reply *reply, const char *why)
+{
+    snprintf(reply->body, sizeof(reply->body), "not authenticated");
+    return pu_reject(reply, 403, why);
+}
+
 /* Everything up to and including authentication; fills r on success. */
 static enum apd_verdict vk_admit(struct vk *vk, const struct apd_request *req, unsigned flags,
                                  struct vk_req *r, struct apd_reply *reply)
@@ -73,22 +81,28 @@ static enum apd_verdict vk_admit(struct vk *vk, const struct apd_request *req, u
     if (r->root->type != JSON_OBJECT || r->type == NULL ||
         !json_int64(json_get(r->root, "group_id"), &r->group_id) || r->group_id <= 0)
         return pu_reject(reply, 400, "not a VK Callback API event (no type or group_id)");
+    /* The host logs the reason: it names the community, so an operator
+     * knows whose secret or page entry to check.  Kept until the next call. */
+    static char why[128];
     snprintf(r->page, sizeof(r->page), "%" PRId64, r->group_id);
     const struct apd_page *page = vk->api->page_find(vk->handle, r->page);
-    /* One answer for a community that is not configured, has no secret or
-     * sent the wrong one: a different answer would tell a prober which
-     * community ids this server serves. */
+    /* The log gets what was wrong (which community, which secret); the
+     * client one answer for all three cases: a different one would tell a
+     * prober which community ids this server serves. */
+    if (page == NULL) {
+        snprintf(why, sizeof(why), "unknown community %s (no [page \"vk:%s\"])", r->page, r->page);
+        return flags & APD_HANDLE_NOAUTH ? pu_reject(reply, 404, why) : unauthenticated(reply, why);
+    }
+    r->pg = page;
     if (!(flags & APD_HANDLE_NOAUTH)) {
         const char *secret = json_str(json_get(r->root, "secret"));
-        bool known = page != NULL && page->secret != NULL;
-        if (known ? !ct_streq(secret, page->secret)
-                  : page == NULL || vk->cfg->require_secret)
-            return pu_reject(reply, 403, "not authenticated: the community is not configured "
-                                         "here, has no secret, or the secret is wrong");
+        if (page->secret ? !ct_streq(secret, page->secret) : vk->cfg->require_secret) {
+            snprintf(why, sizeof(why), page->secret ? "wrong secret for community %s"
+                                                    : "no secret configured for community %s",
+                     r->page);
+            return unauthenticated(reply, why);
+        }
     }
-    if (page == NULL)
-        return pu_reject(reply, 404, "unknown community");
-    r->pg = page;
     if (strcmp(r->type, "confirmation") == 0) {
         if (page->confirmation == NULL)
             return pu_reject(reply, 404, "no confirmation string configured for the community");

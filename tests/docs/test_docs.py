@@ -62,7 +62,7 @@ def help_commands(text):
         elif line and not line.startswith(" "):
             inside = False
         elif inside:
-            m = re.match(r"  ([a-z]+)\b", line)
+            m = re.match(r"  ([a-z][a-z-]*)\b", line)
             if m:
                 out.add(m.group(1))
     return out
@@ -74,10 +74,10 @@ def man_command_paragraphs(text):
     out = {}
     for block in re.split(r"^\.TP\n", section, flags=re.M)[1:]:
         tag = block.split("\n", 1)[0]
-        m = re.match(r'\.[BI]{1,2}R?\s+"?([a-z]+)', tag)
+        m = re.match(r'\.[BI]{1,2}R?\s+"?([a-z][a-z\\-]*)', tag)
         assert m, "a .TP in COMMANDS without a command: %r" % tag
         body = re.split(r"^\.(?:SS|PP)\b", block, flags=re.M)[0]
-        out[m.group(1)] = body
+        out[m.group(1).replace("\\-", "-")] = body
     return out
 
 
@@ -159,8 +159,8 @@ def test_conf_man_page_lists_every_key():
 
 def test_every_protocol_command_has_a_client():
     doc = (REPO / "docs" / "control-protocol.md").read_text(encoding="utf-8")
-    documented = set(re.findall(r"^### (\w+)", doc, re.M))
-    documented |= set(re.findall(r"^\| `(\w+)` \|", doc, re.M))
+    documented = set(re.findall(r"^### ([\w-]+)", doc, re.M))
+    documented |= set(re.findall(r"^\| `([\w-]+)` \|", doc, re.M))
     cmds = help_commands(run(h.ctl_binary(), "--help"))
     assert len(documented) >= 16, documented
     assert documented <= cmds, "appealsctl lacks %s" % sorted(documented - cmds)

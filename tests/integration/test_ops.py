@@ -4,6 +4,7 @@ messages on NOTIFY_SOCKET; `appealsctl reload --wait` (the unit's ExecReload=)
 failing on a broken configuration while the old one keeps serving; and a log
 that reads well in journald and carries no secrets or personal data."""
 
+import json
 import re
 import shutil
 import signal
@@ -109,7 +110,7 @@ REDIS_PASSWORD = "s3cr3t-redis-pw"
 
 def test_log_reads_well_in_journald_and_keeps_secrets_out():
     # JOURNAL_STREAM is what systemd sets when stderr goes to the journal
-    with h.Services() as svc, apd.Apd(svc, env={"JOURNAL_STREAM": "8:12345"}) as a:
+    with h.Services() as svc, apd.Apd(svc, env={"JOURNAL_STREAM": "stderr"}) as a:
         a.post("/webhook/vk", vk_event(100001, "confirmation", None, "c1"))
         a.post("/webhook/vk", vk_comment(100001, 501, TEXT, from_id=int(AUTHOR)))
         bad = vk_comment(100001, 502, TEXT, from_id=int(AUTHOR), event_id="w1")
@@ -164,6 +165,95 @@ def test_redis_password_stays_out_of_status_and_log():
                                          % REDIS_PASSWORD], capture_output=True, timeout=60)
     err = p.stderr.decode()
     assert p.returncode == 1 and "bad port" in err and REDIS_PASSWORD not in err, err
+
+
+def _debug_lines(a, since):
+    return [l for l in a.daemon.log()[since:].splitlines() if " appealsd debug: " in l]
+
+
+def test_log_level_at_runtime_survives_a_reload_until_the_file_changes():
+    tmp = h.tmpdir()
+    conf = _copy_config(tmp)
+    with h.Services() as svc, apd.Apd(svc, config=conf) as a:
+        a.post("/webhook/vk", vk_comment(100001, 501, "Во дворе сломаны качели"))
+        a.wait_idle()
+        assert not _debug_lines(a, 0), "debug lines at info"
+        p = a.appealsctl("log-level", "debug")
+        assert p.stdout.strip() == ("log level debug (was info; the configuration file says "
+                                    "info)"), p.stdout
+        st = a.ctl("status")["result"]
+        assert st["log_level"] == "debug" and st["log_level_runtime"] is True, st
+        assert "log level   " in a.appealsctl("status").stdout
+        log = a.daemon.log()
+        # audited: who asked, for what, and how it ended
+        assert re.search(r"control: operator:\S+ runs 'log-level' to debug \(uid", log), log
+        assert re.search(r"daemon: log level info -> debug, set by operator:\S+; reloads keep "
+                         r"it while \[daemon\] log_level stays info", log), log
+        assert re.search(r"control: 'log-level' to debug by operator:\S+: done", log), log
+        mark = len(log)
+        a.post("/webhook/vk", vk_comment(100001, 502, "Во дворе опять сломаны качели"))
+        a.wait_idle()
+        assert _debug_lines(a, mark), "no debug lines at debug"
+
+        # a reload (SIGHUP or appealsctl) with the file unchanged keeps it
+        a.daemon.signal(signal.SIGHUP)
+        h.wait_until(lambda: a.ctl("status")["result"]["config_generation"] == 2,
+                     what="generation 2 after SIGHUP")
+        assert a.ctl("status")["result"]["log_level"] == "debug"
+        assert "reload keeps the log level debug set at runtime" in a.daemon.log()
+
+        # an edited log_level is the newer intention: it wins, and says so
+        conf.write_text(conf.read_text().replace("log_level = info", "log_level = notice"))
+        a.appealsctl("reload", "--wait")
+        st = a.ctl("status")["result"]
+        assert st["log_level"] == "notice" and st["log_level_runtime"] is False, st
+        assert ("[daemon] log_level changed to notice in the file; it replaces the level debug "
+                "set at runtime") in a.daemon.log()
+
+        # a bad level is refused, audited, and changes nothing
+        p = a.appealsctl("log-level", "loud", check=False)
+        assert p.returncode != 0 and "'level' must be one of" in p.stderr, p
+        assert re.search(r"control: 'log-level' to loud by operator:\S+: refused "
+                         r"\(bad_request\)", a.daemon.log())
+        assert a.ctl("status")["result"]["log_level"] == "notice"
+
+
+def test_appealsd_socket_activation_with_systemd_socket_activate():
+    """systemd-socket-activate listens as appealsd.socket does (one stream
+    socket named "http") and starts the daemon at the first connection; that
+    webhook waits in the backlog and is answered by the daemon it started."""
+    tool = shutil.which("systemd-socket-activate")
+    if tool is None:
+        raise h.Skip("systemd-socket-activate is not installed (package systemd)")
+    unit = (h.build_dir() / "systemd" / "appealsd.socket").read_text()
+    assert "FileDescriptorName=http\n" in unit and "Service=appealsd.service" in unit, unit
+    port = h.free_port()
+    with h.Services() as svc:
+        a = apd.Apd(svc, start=False)
+        cmd = [tool, "-l", "127.0.0.1:%d" % port, "--fdname=http",
+               str(h.daemon_binary()), "-c", str(a.config)] + a.set_args()
+        # the daemon's own listen address is ignored once a socket is passed
+        cmd += ["--set", "http.listen=127.0.0.1:1"]
+        log = open(a.tmp / "activated.log", "wb")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            h.wait_until(lambda: "Listening on 127.0.0.1:%d" % port in
+                         (a.tmp / "activated.log").read_text(), what="the listening socket")
+            assert "appealsd" not in (a.tmp / "activated.log").read_text()
+            st, _, body = h.http_post("http://127.0.0.1:%d/webhook/vk" % port, json.dumps(
+                vk_comment(100001, 501, "Во дворе сломаны качели"), ensure_ascii=False))
+            assert st == 200, (st, body)
+            text = (a.tmp / "activated.log").read_text()
+            assert re.search(r"http: webhooks on the socket passed by systemd \(LISTEN_FDS, "
+                             r"\"http\", port %d\); \[http\] listen 127.0.0.1:1 is not used"
+                             % port, text), text
+            assert len(a.consume("org.maykop", 1)) == 1
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(30)
+            log.close()
+        assert rc == 0, (a.tmp / "activated.log").read_text()[-3000:]
+        a.daemon.close()
 
 
 if __name__ == "__main__":

@@ -268,9 +268,11 @@ http_secret = 0123456789abcdef0123
             out = a.run_tool("--create-topics").stdout.decode()
             assert "organisation hook takes HTTP deliveries only: no topic" in out, out
             for suffix in ("all", "triage", "sla", "status", "dlq", "org.maykop", "custom.minzdrav",
-                           "org.eco-operator"):
+                           "org.eco-operator", "dlq.maykop", "dlq.minzdrav"):
                 assert h.kafka_topic_partitions(svc.kafka_brokers, a.topic(suffix)) == 2, suffix
             assert h.kafka_topic_partitions(svc.kafka_brokers, a.topic("org.hook")) == 0
+            # an HTTP-only organisation reads no Kafka: its refusals go to the shared DLQ
+            assert h.kafka_topic_partitions(svc.kafka_brokers, a.topic("dlq.hook")) == 0
             assert h.kafka_topic_partitions(svc.kafka_brokers, a.topic("org.minzdrav")) == 0
             again = a.run_tool("--create-topics").stdout.decode()
             assert "topic %s exists" % a.topic("all") in again, again

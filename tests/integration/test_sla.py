@@ -98,6 +98,21 @@ def audit(a, aid):
         return [json.loads(x) for x in r.cmd("LRANGE", a.rkey("a:{%s}:audit" % aid), 0, -1)]
 
 
+def missed(msgs, org):
+    """The consuming guide's loss check, as written there: on an
+    organisation's topic, per appeal it owns, each seq is the previous + 1
+    from the first one seen (created, or rerouted to it).  -> [(last, got)]."""
+    last, gaps = {}, []
+    for m in msgs:
+        if m["org"]["code"] != org:
+            continue                      # an escalation of another body's appeal
+        prev = last.get(m["appeal_id"])
+        if prev is not None and m["seq"] != prev + 1:
+            gaps.append((prev, m["seq"]))
+        last[m["appeal_id"]] = m["seq"]
+    return gaps
+
+
 def kinds(events):
     return [(e["event"], e.get("timer"), e.get("level")) for e in events]
 
@@ -124,6 +139,18 @@ def test_warning_breach_escalations_up_the_chain_exactly_once():
         # each escalation also reaches the recipient's own topic
         esc = [m["json"] for m in a.consume("org.maykop", 1)]
         assert esc and esc[0]["event"] == "escalation" and esc[0]["level"] == 1, esc
+        # the owner's topic carries every event of the appeal, SLA ones too,
+        # so seq runs without a gap there: the consuming guide's loss check
+        # (docs/consuming-appeals.md, section 5) holds (issue 15)
+        own = [m["json"] for m in a.consume("org.maykop-vodokanal", 5)
+               if m["json"]["appeal_id"] == aid]
+        assert [(m["event"], m["seq"]) for m in own] == [
+            ("created", 1), ("warning", 2), ("breach", 3), ("escalation", 4),
+            ("escalation", 5)], own
+        assert missed(own, "maykop-vodokanal") == [], own
+        # the supervisor's topic has the escalation alone: not its appeal, no check
+        assert missed([esc[0]], "maykop") == [], esc
+        assert missed([m for m in own if m["seq"] != 3], "maykop-vodokanal") == [(2, 4)]
         # and appeals.all carries them with the state and the clocks
         all_ = [m["json"] for m in a.consume("all", 5)]
         assert [m["event"] for m in all_][:5] == ["created", "warning", "breach",
@@ -160,8 +187,9 @@ def test_page_reply_meets_the_first_response_and_stops_its_clock():
         assert int(rec["fr_used"]) < 3000, rec
         time.sleep(4)   # past the 3 s deadline: nothing more for this clock
         assert kinds(sla_events(a, 1)) == [("met", "first_response", None)]
-        changes = [m["json"]["event"] for m in a.consume("org.maykop", 2)]
-        assert changes == ["created", "answered"], changes
+        # the met event is part of the owner's gap-free sequence (issue 15)
+        changes = [(m["json"]["event"], m["json"]["seq"]) for m in a.consume("org.maykop", 3)]
+        assert changes == [("created", 1), ("answered", 2), ("met", 3)], changes
         st = a.ctl("stats", {"by": "org"})["result"]
         row = [r for r in st["rows"] if r["key"] == "maykop"][0]
         assert row["open"] == 1 and row["answered"] == 1, row
@@ -258,25 +286,36 @@ def test_agency_statuses_reroute_and_dead_letters():
                    if m["json"]["event"] == "status_changed"]
         assert changed[-1]["status"] == {"status": "in_progress", "comment": "бригада выехала",
                                          "executor": "ЖКХ, участок № 3"}, changed
-        # four refusals, each on the dead-letter topic with its reason
+        # refusals, each on the dead-letter topic of the organisation that sent
+        # it: the owner of the status topic it came on, whatever it claims
         send(dict(base, org="minzdrav", status="resolved"), topic="status.maykop")
         send(dict(base, status="done"))
         send("{not json", key=aid)
         send(dict(base, appeal_id="vk:-1:wall:1:c1", status="accepted"), key="vk:-1:wall:1:c1")
-        dlq = [m for m in a.consume("dlq", 4)]
-        errors = [m["json"]["error"] for m in dlq]
-        reasons = [m["json"]["reason"] for m in dlq]
-        assert errors == ["not_allowed", "bad_message", "bad_json", "unknown_appeal"], dlq
-        # minzdrav's status on maykop's topic: refused for the topic, before the appeal
-        assert "cannot send statuses on" in reasons[0] and "minzdrav" in reasons[0], reasons
+        send(dict(base, org="minzdrav", status="resolved"))   # minzdrav as itself
+        theirs = a.consume("dlq.minzdrav", 1)
+        ours = a.consume("dlq.maykop", 4)
+        assert [m["json"]["error"] for m in theirs] == ["not_allowed"], theirs
+        by = {m["json"]["error"]: m for m in ours}
+        assert sorted(by) == ["bad_json", "bad_message", "not_allowed", "unknown_appeal"], ours
+        reasons = [theirs[0]["json"]["reason"]] + [by[e]["json"]["reason"] for e in (
+            "bad_message", "unknown_appeal")]
+        assert reasons[0].startswith("not_assigned: ") and "minzdrav" in reasons[0], reasons
+        # minzdrav's name on maykop's topic: refused for the topic, before the appeal
+        spoof = by["not_allowed"]["json"]
+        assert "cannot send statuses on" in spoof["reason"] and "minzdrav" in spoof["reason"]
         assert "done" in reasons[1], reasons
+        assert reasons[2].startswith("not_found: "), reasons
         send(dict(base, status="accepted", at=None))
-        missing = [m["json"] for m in a.consume("dlq", 5)][4]
-        assert '"at" is missing' in missing["reason"], missing
-        assert reasons[3].startswith("not_found: "), reasons
-        assert dlq[2]["json"]["payload"] == "{not json", dlq[2]
-        assert dlq[0]["json"]["origin"]["offset"] == 2, dlq[0]
-        assert dlq[0]["headers"]["dlq-reason"] == reasons[0], dlq[0]
+        missing = [m["json"] for m in a.consume("dlq.maykop", 5)
+                   if '"at" is missing' in m["json"]["reason"]]
+        assert len(missing) == 1, missing
+        assert by["bad_json"]["json"]["payload"] == "{not json", by["bad_json"]
+        assert spoof["origin"]["offset"] == 2, spoof
+        assert by["not_allowed"]["headers"]["dlq-reason"] == spoof["reason"], by["not_allowed"]
+        assert theirs[0]["headers"]["dlq-reason"] == reasons[0], theirs[0]
+        log = a.daemon.log()
+        assert "not_assigned" in log and "sent to %s" % a.topic("dlq.minzdrav") in log
         # not ours: re-routed to the suggested body with the reason, time kept
         before = a.appeal(aid)
         send(dict(base, status="rejected", reroute_to="minstroy",
@@ -290,6 +329,10 @@ def test_agency_statuses_reroute_and_dead_letters():
         assert "not ours: дорога республиканского значения" in moved[0]["reason"], moved
         assert "kept (policy fast)" in moved[0]["reason"], moved[0]
         assert moved[0]["actor"] == {"type": "agency", "id": "org:maykop"}, moved[0]
+        # no gap on either topic: the old owner's sequence ends with the
+        # re-route, the new owner's starts with it
+        assert missed([m["json"] for m in a.consume("org.maykop", 4)], "maykop") == []
+        assert missed(moved, "minstroy") == []
         last = [x for x in audit(a, aid) if x["action"] == "rerouted"][0]
         assert (last["actor"], last["prev_org"], last["org"]) == (
             "agency:maykop", "maykop", "minstroy"), last
@@ -301,12 +344,14 @@ def test_agency_statuses_reroute_and_dead_letters():
         with a.redis() as r:
             assert r.cmd("ZSCORE", a.rkey("idx:open"), aid) is None
             assert r.cmd("PTTL", a.rkey("a:{%s}" % aid)) > 0, "a closed appeal expires"
-        assert len(a.consume("dlq", 6)) == 6
+        counts = [1, 6, 0]   # minzdrav, maykop (and the old owner's late report), shared
+        names = ("dlq.minzdrav", "dlq.maykop", "dlq")
+        assert [len(a.consume(t, n)) for t, n in zip(names, counts)] == counts
         # offsets were stored: a restart does not handle (or dead-letter) anything again
         a.daemon.stop()
         a.start()
         time.sleep(6)
-        assert len(a.consume("dlq", 6)) == 6
+        assert [len(a.consume(t, n)) for t, n in zip(names, counts)] == counts
         assert [x["action"] for x in audit(a, aid)].count("resolved") == 1
 
 

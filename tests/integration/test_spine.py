@@ -61,9 +61,11 @@ def test_page_reply_answers_and_redelivery_is_dropped():
         # the ministry's page answers in the thread
         a.post("/webhook/vk", vk_comment(100002, 602, "[id7001|Анна], откроют в марте",
                                          from_id=-100002, reply_to=601))
-        msgs = a.consume("org.minzdrav", 2)
-        assert [m["json"]["event"] for m in msgs] == ["created", "answered"], msgs
-        assert [m["json"]["seq"] for m in msgs] == [1, 2]
+        # the first-response clock's "met" follows on the owner's topic: one
+        # gap-free sequence of the appeal's events (issue 15)
+        msgs = a.consume("org.minzdrav", 3)
+        assert [m["json"]["event"] for m in msgs] == ["created", "answered", "met"], msgs
+        assert [m["json"]["seq"] for m in msgs] == [1, 2, 3]
         a.wait_idle()
         rec = a.appeal(aid)
         assert rec["state"] == "answered", rec

@@ -263,7 +263,13 @@ class Services:
     dir (Path or None), shared (bool).
     """
 
-    def __init__(self, private=False, redis=True, kafka=True):
+    def __init__(self, private=False, redis=True, kafka=True, kafka_sasl=None):
+        """kafka_sasl="USER:PASSWORD": the private Kafka also listens with
+        SASL_PLAINTEXT (SCRAM-SHA-256/512, that user) on kafka_sasl_brokers."""
+        self.kafka_sasl = kafka_sasl
+        self.kafka_sasl_brokers = None
+        if kafka_sasl:
+            private = True
         self.private = private
         self.want = (redis, kafka)
         self.shared = False
@@ -295,9 +301,10 @@ class Services:
         return self
 
     def _sh(self, cmd, timeout=180):
+        env = dict(os.environ, APD_KAFKA_SASL=self.kafka_sasl) if self.kafka_sasl else None
         r = subprocess.run([str(SERVICES_SH), cmd, str(self.dir)], stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=timeout)
+                           timeout=timeout, env=env)
         if r.returncode == 77:
             raise Skip(r.stdout.strip().splitlines()[-1])
         if r.returncode != 0:
@@ -309,6 +316,7 @@ class Services:
         values = read_env_file(self.dir / "env")
         self.redis_url = values.get("APD_REDIS_URL")
         self.kafka_brokers = values.get("APD_KAFKA_BROKERS")
+        self.kafka_sasl_brokers = values.get("APD_KAFKA_SASL_BROKERS")
 
     @property
     def redis_host(self):
@@ -526,7 +534,8 @@ class Daemon:
 
     config: a path; or config_text: written to tmpdir()/<name>.conf.
     overrides: dict or list of 'key=value', each passed as --set key=value.
-    env: extra environment; NOTIFY_SOCKET comes from self.notify, and
+    env: extra environment (JOURNAL_STREAM="stderr": the log file's DEV:INODE,
+    as when stderr is the journal); NOTIFY_SOCKET comes from self.notify, and
     watchdog_usec sets WATCHDOG_USEC. stdout and stderr go to self.log_path.
     listen: [(fdname, socket), ...] passed as socket activation does (fds 3..,
     LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID); see listen_tcp() and listen_unix().
@@ -598,6 +607,10 @@ class Daemon:
             env["APD_LISTEN_FDS_IN"] = ",".join(str(s.fileno()) for _, s in self.listen)
             env["LISTEN_FDNAMES"] = ":".join(n for n, _ in self.listen)
         env.update({k: str(v) for k, v in self.extra_env.items()})
+        if env.get("JOURNAL_STREAM") == "stderr":
+            # as systemd names the stream it connects to the journal: DEV:INODE
+            st = os.stat(self.log_path)
+            env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
         cmd = self.command()
         with open(self.log_path, "ab") as log:
             shown = cmd[3:] if self.listen else cmd

@@ -67,7 +67,8 @@ def test_dpkg_buildpackage_builds_the_package():
                  "/usr/lib/%s/appealsd/plugins/source_vk.so" % arch,
                  "/etc/appealsd/appealsd.conf", "/etc/appealsd/conf.d/10-organisations.conf",
                  "/etc/appealsd/conf.d/20-pages.conf", "/lib/systemd/system/appealsd.service",
-                 "/lib/systemd/system/appealsd@.service", "/usr/lib/sysusers.d/appealsd.conf",
+                 "/lib/systemd/system/appealsd@.service", "/lib/systemd/system/appealsd.socket",
+                 "/usr/lib/sysusers.d/appealsd.conf",
                  "/usr/share/man/man8/appealsd.8.gz", "/usr/share/man/man1/appealsctl.1.gz",
                  "/usr/share/man/man5/appealsd.conf.5.gz",
                  "/usr/share/bash-completion/completions/appealsctl"):
@@ -96,6 +97,12 @@ def test_dpkg_buildpackage_builds_the_package():
     fields = run(["dpkg-deb", "-f", deb], check=True).stdout
     assert re.search(r"^Depends:.*librdkafka", fields, re.M), fields
     assert re.search(r"^Depends:.*systemd", fields, re.M), fields
+    # the description names what is in the package: every source plugin
+    for name in ("VK", "OK", "Telegram", "MAX", "generic JSON", "appealsd.socket"):
+        assert name in fields.split("Description:", 1)[1], (name, fields)
+    for plugin in ("vk", "ok", "telegram", "max", "generic"):
+        assert any(f.endswith("/plugins/source_%s.so" % plugin) for f in files), plugin
+    upgrade_restarts_running_instances(ctl / "postinst")
 
     # the packaged unit points at the packaged paths
     root = work / "root"
@@ -106,6 +113,40 @@ def test_dpkg_buildpackage_builds_the_package():
     p = run([root / "usr/sbin/appealsd", "--version"], timeout=30)
     assert p.returncode == 0 and p.stdout.startswith("appealsd "), p
     packaged_config_refuses_to_start(root)
+
+
+def upgrade_restarts_running_instances(postinst):
+    """The postinst on an upgrade (configure OLD-VERSION) try-restarts every
+    running appealsd@NAME instance; on a first install it restarts nothing.
+    PID 1 here is not systemd: systemctl and deb-systemd-invoke are small
+    scripts on PATH that answer as systemd would and record what was asked,
+    and the script's "is systemd running" directory points at a test one."""
+    work = h.tmpdir() / "postinst"
+    (work / "bin").mkdir(parents=True)
+    (work / "run-systemd").mkdir()
+    calls = work / "calls"
+    (work / "bin" / "systemctl").write_text(
+        "#!/bin/sh\necho \"systemctl $*\" >> %s\n"
+        "case \"$*\" in *list-units*) printf '%%s\\n' 'appealsd@adygea.service loaded active "
+        "running x' 'appealsd@maykop.service loaded active running y';; esac\n" % calls)
+    (work / "bin" / "deb-systemd-invoke").write_text(
+        "#!/bin/sh\necho \"deb-systemd-invoke $*\" >> %s\n" % calls)
+    for tool in ("dpkg-statoverride", "deb-systemd-helper", "systemd-sysusers", "systemd-tmpfiles"):
+        (work / "bin" / tool).write_text("#!/bin/sh\nexit 0\n")
+    for f in (work / "bin").iterdir():
+        f.chmod(0o755)
+    script = work / "postinst.sh"
+    script.write_text(postinst.read_text().replace("/run/systemd/system",
+                                                   str(work / "run-systemd")))
+    env = dict(os.environ, PATH="%s:%s" % (work / "bin", os.environ["PATH"]))
+    run(["sh", script, "configure", ""], env=env, check=True)
+    first = calls.read_text() if calls.exists() else ""
+    assert "appealsd@" not in first, first
+    calls.write_text("")
+    run(["sh", script, "configure", "0.1.0"], env=env, check=True)
+    asked = calls.read_text()
+    for inst in ("adygea", "maykop"):
+        assert "deb-systemd-invoke try-restart appealsd@%s.service" % inst in asked, asked
 
 
 SECRET_LINE = re.compile(r"^\s*(secret|secret_token|hmac_key|token|ack_token|http_secret|"

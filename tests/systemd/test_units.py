@@ -68,8 +68,10 @@ def unit_settings(path):
 
 
 def test_verify_prints_nothing():
+    staged("appealsd.service")   # the socket's service, beside it
     for name, as_name in (("appealsd.service", None), ("appealsd@.service", None),
-                          ("appealsd@.service", "appealsd@adygea.service")):
+                          ("appealsd@.service", "appealsd@adygea.service"),
+                          ("appealsd.socket", None)):
         rc, out = verify(staged(name, as_name))
         assert rc == 0 and out == "", "systemd-analyze verify %s: exit %d\n%s" % (
             as_name or name, rc, out)
@@ -118,7 +120,21 @@ def test_the_settings_the_daemon_relies_on():
         assert " -c %s/appealsd/" % os.environ["APD_SYSCONFDIR"] in one["ExecStart"], one["ExecStart"]
     main = {k: v[-1] for k, v in unit_settings(units_dir() / "appealsd.service").items()}
     assert main["RuntimeDirectory"] == "appealsd" and main["StateDirectory"] == "appealsd"
-    assert "ConditionPathExists" in main
+    # the package ships appealsd.conf: a condition on it was always true
+    assert not [k for k in main if k.startswith(("Condition", "Assert"))], main
+    inst = {k: v[-1] for k, v in unit_settings(units_dir() / "appealsd@.service").items()}
+    assert inst["AssertPathExists"] == "%s/appealsd/%%i.conf" % os.environ["APD_SYSCONFDIR"]
+    assert "ConditionPathExists" not in inst, inst
+
+
+def test_the_socket_unit_matches_what_the_daemon_looks_for():
+    sock = {k: v[-1] for k, v in unit_settings(units_dir() / "appealsd.socket").items()}
+    assert sock["FileDescriptorName"] == "http", sock   # notify_listen_fd("http")
+    assert sock["Service"] == "appealsd.service" and sock["Accept"] == "no", sock
+    example = (h.REPO / "config" / "appealsd.conf").read_text()
+    listen = re.search(r"^\[http\][^[]*?^listen = (\S+)", example, re.M | re.S).group(1)
+    assert sock["ListenStream"] == listen, (sock["ListenStream"], listen)
+    assert sock["WantedBy"] == "sockets.target", sock
 
 
 def test_instances_and_appealsctl_agree_on_the_socket():

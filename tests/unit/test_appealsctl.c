@@ -135,6 +135,8 @@ TEST(commands_that_change_state)
     check_request("rebuild", "{\"cmd\":\"rebuild\",\"args\":{}}");
     check_request("reload --wait", "{\"cmd\":\"reload\",\"args\":{}}");
     check_request("reload", "{\"cmd\":\"reload\",\"args\":{}}");
+    check_request("log-level debug", "{\"cmd\":\"log-level\",\"args\":{\"level\":\"debug\"}}");
+    check_usage_error("log-level", "missing the LEVEL (usage: appealsctl log-level LEVEL)");
     /* after "--" a word is an argument even when it starts with a dash */
     check_request("show -- -1", "{\"cmd\":\"show\",\"args\":{\"id\":\"-1\"}}");
 }
@@ -180,7 +182,7 @@ TEST(every_command_has_help_and_admin_marks_match_the_protocol)
 {
     static const char *const admin[] = {"answer", "close", "reopen", "pause", "resume", "extend",
                                         "convert", "register", "reroute", "rebuild", "reload",
-                                        "incident merge", "incident split", NULL};
+                                        "incident merge", "incident split", "log-level", NULL};
     size_t n = 0;
     for (const struct cli_command *c = cli_commands; c->name; c++, n++) {
         bool want = false;
@@ -190,7 +192,7 @@ TEST(every_command_has_help_and_admin_marks_match_the_protocol)
         CHECK(c->summary && c->summary[0]);
         CHECK(c->format != NULL);
     }
-    CHECK_INT(n, 21);
+    CHECK_INT(n, 22);
 }
 
 /* ---- output ---- */
@@ -295,7 +297,7 @@ TEST(colour_codes_do_not_shift_columns)
            "\"answered_at\":\"2026-11-29T10:00:00.000+03:00\","
            "\"first_response_due\":\"2026-11-29T17:15:02.123+03:00\"}],\"truncated\":true}");
     out_init(COLOR_NEVER);
-    CHECK_OUT("\033[31;1m2026-11-30 09:15 OVERDUE");
+    CHECK_OUT("\033[31;1m2026-11-30 09:15 +03 OVERDUE");
     /* strip escapes, then the STATE column lines up */
     char *w = out;
     for (char *r = out; *r; r++) {
@@ -360,9 +362,10 @@ TEST(show_record_deadlines_and_audit)
     CHECK_OUT("custom_note           x");
     CHECK_OUT("events                3");
     CHECK_OUT("Яма на дороге\nуже неделю");
-    CHECK_OUT("first_response  2026-11-29 10:44  overdue by 30m00s");
-    CHECK_OUT("final           2026-12-29 10:14  in 29d23h");
-    CHECK_OUT("operator:anna  paused   ждём адрес");
+    CHECK_OUT("first_response  2026-11-29 10:44 +03  overdue by 30m00s");
+    CHECK_OUT("final           2026-12-29 10:14 +03  in 29d23h");
+    /* the audit trail's times carry the daemon's zone, as the log's do */
+    CHECK_OUT("2026-11-29 11:00 +03  operator:anna  paused   ждём адрес");
     CHECK_OUT("org maykop; page vk:100001 belongs to maykop");
     CHECK_OUT("not json");
     CHECK(strstr(out, "received_ms") == NULL);
@@ -413,6 +416,9 @@ TEST(changes_rebuild_reload_help)
     CHECK_OUT("re-armed 12 open appeals with 20 deadlines");
     format(fmt_reload, "reload", "{\"config_generation\":3}");
     CHECK_OUT("configuration generation 3 is active");
+    format(fmt_log_level, "log-level", "{\"level\":\"debug\",\"was\":\"info\","
+           "\"file_level\":\"info\"}");
+    CHECK_OUT("log level debug (was info; the configuration file says info)\n");
     format(fmt_help, "help",
            "{\"admin\":false,\"commands\":[{\"name\":\"status\",\"admin\":false,\"help\":\"s\"},"
            "{\"name\":\"close\",\"admin\":true,\"help\":\"c\"}]}");

@@ -36,19 +36,21 @@ TEST(handshake_and_authentication)
     CHECK_STR(h.reply.body, "6f1c2a9b");
     sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":100001,\"secret\":\"wrong\"}");
     CHECK_REJECT(&h, 403);   /* the secret is checked before the handshake, too */
+    CHECK_STR(h.reply.reason, "wrong secret for community 100001");   /* whose secret */
     sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":100001}");
     CHECK_REJECT(&h, 403);
     sh_post(&h, "{\"type\":\"wall_reply_new\",\"group_id\":100002,\"object\":{}}");
     CHECK_REJECT(&h, 403);   /* a page without a secret, require_secret = yes */
-    /* an unknown community gets the wrong secret's answer: no probing for ids */
-    char wrong[256];
-    sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":100001,\"secret\":\"nope\"}");
-    snprintf(wrong, sizeof(wrong), "%s", h.reply.reason ? h.reply.reason : "");
+    CHECK_STR(h.reply.reason, "no secret configured for community 100002");
+    /* the log learns which community; the client one answer for an unknown
+     * community, one without a secret and a wrong secret: no probing for ids */
+    CHECK_STR(h.reply.body, "not authenticated");
     sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":999,\"secret\":\"s3cret-vk-0123456789\"}");
     CHECK_REJECT(&h, 403);
-    CHECK_STR(h.reply.reason, wrong);
-    sh_post(&h, "{\"type\":\"wall_reply_new\",\"group_id\":100002,\"object\":{}}");
-    CHECK_STR(h.reply.reason, wrong);
+    CHECK_STR(h.reply.reason, "unknown community 999 (no [page \"vk:999\"])");
+    CHECK_STR(h.reply.body, "not authenticated");
+    sh_post(&h, "{\"type\":\"confirmation\",\"group_id\":100001,\"secret\":\"nope\"}");
+    CHECK_STR(h.reply.body, "not authenticated");
     sh_post(&h, "{\"type\":\"wall_reply_new\"");
     CHECK_REJECT(&h, 400);
     /* the parser's detail survives the call (the host logs it afterwards) */

@@ -122,6 +122,7 @@ static bool variadic(const char *arg)
     size_t n = strlen(arg);
     return n > 3 && strcmp(arg + n - 3, "...") == 0;
 }
+static const char *const level_arg[] = {"level", NULL};
 
 /* ---- commands ---- */
 
@@ -158,6 +159,9 @@ const struct cli_command cli_commands[] = {
      "re-arm open appeals from Kafka after Redis came back empty"},
     {"reload", "reload", no_args, reload_opts, false, true, fmt_reload,
      "reload the configuration; fails, keeping the old one, when it is refused"},
+    {"log-level", "log-level", level_arg, no_opts, false, true, fmt_log_level,
+     "set the log level (error, warn, notice, info, debug) until a restart; a reload keeps "
+     "it unless [daemon] log_level was edited"},
     {"help", "help", no_args, no_opts, false, false, fmt_help,
      "the daemon's commands, and whether this connection may change state"},
     {"report", "report", no_args, report_opts, false, false, fmt_report,
@@ -577,7 +581,8 @@ int cli_parse(int argc, char *const *argv, struct cli_request *req, char *err, s
         snprintf(err, errlen, "missing %s (usage: appealsctl %s)",
                  strncmp(cmd->name, "incident", 8) == 0 ? (strcmp(a, "id") == 0 ? "the incident ID"
                  : strcmp(a, "from") == 0 ? "the incident FROM" : "the APPEALS")
-                 : strcmp(a, "id") == 0 ? "the appeal ID" : "the organisation ORG", b.p);
+                 : strcmp(a, "id") == 0 ? "the appeal ID"
+                 : strcmp(a, "level") == 0 ? "the LEVEL" : "the organisation ORG", b.p);
         sbuf_free(&b);
         return -1;
     }

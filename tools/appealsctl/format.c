@@ -32,14 +32,17 @@ static const char *num(const struct json *o, const char *k)
     return t ? t : "-";
 }
 
-/* "2026-11-29T18:14:14.276+03:00" -> "2026-11-29 18:14" (the daemon's zone). */
+/* "2026-11-29T18:14:14.276+03:00" -> "2026-11-29 18:14 +03": the daemon's
+ * zone, labelled, so that a table beside the log (whose lines carry their own
+ * offset) cannot be read in the wrong zone. */
 static const char *short_time(const char *iso, char *out, size_t n)
 {
     if (iso == NULL)
         return "-";
     if (strlen(iso) < 16 || iso[10] != 'T')
         return iso;
-    snprintf(out, n, "%.10s %.5s", iso, iso + 11);
+    const char *zone = strlen(iso) > 19 ? strpbrk(iso + 19, "+-Z") : NULL;
+    snprintf(out, n, "%.10s %.5s%s%.3s", iso, iso + 11, zone ? " " : "", zone ? zone : "");
     return out;
 }
 
@@ -148,6 +151,11 @@ void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
     out_kv(f, "version", buf);
     if (str(r, "last_reload_error"))
         out_kv(f, "last reload error", str(r, "last_reload_error"));
+    if (str(r, "log_level")) {
+        snprintf(buf, sizeof(buf), "%s%s", str(r, "log_level"),
+                 json_truthy(json_get(r, "log_level_runtime")) ? " (set at runtime)" : "");
+        out_kv(f, "log level", buf);
+    }
     const struct json *k = json_get(r, "kafka");
     snprintf(buf, sizeof(buf), "%s brokers up, %s queued (%s)", num(k, "brokers_up"),
              num(k, "queued"), str(k, "brokers") ?: "?");
@@ -510,6 +518,12 @@ void fmt_reload(FILE *f, const struct cli_command *cmd, const struct json *r)
             num(r, "config_generation"));
 }
 
+void fmt_log_level(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    fprintf(f, "log level %s (was %s; the configuration file says %s)\n",
+            str(r, "level") ?: "?", str(r, "was") ?: "?", str(r, "file_level") ?: "?");
+}
+
 void fmt_help(FILE *f, const struct cli_command *cmd, const struct json *r)
 {
     const struct json *cmds = json_get(r, "commands");
@@ -586,7 +600,8 @@ static void print_event(FILE *f, const struct json *e)
     if (d) {
         char s[32];
         const char *t = short_time(d, s, sizeof(s));
-        snprintf(due, sizeof(due), "due %s", strlen(t) == 16 ? t + 5 : t);
+        /* the line's time already carries the zone */
+        snprintf(due, sizeof(due), "due %.11s", strlen(t) >= 16 ? t + 5 : t);
     }
     padded(f, due, 15, NULL);
     const char *body = str(e, "text") ?: str(e, "reason");
