@@ -102,7 +102,8 @@ def test_an_agency_speaks_only_on_its_own_status_topic():
         send("status." + other, org, "resolved")
         # another organisation as itself, on its own topic: not its appeal
         send("status." + other, other, "resolved")
-        dlq = [m["json"] for m in a.consume("dlq", 2)]
+        # both refused to the sender's own dead-letter topic: the topic's owner
+        dlq = [m["json"] for m in a.consume("dlq." + other, 2)]
         assert [d["error"] for d in dlq] == ["not_allowed", "not_allowed"], dlq
         assert "cannot send statuses on %s" % a.topic("status." + other) in dlq[0]["reason"], dlq
         assert dlq[1]["reason"].startswith("not_assigned: "), dlq
@@ -111,7 +112,8 @@ def test_an_agency_speaks_only_on_its_own_status_topic():
         h.wait_until(lambda: a.appeal(aid)["state"] == "accepted", what="the owner's status")
         time.sleep(2)   # the shared topic's "resolved" would have been read by now
         assert a.appeal(aid)["state"] == "accepted"
-        assert len(a.consume("dlq", 2, timeout=5)) == 2
+        assert len(a.consume("dlq." + other, 2, timeout=5)) == 2
+        assert a.consume("dlq." + org, 0) == [] and a.consume("dlq", 0) == []
 
 
 if __name__ == "__main__":
