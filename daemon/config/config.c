@@ -95,8 +95,9 @@ static const struct conf_key kafka_keys[] = {
      "per-organisation topic name prefix (an [org] may set its own topic)"},
     {"partitions", CT_INT, KAFKA(partitions), "3", 1, 10000, NULL, 0,
      "partitions of topics made by --create-topics"},
-    {"replication", CT_INT, KAFKA(replication), "1", 1, 32, NULL, 0,
-     "replication factor of topics made by --create-topics"},
+    {"replication", CT_INT, KAFKA(replication), "0", 0, 32, NULL, 0,
+     "replication factor of topics made by --create-topics; 0: 3 (with min.insync.replicas "
+     "2) when the cluster has three brokers or more, else 1"},
     {"queue_max_messages", CT_INT, KAFKA(queue_max_messages), "100000", 100, 10000000, NULL,
      CF_RESTART, "producer queue bound; beyond it records wait in the spool"},
     {"property", CT_LIST, KAFKA(properties), NULL, 0, 0, NULL, CF_RESTART,

@@ -85,6 +85,7 @@ struct redis {
     int64_t replica_timeout_ms;
     struct repl_waiter *wq_head, *wq_tail;
     bool wait_inflight;
+    int64_t wait_hold_ms;          /* after a short WAIT: none before (monotonic) */
     struct mfam *m_repl;
 };
 
@@ -619,17 +620,21 @@ static void on_wait(struct redis *r, redisReply *rep, void *arg)
     enum redis_repl res = REDIS_REPL_LOST;
     if (rep && rep->type == REDIS_REPLY_INTEGER)
         res = rep->integer >= r->min_replicas ? REDIS_REPL_OK : REDIS_REPL_SHORT;
-    if (res == REDIS_REPL_SHORT)
+    /* A WAIT blocks the connection: after a short one, leave it to the
+     * other commands for as long again before the next (on_watch sends it). */
+    if (res == REDIS_REPL_SHORT) {
+        r->wait_hold_ms = mono_ms() + r->replica_timeout_ms;
         log_limited(LOG_LVL_WARN, 5, 60000, "redis: only %lld of %d replicas confirmed the "
                     "writes within %lld ms; spool records stay until they do",
                     rep->integer, r->min_replicas, (long long)r->replica_timeout_ms);
+    }
     repl_call(r, batch, res);
     send_wait(r);
 }
 
 static void send_wait(struct redis *r)
 {
-    if (r->wait_inflight || r->wq_head == NULL || r->closing)
+    if (r->wait_inflight || r->wq_head == NULL || r->closing || mono_ms() < r->wait_hold_ms)
         return;
     struct repl_waiter *batch = r->wq_head;
     r->wq_head = r->wq_tail = NULL;
@@ -692,6 +697,8 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
         sentinel_next(r, "no answer in time");
         return;
     }
+    if (r->wq_head && !r->wait_inflight)
+        send_wait(r);
     if (r->ac && r->connecting && now - r->connect_started_ms > r->connect_timeout_ms) {
         log_warn("redis: connect to %s:%d timed out after %lld ms; retrying",
                  r->host ? r->host : r->unix_path, r->port, (long long)r->connect_timeout_ms);

@@ -286,8 +286,8 @@ class KafkaCluster:
         for line in r.stdout.splitlines():
             f = line.split()
             if f[:1] == ["partition"]:
-                reps = f[f.index("replicas:") + 1].split(",")
-                isrs = f[f.index("isrs:") + 1].split(",")
+                reps = [x for x in f[f.index("replicas:") + 1].split(",") if x]
+                isrs = [x for x in f[f.index("isrs:") + 1].split(",") if x]
                 out[int(f[1].rstrip(","))] = (len(reps), len(isrs))
         return out
 
