@@ -60,6 +60,7 @@ def test_sentinel_failover_under_load():
         assert not st["came_back_empty"], st
         out = a.appealsctl("status").stdout
         assert "redis master" in out and st["master"] in out, out
+        h._diag("\n".join(l for l in out.splitlines() if l.lstrip().startswith("redis")))
         h._diag("%d failovers followed in %s s; %d requests answered 200; %d open appeals "
                 "with their timers; %d records redone, %d replica waits short"
                 % (FAILOVERS, ", ".join("%.1f" % s for s in outages), len(recs), n_open,
