@@ -19,6 +19,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define SENTINEL_BACKOFF_MAX_MS 1000
 
 struct pending {
     struct redis *r;
@@ -409,7 +410,10 @@ static void schedule_reconnect(struct redis *r)
 {
     struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
     evtimer_add(r->reconnect_ev, &tv);
-    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
+    /* With sentinels each attempt first asks them (cheap): a short cap finds
+     * the promoted master within a second of the failover. */
+    int cap = r->nsent ? SENTINEL_BACKOFF_MAX_MS : BACKOFF_MAX_MS;
+    r->backoff_ms = r->backoff_ms * 2 > cap ? cap : r->backoff_ms * 2;
 }
 
 static char *resolve(const char *host)

@@ -49,9 +49,12 @@ def test_sentinel_failover_under_load():
         recs = load.records()
         assert summary["status"]["2xx"] == summary["answered"], summary
         st = master_of(a)
-        assert st["failovers"] == FAILOVERS, st
+        # at least ours: on a loaded machine the sentinels may fail over once
+        # more on their own, and the daemon must follow that one too
+        assert st["failovers"] >= FAILOVERS, st
+        assert st["master"] == "127.0.0.1:%d" % rha.master_port(), st
         assert a.metric("appealsd_redis_master{addr=\"%s\"}" % st["master"]) == 1
-        assert a.metric("appealsd_redis_master_changes_total") == FAILOVERS
+        assert a.metric("appealsd_redis_master_changes_total") == st["failovers"]
         fault.wait_drained(a, timeout=180)
         a.overrides["redis.url"] = "redis://127.0.0.1:%d/0" % rha.master_port()
         fault.verdict(a, recs)
@@ -61,9 +64,9 @@ def test_sentinel_failover_under_load():
         out = a.appealsctl("status").stdout
         assert "redis master" in out and st["master"] in out, out
         h._diag("\n".join(l for l in out.splitlines() if l.lstrip().startswith("redis")))
-        h._diag("%d failovers followed in %s s; %d requests answered 200; %d open appeals "
-                "with their timers; %d records redone, %d replica waits short"
-                % (FAILOVERS, ", ".join("%.1f" % s for s in outages), len(recs), n_open,
+        h._diag("%d failovers made, %d followed (in %s s); %d requests answered 200; %d open "
+                "appeals with their timers; %d records redone, %d replica waits short"
+                % (FAILOVERS, st["failovers"], ", ".join("%.1f" % s for s in outages), len(recs), n_open,
                    a.ctl("status")["result"]["pipeline"]["redone"],
                    st["replica_waits_short"]))
         a.daemon.close()
