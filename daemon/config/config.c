@@ -96,8 +96,9 @@ static const struct conf_key kafka_keys[] = {
      "per-organisation topic name prefix (an [org] may set its own topic)"},
     {"partitions", CT_INT, KAFKA(partitions), "3", 1, 10000, NULL, 0,
      "partitions of topics made by --create-topics"},
-    {"replication", CT_INT, KAFKA(replication), "1", 1, 32, NULL, 0,
-     "replication factor of topics made by --create-topics"},
+    {"replication", CT_INT, KAFKA(replication), "0", 0, 32, NULL, 0,
+     "replication factor of topics made by --create-topics; 0: 3 (with min.insync.replicas "
+     "2) when the cluster has three brokers or more, else 1"},
     {"queue_max_messages", CT_INT, KAFKA(queue_max_messages), "100000", 100, 10000000, NULL,
      CF_RESTART, "producer queue bound; beyond it records wait in the spool"},
     {"property", CT_LIST, KAFKA(properties), NULL, 0, 0, NULL, CF_RESTART,
@@ -127,7 +128,7 @@ const char *const kafka_sasl_mechanisms[] = {"none", "PLAIN", "SCRAM-SHA-256", "
 
 static const struct conf_key redis_keys[] = {
     {"url", CT_STR, REDIS(url), "redis://127.0.0.1:6379/0", 0, 0, NULL, CF_RESTART,
-     "redis://[:PASSWORD@]HOST:PORT/DB or unix:/PATH[?db=N]"},
+     "redis://[[USER]:PASSWORD@]HOST:PORT/DB or unix:/PATH[?db=N] (no TLS: see docs/deploy.md)"},
     {"prefix", CT_STR, REDIS(prefix), "apd:", 0, 0, NULL, CF_RESTART,
      "prefix of every key the daemon writes"},
     {"connect_timeout", CT_DURATION, REDIS(connect_timeout_ms), "2s", 50, 60000, NULL, 0,
@@ -136,6 +137,22 @@ static const struct conf_key redis_keys[] = {
      "a reply slower than this drops the connection and retries"},
     {"dedup_ttl", CT_DURATION, REDIS(dedup_ttl_ms), "48h", 3600000, 30LL * 86400000, NULL, 0,
      "how long platform delivery ids are remembered to drop redeliveries"},
+    {"user", CT_STR, REDIS(user), NULL, 0, 0, NULL, CF_RESTART,
+     "ACL user (Redis 6+) for AUTH USER PASSWORD; also USER:PASSWORD@ in the url"},
+    {"sentinels", CT_STR, REDIS(sentinels), NULL, 0, 0, NULL, CF_RESTART,
+     "HOST:PORT, ... of Redis Sentinels: the master is asked of them, the url's host unused"},
+    {"master_name", CT_STR, REDIS(master_name), "mymaster", 0, 0, NULL, CF_RESTART,
+     "the name the sentinels monitor the master under"},
+    {"sentinel_password", CT_SECRET, REDIS(sentinel_password), NULL, 0, 0, NULL, CF_RESTART,
+     "password of the sentinels (their requirepass), if they have one"},
+    {"sentinel_user", CT_STR, REDIS(sentinel_user), NULL, 0, 0, NULL, CF_RESTART,
+     "ACL user of the sentinels, if they have one"},
+    {"min_replicas", CT_INT, REDIS(min_replicas), "-1", -1, 16, NULL, 0,
+     "replicas that must have an appeal's writes (WAIT) before its spool record is released; "
+     "-1: 1 when sentinels are set, else 0"},
+    {"replica_timeout", CT_DURATION, REDIS(replica_timeout_ms), "1s", 10, 60000, NULL, 0,
+     "how long one WAIT for min_replicas may block; short of them, the record is kept and "
+     "the wait retried"},
     {0},
 };
 
@@ -192,6 +209,14 @@ static int parse_redis_url(struct cfg_redis *r, struct diag *d, struct ini_entry
         }
         return 0;
     }
+    if (strncmp(u, "rediss://", 9) == 0) {
+        /* Debian 12's hiredis (0.14) has no TLS (hiredis_ssl came with 1.0):
+         * refuse rather than send the password in the clear. */
+        diag_add(d, file, line, "[redis] url: '%s': TLS (rediss://) is not available with "
+                 "this build's hiredis 0.14; reach a TLS Redis through a local tunnel "
+                 "(docs/deploy.md)", us);
+        return -1;
+    }
     if (strncmp(u, "redis://", 8) != 0) {
         diag_add(d, file, line, "[redis] url: '%s' must start with redis:// or unix:", us);
         return -1;
@@ -202,6 +227,8 @@ static int parse_redis_url(struct cfg_redis *r, struct diag *d, struct ini_entry
         const char *colon = memchr(p, ':', (size_t)(at - p));
         const char *pw = colon ? colon + 1 : p;
         r->password = strndup(pw, (size_t)(at - pw));
+        if (colon && colon > p && r->user == NULL)
+            r->user = strndup(p, (size_t)(colon - p));
         p = at + 1;
     }
     const char *slash = strchr(p, '/');
@@ -270,6 +297,33 @@ static void validate_kafka_security(const struct cfg_kafka *k, struct diag *d)
                   "password in clear; use sasl_ssl, or SCRAM");
 }
 
+/* Sentinel list and the replica wait against the command deadline. */
+static void validate_redis_ha(struct cfg_redis *r, struct diag *d)
+{
+    if (r->min_replicas < 0)
+        r->min_replicas = r->sentinels ? 1 : 0;
+    if (r->min_replicas > 0 && r->replica_timeout_ms >= r->command_timeout_ms)
+        diag_add(d, NULL, 0, "[redis] replica_timeout (%lld ms) must be shorter than "
+                 "command_timeout (%lld ms): a WAIT that long drops the connection",
+                 (long long)r->replica_timeout_ms, (long long)r->command_timeout_ms);
+    if (r->sentinels == NULL)
+        return;
+    if (r->unix_path)
+        diag_add(d, NULL, 0, "[redis] sentinels: a unix: url cannot be failed over; use "
+                 "redis://");
+    char *list = strdup(r->sentinels), *save = NULL;
+    int n = 0;
+    for (char *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save), n++) {
+        const char *colon = strrchr(t, ':');
+        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+        if (colon == NULL || colon == t || port <= 0 || port > 65535)
+            diag_add(d, NULL, 0, "[redis] sentinels: '%s' is not HOST:PORT", t);
+    }
+    free(list);
+    if (n == 0)
+        diag_add(d, NULL, 0, "[redis] sentinels: empty list");
+}
+
 static void validate_core(struct apd_config *c, struct ini *ini, struct diag *d)
 {
     struct ini_section *rs = ini_find(ini, "redis", NULL);
@@ -279,6 +333,7 @@ static void validate_core(struct apd_config *c, struct ini *ini, struct diag *d)
             if (strcmp(rs->e[i].key, "url") == 0)
                 ue = &rs->e[i];
     parse_redis_url(&c->redis, d, ue);
+    validate_redis_ha(&c->redis, d);
     if (!tz_exists(c->daemon.timezone))
         diag_add(d, NULL, 0, "[daemon] timezone: unknown zone '%s'", c->daemon.timezone);
     if (c->kafka.client_id == NULL) {

@@ -89,6 +89,15 @@ struct cfg_redis {
     char *unix_path;
     int db;
     char *password;
+    /* ACL user (Redis 6+): from the url's USER:PASSWORD@ or `user` */
+    char *user;
+    /* Sentinel: the master is asked of these instead of url's host */
+    char *sentinels;          /* "HOST:PORT, ..." as written */
+    char *master_name;
+    char *sentinel_password;
+    char *sentinel_user;
+    int64_t min_replicas;     /* -1 in the file: 1 with sentinels, else 0 */
+    int64_t replica_timeout_ms;
 };
 
 struct cfg_control {

@@ -86,6 +86,18 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_kint(w, "errors", (int64_t)rs.errors);
     jw_kint(w, "timeouts", (int64_t)rs.timeouts);
     jw_kbool(w, "came_back_empty", rs.empty_detected);
+    jw_kint(w, "min_replicas", app->cfg->redis.min_replicas);
+    jw_kint(w, "replica_waits_short", (int64_t)rs.repl_short);
+    jw_kint(w, "replica_waits_lost", (int64_t)rs.repl_lost);
+    if (rs.sentinel) {
+        jw_kstr(w, "master_name", app->cfg->redis.master_name);
+        jw_kstr(w, "master", rs.master);
+        char since[64] = "";
+        if (rs.master_since_ms)
+            format_iso8601(rs.master_since_ms, app->cfg->daemon.timezone, since, sizeof(since));
+        jw_kstr(w, "master_since", since);
+        jw_kint(w, "failovers", (int64_t)rs.master_changes);
+    }
     jw_obj_end(w);
 
     struct spool_stats ss;
@@ -116,6 +128,7 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_kint(w, "answers", (int64_t)ps.answers);
     jw_kint(w, "retries", (int64_t)ps.retries);
     jw_kint(w, "waiting_for_redis", (int64_t)ps.waiting_redis);
+    jw_kint(w, "redone", (int64_t)ps.redone);
     jw_kint(w, "dropped", (int64_t)ps.dropped);
     jw_obj_end(w);
 

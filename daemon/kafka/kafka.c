@@ -325,6 +325,26 @@ void kafka_free(struct kafka *k, int flush_ms)
     free(k);
 }
 
+/* kafka.replication, or with 0 what the cluster can carry: 3 on three
+ * brokers or more, else 1 (a single development broker). */
+static int topic_replication(rd_kafka_t *rk, const struct apd_config *c, int timeout_ms)
+{
+    if (c->kafka.replication > 0)
+        return (int)c->kafka.replication;
+    const struct rd_kafka_metadata *md = NULL;
+    int brokers = 0;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        brokers = md->broker_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;      /* not 1: a cluster counted wrong would get unreplicated topics */
+    printf("the cluster at %s has %d brokers: replication %d\n", c->kafka.brokers, brokers,
+           brokers >= 3 ? 3 : 1);
+    return brokers >= 3 ? 3 : 1;
+}
+
 int kafka_create_topics(const struct apd_config *c, const char *const *topics, size_t n,
                         int timeout_ms, char *err, size_t errlen)
 {
@@ -341,10 +361,21 @@ int kafka_create_topics(const struct apd_config *c, const char *const *topics, s
     }
     rd_kafka_NewTopic_t **nt = calloc(n, sizeof(*nt));
     int rc = 0;
+    int repl = topic_replication(rk, c, timeout_ms);
+    if (repl < 0) {
+        snprintf(err, errlen, "cannot count the brokers at %s (replication = 0 needs them); "
+                 "set [kafka] replication", c->kafka.brokers);
+        free(nt);
+        rd_kafka_destroy(rk);
+        return -1;
+    }
+    /* With acks=all a write needs min.insync.replicas copies: 2 of 3 keeps
+     * producing through one broker's loss and never acknowledges a single copy. */
+    const char *min_isr = repl >= 3 ? "2" : "1";
     for (size_t i = 0; i < n; i++) {
-        nt[i] = rd_kafka_NewTopic_new(topics[i], (int)c->kafka.partitions,
-                                      (int)c->kafka.replication, err, errlen);
-        if (nt[i] == NULL) {
+        nt[i] = rd_kafka_NewTopic_new(topics[i], (int)c->kafka.partitions, repl, err, errlen);
+        if (nt[i] == NULL ||
+            rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", min_isr) != 0) {
             rc = -1;
             goto out;
         }
@@ -370,8 +401,8 @@ int kafka_create_topics(const struct apd_config *c, const char *const *topics, s
             rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
             const char *name = rd_kafka_topic_result_name(res[i]);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                printf("created topic %s (%" PRId64 " partitions, replication %" PRId64 ")\n",
-                       name, c->kafka.partitions, c->kafka.replication);
+                printf("created topic %s (%" PRId64 " partitions, replication %d, "
+                       "min.insync.replicas %s)\n", name, c->kafka.partitions, repl, min_isr);
             } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
                 printf("topic %s exists\n", name);
             } else {

@@ -149,13 +149,16 @@ static void count_answer(struct lifecycle *lc, const struct lc_plan *p, const st
         metrics_add(lc->m_followups, 1, p->counts.confirmed ? "confirmed" : "reopened", org);
 }
 
-static void announce(struct lc_op *op)
+/* publish: false leaves the events in the Redis outbox, which publishes them
+ * once their lease runs out (timers.c: take_outbox). */
+static void announce(struct lc_op *op, bool publish)
 {
     struct lifecycle *lc = op->lc;
     const struct lc_plan *p = &op->plan;
     const struct appeal_rec *a = &p->after;
     for (size_t i = 0; i < p->nmsgs; i++) {
-        eventbox_publish(lc->ob, p->msgs[i].event_id, p->msgs[i].envelope);
+        if (publish)
+            eventbox_publish(lc->ob, p->msgs[i].event_id, p->msgs[i].envelope);
         struct tail_event te = {
             .type = p->msgs[i].type, .event = p->msgs[i].event, .appeal_id = a->id,
             .org = a->org, .category = a->category, .municipality = a->municipality,
@@ -184,6 +187,21 @@ static void announce(struct lc_op *op)
 static void plan_and_apply(struct lc_op *op);
 static void read_record(struct lc_op *op);
 
+/* Events leave for Kafka only once the change that made them is on
+ * redis.min_replicas replicas: a failover that lost the change would fire
+ * the stage again, and the event would then exist twice. */
+static void on_replicated(void *arg, enum redis_repl res)
+{
+    struct lc_op *op = arg;
+    if (res == REDIS_REPL_LOST) {
+        finish(op, LCR_RETRY, "unavailable", "Redis connection lost before the change "
+               "reached a replica");
+        return;
+    }
+    announce(op, res == REDIS_REPL_OK);
+    finish(op, LCR_OK, NULL, NULL);
+}
+
 static void on_applied(struct redis *r, redisReply *rep, void *arg)
 {
     struct lc_op *op = arg;
@@ -200,8 +218,10 @@ static void on_applied(struct redis *r, redisReply *rep, void *arg)
         return;
     }
     const char *s = rep->element[0]->str;
-    if (strcmp(s, "ok") == 0) {
-        announce(op);
+    if (strcmp(s, "ok") == 0 && op->plan.nmsgs > 0 && redis_min_replicas(op->redis) > 0) {
+        redis_replicated(op->redis, on_replicated, op);
+    } else if (strcmp(s, "ok") == 0) {
+        announce(op, true);
         finish(op, LCR_OK, NULL, NULL);
     } else if (strcmp(s, "dup") == 0) {
         finish(op, LCR_NOOP, NULL, NULL);

@@ -37,7 +37,8 @@
 #define RETRY_MIN_MS 500
 #define RETRY_MAX_MS 30000
 
-enum step { STEP_START, STEP_CLAIM, STEP_PUBLISH, STEP_COMMIT, STEP_PARENT, STEP_FOLLOWUP };
+enum step { STEP_START, STEP_CLAIM, STEP_PUBLISH, STEP_COMMIT, STEP_PARENT, STEP_FOLLOWUP,
+           STEP_REPLICATE };
 
 struct job {
     struct pipeline *pl;
@@ -66,6 +67,7 @@ struct job {
     int retry_ms;
     struct event *retry_ev;
     bool waiting_redis;
+    uint64_t epoch;               /* Redis connection of the first write, 0 none yet */
     char pseudo[17];              /* author pseudonym of event pseudo_for - 1 */
     size_t pseudo_for;
     struct job *prev, *next;      /* all jobs */
@@ -106,6 +108,7 @@ static void step_parent(struct job *j);
 static void step_followup(struct job *j);
 static void start_claim(struct job *j);
 static void pseudonym(struct job *j, const char *author, char out[17]);
+static void job_done(struct job *j);
 
 static struct pevent *cur_ev(struct job *j) { return j->ev.v[j->cur]; }
 
@@ -167,6 +170,7 @@ static void resume(struct job *j)
     case STEP_COMMIT: step_commit(j); break;
     case STEP_PARENT: step_parent(j); break;
     case STEP_FOLLOWUP: step_followup(j); break;
+    case STEP_REPLICATE: job_done(j); break;
     default: start_event(j); break;
     }
 }
@@ -232,13 +236,59 @@ static void job_free(struct job *j)
     free(j);
 }
 
-static void job_done(struct job *j)
+static void job_release(struct job *j)
 {
     struct pipeline *pl = j->pl;
     spool_release(pl->app->spool, j->rec_id);
     pl->st.jobs_done++;
     job_free(j);
     pipeline_pump(pl);
+}
+
+/* The connection the record's writes went over is gone, maybe with the
+ * master that had them: process the record again from its first event
+ * (claims recognise what survived, Kafka gets repeats under the same ids). */
+static void job_redo(struct job *j)
+{
+    log_limited(LOG_LVL_WARN, 10, 60000, "pipeline: Redis writes of record %016" PRIx64
+                " may be lost with the connection they went over (a failover?); processing "
+                "it again from its first event", j->rec_id);
+    j->pl->st.redone++;
+    j->cur = 0;
+    j->epoch = 0;
+    j->step = STEP_START;
+    j->retry_ms = 0;
+    schedule_retry(j);
+}
+
+static void on_replicated(void *arg, enum redis_repl res)
+{
+    struct job *j = arg;
+    if (res == REDIS_REPL_OK) {
+        job_release(j);
+    } else if (res == REDIS_REPL_SHORT) {
+        j->retry_ms = 0;       /* WAIT itself waited; ask again soon */
+        schedule_retry(j);
+    } else {
+        job_redo(j);
+    }
+}
+
+/* A record is released once its Redis writes are on redis.min_replicas
+ * replicas: a failover to one of them keeps every acknowledged appeal. */
+static void job_done(struct job *j)
+{
+    struct redis *r = j->pl->app->redis;
+    if (j->epoch == 0 || redis_min_replicas(r) == 0) {
+        job_release(j);
+        return;
+    }
+    if (j->epoch != redis_epoch(r)) {
+        job_redo(j);
+        return;
+    }
+    j->step = STEP_REPLICATE;
+    redis_replicated(r, on_replicated, j);
 }
 
 static void finish_event(struct job *j)
@@ -442,6 +492,8 @@ static void step_claim(struct job *j)
     else
         snprintf(dedup, sizeof(dedup), "rec:%s", j->tag);
     const char *id = ev->type == APD_EV_ANSWER ? ev->reply_to : ev->appeal_id;
+    if (j->epoch == 0 && redis_up(j->pl->app->redis))
+        j->epoch = redis_epoch(j->pl->app->redis);
     if (!redis_up(j->pl->app->redis) ||
         appeals_claim(j->pl->app->redis, dedup, id, j->tag, j->cfg->redis.dedup_ttl_ms,
                       event_name(ev->type), on_claim, j) != 0)

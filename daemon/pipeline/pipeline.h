@@ -29,6 +29,7 @@ struct pipeline_stats {
     uint64_t answers;
     uint64_t retries;
     uint64_t waiting_redis;
+    uint64_t redone;           /* records processed again after a lost Redis connection */
 };
 
 struct pipeline *pipeline_new(struct app *app);

@@ -110,17 +110,63 @@ static void on_fired(void *arg, const struct lc_result *res)
     schedule(t);
 }
 
+/* Events another daemon stored but did not confirm, taken over by this
+ * round's claim. */
+struct takeover {
+    struct sla_timers *t;
+    size_t n;
+    char **ids, **envs;
+};
+
+static void takeover_free(struct takeover *to)
+{
+    for (size_t i = 0; i < to->n; i++) {
+        free(to->ids[i]);
+        free(to->envs[i]);
+    }
+    free(to->ids);
+    free(to->envs);
+    free(to);
+}
+
+static void publish_taken(void *arg, enum redis_repl res)
+{
+    struct takeover *to = arg;
+    struct sla_timers *t = to->t;
+    for (size_t i = 0; i < to->n && res == REDIS_REPL_OK; i++) {
+        log_notice("sla: publishing event %s whose daemon did not confirm it in time",
+                   to->ids[i]);
+        eventbox_count_takeover(lifecycle_eventbox(t->lc));
+        t->st.taken_over++;
+        eventbox_publish(lifecycle_eventbox(t->lc), to->ids[i], to->envs[i]);
+    }
+    /* Otherwise they stay in Redis and a later round takes them again. */
+    takeover_free(to);
+}
+
+/* What a failover could take back is not published: the claim (and all
+ * before it) must be on redis.min_replicas replicas first. */
 static void take_outbox(struct sla_timers *t, const redisReply *ob)
 {
+    struct takeover *to = calloc(1, sizeof(*to));
+    if (to == NULL)
+        abort();
+    to->t = t;
+    size_t cap = ob ? ob->elements / 2 : 0;
+    to->ids = calloc(cap + 1, sizeof(char *));
+    to->envs = calloc(cap + 1, sizeof(char *));
     for (size_t i = 0; ob && i + 1 < ob->elements; i += 2) {
         const redisReply *id = ob->element[i], *env = ob->element[i + 1];
         if (id->type != REDIS_REPLY_STRING || env->type != REDIS_REPLY_STRING)
             continue;
-        log_notice("sla: publishing event %s whose daemon did not confirm it in time", id->str);
-        eventbox_count_takeover(lifecycle_eventbox(t->lc));
-        t->st.taken_over++;
-        eventbox_publish(lifecycle_eventbox(t->lc), id->str, env->str);
+        to->ids[to->n] = strdup(id->str);
+        to->envs[to->n++] = strdup(env->str);
     }
+    if (to->n == 0) {
+        takeover_free(to);
+        return;
+    }
+    redis_replicated(t->redis, publish_taken, to);
 }
 
 static void fire(struct sla_timers *t, const redisReply *recs)

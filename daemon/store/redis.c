@@ -19,6 +19,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define SENTINEL_BACKOFF_MAX_MS 1000
 
 struct pending {
     struct redis *r;
@@ -39,6 +40,17 @@ struct up_hook {
     struct up_hook *next;
 };
 
+struct repl_waiter {
+    redis_repl_cb cb;
+    void *arg;
+    struct repl_waiter *next;
+};
+
+struct sentinel {
+    char *host;
+    int port;
+};
+
 struct redis {
     struct event_base *base;
     redisAsyncContext *ac;
@@ -46,6 +58,7 @@ struct redis {
     int port;
     char *unix_path;
     char *password;
+    char *user;
     int db;
     char *prefix;
     int64_t connect_timeout_ms, command_timeout_ms;
@@ -59,9 +72,29 @@ struct redis {
     struct up_hook *empty_hooks;
     struct redis_stats st;
     struct mfam *m_errors;
+    uint64_t epoch;
+    /* Sentinel (nsent > 0): every connect asks them for the master first */
+    struct sentinel *sent;
+    int nsent, sidx, stried;
+    char *master_name, *sent_user, *sent_password;
+    redisAsyncContext *sac;        /* the question in flight */
+    int64_t sent_started_ms;
+    bool resolved;                 /* the next connect uses the answer */
+    struct mfam *m_master, *m_master_since, *m_master_changes;
+    /* WAIT: waiters not yet covered by a WAIT sent, one WAIT at a time */
+    int min_replicas;
+    int64_t replica_timeout_ms;
+    struct repl_waiter *wq_head, *wq_tail;
+    bool wait_inflight;
+    int64_t wait_hold_ms;          /* after a short WAIT: none before (monotonic) */
+    struct mfam *m_repl;
 };
 
 static void schedule_reconnect(struct redis *r);
+static void sentinel_next(struct redis *r, const char *why);
+static void do_connect(struct redis *r);
+static void sentinel_ask(struct redis *r);
+static void repl_fail_all(struct redis *r);
 
 static void pend_link(struct redis *r, struct pending *p)
 {
@@ -102,6 +135,19 @@ static void pend_free(struct pending *p)
 static int send_pending(struct redis *r, struct pending *p, int argc, const char **argv,
                         const size_t *argvlen);
 
+/* The server became a replica under us (a failover we missed, or the old
+ * master back as a replica): leave it, and ask the sentinels again. */
+static void demoted(struct redis *r)
+{
+    if (!r->up || r->ac == NULL)
+        return;
+    log_warn("redis: %s:%d answers READONLY: it is a replica now; %s", r->host, r->port,
+             r->nsent ? "asking the sentinels for the master" : "reconnecting");
+    r->up = false;
+    metrics_add(r->m_errors, 1, "readonly");
+    redisAsyncDisconnect(r->ac);    /* pending replies come first, then on_disconnect */
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct pending *p = privdata;
@@ -137,8 +183,11 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         r->st.errors++;
     else if (rep->type == REDIS_REPLY_ERROR) {
         r->st.errors++;
-        log_warn("redis: command failed: %s", rep->str);
         metrics_add(r->m_errors, 1, "reply");
+        if (strncmp(rep->str, "READONLY", 8) == 0)
+            demoted(r);
+        else
+            log_warn("redis: command failed: %s", rep->str);
     }
     if (p->cb)
         p->cb(r, rep, p->arg);
@@ -293,7 +342,10 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
     /* AUTH and SELECT go first; other commands wait for `up`. */
     r->up = true;
-    if (r->password)
+    r->epoch++;
+    if (r->password && r->user)
+        redis_cmdf(r, on_select, NULL, "AUTH %s %s", r->user, r->password);
+    else if (r->password)
         redis_cmdf(r, on_select, NULL, "AUTH %s", r->password);
     char db[16];
     snprintf(db, sizeof(db), "%d", r->db);
@@ -307,6 +359,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     r->ac = NULL;
     r->up = false;
     r->connecting = false;
+    repl_fail_all(r);
     if (r->closing)
         return;
     if (was_up)
@@ -318,8 +371,14 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 
 static void do_connect(struct redis *r)
 {
-    if (r->ac || r->connecting)
+    if (r->ac || r->connecting || r->sac || r->closing)
         return;
+    if (r->nsent > 0 && !r->resolved) {
+        r->stried = 0;
+        sentinel_ask(r);
+        return;
+    }
+    r->resolved = false;     /* every reconnect asks the sentinels again */
     redisAsyncContext *ac = r->unix_path ? redisAsyncConnectUnix(r->unix_path)
                                          : redisAsyncConnect(r->host, r->port);
     if (ac == NULL || ac->err) {
@@ -351,14 +410,299 @@ static void schedule_reconnect(struct redis *r)
 {
     struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
     evtimer_add(r->reconnect_ev, &tv);
-    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
+    /* With sentinels each attempt first asks them (cheap): a short cap finds
+     * the promoted master within a second of the failover. */
+    int cap = r->nsent ? SENTINEL_BACKOFF_MAX_MS : BACKOFF_MAX_MS;
+    r->backoff_ms = r->backoff_ms * 2 > cap ? cap : r->backoff_ms * 2;
 }
+
+static char *resolve(const char *host)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return NULL;
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (res->ai_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, buf, sizeof(buf));
+    else
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, buf, sizeof(buf));
+    freeaddrinfo(res);
+    return strdup(buf);
+}
+
+/* ---- Sentinel: ask for the master before every connect ---- */
+
+/* The daemon's first connection reports for both (the SLA scheduler's
+ * follows the same master). */
+static void master_metrics(struct redis *r, bool changed)
+{
+    if (r->skip_marker)
+        return;
+    if (changed)
+        metrics_add(r->m_master_changes, 1);
+    metrics_clear(r->m_master);
+    metrics_set(r->m_master, 1, r->st.master);
+    metrics_set(r->m_master_since, (double)r->st.master_since_ms / 1000.0);
+}
+
+static void set_master(struct redis *r, const char *host, int port)
+{
+    char addr[sizeof(r->st.master)];
+    snprintf(addr, sizeof(addr), "%s:%d", host, port);
+    if (strcmp(addr, r->st.master) == 0)
+        return;
+    bool changed = r->st.master[0] != '\0';
+    if (changed) {
+        r->st.master_changes++;
+        log_notice("redis: the sentinels name %s master of '%s' (was %s); connecting to it",
+                   addr, r->master_name, r->st.master);
+    } else {
+        log_info("redis: the sentinels name %s master of '%s'", addr, r->master_name);
+    }
+    snprintf(r->st.master, sizeof(r->st.master), "%s", addr);
+    r->st.master_since_ms = now_ms();
+    master_metrics(r, changed);
+    free(r->host);
+    r->host = strdup(host);
+    r->port = port;
+}
+
+/* The question to the current sentinel failed: the next one, or a pause
+ * once every one was asked. */
+static void sentinel_next(struct redis *r, const char *why)
+{
+    const struct sentinel *s = &r->sent[r->sidx];
+    log_warn("redis: sentinel %s:%d did not name the master of '%s' (%s)", s->host, s->port,
+             r->master_name, why);
+    r->sidx = (r->sidx + 1) % r->nsent;
+    if (r->closing)
+        return;
+    if (r->stried >= r->nsent) {
+        log_warn("redis: none of %d sentinels named the master of '%s'; appeals wait in the "
+                 "spool, asking again in %d ms", r->nsent, r->master_name, r->backoff_ms);
+        schedule_reconnect(r);
+        return;
+    }
+    sentinel_ask(r);
+}
+
+static void on_sentinel_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct redis *r = privdata;
+    redisReply *rep = reply;
+    if (ac != r->sac)
+        return;            /* an abandoned question */
+    if (rep == NULL) {
+        r->sac = NULL;     /* hiredis is freeing it */
+        sentinel_next(r, ac->errstr[0] ? ac->errstr : "connection lost");
+        return;
+    }
+    r->sac = NULL;
+    redisAsyncDisconnect(ac);
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+        rep->element[0]->type != REDIS_REPLY_STRING ||
+        rep->element[1]->type != REDIS_REPLY_STRING) {
+        sentinel_next(r, rep->type == REDIS_REPLY_ERROR ? rep->str : "it does not know it");
+        return;
+    }
+    int port = atoi(rep->element[1]->str);
+    if (port <= 0 || port > 65535) {
+        sentinel_next(r, "bad port in its answer");
+        return;
+    }
+    set_master(r, rep->element[0]->str, port);
+    r->resolved = true;
+    do_connect(r);
+}
+
+static void on_sentinel_auth(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct redis *r = privdata;
+    redisReply *rep = reply;
+    if (ac != r->sac || rep == NULL || rep->type != REDIS_REPLY_ERROR)
+        return;
+    r->sac = NULL;
+    redisAsyncDisconnect(ac);
+    sentinel_next(r, rep->str);
+}
+
+static void on_sentinel_connect(const redisAsyncContext *ac, int status)
+{
+    struct redis *r = ac->data;
+    if (status == REDIS_OK || ac != r->sac)
+        return;
+    r->sac = NULL;         /* hiredis frees it after a failed connect */
+    sentinel_next(r, ac->errstr);
+}
+
+static void on_sentinel_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct redis *r = ac->data;
+    if (ac != r->sac)
+        return;
+    r->sac = NULL;
+    sentinel_next(r, "connection closed");
+}
+
+static void sentinel_ask(struct redis *r)
+{
+    const struct sentinel *s = &r->sent[r->sidx];
+    r->stried++;
+    redisAsyncContext *ac = redisAsyncConnect(s->host, s->port);
+    if (ac == NULL || ac->err) {
+        if (ac)
+            redisAsyncFree(ac);
+        sentinel_next(r, "cannot connect");
+        return;
+    }
+    ac->data = r;
+    redisLibeventAttach(ac, r->base);
+    redisAsyncSetConnectCallback(ac, on_sentinel_connect);
+    redisAsyncSetDisconnectCallback(ac, on_sentinel_disconnect);
+    if (r->sent_password && r->sent_user)
+        redisAsyncCommand(ac, on_sentinel_auth, r, "AUTH %s %s", r->sent_user,
+                          r->sent_password);
+    else if (r->sent_password)
+        redisAsyncCommand(ac, on_sentinel_auth, r, "AUTH %s", r->sent_password);
+    redisAsyncCommand(ac, on_sentinel_reply, r, "SENTINEL get-master-addr-by-name %s",
+                      r->master_name);
+    r->sac = ac;
+    r->sent_started_ms = mono_ms();
+}
+
+static void parse_sentinels(struct redis *r, const char *list)
+{
+    char *copy = strdup(list), *save = NULL;
+    for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        char *colon = strrchr(t, ':');
+        if (colon == NULL)
+            continue;      /* config validation refused it already */
+        *colon = '\0';
+        r->sent = realloc(r->sent, sizeof(*r->sent) * (size_t)(r->nsent + 1));
+        if (r->sent == NULL)
+            abort();
+        /* IP literals: hiredis would resolve on the loop (blocking). */
+        char *ip = resolve(t);
+        r->sent[r->nsent].host = ip ? ip : strdup(t);
+        r->sent[r->nsent].port = atoi(colon + 1);
+        r->nsent++;
+    }
+    free(copy);
+}
+
+/* ---- WAIT: writes on replicas before what depends on them ---- */
+
+static void repl_count(struct redis *r, enum redis_repl res)
+{
+    static const char *const names[] = {"ok", "short", "lost"};
+    if (res == REDIS_REPL_OK)
+        r->st.repl_ok++;
+    else if (res == REDIS_REPL_SHORT)
+        r->st.repl_short++;
+    else
+        r->st.repl_lost++;
+    metrics_add(r->m_repl, 1, names[res]);
+}
+
+static void repl_call(struct redis *r, struct repl_waiter *list, enum redis_repl res)
+{
+    while (list) {
+        struct repl_waiter *n = list->next;
+        repl_count(r, res);
+        list->cb(list->arg, res);
+        free(list);
+        list = n;
+    }
+}
+
+static void send_wait(struct redis *r);
+
+static void on_wait(struct redis *r, redisReply *rep, void *arg)
+{
+    struct repl_waiter *batch = arg;
+    r->wait_inflight = false;
+    enum redis_repl res = REDIS_REPL_LOST;
+    if (rep && rep->type == REDIS_REPLY_INTEGER)
+        res = rep->integer >= r->min_replicas ? REDIS_REPL_OK : REDIS_REPL_SHORT;
+    /* A WAIT blocks the connection: after a short one, leave it to the
+     * other commands for as long again before the next (on_watch sends it). */
+    if (res == REDIS_REPL_SHORT) {
+        r->wait_hold_ms = mono_ms() + r->replica_timeout_ms;
+        log_limited(LOG_LVL_WARN, 5, 60000, "redis: only %lld of %d replicas confirmed the "
+                    "writes within %lld ms; spool records stay until they do",
+                    rep->integer, r->min_replicas, (long long)r->replica_timeout_ms);
+    }
+    repl_call(r, batch, res);
+    send_wait(r);
+}
+
+static void send_wait(struct redis *r)
+{
+    if (r->wait_inflight || r->wq_head == NULL || r->closing || mono_ms() < r->wait_hold_ms)
+        return;
+    struct repl_waiter *batch = r->wq_head;
+    r->wq_head = r->wq_tail = NULL;
+    char n[16], ms[24];
+    snprintf(n, sizeof(n), "%d", r->min_replicas);
+    snprintf(ms, sizeof(ms), "%lld", (long long)r->replica_timeout_ms);
+    r->wait_inflight = true;
+    if (redis_cmdf(r, on_wait, batch, "WAIT %s %s", n, ms) != 0) {
+        r->wait_inflight = false;
+        repl_call(r, batch, REDIS_REPL_LOST);
+    }
+}
+
+void redis_replicated(struct redis *r, redis_repl_cb cb, void *arg)
+{
+    if (r->min_replicas <= 0) {
+        cb(arg, REDIS_REPL_OK);
+        return;
+    }
+    if (!redis_up(r)) {
+        repl_count(r, REDIS_REPL_LOST);
+        cb(arg, REDIS_REPL_LOST);
+        return;
+    }
+    struct repl_waiter *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        abort();
+    w->cb = cb;
+    w->arg = arg;
+    if (r->wq_tail)
+        r->wq_tail->next = w;
+    else
+        r->wq_head = w;
+    r->wq_tail = w;
+    send_wait(r);
+}
+
+/* The connection went away: waiters not yet sent cannot be covered by a WAIT
+ * on the next one (the one in flight gets its NULL reply from hiredis). */
+static void repl_fail_all(struct redis *r)
+{
+    struct repl_waiter *list = r->wq_head;
+    r->wq_head = r->wq_tail = NULL;
+    repl_call(r, list, REDIS_REPL_LOST);
+}
+
+int redis_min_replicas(const struct redis *r) { return r->min_replicas; }
+uint64_t redis_epoch(const struct redis *r) { return r->epoch; }
 
 /* Our own deadlines: the 0.14 adapter has none. */
 static void on_watch(evutil_socket_t fd, short what, void *arg)
 {
     struct redis *r = arg;
     int64_t now = mono_ms();
+    if (r->sac && now - r->sent_started_ms > r->connect_timeout_ms) {
+        redisAsyncContext *ac = r->sac;
+        r->sac = NULL;     /* its callbacks see a stale context and ignore it */
+        r->st.timeouts++;
+        redisAsyncFree(ac);
+        sentinel_next(r, "no answer in time");
+        return;
+    }
+    if (r->wq_head && !r->wait_inflight)
+        send_wait(r);
     if (r->ac && r->connecting && now - r->connect_started_ms > r->connect_timeout_ms) {
         log_warn("redis: connect to %s:%d timed out after %lld ms; retrying",
                  r->host ? r->host : r->unix_path, r->port, (long long)r->connect_timeout_ms);
@@ -381,18 +725,21 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static char *resolve(const char *host)
+static void sentinel_init(struct redis *r, const struct apd_config *c)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0)
-        return NULL;
-    char buf[INET6_ADDRSTRLEN] = "";
-    if (res->ai_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, buf, sizeof(buf));
-    else
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, buf, sizeof(buf));
-    freeaddrinfo(res);
-    return strdup(buf);
+    parse_sentinels(r, c->redis.sentinels);
+    r->master_name = strdup(c->redis.master_name);
+    r->sent_user = c->redis.sentinel_user ? strdup(c->redis.sentinel_user) : NULL;
+    r->sent_password = c->redis.sentinel_password ? strdup(c->redis.sentinel_password) : NULL;
+    r->st.sentinel = true;
+    r->m_master = metrics_family("appealsd_redis_master", M_GAUGE,
+                                 "1 for the Redis master the sentinels named (HOST:PORT)",
+                                 "addr");
+    r->m_master_since = metrics_family("appealsd_redis_master_since_seconds", M_GAUGE,
+                                       "Unix time the daemon moved to its current Redis master",
+                                       NULL);
+    r->m_master_changes = metrics_family("appealsd_redis_master_changes_total", M_COUNTER,
+                                         "Redis failovers the daemon followed", NULL);
 }
 
 struct redis *redis_new(const struct apd_config *c, struct event_base *base)
@@ -403,6 +750,9 @@ struct redis *redis_new(const struct apd_config *c, struct event_base *base)
     r->db = c->redis.db;
     r->prefix = strdup(c->redis.prefix);
     r->password = c->redis.password ? strdup(c->redis.password) : NULL;
+    r->user = c->redis.user ? strdup(c->redis.user) : NULL;
+    r->min_replicas = (int)c->redis.min_replicas;
+    r->replica_timeout_ms = c->redis.replica_timeout_ms;
     r->connect_timeout_ms = c->redis.connect_timeout_ms;
     r->command_timeout_ms = c->redis.command_timeout_ms;
     r->backoff_ms = BACKOFF_MIN_MS;
@@ -410,7 +760,13 @@ struct redis *redis_new(const struct apd_config *c, struct event_base *base)
     r->m_errors = metrics_family("appealsd_redis_errors_total", M_COUNTER,
                                  "Redis failures: lost connections, timeouts, error replies",
                                  "kind");
-    if (c->redis.unix_path) {
+    r->m_repl = metrics_family("appealsd_redis_replica_waits_total", M_COUNTER,
+                               "Waits for redis.min_replicas replicas (WAIT): ok, short (fewer "
+                               "replicas in time: retried), lost (connection gone: redone)",
+                               "result");
+    if (c->redis.sentinels)
+        sentinel_init(r, c);
+    else if (c->redis.unix_path) {
         r->unix_path = strdup(c->redis.unix_path);
     } else {
         /* Resolve once here: hiredis would call getaddrinfo on the loop. */
@@ -442,8 +798,21 @@ void redis_free(struct redis *r)
     }
     r->hooks = r->empty_hooks = NULL;
     r->closing = true;
+    if (r->sac) {
+        redisAsyncContext *sac = r->sac;
+        r->sac = NULL;
+        redisAsyncFree(sac);
+    }
     if (r->ac)
         redisAsyncFree(r->ac);
+    repl_fail_all(r);
+    for (int i = 0; i < r->nsent; i++)
+        free(r->sent[i].host);
+    free(r->sent);
+    free(r->master_name);
+    free(r->sent_user);
+    free(r->sent_password);
+    free(r->user);
     event_free(r->reconnect_ev);
     event_free(r->watch_ev);
     free(r->host);

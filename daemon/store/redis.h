@@ -54,11 +54,32 @@ int redis_cmdf(struct redis *r, redis_cb cb, void *arg, const char *fmt, ...);
 int redis_eval(struct redis *r, struct redis_script *s, redis_cb cb, void *arg, int nkeys,
                int argc, const char **argv, const size_t *argvlen);
 
+/* Replication of this connection's writes (WAIT), for what must survive a
+ * failover: OK, the writes sent before the call are on redis.min_replicas
+ * replicas; SHORT, connected but fewer replicas had them within
+ * redis.replica_timeout (ask again later); LOST, the connection went away, so
+ * whether they survived is unknown (do them again). */
+enum redis_repl { REDIS_REPL_OK, REDIS_REPL_SHORT, REDIS_REPL_LOST };
+typedef void (*redis_repl_cb)(void *arg, enum redis_repl res);
+/* Coalesces callers into one WAIT at a time; with min_replicas 0 or when not
+ * connected the callback runs before this returns. */
+void redis_replicated(struct redis *r, redis_repl_cb cb, void *arg);
+int redis_min_replicas(const struct redis *r);
+/* Changes every time a connection is established: writes made under one
+ * epoch are not covered by a WAIT sent under another. */
+uint64_t redis_epoch(const struct redis *r);
+
 struct redis_stats {
     uint64_t commands, errors, timeouts, reconnects;
     int pending;
     bool up;
     bool empty_detected;   /* came back without our marker key: data lost */
+    /* Sentinel: the master in use ("HOST:PORT", "" before the first answer) */
+    bool sentinel;
+    char master[80];
+    int64_t master_since_ms;     /* wall clock of the last change, 0 none */
+    uint64_t master_changes;     /* failovers followed */
+    uint64_t repl_ok, repl_short, repl_lost;
 };
 void redis_get_stats(const struct redis *r, struct redis_stats *st);
 /* Walks the list of commands awaiting replies and checks its links and its

@@ -262,6 +262,37 @@ TEST(shipped_secrets_all_listed)
     diag_free(&d);
 }
 
+/* [redis] ACL user from the url, Sentinel list checks, min_replicas' default
+ * following the sentinels, and rediss:// refused for want of TLS. */
+TEST(redis_ha_and_acl_settings)
+{
+    struct diag d = {0};
+    struct apd_config *c = load("[redis]\nurl = redis://appealsd:secret-pw@10.0.0.5:6379/0\n",
+                                &d, NULL);
+    CHECK(c != NULL);
+    CHECK_STR(c->redis.user, "appealsd");
+    CHECK_STR(c->redis.password, "secret-pw");
+    CHECK_INT(c->redis.min_replicas, 0);
+    config_unref(c);
+    c = load("[redis]\nsentinels = 10.0.0.1:26379, 10.0.0.2:26379 ,10.0.0.3:26379\n"
+             "master_name = appeals\n", &d, NULL);
+    CHECK(c != NULL);
+    CHECK_INT(c->redis.min_replicas, 1);
+    CHECK_STR(c->redis.master_name, "appeals");
+    config_unref(c);
+    c = load("[redis]\nsentinels = 10.0.0.1, 10.0.0.2:0\nmin_replicas = 1\n"
+             "replica_timeout = 5s\ncommand_timeout = 5s\n", &d, NULL);
+    CHECK(c == NULL);
+    CHECK(diag_has(&d, "[redis] sentinels: '10.0.0.1' is not HOST:PORT"));
+    CHECK(diag_has(&d, "[redis] sentinels: '10.0.0.2:0' is not HOST:PORT"));
+    CHECK(diag_has(&d, "replica_timeout (5000 ms) must be shorter than command_timeout"));
+    diag_free(&d);
+    c = load("[redis]\nurl = rediss://10.0.0.5:6380/0\n", &d, NULL);
+    CHECK(c == NULL);
+    CHECK(diag_has(&d, "TLS (rediss://) is not available with this build's hiredis 0.14"));
+    diag_free(&d);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-test-config-XXXXXX");
@@ -278,6 +309,7 @@ int main(void)
     RUN(secrets_too_short_refused_with_file_line);
     RUN(example_secret_warned_not_refused);
     RUN(shipped_secrets_all_listed);
+    RUN(redis_ha_and_acl_settings);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

@@ -123,6 +123,59 @@ TEST(noscript_burst_then_more)
     CHECK(redis_pending_consistent(rc));
 }
 
+static enum redis_repl repl_res[4];
+static int repl_n;
+
+static void on_repl(void *arg, enum redis_repl res)
+{
+    repl_res[repl_n++ % 4] = res;
+    if (arg)
+        event_base_loopbreak(base);
+}
+
+/* WAIT against a server without replicas: min_replicas 0 answers at once;
+ * 1 falls short after replica_timeout (the record would stay); a wait still
+ * queued when the connection goes is LOST (its writes must be redone). */
+TEST(replicated_waits)
+{
+    repl_n = 0;
+    redis_replicated(rc, on_repl, NULL);
+    CHECK_INT(repl_n, 1);
+    CHECK_INT(repl_res[0], REDIS_REPL_OK);
+
+    struct apd_config c;
+    memset(&c, 0, sizeof(c));
+    c.redis.unix_path = sock;
+    c.redis.prefix = "apdtest:";
+    c.redis.connect_timeout_ms = 2000;
+    c.redis.command_timeout_ms = 5000;
+    c.redis.min_replicas = 1;
+    c.redis.replica_timeout_ms = 100;
+    struct redis *w = redis_new(&c, base);
+    redis_skip_marker(w);
+    redis_on_up(w, on_up, NULL);
+    run_until(-1);
+    CHECK(redis_up(w));
+    uint64_t epoch = redis_epoch(w);
+    CHECK(epoch > 0);
+    repl_n = 0;
+    redis_cmdf(w, NULL, NULL, "SET apdtest:wait 1");
+    redis_replicated(w, on_repl, w);
+    run_until(-1);
+    CHECK_INT(repl_n, 1);
+    CHECK_INT(repl_res[0], REDIS_REPL_SHORT);
+    struct redis_stats st;
+    redis_get_stats(w, &st);
+    CHECK_INT(st.repl_short, 1);
+    /* held after the short one (the connection is left to other commands),
+     * so still queued when the connection goes: its writes are unknown */
+    redis_replicated(w, on_repl, NULL);
+    CHECK_INT(repl_n, 1);
+    redis_free(w);
+    CHECK_INT(repl_n, 2);
+    CHECK_INT(repl_res[1], REDIS_REPL_LOST);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -147,6 +200,7 @@ int main(void)
         return 1;
     }
     RUN(noscript_burst_then_more);
+    RUN(replicated_waits);
     redis_free(rc);
     event_base_free(base);
     stop_server();

@@ -75,6 +75,8 @@ static void relative(int64_t due_ms, char *out, size_t n)
     snprintf(out, n, left < 0 ? "overdue by %s" : "in %s", d);
 }
 
+static const char *zoned_time(const char *iso, char *out, size_t n);
+
 /* ---- status ---- */
 
 static void kv_conn(FILE *f, const char *name, bool up, const char *detail)
@@ -166,6 +168,15 @@ void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
              num(rd, "errors"), num(rd, "timeouts"), str(rd, "url") ?: "?", out_color("bad"),
              empty ? "  CAME BACK EMPTY: run appealsctl rebuild" : "", out_color("reset"));
     kv_conn(f, "redis", json_truthy(json_get(rd, "connected")), buf);
+    if (str(rd, "master")) {
+        char since[64];
+        snprintf(buf, sizeof(buf), "%s of '%s' since %s, %s failovers followed, "
+                 "writes on %s replicas before release", *str(rd, "master") ? str(rd, "master")
+                 : "(none yet)", str(rd, "master_name") ?: "?",
+                 zoned_time(str(rd, "master_since"), since, sizeof(since)),
+                 num(rd, "failovers"), num(rd, "min_replicas"));
+        out_kv(f, "redis master", buf);
+    }
     const struct json *sp = json_get(r, "spool");
     char used[24], cap[24];
     snprintf(buf, sizeof(buf), "%s unreleased, %s of %s, %s segments, %s fsyncs, "
