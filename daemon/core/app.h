@@ -30,6 +30,7 @@ struct delivery;
 struct config_opts;
 struct sla_engine;
 struct health;
+struct polls;
 
 enum app_state { APP_STARTING, APP_RUNNING, APP_DRAINING, APP_STOPPED };
 
@@ -50,6 +51,7 @@ struct app {
     struct control *control;
     struct sla_engine *sla;   /* lifecycle, SLA timers, agency statuses (sla/engine.h) */
     struct health *health;    /* /metrics health series and /healthz (metrics/health.h) */
+    struct polls *polls;      /* pull sources: pages polled through their APIs (poll/poll.h) */
     struct event *sig_term, *sig_int, *sig_hup, *watchdog, *drain_timer, *status_timer;
     int64_t drain_deadline_ms;
     uint64_t reloads, reload_failures;

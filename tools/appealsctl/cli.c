@@ -97,6 +97,7 @@ static const struct cli_opt *const show_opts[] = {&o_raw, NULL};
 static const char *const no_args[] = {NULL};
 static const char *const id_arg[] = {"id", NULL};
 static const char *const id_org_args[] = {"id", "org", NULL};
+static const char *const page_arg[] = {"page", NULL};
 
 /* ---- commands ---- */
 
@@ -133,6 +134,8 @@ const struct cli_command cli_commands[] = {
      "re-arm open appeals from Kafka after Redis came back empty"},
     {"reload", "reload", no_args, reload_opts, false, true, fmt_reload,
      "reload the configuration; fails, keeping the old one, when it is refused"},
+    {"poll", "poll", page_arg, no_opts, false, false, fmt_poll,
+     "one polled page (SOURCE:ID): poll state, cursor, counters, last error"},
     {"help", "help", no_args, no_opts, false, false, fmt_help,
      "the daemon's commands, and whether this connection may change state"},
     {NULL, NULL, NULL, NULL, false, false, NULL, NULL},

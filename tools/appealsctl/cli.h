@@ -102,6 +102,7 @@ void fmt_list(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_change(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_rebuild(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_reload(FILE *f, const struct cli_command *cmd, const struct json *r);
+void fmt_poll(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_help(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_tail_start(FILE *f, const struct cli_command *cmd, const struct json *r);
 /* One line of a tail stream: {"event": {...}} or {"dropped": N}.  Returns
