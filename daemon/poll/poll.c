@@ -297,7 +297,7 @@ static void parse_response(struct poller *p, struct source *src, const struct ap
     p->polls++;
     p->items += c.n;
     metrics_add(p->ps->m_items, (double)c.n, p->source);
-    if (p->res.note[0] || !p->res.more)
+    if (p->res.note[0])
         snprintf(p->note, sizeof(p->note), "%s", p->res.note);
     if (c.rc != 0 && !p->res.retry) {
         p->res.retry = 1;

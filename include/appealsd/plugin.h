@@ -269,7 +269,8 @@ struct apd_poll_res {
     int64_t retry_after_ms;  /**< the API's own wait, or 0 */
     char error[256];         /**< why the response is unusable, or "" */
     char note[160];          /**< state for operators ("VK disabled the Callback
-                                  server"), or "": kept until the next round */
+                                  server"), shown until a later response sets
+                                  another; "": leave the shown one */
 };
 
 /**
