@@ -40,8 +40,8 @@ struct poller {
     enum pstate state;
     bool retired;             /* its page stopped polling: freed when the round ends */
     bool orphan;              /* out of the set; freed when its last item is durable */
-    char cursor[APD_POLL_CURSOR_MAX];
-    struct apd_poll_res res;  /* the response being stored */
+    char *cursor;             /* as read from Redis (never NULL) */
+    struct apd_poll_res *res; /* the response being stored (heap: cursors are large) */
     struct fetch_xfer *xfer;
     int64_t backoff_ms;
     unsigned pending;         /* items not yet durable */
@@ -95,6 +95,22 @@ static struct redis_script save_script = {
 
 static void round_start(struct poller *p);
 static void poller_free(struct poller *p);
+
+static void set_cursor(struct poller *p, const char *c)
+{
+    char *n = strdup(c);
+    if (n == NULL)
+        abort();
+    free(p->cursor);
+    p->cursor = n;
+}
+
+static void free_poller_mem(struct poller *p)
+{
+    free(p->cursor);
+    free(p->res);
+    free(p);
+}
 
 /* The source instance and page a poller serves now (reloads swap both). */
 static struct source *poll_source(struct poller *p, const struct apd_page **page)
@@ -151,6 +167,8 @@ static void round_failed(struct poller *p, int64_t wait_ms, const char *fmt, ...
     vsnprintf(p->last_error, sizeof(p->last_error), fmt, ap);
     va_end(ap);
     p->errors++;
+    free(p->res);
+    p->res = NULL;
     if (p->retired) {
         poller_free(p);
         return;
@@ -245,8 +263,11 @@ static void on_saved(struct redis *r, struct redisReply *rep, void *arg)
         round_failed(p, interval_ms(p), "the lease was lost before the cursor was saved");
         return;
     }
-    snprintf(p->cursor, sizeof(p->cursor), "%s", p->res.cursor);
-    if (p->res.more && !p->ps->stopped && !p->retired) {
+    set_cursor(p, p->res->cursor);
+    bool more = p->res->more;
+    free(p->res);   /* up to 64 KiB: not kept between responses */
+    p->res = NULL;
+    if (more && !p->ps->stopped && !p->retired) {
         round_start(p);
         return;
     }
@@ -258,7 +279,7 @@ static void save_cursor(struct poller *p)
     char lk[320], ck[320], ttl[32];
     keys(p, lk, ck);
     snprintf(ttl, sizeof(ttl), "%" PRId64, interval_ms(p) * 2 + 30000);
-    const char *argv[] = {lk, ck, p->ps->me, p->res.cursor, ttl};
+    const char *argv[] = {lk, ck, p->ps->me, p->res->cursor, ttl};
     p->state = PS_SAVE;
     if (redis_eval(p->ps->app->redis, &save_script, on_saved, p, 2, 5, argv, NULL) != 0)
         round_failed(p, 0, "Redis is not connected; cannot save the cursor");
@@ -268,7 +289,7 @@ static void item_settled(struct poller *p, bool ok)
 {
     if (p->orphan) {
         if (--p->pending == 0)
-            free(p);
+            free_poller_mem(p);
         return;
     }
     if (!ok)
@@ -287,30 +308,32 @@ static void item_settled(struct poller *p, bool ok)
 static void parse_response(struct poller *p, struct source *src, const struct apd_page *pg,
                            const struct fetch_res *r)
 {
-    memset(&p->res, 0, sizeof(p->res));
-    snprintf(p->res.cursor, sizeof(p->res.cursor), "%s", p->cursor);
+    if (p->res == NULL && (p->res = malloc(sizeof(*p->res))) == NULL)
+        abort();
+    memset(p->res, 0, sizeof(*p->res));
+    snprintf(p->res->cursor, sizeof(p->res->cursor), "%s", p->cursor);
     struct collect c = {.p = p, .src = src};
     p->state = PS_STORE;
     p->store_failed = false;
-    src->ops->poll->parse(src->state, pg, p->cursor, r->status, r->body, r->body_len, &p->res,
+    src->ops->poll->parse(src->state, pg, p->cursor, r->status, r->body, r->body_len, p->res,
                           on_item, &c);
     p->polls++;
     p->items += c.n;
     metrics_add(p->ps->m_items, (double)c.n, p->source);
-    if (p->res.note[0])
-        snprintf(p->note, sizeof(p->note), "%s", p->res.note);
-    if (c.rc != 0 && !p->res.retry) {
-        p->res.retry = 1;
-        snprintf(p->res.error, sizeof(p->res.error), "cannot store a found item: %s",
+    if (p->res->note[0])
+        snprintf(p->note, sizeof(p->note), "%s", p->res->note);
+    if (c.rc != 0 && !p->res->retry) {
+        p->res->retry = 1;
+        snprintf(p->res->error, sizeof(p->res->error), "cannot store a found item: %s",
                  strerror(-c.rc));
     }
-    metrics_add(p->ps->m_requests, 1, p->source, p->res.retry ? "retry" : "ok");
-    if (p->res.retry || p->res.error[0]) {
+    metrics_add(p->ps->m_requests, 1, p->source, p->res->retry ? "retry" : "ok");
+    if (p->res->retry || p->res->error[0]) {
         /* what was already appended completes; the cursor stays where it was */
         p->store_failed = true;
         if (p->pending == 0)
-            round_failed(p, p->res.retry_after_ms, "%s",
-                         p->res.error[0] ? p->res.error : "the API asks to retry later");
+            round_failed(p, p->res->retry_after_ms, "%s",
+                         p->res->error[0] ? p->res->error : "the API asks to retry later");
         return;
     }
     if (p->pending == 0)
@@ -400,7 +423,7 @@ static void on_lease(struct redis *r, struct redisReply *rep, void *arg)
         return;
     }
     p->holder[0] = '\0';
-    snprintf(p->cursor, sizeof(p->cursor), "%s", rep->element[1]->str);
+    set_cursor(p, rep->element[1]->str);
     fetch_next(p);
 }
 
@@ -436,6 +459,7 @@ static struct poller *poller_new(struct polls *ps, const char *source, const cha
     snprintf(p->source, sizeof(p->source), "%s", source);
     snprintf(p->page, sizeof(p->page), "%s", page);
     p->timer = evtimer_new(ps->app->base, on_timer, p);
+    set_cursor(p, "");
     arm(p, 0, PS_IDLE);
     return p;
 }
@@ -454,7 +478,7 @@ static void poller_free(struct poller *p)
         p->orphan = true;
         return;
     }
-    free(p);
+    free_poller_mem(p);
 }
 
 static struct poller *find(const struct polls *ps, const char *source, const char *page)

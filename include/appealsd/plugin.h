@@ -249,7 +249,7 @@ struct apd_source_ops {
 #define APD_POLL_PATH "!poll"
 
 /** Most bytes of a page's poll cursor (with its NUL). */
-#define APD_POLL_CURSOR_MAX 4096
+#define APD_POLL_CURSOR_MAX 65536
 
 /** @brief One HTTP GET of a poll, filled in by apd_poll_ops.build. */
 struct apd_poll_req {

@@ -4,8 +4,9 @@
 pipeline, Kafka, Redis.  A comment both polled and delivered by webhook is
 one appeal; what the API still returns after a daemon outage is not lost."""
 
+import json
+import socket
 import sys
-import time
 from pathlib import Path
 
 import apd
@@ -15,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 from fakeapi import FakeAPI  # noqa: E402
 
 VK_GROUP = 100001            # Администрация Майкопа (config/conf.d/20-pages.conf)
+OK_GROUP = "70000001234567"  # Администрация города Майкопа (ОК)
 
 
 def vk_poll_overrides(api, gid=VK_GROUP):
@@ -89,6 +91,90 @@ def test_vk_outage_loses_nothing_the_api_still_returns():
             a.wait_idle()
             keys, _ = created_keys(a, 5)
             assert sorted(keys) == sorted(want + [vk_appeal_id(VK_GROUP, first, post)]), keys
+
+
+def ok_poll_overrides(api):
+    page = "page.ok:%s." % OK_GROUP
+    return {"source.ok.api_base": api.url("/ok/fb.do"),
+            "source.ok.application_key": api.ok_app_key,
+            "source.ok.application_secret_key": api.ok_secret,
+            page + "poll": "yes", page + "poll_interval": "1s",
+            page + "api_token": "tkn1.fake-ok-group-access-token"}
+
+
+def ok_appeal_id(topic, cid):
+    return "ok:%s:topic:%s:c%s" % (OK_GROUP, topic, cid)
+
+
+def tail(a):
+    """A control-socket tail of the run's appeal events, as a line reader."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(a.overrides["control.socket"])
+    s.sendall(b'{"cmd":"tail","args":{"types":"appeal"}}\n')
+    f = s.makefile("rb")
+    assert json.loads(f.readline())["result"]["streaming"]
+    return s, f
+
+
+def next_events(f, n):
+    return [json.loads(f.readline())["event"] for _ in range(n)]
+
+
+def test_ok_comments_edits_deletions_and_replies_end_to_end():
+    with h.Services() as svc, FakeAPI() as api:
+        topic = api.ok_topic(OK_GROUP)
+        api.ok_topic(OK_GROUP)    # a later post nobody commented on
+        api.fail("discussions.getDiscussions", ok_error=2)   # SERVICE: retried
+        with apd.Apd(svc, overrides=ok_poll_overrides(api)) as a:
+            s, events = tail(a)
+            c1 = api.ok_comment(OK_GROUP, topic, "Во дворе дома 14 по ул. Ленина третью "
+                                "неделю не убирают мусорные баки, просим принять меры")
+            c2 = api.ok_comment(OK_GROUP, topic, "На перекрёстке Гоголя и Советской не работает "
+                                "светофор, дети ходят в школу", author="572211009988",
+                                name="Аслан Хуажев")
+            ids = {c1: ok_appeal_id(topic, c1), c2: ok_appeal_id(topic, c2)}
+            got = next_events(events, 2)
+            assert sorted((e["event"], e["appeal_id"]) for e in got) == sorted(
+                ("created", i) for i in ids.values()), got
+            # the page answers c1, c2's author edits, then deletes it
+            api.ok_comment(OK_GROUP, topic, "Здравствуйте! Заявка передана в управляющую "
+                           "компанию, баки вывезут завтра.", own=True, reply_to=c1)
+            e = next_events(events, 1)[0]
+            assert (e["event"], e["appeal_id"]) == ("answered", ids[c1]), e
+            api.ok_edit(OK_GROUP, topic, c2, "На перекрёстке Гоголя и Советской третий день "
+                        "не работает светофор")
+            e = next_events(events, 1)[0]
+            assert (e["event"], e["appeal_id"]) == ("updated", ids[c2]), e
+            api.ok_delete(OK_GROUP, topic, c2)
+            e = next_events(events, 1)[0]
+            assert (e["event"], e["appeal_id"]) == ("withdrawn", ids[c2]), e
+            s.close()
+            a.wait_idle()
+            assert a.appeal(ids[c1])["state"] == "answered", a.appeal(ids[c1])
+            assert a.appeal(ids[c2])["state"] == "withdrawn", a.appeal(ids[c2])
+            assert "третий день" in a.appeal(ids[c2])["text"]
+            msgs = a.consume("all", 6)   # and the first response's sla.met
+            assert sorted(m["json"]["event"] for m in msgs
+                          if m["json"]["schema"].startswith("appealsd.appeal/")) == sorted(
+                ["created", "created", "answered", "updated", "withdrawn"]), \
+                [m["json"]["event"] for m in msgs]
+            # every request was signed (the fake refuses a bad sig with error 104)
+            st = a.ctl("poll", {"page": "ok:" + OK_GROUP})["result"]["poll"]
+            assert st["errors"] >= 1 and "104" not in (st["last_error"] or ""), st
+            assert "discussions watched" in st["note"], st
+            out = a.appealsctl("poll", "ok:" + OK_GROUP).stdout
+            assert "poll ok:" + OK_GROUP in out, out
+
+
+def test_ok_wrong_application_secret_is_reported():
+    with h.Services() as svc, FakeAPI() as api:
+        api.ok_topic(OK_GROUP)
+        over = dict(ok_poll_overrides(api), **{"source.ok.application_secret_key": "5E8A1C3F7B2D9046E1A7C5B3D8F20964"})
+        with apd.Apd(svc, overrides=over) as a:
+            h.wait_until(lambda: "PARAM_SIGNATURE" in (a.ctl("poll", {
+                "page": "ok:" + OK_GROUP})["result"]["poll"]["last_error"] or ""),
+                timeout=20, what="the signature error in the poll state")
 
 
 if __name__ == "__main__":

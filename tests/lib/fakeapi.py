@@ -40,7 +40,7 @@ class FakeAPI:
         # OK: group id -> {"topics": [topic_id], "comments": {topic_id: [comment]}}
         self.ok = {}
         self.ok_app_key = "CBAFAKEAPPKEY"
-        self.ok_secret = "FAKE0SECRET0KEY"
+        self.ok_secret = "9C2B7E41D05A3F86B1E4C7290A5D8F13"
         self.ok_tokens = {}
         # Telegram: token -> [update]
         self.tg = {}
