@@ -431,6 +431,10 @@ static void round_start(struct poller *p)
 {
     if (p->ps->stopped || p->ps->app->state != APP_RUNNING)
         return;
+    if (!redis_up(p->ps->app->redis)) {   /* not yet connected, or away: redis.c logs it */
+        arm(p, 1000, p->state == PS_LEASE ? PS_IDLE : p->state);
+        return;
+    }
     if (p->state == PS_IDLE || p->state == PS_BACKOFF || p->state == PS_STANDBY)
         p->round_start_ms = now_ms();
     char lk[320], ck[320], ttl[32];

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import apd
+import sources as s
 from apd import h, vk_appeal_id, vk_comment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
@@ -175,6 +176,50 @@ def test_ok_wrong_application_secret_is_reported():
             h.wait_until(lambda: "PARAM_SIGNATURE" in (a.ctl("poll", {
                 "page": "ok:" + OK_GROUP})["result"]["poll"]["last_error"] or ""),
                 timeout=20, what="the signature error in the poll state")
+
+
+TG_TOKEN = "7000000001:AAFakeBotTokenForTheTests_0123456789"
+
+
+def tg_poll_overrides(api):
+    page = "page.telegram:%d." % s.TG_CHANNEL
+    return {"source.telegram.api_base": api.url("/tg"), page + "poll": "yes",
+            page + "poll_interval": "1s", page + "api_token": TG_TOKEN}
+
+
+def test_telegram_getupdates_mode_and_catch_up_after_an_outage():
+    with h.Services() as svc, FakeAPI() as api:
+        copy = s.tg_copy(post_id=42, copy_id=100)
+        api.tg_update(TG_TOKEN, "message", copy)
+        first = s.tg_comment(101, "Когда починят дорогу на Пионерской?", copy, 100)
+        api.tg_update(TG_TOKEN, "message", first)
+        api.fail("getUpdates", http=502)    # a bad gateway once: retried
+        with apd.Apd(svc, overrides=tg_poll_overrides(api)) as a:
+            h.wait_until(lambda: a.appeal(s.tg_appeal_id(101)), timeout=30,
+                         what="the comment from getUpdates")
+            # the same update by webhook as well: still one appeal
+            st, _, _ = a.post(*s.tg_post(api.tg_next_update, "message", first))
+            assert st == 200
+            a.wait_idle()
+            poll = a.ctl("poll", {"page": "telegram:%d" % s.TG_CHANNEL})["result"]["poll"]
+            assert poll["errors"] >= 1 and "502" in poll["last_error"], poll
+            assert a.daemon.stop() == 0
+            later = [s.tg_comment(110 + i, t, copy, 100) for i, t in enumerate(
+                ["Во дворе на Жуковского не горит фонарь", "Просим убрать упавшее дерево"])]
+            for m in later:
+                api.tg_update(TG_TOKEN, "message", m)
+            api.tg_update(TG_TOKEN, "message", s.tg_comment(
+                120, "Фонарь заменят завтра", later[0], 100, sender_chat=s.TG_CHANNEL))
+            a.start()
+            h.wait_until(lambda: a.appeal(s.tg_appeal_id(110)).get("state") == "answered"
+                         and a.appeal(s.tg_appeal_id(111)), timeout=30,
+                         what="what was written during the outage")
+            a.wait_idle()
+            msgs = a.consume("all", 4)
+            created = sorted(m["key"] for m in msgs if m["json"]["event"] == "created")
+            assert created == sorted(s.tg_appeal_id(i) for i in (101, 110, 111)), created
+            poll = a.ctl("poll", {"page": "telegram:%d" % s.TG_CHANNEL})["result"]["poll"]
+            assert poll["cursor"] == "o=%d" % (api.tg_next_update + 1), poll
 
 
 if __name__ == "__main__":
