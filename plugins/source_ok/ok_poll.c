@@ -328,10 +328,11 @@ void ok_poll_parse(void *state, const struct apd_page *pg, const char *cursor, l
     pu_cursor_get(cursor, "ph", ph, sizeof(ph));
     const char *what = strcmp(ph, "c") == 0 ? "discussions.getComments"
                                             : "discussions.getDiscussions";
-    struct json_doc *doc = json_parse(body, len, PU_MAX_DEPTH, NULL, 0);
+    char why[160] = "not a JSON object";
+    struct json_doc *doc = json_parse(body, len, PU_MAX_DEPTH, why, sizeof(why));
     if (doc == NULL || doc->root.type != JSON_OBJECT) {
-        snprintf(res->error, sizeof(res->error), "%s: HTTP %ld, not an OK API response", what,
-                 status);
+        snprintf(res->error, sizeof(res->error), "%s: HTTP %ld, not an OK API response (%s)",
+                 what, status, why);
         json_free(doc);
         return;
     }

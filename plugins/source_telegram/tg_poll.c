@@ -71,11 +71,12 @@ void tg_poll_parse(void *state, const struct apd_page *pg, const char *cursor, l
                    const char *body, size_t len, struct apd_poll_res *res, apd_item_fn item,
                    void *ctx)
 {
-    struct json_doc *doc = json_parse(body, len, PU_MAX_DEPTH, NULL, 0);
+    char why[160] = "not a JSON object";
+    struct json_doc *doc = json_parse(body, len, PU_MAX_DEPTH, why, sizeof(why));
     const struct json *root = doc ? &doc->root : NULL;
     if (root == NULL || root->type != JSON_OBJECT) {
-        snprintf(res->error, sizeof(res->error), "getUpdates: HTTP %ld, not a Bot API response",
-                 status);
+        snprintf(res->error, sizeof(res->error), "getUpdates: HTTP %ld, not a Bot API response "
+                 "(%s)", status, why);
         json_free(doc);
         return;
     }

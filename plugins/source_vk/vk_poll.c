@@ -219,10 +219,11 @@ void vk_poll_parse(void *state, const struct apd_page *pg, const char *cursor, l
     const char *what = ph[0] == '\0' || strcmp(ph, "cb") == 0 ? "groups.getCallbackServers"
                        : strcmp(ph, "posts") == 0            ? "wall.get"
                                                               : "wall.getComments";
-    struct json_doc *doc = json_parse(body, len, PU_MAX_DEPTH, NULL, 0);
+    char why[160] = "not a JSON object";
+    struct json_doc *doc = json_parse(body, len, PU_MAX_DEPTH, why, sizeof(why));
     if (doc == NULL || doc->root.type != JSON_OBJECT) {
-        snprintf(res->error, sizeof(res->error), "%s: HTTP %ld, not a VK API response", what,
-                 status);
+        snprintf(res->error, sizeof(res->error), "%s: HTTP %ld, not a VK API response (%s)",
+                 what, status, why);
         json_free(doc);
         return;
     }

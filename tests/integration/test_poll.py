@@ -74,9 +74,12 @@ def test_vk_outage_loses_nothing_the_api_still_returns():
     with h.Services() as svc, FakeAPI() as api:
         post = api.vk_post(VK_GROUP, "Приём граждан главой города")
         first = api.vk_comment(VK_GROUP, post, "Запишите на приём по вопросу аварийного дома")
+        api.fail("wall.get", http=200)   # a body that is no JSON: once crashed the parser
         with apd.Apd(svc, overrides=vk_poll_overrides(api)) as a:
             h.wait_until(lambda: a.appeal(vk_appeal_id(VK_GROUP, first, post)), timeout=30,
                          what="the first comment")
+            poll = a.ctl("poll", {"page": "vk:%d" % VK_GROUP})["result"]["poll"]
+            assert "not a VK API response" in poll["last_error"], poll
             a.wait_idle()
             assert a.daemon.stop() == 0
             missed = [api.vk_comment(VK_GROUP, post, "Во время простоя: %s" % t) for t in
