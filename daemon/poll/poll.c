@@ -566,6 +566,12 @@ struct polls *polls_new(struct app *app)
                                "poll round", "source");
     metrics_on_render(on_render, ps);
     polls_sync(ps);
+    for (size_t i = 0; i < ps->n; i++) {   /* at 0 from the first scrape */
+        static const char *const results[] = {"ok", "retry", "error"};
+        for (size_t k = 0; k < 3; k++)
+            metrics_add(ps->m_requests, 0, ps->v[i]->source, results[k]);
+        metrics_add(ps->m_items, 0, ps->v[i]->source);
+    }
     if (ps->n)
         log_info("poll: %zu pages are polled (as %s)", ps->n, ps->me);
     return ps;
