@@ -297,7 +297,10 @@ static void item_settled(struct poller *p, bool ok)
     if (--p->pending > 0 || p->state != PS_STORE)
         return;
     if (p->store_failed) {
-        round_failed(p, 0, "the spool could not store every item; the cursor stays");
+        if (p->res && p->res->error[0])   /* the response's own error, its items now durable */
+            round_failed(p, p->res->retry_after_ms, "%s", p->res->error);
+        else
+            round_failed(p, 0, "the spool could not store every item; the cursor stays");
         return;
     }
     save_cursor(p);

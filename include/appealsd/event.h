@@ -49,6 +49,7 @@ enum apd_event_type {
  *     tg:<chat>:<message_id>                 Telegram (comments: the group)
  *     max:<chat>:<mid>                       MAX
  *     ok:<chat>:<mid>                        OK (type prefixes dropped)
+ *     ok:<group>:topic:<topic>:c<comment>    OK comment under a post (polled, ABI 1.5)
  *     gen:<system>:<id>                      generic JSON
  *   Ids are printable ASCII without spaces, '|', quotes or braces: they
  *   become Redis and Kafka keys.

@@ -5,6 +5,7 @@ pipeline, Kafka, Redis.  A comment both polled and delivered by webhook is
 one appeal; what the API still returns after a daemon outage is not lost."""
 
 import json
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -223,6 +224,32 @@ def test_telegram_getupdates_mode_and_catch_up_after_an_outage():
             assert created == sorted(s.tg_appeal_id(i) for i in (101, 110, 111)), created
             poll = a.ctl("poll", {"page": "telegram:%d" % s.TG_CHANNEL})["result"]["poll"]
             assert poll["cursor"] == "o=%d" % (api.tg_next_update + 1), poll
+
+
+def test_reload_starts_and_stops_pollers():
+    etc = h.tmpdir() / "etc"
+    shutil.copytree(apd.REPO / "config", etc)
+    pages = etc / "conf.d" / "20-pages.conf"
+    plain = pages.read_text()
+    with h.Services() as svc, FakeAPI() as api:
+        post = api.vk_post(VK_GROUP, "Опрос о благоустройстве сквера")
+        cid = api.vk_comment(VK_GROUP, post, "Поставьте скамейки у фонтана")
+        over = {k: v for k, v in vk_poll_overrides(api).items() if not k.endswith(".poll")
+                and not k.endswith(".poll_interval")}
+        with apd.Apd(svc, config=etc / "appealsd.conf", overrides=over) as a:
+            assert "polls" not in a.ctl("status")["result"]
+            pages.write_text(plain.replace('[page "vk:100001"]\n',
+                                           '[page "vk:100001"]\npoll = yes\npoll_interval = 1s\n'))
+            a.appealsctl("reload", "--wait")
+            h.wait_until(lambda: a.appeal(vk_appeal_id(VK_GROUP, cid, post)), timeout=30,
+                         what="the comment, once a reload made the page poll")
+            pages.write_text(plain)
+            a.appealsctl("reload", "--wait")
+            h.wait_until(lambda: "polls" not in a.ctl("status")["result"], timeout=10,
+                         what="the poller to stop")
+            calls = api.count("groups.getCallbackServers")
+            a.wait_idle()
+            assert api.count("groups.getCallbackServers") == calls
 
 
 if __name__ == "__main__":
