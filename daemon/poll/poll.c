@@ -454,8 +454,31 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) { round_start(ar
 
 /* ---- the set of pollers ---- */
 
+/* The families exist once a page polls (a daemon without pull sources
+ * exports none); each polled source's series start at 0. */
+static void count_source(struct polls *ps, const char *source)
+{
+    if (ps->m_requests == NULL) {   /* metrics_family returns a family registered before */
+        ps->m_requests = metrics_family(
+            "appealsd_poll_requests_total", M_COUNTER,
+            "API requests of pull sources by outcome (ok: parsed; retry: the API asked to "
+            "wait; error: HTTP or transport)", "source,result");
+        ps->m_items = metrics_family("appealsd_poll_items_total", M_COUNTER,
+                                     "items polls found and stored in the spool (repeats of "
+                                     "webhooks included: the pipeline drops them)", "source");
+        ps->m_lag = metrics_family("appealsd_poll_lag_seconds", M_GAUGE,
+                                   "seconds since the source's least recent page finished a "
+                                   "poll round", "source");
+    }
+    static const char *const results[] = {"ok", "retry", "error"};
+    for (size_t k = 0; k < 3; k++)
+        metrics_add(ps->m_requests, 0, source, results[k]);
+    metrics_add(ps->m_items, 0, source);
+}
+
 static struct poller *poller_new(struct polls *ps, const char *source, const char *page)
 {
+    count_source(ps, source);
     struct poller *p = calloc(1, sizeof(*p));
     struct poller **v = realloc(ps->v, (ps->n + 1) * sizeof(*v));
     if (p == NULL || v == NULL)
@@ -536,6 +559,8 @@ void polls_sync(struct polls *ps)
 static void on_render(void *arg)
 {
     struct polls *ps = arg;
+    if (ps->m_lag == NULL)
+        return;
     metrics_clear(ps->m_lag);
     int64_t now = now_ms();
     for (size_t i = 0; i < ps->n; i++) {
@@ -557,24 +582,8 @@ struct polls *polls_new(struct app *app)
     char host[128] = "";
     gethostname(host, sizeof(host) - 1);
     snprintf(ps->me, sizeof(ps->me), "%s@%s", app->cfg->daemon.instance, host);
-    ps->m_requests = metrics_family("appealsd_poll_requests_total", M_COUNTER,
-                                    "API requests of pull sources by outcome (ok: parsed; "
-                                    "retry: the API asked to wait; error: HTTP or transport)",
-                                    "source,result");
-    ps->m_items = metrics_family("appealsd_poll_items_total", M_COUNTER,
-                                 "items polls found and stored in the spool (repeats of "
-                                 "webhooks included: the pipeline drops them)", "source");
-    ps->m_lag = metrics_family("appealsd_poll_lag_seconds", M_GAUGE,
-                               "seconds since the source's least recent page finished a "
-                               "poll round", "source");
     metrics_on_render(on_render, ps);
     polls_sync(ps);
-    for (size_t i = 0; i < ps->n; i++) {   /* at 0 from the first scrape */
-        static const char *const results[] = {"ok", "retry", "error"};
-        for (size_t k = 0; k < 3; k++)
-            metrics_add(ps->m_requests, 0, ps->v[i]->source, results[k]);
-        metrics_add(ps->m_items, 0, ps->v[i]->source);
-    }
     if (ps->n)
         log_info("poll: %zu pages are polled (as %s)", ps->n, ps->me);
     return ps;

@@ -85,7 +85,7 @@ class FakeAPI:
 
     def fail(self, method, **fault):
         """Queue one fault for the next call of method (vk_error=N, ok_error=N,
-        http=STATUS)."""
+        http=STATUS; none=True answers normally: faults and answers alternate)."""
         with self.lock:
             self.faults.setdefault(method, []).append(fault)
 
@@ -113,7 +113,7 @@ class FakeAPI:
             self.calls.append((method, params))
             queued = self.faults.get(method)
             fault = queued.pop(0) if queued else None
-            if fault:
+            if fault and not fault.get("none"):
                 return self._fault(fault)
             if path.startswith("/vk/"):
                 return 200, self._vk(method, params)
