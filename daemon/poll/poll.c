@@ -28,6 +28,9 @@
 #define POLL_TIMEOUT_MS 30000
 #define POLL_MAX_BACKOFF_MS 300000
 #define POLL_MAX_ITEMS 1000   /* per response: a bound on what one parse may hand over */
+/* A page of 100 VK comments with their threads, or 100 Telegram updates, runs
+ * to a few hundred KiB; a response cut short would never parse. */
+#define POLL_MAX_BODY (8u << 20)
 
 enum pstate { PS_IDLE, PS_LEASE, PS_FETCH, PS_STORE, PS_SAVE, PS_STANDBY, PS_BACKOFF };
 static const char *const state_names[] = {"idle", "leasing", "fetching", "storing", "saving",
@@ -400,7 +403,8 @@ static void fetch_next(struct poller *p)
         round_failed(p, interval_ms(p), "cannot build a request: %s", err);
         return;
     }
-    struct fetch_req fr = {.url = req->url, .timeout_ms = POLL_TIMEOUT_MS};
+    struct fetch_req fr = {.url = req->url, .timeout_ms = POLL_TIMEOUT_MS,
+                           .max_body = POLL_MAX_BODY};
     p->state = PS_FETCH;
     p->xfer = fetch_start(p->ps->fetch, &fr, on_fetched, p);
     if (p->xfer == NULL)

@@ -237,9 +237,12 @@ def test_telegram_getupdates_mode_and_catch_up_after_an_outage():
 def test_paging_and_a_flapping_api_lose_nothing():
     with h.Services() as svc, FakeAPI() as api:
         post = api.vk_post(VK_GROUP, "Отчёт главы города за год")
+        # two pages of wall.getComments; long texts make a page ~400 KiB (a
+        # response cut at 64 KiB, as fetch kept once, never parsed)
+        long = " Подробности: " + "в подъезде сыро, штукатурка осыпается, " * 40
         vk_ids = [vk_appeal_id(VK_GROUP, api.vk_comment(
-            VK_GROUP, post, "Вопрос №%d: когда отремонтируют подъезд на Крестьянской?" % i),
-            post) for i in range(130)]                 # two pages of wall.getComments
+            VK_GROUP, post, "Вопрос №%d: когда отремонтируют подъезд на Крестьянской?%s"
+            % (i, long)), post) for i in range(130)]
         topic = api.ok_topic(OK_GROUP)
         ok_ids = [ok_appeal_id(topic, api.ok_comment(
             OK_GROUP, topic, "Обращение №%d: во дворе нет освещения" % i,
