@@ -25,6 +25,7 @@
 #include "spool.h"
 #include "status.h"
 #include "units.h"
+#include "poll.h"
 
 static const char *state_name(enum app_state s)
 {
@@ -164,6 +165,30 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     control_write_stats(app->control, w);
     jw_obj_end(w);
     calyears_write_status(app->cfg, w);
+    if (polls_count(app->polls)) {
+        struct sbuf pj = SBUF_INIT;
+        polls_json(app->polls, NULL, &pj);
+        jw_key(w, "polls");
+        jw_raw(w, pj.p, pj.len);
+        sbuf_free(&pj);
+    }
+    return 0;
+}
+
+/* `poll SOURCE:PAGE`: one page's poll state (null when it is not polled). */
+static int cmd_poll(struct ctl_client *c, struct app *app, const struct json *args,
+                    struct jw *w)
+{
+    const char *page = json_str(json_get(args, "page"));
+    if (page == NULL || strchr(page, ':') == NULL) {
+        ctl_error(c, "bad_args", "poll needs a page as SOURCE:ID (e.g. ok:70000001234567)");
+        return -1;
+    }
+    struct sbuf pj = SBUF_INIT;
+    polls_json(app->polls, page, &pj);
+    jw_key(w, "poll");
+    jw_raw(w, pj.p, pj.len);
+    sbuf_free(&pj);
     return 0;
 }
 
@@ -214,6 +239,7 @@ static int cmd_help(struct ctl_client *c, struct app *app, const struct json *ar
 
 const struct ctl_cmd ctl_commands[] = {
     {"status", false, cmd_status, "uptime, Kafka and Redis state, spool and pipeline counters"},
+    {"poll", false, cmd_poll, "one polled page: its state, cursor, counters and last error"},
     {"reload", true, cmd_reload, "reload the configuration; fails if the new one is refused"},
     {"help", false, cmd_help, "list commands"},
     {"tail", false, ctl_cmd_tail, "stream appeal, SLA and status events, filtered"},

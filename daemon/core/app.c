@@ -25,6 +25,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
+#include "poll.h"
 #include "redis.h"
 #include "sources.h"
 #include "spool.h"
@@ -93,8 +94,8 @@ static bool drained(struct app *app)
 {
     struct pipeline_stats ps;
     pipeline_get_stats(app->pipeline, &ps);
-    return webhook_inflight() == 0 && ps.inflight == 0 && kafka_outq(app->kafka) == 0 &&
-           delivery_idle(app->delivery) && sla_engine_idle(app) &&
+    return webhook_inflight() == 0 && polls_inflight() == 0 && ps.inflight == 0 &&
+           kafka_outq(app->kafka) == 0 && delivery_idle(app->delivery) && sla_engine_idle(app) &&
            incidents_inflight(app->incidents) == 0;
 }
 
@@ -134,6 +135,7 @@ static void begin_drain(struct app *app, int sig)
              "(up to %lld ms)", strsignal(sig), ps.inflight,
              (long long)app->cfg->daemon.shutdown_timeout_ms);
     http_stop_intake(app->http);
+    polls_stop(app->polls);
     pipeline_drain(app->pipeline);
     delivery_stop(app->delivery);
     sla_engine_drain(app);
@@ -234,6 +236,7 @@ int app_reload(struct app *app, char *err, size_t errlen)
     int prev_level = prev->daemon.log_level;
     app->cfg = next;
     health_preregister(app);   /* sources and organisations the new config adds */
+    polls_sync(app->polls);    /* pages that started or stopped polling */
     config_unref(prev);   /* jobs still using it keep it alive */
     reload_log_level(app, prev_level);
     app->reloads++;
@@ -288,6 +291,7 @@ static int start(struct app *app, char *err, size_t errlen)
         return -1;
     app->health = health_new(app);
     health_preregister(app);
+    app->polls = polls_new(app);
     return 0;
 }
 
@@ -302,6 +306,7 @@ static void teardown(struct app *app)
     kafka_free(app->kafka, 2000);
     redis_free(app->redis);
     health_free(app->health);   /* after Redis: a PING's callback reaches into it */
+    polls_free(app->polls);     /* after Redis: a lease reply reaches into it */
     delivery_free(app->delivery);   /* after Redis: its callbacks reach into it */
     sla_engine_free(app);   /* likewise, and after Kafka's last delivery reports */
     incidents_free(app->incidents);   /* after the lifecycle: its callbacks reach into it */

@@ -30,6 +30,7 @@ struct delivery;
 struct config_opts;
 struct sla_engine;
 struct health;
+struct polls;
 
 enum app_state { APP_STARTING, APP_RUNNING, APP_DRAINING, APP_STOPPED };
 
@@ -52,6 +53,7 @@ struct app {
     struct health *health;    /* /metrics health series and /healthz (metrics/health.h) */
     struct incidents *incidents;  /* grouping into incidents (incident/incident_store.h) */
     struct report *report;    /* the daily figures of `appealsctl report` (report/report.h) */
+    struct polls *polls;      /* pull sources: pages polled through their APIs (poll/poll.h) */
     struct event *sig_term, *sig_int, *sig_hup, *watchdog, *drain_timer, *status_timer;
     int64_t drain_deadline_ms;
     uint64_t reloads, reload_failures;

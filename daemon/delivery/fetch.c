@@ -17,6 +17,7 @@ struct fetch_xfer {
     struct curl_slist *hdrs;
     char *body;
     struct sbuf resp;
+    size_t max_body;
     char errbuf[CURL_ERROR_SIZE];
     fetch_cb cb;
     void *arg;
@@ -120,9 +121,9 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 {
     struct fetch_xfer *x = arg;
     size_t len = size * n;
-    if (x->resp.len < FETCH_MAX_BODY)
-        sbuf_add(&x->resp, p, len < FETCH_MAX_BODY - x->resp.len ? len
-                                                                  : FETCH_MAX_BODY - x->resp.len);
+    if (x->resp.len < x->max_body)
+        sbuf_add(&x->resp, p, len < x->max_body - x->resp.len ? len
+                                                               : x->max_body - x->resp.len);
     return len;   /* the rest is read and dropped: the status is what counts */
 }
 
@@ -230,6 +231,7 @@ struct fetch_xfer *fetch_start(struct fetch *f, const struct fetch_req *r, fetch
     x->cb = cb;
     x->arg = arg;
     x->start_ms = mono_ms();
+    x->max_body = r->max_body ? r->max_body : FETCH_MAX_BODY;
     x->next = f->xfers;
     if (f->xfers)
         f->xfers->prev = x;

@@ -22,11 +22,13 @@ struct fetch_req {
     const void *body;             /* POSTed when not NULL (copied) */
     size_t body_len;
     int64_t timeout_ms;           /* whole transfer, connect included */
+    size_t max_body;              /* response bytes kept (the rest is read and dropped);
+                                     0: 64 KiB, enough for a status and an error */
 };
 
 struct fetch_res {
     long status;                  /* HTTP status; 0 when no response came */
-    const char *body;             /* response body (at most 64 KiB kept), NUL-terminated */
+    const char *body;             /* response body (at most max_body kept), NUL-terminated */
     size_t body_len;
     const char *error;            /* why no response came (status 0), else NULL */
     int64_t retry_after_s;        /* the response's Retry-After in seconds, 0 if none */

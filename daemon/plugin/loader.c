@@ -30,6 +30,15 @@ static int check_source_ops(const struct apd_source_ops *o, char *err, size_t er
                 return -1;
             }
     }
+    /* ABI 1.5: the poll ops, when the ops are new enough to have them */
+    const struct apd_poll_ops *po =
+        o->struct_size >= offsetof(struct apd_source_ops, poll) + sizeof(o->poll) ? o->poll : NULL;
+    if (po && (po->struct_size < offsetof(struct apd_poll_ops, reserved) || po->build == NULL ||
+               po->parse == NULL)) {
+        snprintf(err, errlen, "its poll ops must have build and parse callbacks (ABI 1.5 size "
+                 "%zu or more)", (size_t)offsetof(struct apd_poll_ops, reserved));
+        return -1;
+    }
     return 0;
 }
 
@@ -183,6 +192,14 @@ struct plugin *plugin_get(const char *dir, const char *name, char *err, size_t e
         memcpy(&p->source, o, o->struct_size < sizeof(p->source) ? o->struct_size
                                                                   : sizeof(p->source));
         p->desc.source = &p->source;
+        if (p->source.struct_size < offsetof(struct apd_source_ops, poll) + sizeof(o->poll))
+            p->source.poll = NULL;   /* bytes past an older plugin's ops are not ours */
+        if (p->source.poll) {
+            const struct apd_poll_ops *po = p->source.poll;
+            memcpy(&p->poll, po, po->struct_size < sizeof(p->poll) ? po->struct_size
+                                                                   : sizeof(p->poll));
+            p->source.poll = &p->poll;
+        }
     }
     if (p->desc.kind == APD_PLUGIN_CLASSIFIER) {
         const struct apd_classifier_ops *o = p->desc.classifier;

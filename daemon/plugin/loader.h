@@ -18,6 +18,7 @@ struct plugin {
     struct apd_plugin desc;       /* zero-extended copy of the plugin's descriptor */
     struct apd_source_ops source; /* zero-extended copy of desc.source (source plugins) */
     struct apd_classifier_ops classifier; /* likewise of desc.classifier (classifiers) */
+    struct apd_poll_ops poll;     /* likewise of desc.source->poll (ABI 1.5 pull sources) */
     struct conf_key *keys;        /* desc.keys translated for the binder */
     unsigned refs;
     struct plugin *next;

@@ -62,6 +62,14 @@ static const struct conf_key page_keys[] = {
     {"group_chats", CT_BOOL, PAGE(group_chats), "no", 0, 0, NULL, 0,
      "messages in the page's group chats (VK peer_id >= 2000000000) are appeals; "
      "no: acknowledged and counted as ignored"},
+    {"poll", CT_BOOL, PAGE(poll), "no", 0, 0, NULL, 0,
+     "poll the page's API for what webhooks miss (OK post comments, VK catch-up, Telegram "
+     "getUpdates; docs/sources.md)"},
+    {"poll_interval", CT_DURATION, PAGE(poll_interval_ms), "60s", 1000, 86400000LL, NULL, 0,
+     "pause between two poll rounds of the page"},
+    {"api_token", CT_SECRET, PAGE(api_token), NULL, 0, 0, NULL, 0,
+     "platform API token polling uses (VK community token, OK access token, bot token); "
+     "unset: ack_token"},
     {0},
 };
 
@@ -259,6 +267,9 @@ static void fill_pub(struct page *p)
     p->pub.confirmation = p->confirmation;
     p->pub.token = p->token;
     p->pub.group_chats = p->group_chats;
+    p->pub.poll = p->poll;
+    p->pub.poll_interval_ms = p->poll_interval_ms;
+    p->pub.api_token = p->api_token ? p->api_token : p->ack_token;
 }
 
 static void build_pages(struct directory *dir, const struct apd_config *c, struct ini *ini,

@@ -59,6 +59,9 @@ struct page {
     bool ack;                 /* acknowledge appeals on this page (when [ack] is on) */
     char *ack_token;          /* platform API token for the acknowledgement */
     bool group_chats;         /* its group chats' messages are appeals (VK) */
+    bool poll;                /* the host polls its API (ABI 1.5 pull sources) */
+    int64_t poll_interval_ms;
+    char *api_token;          /* API token for polling; NULL: ack_token */
     char *platform;           /* vk, telegram, max, ... (the source's plugin) */
     struct org *owner;
 };

@@ -113,3 +113,12 @@ uint64_t fnv1a64(const void *data, size_t len)
     }
     return h;
 }
+
+void md5_hex(const void *msg, size_t len, char out[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(msg, len, md, &n, EVP_md5(), NULL) != 1 || n != 16)
+        abort();   /* libcrypto without MD5 (FIPS mode): OK request signing cannot work */
+    to_hex(md, 16, out);
+}

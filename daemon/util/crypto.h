@@ -23,5 +23,8 @@ void sha256_hex(const void *msg, size_t len, char *out, size_t hexlen);
 /* 64-bit FNV-1a, for in-memory hash tables (not for anything adversarial
  * where an attacker chooses keys: those tables are bounded). */
 uint64_t fnv1a64(const void *data, size_t len);
+/* MD5 as 32 lowercase hex digits: only where a platform demands it (OK API
+ * request signatures), never for authentication of our own. */
+void md5_hex(const void *msg, size_t len, char out[33]);
 
 #endif

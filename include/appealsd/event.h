@@ -41,7 +41,7 @@ enum apd_event_type {
  * Identity rules (they make redelivery harmless):
  * - `appeal_id` is deterministic from platform ids: the same item always maps
  *   to the same id, and edits/deletes of it carry the same id.  The in-tree
- *   sources use (owner < 0 for a community; docs/webhooks.md has the table):
+ *   sources use (owner < 0 for a community; docs/sources.md has the table):
  *     vk:<owner>:wall:<post>:c<comment>      and :photo:, :video:, :market:,
  *     vk:<owner>:topic:<topic>:c<post>         :topic: for the other kinds
  *     vk:<owner>:wall:<post>                 suggested post, citizen's post
@@ -49,6 +49,7 @@ enum apd_event_type {
  *     tg:<chat>:<message_id>                 Telegram (comments: the group)
  *     max:<chat>:<mid>                       MAX
  *     ok:<chat>:<mid>                        OK (type prefixes dropped)
+ *     ok:<group>:topic:<topic>:c<comment>    OK comment under a post (polled, ABI 1.5)
  *     gen:<system>:<id>                      generic JSON
  *   Ids are printable ASCII without spaces, '|', quotes or braces: they
  *   become Redis and Kafka keys.

@@ -42,6 +42,14 @@
  *         apd_event.ignore_reason; apd_page.group_chats.  The host reads the
  *         new event fields only when the event's struct_size covers them, so
  *         1.0-1.3 plugins load unchanged (their deletions withdraw, as before).
+ *  - 1.5  pull sources: apd_source_ops.poll (struct apd_poll_ops): a source
+ *         may also poll its platform's API; the plugin builds each request
+ *         and parses each response into items and a new cursor, the host
+ *         schedules, rate-limits, retries, keeps the cursor in Redis and
+ *         stores every item like a webhook body (APD_POLL_PATH).
+ *         apd_page.poll, poll_interval_ms and api_token.  1.0-1.4 plugins
+ *         load unchanged (they do not poll).  A refusal may set
+ *         apd_reply.body: the client reads it, the log reads `reason`.
  *
  * Threading: every callback runs on the daemon's event-loop thread and must
  * not block.
@@ -63,7 +71,7 @@ extern "C" {
 #endif
 
 #define APD_PLUGIN_ABI_MAJOR 1
-#define APD_PLUGIN_ABI_MINOR 4
+#define APD_PLUGIN_ABI_MINOR 5
 
 /** Log levels for apd_host_api.log (syslog numbering). */
 enum apd_log_level {
@@ -125,6 +133,11 @@ struct apd_page {
      *  are appeals; 0 (the default): they are acknowledged and ignored.
      *  Read it only when struct_size covers it. */
     int group_chats;
+    /** ABI 1.5: the host polls this page's API (`poll = yes`); read the
+     *  three fields below only when struct_size covers them. */
+    int poll;
+    int64_t poll_interval_ms; /**< pause between two poll rounds */
+    const char *api_token;    /**< platform API token for polling, or NULL */
     void *reserved[8];
 };
 
@@ -192,6 +205,8 @@ enum apd_verdict {
 /** Host callback receiving each normalised event; returns 0 or -errno. */
 typedef int (*apd_emit_fn)(void *ctx, const struct apd_event *ev);
 
+struct apd_poll_ops;
+
 /** @brief Callbacks of a source plugin. */
 struct apd_source_ops {
     size_t struct_size;
@@ -222,7 +237,78 @@ struct apd_source_ops {
      * fail.  NULL: nothing to carry over.
      */
     void (*takeover)(void *state, void *old_state);
+    /** Since 1.5, optional: the source can poll its API (see apd_poll_ops);
+     *  NULL: webhooks only. */
+    const struct apd_poll_ops *poll;
     void *reserved[6];
+};
+
+/**
+ * @brief ABI 1.5: the spool path of items a poll found.
+ *
+ * No HTTP request can carry it (a webhook's path is empty or starts with
+ * '/'), so a plugin may accept bodies only a poll produces when it sees this
+ * path together with APD_HANDLE_NOAUTH, and refuse them from a webhook.
+ */
+#define APD_POLL_PATH "!poll"
+
+/** Most bytes of a page's poll cursor (with its NUL). */
+#define APD_POLL_CURSOR_MAX 65536
+
+/** @brief One HTTP GET of a poll, filled in by apd_poll_ops.build. */
+struct apd_poll_req {
+    char url[8192];          /**< absolute URL with its query (may hold the token:
+                                  the host never logs it) */
+    const char *what;        /**< static name of the call for logs: "wall.getComments" */
+};
+
+/** @brief What apd_poll_ops.parse made of one response. */
+struct apd_poll_res {
+    /** The cursor after this response; the host fills in the old one before
+     *  the call and saves the new one in Redis once every item is durable. */
+    char cursor[APD_POLL_CURSOR_MAX];
+    int more;                /**< 1: call build() again at once (next page or phase) */
+    int retry;               /**< 1: transient (rate limit, 5xx): keep the old cursor,
+                                  retry after a backoff; items are ignored */
+    int64_t retry_after_ms;  /**< the API's own wait, or 0 */
+    char error[256];         /**< why the response is unusable, or "" */
+    char note[160];          /**< state for operators ("VK disabled the Callback
+                                  server"), shown until a later response sets
+                                  another; "": leave the shown one */
+};
+
+/**
+ * @brief Hands one item of a response to the host.
+ *
+ * body is what the host spools under APD_POLL_PATH and hands to the plugin's
+ * handle() with APD_HANDLE_NOAUTH, live and on replay: the same ids and dedup
+ * keys as the webhook for the same item, so an item both delivered and
+ * polled becomes one appeal.  Copied; returns 0 or -errno.
+ */
+typedef int (*apd_item_fn)(void *ctx, const char *body, size_t len);
+
+/**
+ * @brief ABI 1.5: polling callbacks of a source (apd_source_ops.poll).
+ *
+ * A round for one page: the host takes the page's Redis lease (one instance
+ * polls a page at a time), reads its cursor ("" the first time), then
+ * build() → GET → parse() until parse() says more = 0, saving the cursor
+ * after each response whose items are durable.  Loop thread; never block.
+ */
+struct apd_poll_ops {
+    size_t struct_size;
+    /** The next request for page at cursor; 0, or -1 with a reason in err
+     *  (missing token or keys: the host logs it and retries later). */
+    int (*build)(void *state, const struct apd_page *page, const char *cursor,
+                 struct apd_poll_req *req, char *err, size_t errlen);
+    /** Parses one response (status 0 never reaches it: the host retries). */
+    void (*parse)(void *state, const struct apd_page *page, const char *cursor, long status,
+                  const char *body, size_t len, struct apd_poll_res *res, apd_item_fn item,
+                  void *ctx);
+    /** Least milliseconds between two requests of this source (its API's rate
+     *  limit, shared by all its pages). */
+    int64_t min_gap_ms;
+    void *reserved[4];
 };
 
 /** Size of the ABI 1.0 part of apd_source_ops: the least a plugin may provide. */

@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "sbuf.h"
+
 enum apd_verdict pu_reject(struct apd_reply *reply, int status, const char *reason)
 {
     reply->status = status;
@@ -323,3 +325,86 @@ void pu_map_put(struct pu_map *m, int64_t k1, int64_t k2, const int64_t v[2])
 }
 
 size_t pu_map_len(const struct pu_map *m) { return m->len; }
+
+/* ---- polling (ABI 1.5) ---- */
+
+void pu_json_write(struct sbuf *b, const struct json *v)
+{
+    switch (v ? v->type : JSON_NULL) {
+    case JSON_STRING:
+        sbuf_json_str(b, v->u.s, v->len);
+        return;
+    case JSON_NUMBER:
+        sbuf_add(b, v->u.s, v->len);
+        return;
+    case JSON_TRUE:
+        sbuf_adds(b, "true");
+        return;
+    case JSON_FALSE:
+        sbuf_adds(b, "false");
+        return;
+    case JSON_ARRAY:
+        sbuf_addc(b, '[');
+        for (uint32_t i = 0; i < v->len; i++) {
+            if (i)
+                sbuf_addc(b, ',');
+            pu_json_write(b, &v->u.a[i]);
+        }
+        sbuf_addc(b, ']');
+        return;
+    case JSON_OBJECT:
+        sbuf_addc(b, '{');
+        for (uint32_t i = 0; i < v->len; i++) {
+            if (i)
+                sbuf_addc(b, ',');
+            sbuf_json_str(b, v->u.o[i].key, v->u.o[i].klen);
+            sbuf_addc(b, ':');
+            pu_json_write(b, &v->u.o[i].val);
+        }
+        sbuf_addc(b, '}');
+        return;
+    default:
+        sbuf_adds(b, "null");
+        return;
+    }
+}
+
+void pu_url_escape(struct sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            sbuf_addc(b, (char)*p);
+        } else {
+            sbuf_addc(b, '%');
+            sbuf_addc(b, hex[*p >> 4]);
+            sbuf_addc(b, hex[*p & 15]);
+        }
+    }
+}
+
+const char *pu_cursor_get(const char *cursor, const char *key, char *out, size_t n)
+{
+    size_t kl = strlen(key);
+    out[0] = '\0';
+    for (const char *p = cursor; p && *p;) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t vl = len - kl - 1 < n - 1 ? len - kl - 1 : n - 1;
+            memcpy(out, p + kl + 1, vl);
+            out[vl] = '\0';
+            return out;
+        }
+        p = end ? end + 1 : p + len;
+    }
+    return out;
+}
+
+int64_t pu_cursor_int(const char *cursor, const char *key)
+{
+    char v[32];
+    pu_cursor_get(cursor, key, v, sizeof(v));
+    return strtoll(v, NULL, 10);
+}

@@ -76,4 +76,15 @@ bool pu_map_get(const struct pu_map *m, int64_t k1, int64_t k2, int64_t v[2]);
 void pu_map_put(struct pu_map *m, int64_t k1, int64_t k2, const int64_t v[2]);
 size_t pu_map_len(const struct pu_map *m);
 
+/* ---- polling (ABI 1.5) ---- */
+struct sbuf;
+/* Writes v back as JSON text (a polled item becomes a webhook-shaped body). */
+void pu_json_write(struct sbuf *b, const struct json *v);
+/* Appends s percent-encoded for a URL query (RFC 3986 unreserved kept). */
+void pu_url_escape(struct sbuf *b, const char *s);
+/* Cursors are "key=value;key=value" text: the value of key ("" when absent)
+ * in out, truncated to n - 1 bytes; and the same read as an integer (0). */
+const char *pu_cursor_get(const char *cursor, const char *key, char *out, size_t n);
+int64_t pu_cursor_int(const char *cursor, const char *key);
+
 #endif

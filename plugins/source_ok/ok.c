@@ -11,28 +11,31 @@
  * "message": {"text", "mid": "mid:…", "seq"}, "timestamp": ms}.  Ids are
  * strings with a type prefix, which is dropped: ok:<chat>:<mid>.  seq exceeds
  * 2^53 and is never read as a number.  OK does not deliver the group's own
- * messages, so there are no answers to recognise. */
+ * messages, so there are no answers to recognise.
+ *
+ * Comments under the page's posts never come as webhooks: ok_poll.c polls
+ * them (ABI 1.5) and hands each change over as a body only polls produce,
+ * accepted only under APD_POLL_PATH without authentication (never from HTTP). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin_util.h"
-
-struct ok_config {
-    struct { char **v; size_t n; } allow_from;
-};
-
-struct oks {
-    const struct apd_host_api *api;
-    void *handle;
-    const struct ok_config *cfg;
-};
+#include "ok.h"
 
 static const struct apd_config_key ok_keys[] = {
     {"allow_from", APD_KEY_LIST, offsetof(struct ok_config, allow_from),
      "217.20.145.192/28, 217.20.151.160/28, 217.20.153.48/28", 0, 0,
      "networks (CIDR) OK delivers webhooks from; others get 403"},
+    {"api_base", APD_KEY_STR, offsetof(struct ok_config, api_base), "https://api.ok.ru/fb.do", 0,
+     0, "OK REST API endpoint that comment polls use (pages with poll = yes)"},
+    {"application_key", APD_KEY_STR, offsetof(struct ok_config, application_key), NULL, 0, 0,
+     "public key of the OK application whose access tokens the pages use"},
+    {"application_secret_key", APD_KEY_SECRET,
+     offsetof(struct ok_config, application_secret_key), NULL, 0, 0,
+     "secret key of that application: signs every API request"},
+    {"poll_discussions", APD_KEY_INT, offsetof(struct ok_config, poll_discussions), "10", 1, 100,
+     "latest discussions (post topics) of a page whose comments each round reads"},
     {0},
 };
 
@@ -103,6 +106,11 @@ static enum apd_verdict ok_handle(void *state, const struct apd_request *req, un
         json_free(doc);
         return pu_reject(reply, 400, "not an OK webhook (not a JSON object)");
     }
+    if (noauth && req->path && strcmp(req->path, APD_POLL_PATH) == 0) {
+        int prc = ok_on_polled(root, pu_quarantine_reason(doc->flags), emit, ctx);
+        json_free(doc);
+        return prc == 0 ? APD_ACCEPT : pu_reject(reply, 503, "could not keep the event");
+    }
     const char *type = json_str(json_get(root, "webhookType"));
     const struct json *msg = json_get(root, "message");
     int rc;
@@ -125,6 +133,11 @@ static void *ok_init(const struct apd_host_api *api, void *handle, const void *c
                      c->allow_from.v[i]);
             return NULL;
         }
+    if ((c->application_key == NULL) != (c->application_secret_key == NULL)) {
+        snprintf(err, errlen, "application_key and application_secret_key go together (both "
+                 "are needed to sign OK API requests)");
+        return NULL;
+    }
     struct oks *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -138,14 +151,25 @@ static void *ok_init(const struct apd_host_api *api, void *handle, const void *c
 
 static void ok_destroy(void *state) { free(state); }
 
+/* OK limits requests per application and method without publishing a
+ * number; a few a second per daemon stays far from it. */
+static const struct apd_poll_ops ok_poll_ops = {
+    .struct_size = sizeof(struct apd_poll_ops),
+    .build = ok_poll_build,
+    .parse = ok_poll_parse,
+    .min_gap_ms = 200,
+};
+
 static const struct apd_source_ops ok_ops = {
     .struct_size = sizeof(struct apd_source_ops),
     .handle = ok_handle,
     .ok_body = "ok",
+    .poll = &ok_poll_ops,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_ok", .version = "1.0",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_ok", .version = "1.1",
                   .description = "OK Bot API webhook: private messages to groups, "
-                                 "authenticated by path token and source network",
+                                 "authenticated by path token and source network; comments under the "
+                                 "page's posts polled through the OK REST API",
                   .keys = ok_keys, .config_size = sizeof(struct ok_config), .init = ok_init,
                   .destroy = ok_destroy, .source = &ok_ops);

@@ -29,6 +29,8 @@ static const struct apd_config_key tg_keys[] = {
      "page id whose organisation gets private messages to the bot (unset: ignored)"},
     {"map_size", APD_KEY_INT, CFG(map_size), "65536", 64, 10000000,
      "discussion copies remembered to map comments to their channel post"},
+    {"api_base", APD_KEY_STR, CFG(api_base), "https://api.telegram.org", 0, 0,
+     "Bot API URL getUpdates mode uses (pages with poll = yes)"},
     {0},
 };
 
@@ -214,15 +216,24 @@ static void tg_takeover(void *state, void *old_state)
     }
 }
 
+static const struct apd_poll_ops tg_poll_ops = {
+    .struct_size = sizeof(struct apd_poll_ops),
+    .build = tg_poll_build,
+    .parse = tg_poll_parse,
+    .min_gap_ms = 100,
+};
+
 static const struct apd_source_ops tg_ops = {
     .struct_size = sizeof(struct apd_source_ops),
     .handle = tg_handle,
     .ok_body = "ok",
     .takeover = tg_takeover,
+    .poll = &tg_poll_ops,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_telegram", .version = "1.0",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_telegram", .version = "1.1",
                   .description = "Telegram Bot API webhook: channel comments in linked "
-                                 "discussion groups, group and private messages, edits",
+                                 "discussion groups, group and private messages, edits; getUpdates "
+                                 "mode without a webhook",
                   .keys = tg_keys, .config_size = sizeof(struct tg_config), .init = tg_init,
                   .destroy = tg_destroy, .source = &tg_ops);

@@ -26,6 +26,7 @@
 #define TG_NAMES 256
 
 struct tg_config {
+    char *api_base;            /* Bot API URL for getUpdates (ABI 1.5 polling) */
     char *secret_token;
     bool require_secret;
     struct { char **v; size_t n; } linked_chats;
@@ -73,5 +74,12 @@ void tg_learn_chat(struct tg *tg, const struct json *chat);
 
 int64_t tg_linked_channel(struct tg *tg, int64_t group);
 const char *tg_username(const struct tg *tg, int64_t chat);
+
+/* getUpdates mode (tg_poll.c, ABI 1.5 apd_poll_ops). */
+int tg_poll_build(void *state, const struct apd_page *pg, const char *cursor,
+                  struct apd_poll_req *req, char *err, size_t errlen);
+void tg_poll_parse(void *state, const struct apd_page *pg, const char *cursor, long status,
+                   const char *body, size_t len, struct apd_poll_res *res, apd_item_fn item,
+                   void *ctx);
 
 #endif

@@ -20,6 +20,14 @@ static const struct apd_config_key vk_keys[] = {
     {"dialog_cache", APD_KEY_INT, offsetof(struct vk_config, dialog_cache), "65536", 16,
      10000000, "dialogs whose unanswered messages are remembered, so a reply of the page "
      "answers all of them"},
+    {"api_base", APD_KEY_STR, offsetof(struct vk_config, api_base), "https://api.vk.com/method",
+     0, 0, "VK API method URL prefix catch-up polls use (pages with poll = yes)"},
+    {"api_version", APD_KEY_STR, offsetof(struct vk_config, api_version), "5.199", 0, 0,
+     "VK API version of catch-up requests"},
+    {"catchup_window", APD_KEY_DURATION, offsetof(struct vk_config, catchup_window), "24h",
+     60000, 30LL * 86400000, "catch-up reads comments at most this old"},
+    {"catchup_posts", APD_KEY_INT, offsetof(struct vk_config, catchup_posts), "20", 1, 100,
+     "latest wall posts whose comments catch-up reads each round"},
     {0},
 };
 
@@ -182,16 +190,26 @@ static void vk_takeover(void *state, void *old_state)
     old->dialogs = m;
 }
 
+/* VK allows a community token 20 requests a second; 4 leaves room for the
+ * acknowledgements sent with the same token. */
+static const struct apd_poll_ops vk_poll_ops = {
+    .struct_size = sizeof(struct apd_poll_ops),
+    .build = vk_poll_build,
+    .parse = vk_poll_parse,
+    .min_gap_ms = 250,
+};
+
 static const struct apd_source_ops vk_ops = {
     .struct_size = sizeof(struct apd_source_ops),
     .handle = vk_handle,
     .ok_body = "ok",
     .takeover = vk_takeover,
+    .poll = &vk_poll_ops,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_vk", .version = "1.2",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_vk", .version = "1.3",
                   .description = "VK Callback API: comments of every kind, suggested posts, "
                                  "private messages and their edits, edits, deletes (and who deleted), the "
-                                 "page's answers",
+                                 "page's answers; catch-up of wall comments through the VK API",
                   .keys = vk_keys, .config_size = sizeof(struct vk_config), .init = vk_init,
                   .destroy = vk_destroy, .source = &vk_ops);

@@ -22,6 +22,10 @@
 struct vk_config {
     bool require_secret;
     int64_t dialog_cache;
+    char *api_base;           /* polling (ABI 1.5): VK API method URL prefix */
+    char *api_version;
+    int64_t catchup_window;   /* ms: comments older than this are not caught up */
+    int64_t catchup_posts;    /* latest wall posts whose comments are read */
 };
 
 struct vk {
@@ -62,6 +66,13 @@ int vk_on_wall_post(struct vk_req *r, enum apd_event_type t, const void *unused)
 int vk_on_message_new(struct vk_req *r, enum apd_event_type t, const void *unused);
 int vk_on_message_reply(struct vk_req *r, enum apd_event_type t, const void *unused);
 int vk_on_message_edit(struct vk_req *r, enum apd_event_type t, const void *unused);
+
+/* Catch-up polling (vk_poll.c, ABI 1.5 apd_poll_ops). */
+int vk_poll_build(void *state, const struct apd_page *pg, const char *cursor,
+                  struct apd_poll_req *req, char *err, size_t errlen);
+void vk_poll_parse(void *state, const struct apd_page *pg, const char *cursor, long status,
+                   const char *body, size_t len, struct apd_poll_res *res, apd_item_fn item,
+                   void *ctx);
 
 /* Comment kinds, for the dispatch table. */
 extern const struct vk_kind vk_kind_wall, vk_kind_photo, vk_kind_video, vk_kind_market,

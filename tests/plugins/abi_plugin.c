@@ -4,7 +4,10 @@
  *   TEST_ABI_MAJOR2        descriptor claims ABI 2.0
  *   TEST_ABI_RESERVED      a reserved slot of the descriptor is set
  *   TEST_ABI_OPS_RESERVED  a reserved slot of the source ops is set
- *   TEST_ABI_1_0           source ops of ABI 1.0 size (must load) */
+ *   TEST_ABI_1_0           source ops of ABI 1.0 size (must load)
+ *   TEST_ABI_1_4           source ops of ABI 1.4 size with stray bytes where 1.5
+ *                          put `poll` (must load, and not poll)
+ *   TEST_ABI_POLL_BAD      poll ops without a parse callback */
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -23,9 +26,22 @@ static void *t_init(const struct apd_host_api *api, void *handle, const void *co
     return &state;
 }
 
+#ifdef TEST_ABI_POLL_BAD
+static int t_build(void *state, const struct apd_page *pg, const char *cursor,
+                   struct apd_poll_req *req, char *err, size_t errlen)
+{
+    return -1;
+}
+static const struct apd_poll_ops t_poll = {.struct_size = sizeof(struct apd_poll_ops),
+                                           .build = t_build};
+#endif
+
 static const struct apd_source_ops t_ops = {
 #ifdef TEST_ABI_1_0
     .struct_size = APD_SOURCE_OPS_SIZE_1_0,
+#elif defined(TEST_ABI_1_4)
+    .struct_size = offsetof(struct apd_source_ops, poll),
+    .poll = (const void *)t_init,   /* not the plugin's: past its 1.4 ops */
 #else
     .struct_size = sizeof(struct apd_source_ops),
 #endif
@@ -33,6 +49,9 @@ static const struct apd_source_ops t_ops = {
     .ok_body = "ok",
 #ifdef TEST_ABI_OPS_RESERVED
     .reserved = {[2] = (void *)t_handle},
+#endif
+#ifdef TEST_ABI_POLL_BAD
+    .poll = &t_poll,
 #endif
 };
 

@@ -83,6 +83,28 @@ TEST(older_minor_loads_with_zeroed_new_fields)
     plugin_put(p);
 }
 
+/* ABI 1.5: a 1.4 plugin does not poll, whatever lies past its ops. */
+TEST(plugins_before_1_5_do_not_poll)
+{
+    char err[512] = "";
+    struct plugin *p = plugin_get(TEST_PLUGIN_DIR, "test_abi_1_4", err, sizeof(err));
+    CHECK(p != NULL);
+    if (p == NULL) {
+        printf("# %s\n", err);
+        return;
+    }
+    CHECK(p->source.handle != NULL);
+    CHECK(p->source.poll == NULL);
+    plugin_put(p);
+}
+
+TEST(poll_ops_need_build_and_parse)
+{
+    char err[512] = "";
+    CHECK(plugin_get(TEST_PLUGIN_DIR, "test_abi_poll_bad", err, sizeof(err)) == NULL);
+    CHECK(has(err, "poll ops must have build and parse"));
+}
+
 TEST(in_tree_plugins_load)
 {
     const char *names[] = {"source_vk", "source_telegram", "source_max", "source_ok",
@@ -173,6 +195,8 @@ int main(void)
     RUN(set_reserved_slot_is_refused);
     RUN(events_of_older_plugins_have_no_deleter);
     RUN(older_minor_loads_with_zeroed_new_fields);
+    RUN(plugins_before_1_5_do_not_poll);
+    RUN(poll_ops_need_build_and_parse);
     RUN(in_tree_plugins_load);
     RUN(missing_and_foreign_files);
     RUN(descriptor_checks);

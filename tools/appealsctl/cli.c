@@ -123,6 +123,7 @@ static bool variadic(const char *arg)
     return n > 3 && strcmp(arg + n - 3, "...") == 0;
 }
 static const char *const level_arg[] = {"level", NULL};
+static const char *const page_arg[] = {"page", NULL};
 
 /* ---- commands ---- */
 
@@ -162,6 +163,8 @@ const struct cli_command cli_commands[] = {
     {"log-level", "log-level", level_arg, no_opts, false, true, fmt_log_level,
      "set the log level (error, warn, notice, info, debug) until a restart; a reload keeps "
      "it unless [daemon] log_level was edited"},
+    {"poll", "poll", page_arg, no_opts, false, false, fmt_poll,
+     "one polled page (SOURCE:ID): poll state, cursor, counters, last error"},
     {"help", "help", no_args, no_opts, false, false, fmt_help,
      "the daemon's commands, and whether this connection may change state"},
     {"report", "report", no_args, report_opts, false, false, fmt_report,

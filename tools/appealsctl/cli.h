@@ -103,6 +103,7 @@ void fmt_change(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_rebuild(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_reload(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_log_level(FILE *f, const struct cli_command *cmd, const struct json *r);
+void fmt_poll(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_help(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_report(FILE *f, const struct cli_command *cmd, const struct json *r);
 void fmt_incident(FILE *f, const struct cli_command *cmd, const struct json *r);

@@ -137,6 +137,40 @@ static void fmt_calendars(FILE *f, const struct json *cals)
     }
 }
 
+/* One polled page on one line: "ok:7000 idle, 12 polls, 3 items, 0 errors; note". */
+static void fmt_poll_line(FILE *f, const struct json *p)
+{
+    char key[160], buf[512];
+    snprintf(key, sizeof(key), "poll %s:%s", str(p, "source") ?: "?", str(p, "page") ?: "?");
+    int n = snprintf(buf, sizeof(buf), "%s, %s polls, %s items, %s errors", str(p, "state") ?: "?",
+                     num(p, "polls"), num(p, "items"), num(p, "errors"));
+    if (str(p, "lease_holder") && n > 0 && (size_t)n < sizeof(buf))
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; polled by %s", str(p, "lease_holder"));
+    if (str(p, "note") && n > 0 && (size_t)n < sizeof(buf))
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; %s", str(p, "note"));
+    if (str(p, "last_error") && n > 0 && (size_t)n < sizeof(buf))
+        snprintf(buf + n, sizeof(buf) - (size_t)n, "; last error: %s", str(p, "last_error"));
+    out_kv(f, key, buf);
+}
+
+static void fmt_polls(FILE *f, const struct json *polls)
+{
+    for (uint32_t i = 0; polls && polls->type == JSON_ARRAY && i < polls->len; i++)
+        fmt_poll_line(f, &polls->u.a[i]);
+}
+
+void fmt_poll(FILE *f, const struct cli_command *cmd, const struct json *r)
+{
+    const struct json *p = json_get(r, "poll");
+    if (p == NULL || p->type != JSON_OBJECT) {
+        fprintf(f, "the page is not polled (no poll = yes, or its plugin cannot poll)\n");
+        return;
+    }
+    out_kv_begin(19);
+    fmt_poll_line(f, p);
+    out_kv(f, "cursor", str(p, "cursor") ?: "");
+}
+
 void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
 {
     char buf[512], up[32];
@@ -204,6 +238,7 @@ void fmt_status(FILE *f, const struct cli_command *cmd, const struct json *r)
         out_kv(f, "control", buf);
     }
     fmt_calendars(f, json_get(r, "calendars"));
+    fmt_polls(f, json_get(r, "polls"));
 }
 
 /* ---- stats ---- */
