@@ -86,3 +86,24 @@ else
     printf '%s\n' "$sum" >"$marker"
     say "kafka $APD_KAFKA_VERSION jars: fetched $(ls "$kafka_home/libs" | wc -l) jars into $kafka_home/libs"
 fi
+
+# promtool checks and unit-tests contrib/monitoring's alert rules
+# (tests/integration/test_monitoring.py). Only the binary is taken from Debian's
+# prometheus package: installing the package would also enable a Prometheus
+# server, which nothing here needs.
+if command -v promtool >/dev/null 2>&1; then
+    say "promtool: $(command -v promtool)"
+else
+    pdir="$(apd_cache_dir)/prometheus"
+    rm -rf "$pdir" && mkdir -p "$pdir/deb"
+    sudo=()
+    [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+    if (cd "$pdir/deb" && apt-get download prometheus >/dev/null 2>&1) \
+        && dpkg-deb -x "$pdir"/deb/prometheus_*.deb "$pdir/root" \
+        && "${sudo[@]}" install -m 0755 "$pdir/root/usr/bin/promtool" /usr/local/bin/promtool; then
+        say "promtool: extracted from the prometheus package into /usr/local/bin"
+    else
+        say "promtool: could not fetch the prometheus package; the monitoring test checks the rules without it"
+    fi
+    rm -rf "$pdir/deb" "$pdir/root"
+fi

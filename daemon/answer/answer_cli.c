@@ -12,15 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "jsonl.h"
 #include "config.h"
 #include "judge.h"
 #include "json.h"
 #include "sbuf.h"
-
-#define LINE_MAX_BYTES (4u << 20)
 
 static void usage(FILE *f)
 {
@@ -28,29 +26,6 @@ static void usage(FILE *f)
                "  each input line: {\"id\": ..., \"text\": \"...\", \"attachments\": N}\n"
                "  each output line: {\"id\", \"quality\": substantive|formal|refusal,\n"
                "  \"reasons\": [...]} (or id, line and error)\n");
-}
-
-static void put_id(struct jw *w, const struct json *id)
-{
-    jw_key(w, "id");
-    if (id && id->type == JSON_STRING)
-        jw_strn(w, id->u.s, id->len);
-    else if (id && id->type == JSON_NUMBER)
-        jw_raw(w, id->u.s, id->len);
-    else
-        jw_null(w);
-}
-
-static void put_error(struct sbuf *out, const struct json *id, size_t line, const char *msg)
-{
-    struct jw w;
-    jw_init(&w, out);
-    jw_obj(&w);
-    put_id(&w, id);
-    jw_kint(&w, "line", (int64_t)line);
-    jw_kstr(&w, "error", msg);
-    jw_obj_end(&w);
-    sbuf_addc(out, '\n');
 }
 
 /* How many attachments the line says came with the answer, or -1. */
@@ -76,7 +51,7 @@ static int one_line(struct answer_judge *j, const char *buf, size_t len, size_t 
     if (doc == NULL) {
         char msg[300];
         snprintf(msg, sizeof(msg), "not JSON: %s", err);
-        put_error(out, NULL, lineno, msg);
+        jsonl_put_error(out, NULL, lineno, msg);
         return -1;
     }
     const struct json *id = json_get(&doc->root, "id");
@@ -84,18 +59,18 @@ static int one_line(struct answer_judge *j, const char *buf, size_t len, size_t 
     int64_t att = attachments_of(json_get(&doc->root, "attachments"));
     int rc = -1;
     if (doc->root.type != JSON_OBJECT) {
-        put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
+        jsonl_put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
     } else if (text == NULL || text->type != JSON_STRING) {
-        put_error(out, id, lineno, "\"text\" must be a string");
+        jsonl_put_error(out, id, lineno, "\"text\" must be a string");
     } else if (att < 0) {
-        put_error(out, id, lineno, "\"attachments\" must be a count or an array");
+        jsonl_put_error(out, id, lineno, "\"attachments\" must be a count or an array");
     } else {
         struct answer_verdict v;
         answer_judge_text(j, text->u.s, text->len, (unsigned)att, &v);
         struct jw w;
         jw_init(&w, out);
         jw_obj(&w);
-        put_id(&w, id);
+        jsonl_put_id(&w, id);
         jw_kstr(&w, "quality", answer_quality_name(v.quality));
         jw_key(&w, "reasons");
         answer_reasons_json(&w, v.reasons);
@@ -107,47 +82,14 @@ static int one_line(struct answer_judge *j, const char *buf, size_t len, size_t 
     return rc;
 }
 
-static bool blank(const char *s, size_t n)
+static int judge_line(void *j, const char *line, size_t len, size_t lineno, struct sbuf *out)
 {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-            return false;
-    return true;
+    return one_line(j, line, len, lineno, out);
 }
 
 static int run(struct answer_judge *j)
 {
-    struct sbuf out = SBUF_INIT;
-    char *line = NULL;
-    size_t cap = 0, lineno = 0, bad = 0;
-    ssize_t n;
-    bool tty = isatty(STDOUT_FILENO);
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
-        lineno++;
-        if (blank(line, (size_t)n))
-            continue;
-        if ((size_t)n > LINE_MAX_BYTES) {
-            put_error(&out, NULL, lineno, "line longer than 4 MiB");
-            bad++;
-        } else if (one_line(j, line, (size_t)n, lineno, &out) != 0) {
-            bad++;
-        }
-        if (out.len >= 65536 || tty) {
-            fwrite(out.p, 1, out.len, stdout);
-            sbuf_reset(&out);
-            if (tty)
-                fflush(stdout);
-        }
-    }
-    if (out.len)
-        fwrite(out.p, 1, out.len, stdout);
-    fflush(stdout);
-    free(line);
-    sbuf_free(&out);
-    if (bad)
-        fprintf(stderr, "appealsd answer-check: %zu of %zu lines had errors (see their "
-                "\"error\")\n", bad, lineno);
-    return bad ? 1 : 0;
+    return jsonl_run("answer-check", judge_line, j);
 }
 
 int answer_check_main(int argc, char **argv)

@@ -19,17 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "appealsd/classify.h"
 #include "chain.h"
 #include "cli.h"
+#include "jsonl.h"
 #include "config.h"
 #include "directory.h"
 #include "json.h"
 #include "sbuf.h"
-
-#define LINE_MAX_BYTES (4u << 20)
 
 static void usage(FILE *f)
 {
@@ -110,30 +108,6 @@ static const struct page *find_page(const struct directory *dir, const char *ref
     return NULL;
 }
 
-/* The input's id as it was written (a string or a number), or null. */
-static void put_id(struct jw *w, const struct json *id)
-{
-    jw_key(w, "id");
-    if (id && id->type == JSON_STRING)
-        jw_strn(w, id->u.s, id->len);
-    else if (id && id->type == JSON_NUMBER)
-        jw_raw(w, id->u.s, id->len);
-    else
-        jw_null(w);
-}
-
-static void put_error(struct sbuf *out, const struct json *id, size_t line, const char *msg)
-{
-    struct jw w;
-    jw_init(&w, out);
-    jw_obj(&w);
-    put_id(&w, id);
-    jw_kint(&w, "line", (int64_t)line);
-    jw_kstr(&w, "error", msg);
-    jw_obj_end(&w);
-    sbuf_addc(out, '\n');
-}
-
 /* Classifies one input line into out; returns 0, or -1 after an error line. */
 static int one_line(struct apd_config *cfg, struct classify_chain *ch, const char *buf,
                     size_t len, size_t lineno, struct classify_result *res, struct sbuf *out)
@@ -143,7 +117,7 @@ static int one_line(struct apd_config *cfg, struct classify_chain *ch, const cha
     if (doc == NULL) {
         char msg[300];
         snprintf(msg, sizeof(msg), "not JSON: %s", err);
-        put_error(out, NULL, lineno, msg);
+        jsonl_put_error(out, NULL, lineno, msg);
         return -1;
     }
     int rc = -1;
@@ -152,13 +126,13 @@ static int one_line(struct apd_config *cfg, struct classify_chain *ch, const cha
     const struct json *page = json_get(&doc->root, "page");
     const struct json *item_kind = json_get(&doc->root, "item_kind");
     if (doc->root.type != JSON_OBJECT) {
-        put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
+        jsonl_put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
     } else if (text == NULL || text->type != JSON_STRING) {
-        put_error(out, id, lineno, "\"text\" must be a string");
+        jsonl_put_error(out, id, lineno, "\"text\" must be a string");
     } else if (page && page->type != JSON_STRING && page->type != JSON_NULL) {
-        put_error(out, id, lineno, "\"page\" must be a string such as \"vk:100001\"");
+        jsonl_put_error(out, id, lineno, "\"page\" must be a string such as \"vk:100001\"");
     } else if (item_kind && item_kind->type != JSON_STRING && item_kind->type != JSON_NULL) {
-        put_error(out, id, lineno, "\"item_kind\" must be a string such as \"message\"");
+        jsonl_put_error(out, id, lineno, "\"item_kind\" must be a string such as \"message\"");
     } else {
         const struct page *p = page && page->type == JSON_STRING ? find_page(cfg->dir, page->u.s)
                                                                  : NULL;
@@ -172,7 +146,7 @@ static int one_line(struct apd_config *cfg, struct classify_chain *ch, const cha
         struct jw w;
         jw_init(&w, out);
         jw_obj(&w);
-        put_id(&w, id);
+        jsonl_put_id(&w, id);
         classify_result_members(res, &w, true);
         if (page && page->type == JSON_STRING && p == NULL)
             jw_kstr(&w, "warning", "the page is not in the directory; no municipality fallback");
@@ -188,50 +162,26 @@ static int one_line(struct apd_config *cfg, struct classify_chain *ch, const cha
     return rc;
 }
 
-static bool blank(const char *s, size_t n)
+struct run {
+    struct apd_config *cfg;
+    struct classify_chain *ch;
+    struct classify_result res;
+};
+
+static int classify_line(void *arg, const char *line, size_t len, size_t lineno,
+                         struct sbuf *out)
 {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-            return false;
-    return true;
+    struct run *r = arg;
+    return one_line(r->cfg, r->ch, line, len, lineno, &r->res, out);
 }
 
 static int run(struct apd_config *cfg, struct classify_chain *ch)
 {
-    struct classify_result res;
-    classify_result_init(&res);
-    struct sbuf out = SBUF_INIT;
-    char *line = NULL;
-    size_t cap = 0, lineno = 0, bad = 0;
-    ssize_t n;
-    bool tty = isatty(STDOUT_FILENO);
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
-        lineno++;
-        if (blank(line, (size_t)n))
-            continue;
-        if ((size_t)n > LINE_MAX_BYTES) {
-            put_error(&out, NULL, lineno, "line longer than 4 MiB");
-            bad++;
-        } else if (one_line(cfg, ch, line, (size_t)n, lineno, &res, &out) != 0) {
-            bad++;
-        }
-        if (out.len >= 65536 || tty) {
-            fwrite(out.p, 1, out.len, stdout);
-            sbuf_reset(&out);
-            if (tty)
-                fflush(stdout);
-        }
-    }
-    if (out.len)
-        fwrite(out.p, 1, out.len, stdout);
-    fflush(stdout);
-    free(line);
-    sbuf_free(&out);
-    classify_result_free(&res);
-    if (bad)
-        fprintf(stderr, "appealsd classify: %zu of %zu lines had errors (see their "
-                "\"error\")\n", bad, lineno);
-    return bad ? 1 : 0;
+    struct run r = {.cfg = cfg, .ch = ch};
+    classify_result_init(&r.res);
+    int rc = jsonl_run("classify", classify_line, &r);
+    classify_result_free(&r.res);
+    return rc;
 }
 
 int classify_main(int argc, char **argv)

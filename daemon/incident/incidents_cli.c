@@ -17,6 +17,7 @@
 
 #include "chain.h"
 #include "cli.h"
+#include "jsonl.h"
 #include "config.h"
 #include "directory.h"
 #include "incident.h"
@@ -40,29 +41,6 @@ static void usage(FILE *f)
                "    \"category\": ..., \"municipality\": ..., \"page\": \"SOURCE:ID\",\n"
                "    \"created_at\": ISO 8601 or epoch seconds}\n"
                "  each output line: {\"id\": ..., \"incident\": \"inc-N\"} (or id, line, error)\n");
-}
-
-static void put_id(struct jw *w, const struct json *id)
-{
-    jw_key(w, "id");
-    if (id && id->type == JSON_STRING)
-        jw_strn(w, id->u.s, id->len);
-    else if (id && id->type == JSON_NUMBER)
-        jw_raw(w, id->u.s, id->len);
-    else
-        jw_null(w);
-}
-
-static void put_error(struct sbuf *out, const struct json *id, size_t line, const char *msg)
-{
-    struct jw w;
-    jw_init(&w, out);
-    jw_obj(&w);
-    put_id(&w, id);
-    jw_kint(&w, "line", (int64_t)line);
-    jw_kstr(&w, "error", msg);
-    jw_obj_end(&w);
-    sbuf_addc(out, '\n');
 }
 
 static int parse_at(const struct json *v, const char *tz, int64_t *ms)
@@ -123,7 +101,7 @@ static int one_line(struct run *r, const char *buf, size_t len, size_t lineno,
     if (doc == NULL) {
         char msg[300];
         snprintf(msg, sizeof(msg), "not JSON: %s", err);
-        put_error(out, NULL, lineno, msg);
+        jsonl_put_error(out, NULL, lineno, msg);
         return -1;
     }
     int rc = -1;
@@ -131,13 +109,13 @@ static int one_line(struct run *r, const char *buf, size_t len, size_t lineno,
     const struct json *text = json_get(&doc->root, "text");
     int64_t at;
     if (doc->root.type != JSON_OBJECT) {
-        put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
+        jsonl_put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
     } else if (text == NULL || text->type != JSON_STRING) {
-        put_error(out, id, lineno, "\"text\" must be a string");
+        jsonl_put_error(out, id, lineno, "\"text\" must be a string");
     } else if (parse_at(json_get(&doc->root, "created_at"), r->cfg->daemon.timezone, &at) != 0) {
-        put_error(out, id, lineno, "\"created_at\" must be ISO 8601 or epoch seconds");
+        jsonl_put_error(out, id, lineno, "\"created_at\" must be ISO 8601 or epoch seconds");
     } else if (at < r->last_at) {
-        put_error(out, id, lineno, "\"created_at\" is earlier than the line before: "
+        jsonl_put_error(out, id, lineno, "\"created_at\" is earlier than the line before: "
                                    "the input must be in time order");
     } else {
         const char *cat, *mun;
@@ -149,7 +127,7 @@ static int one_line(struct run *r, const char *buf, size_t len, size_t lineno,
         struct jw w;
         jw_init(&w, out);
         jw_obj(&w);
-        put_id(&w, id);
+        jsonl_put_id(&w, id);
         char inc[32];
         snprintf(inc, sizeof(inc), "inc-%zu", n);
         jw_kstr(&w, "incident", inc);
@@ -161,31 +139,14 @@ static int one_line(struct run *r, const char *buf, size_t len, size_t lineno,
     return rc;
 }
 
+static int group_line(void *r, const char *line, size_t len, size_t lineno, struct sbuf *out)
+{
+    return one_line(r, line, len, lineno, out);
+}
+
 static int run_lines(struct run *r)
 {
-    struct sbuf out = SBUF_INIT;
-    char *line = NULL;
-    size_t cap = 0, lineno = 0, bad = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
-        lineno++;
-        if (strspn(line, " \t\r\n") == (size_t)n)
-            continue;
-        if (one_line(r, line, (size_t)n, lineno, &out) != 0)
-            bad++;
-        if (out.len >= 65536) {
-            fwrite(out.p, 1, out.len, stdout);
-            sbuf_reset(&out);
-        }
-    }
-    fwrite(out.p ? out.p : "", 1, out.len, stdout);
-    fflush(stdout);
-    free(line);
-    sbuf_free(&out);
-    if (bad)
-        fprintf(stderr, "appealsd incidents: %zu of %zu lines had errors (see their "
-                "\"error\")\n", bad, lineno);
-    return bad ? 1 : 0;
+    return jsonl_run("incidents", group_line, r);
 }
 
 int incidents_main(int argc, char **argv)

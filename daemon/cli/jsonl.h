@@ -1,0 +1,27 @@
+/* The loop of the JSON-lines subcommands (`appealsd classify`,
+ * `answer-check`, `incidents`): one JSON object per input line, one result
+ * line per input line in the same order, so a caller can zip them; a line
+ * that cannot be handled gets an {"id", "line", "error"} line and the run
+ * goes on; blank lines are skipped. */
+#ifndef APPEALSD_CLI_JSONL_H
+#define APPEALSD_CLI_JSONL_H
+
+#include <stddef.h>
+
+#include "json.h"
+#include "sbuf.h"
+
+/* Writes one result line for input line lineno into out; 0, or -1 after an
+ * error line. */
+typedef int (*jsonl_line_fn)(void *arg, const char *line, size_t len, size_t lineno,
+                             struct sbuf *out);
+
+/* Reads standard input to its end; exit status 1 when some line had an
+ * error (cmd names the subcommand in the summary on stderr), else 0. */
+int jsonl_run(const char *cmd, jsonl_line_fn fn, void *arg);
+
+/* The input's "id" as given (string or number), else null. */
+void jsonl_put_id(struct jw *w, const struct json *id);
+void jsonl_put_error(struct sbuf *out, const struct json *id, size_t line, const char *msg);
+
+#endif
