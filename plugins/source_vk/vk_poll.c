@@ -160,12 +160,15 @@ static void emit_comment(struct emit_ctx *e, const struct json *c)
     struct sbuf b = SBUF_INIT;
     sbuf_printf(&b, "{\"type\":\"wall_reply_new\",\"group_id\":%s,\"event_id\":\"poll-%s_%"
                 PRId64 "_%" PRId64 "\",\"object\":", e->pg->id, e->pg->id, e->post, id);
-    /* the comment as wall.getComments gave it, plus the post it belongs to */
-    sbuf_printf(&b, "{\"post_id\":%" PRId64 ",\"post_owner_id\":-%s", e->post, e->pg->id);
+    /* the comment as wall.getComments gave it, plus the post it belongs to;
+     * the wall read is the page's own, whatever owner the response names
+     * (handle() refuses another community's items) */
+    sbuf_printf(&b, "{\"post_id\":%" PRId64 ",\"owner_id\":-%s,\"post_owner_id\":-%s",
+                e->post, e->pg->id, e->pg->id);
     for (uint32_t i = 0; c->type == JSON_OBJECT && i < c->len; i++) {
         const char *k = c->u.o[i].key;
         if (strcmp(k, "post_id") == 0 || strcmp(k, "post_owner_id") == 0 ||
-            strcmp(k, "thread") == 0)
+            strcmp(k, "owner_id") == 0 || strcmp(k, "thread") == 0)
             continue;
         sbuf_addc(&b, ',');
         sbuf_json_str(&b, k, c->u.o[i].klen);
