@@ -73,7 +73,11 @@ LABELLED_AT_USE = sorted([
     "appealsd_http_deliveries_total", "appealsd_http_delivery_seconds", "appealsd_ignored_total",
     "appealsd_kafka_delivery_errors_total", "appealsd_lifecycle_conflicts_total",
     "appealsd_lifecycle_refused_total"] + [
-    "appealsd_appeal_events_total", "appealsd_incidents_total"])
+    "appealsd_appeal_events_total", "appealsd_incidents_total"] + [
+    # by quality or outcome and organisation (the answer judge), and the
+    # replica waits of a Sentinel setup (by outcome)
+    "appealsd_answers_by_quality_total", "appealsd_rework_opened_total",
+    "appealsd_citizen_followups_total", "appealsd_redis_replica_waits_total"])
 PRESENT = [
     "appealsd_spool_bytes", "appealsd_spool_max_bytes", "appealsd_spool_segments",
     "appealsd_spool_fsyncs_total", "appealsd_kafka_brokers_up", "appealsd_kafka_up",
