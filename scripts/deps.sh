@@ -99,11 +99,11 @@ else
     sudo=()
     [ "$(id -u)" -ne 0 ] && sudo=(sudo)
     if (cd "$pdir/deb" && apt-get download prometheus >/dev/null 2>&1) \
-        && dpkg-deb -x "$pdir"/deb/prometheus_*.deb "$pdir/root" \
-        && "${sudo[@]}" install -m 0755 "$pdir/root/usr/bin/promtool" /usr/local/bin/promtool; then
+        && dpkg-deb -x "$pdir"/deb/prometheus_*.deb "$pdir/tree" \
+        && "${sudo[@]}" install -m 0755 "$pdir/tree/usr/bin/promtool" /usr/local/bin/promtool; then
         say "promtool: extracted from the prometheus package into /usr/local/bin"
     else
         say "promtool: could not fetch the prometheus package; the monitoring test checks the rules without it"
     fi
-    rm -rf "$pdir/deb" "$pdir/root"
+    rm -rf "$pdir/deb" "$pdir/tree"
 fi

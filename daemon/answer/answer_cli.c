@@ -8,16 +8,15 @@
  * A line that cannot be judged gets {"id": …, "line": N, "error": "…"} and
  * the next line is read.  Exit status: 0 when every line was judged, 1 when
  * some had errors, 2 when the configuration is unusable or has no [answer]. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "jsonl.h"
 #include "config.h"
 #include "judge.h"
 #include "json.h"
+#include "jsonl.h"
 #include "sbuf.h"
 
 static void usage(FILE *f)
@@ -94,50 +93,18 @@ static int run(struct answer_judge *j)
 
 int answer_check_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"set", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *path = cli_default_config();
-    const char **sets = calloc((size_t)argc + 1, sizeof(char *));
-    size_t nsets = 0;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': path = optarg; break;
-        case 's': sets[nsets++] = optarg; break;
-        case 'h': usage(stdout); free(sets); return 0;
-        default: usage(stderr); free(sets); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "appealsd answer-check: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        free(sets);
-        return 2;
-    }
-    struct diag d = {0};
-    struct config_opts o = {.path = path, .overrides = sets};
-    struct apd_config *cfg = config_load(&o, &d);
-    for (size_t i = 0; i < d.n; i++)
-        fprintf(stderr, "%s\n", d.msg[i]);
-    diag_free(&d);
-    free(sets);
-    if (cfg == NULL) {
-        fprintf(stderr, "appealsd answer-check: %s is not usable\n", path);
-        return 2;
-    }
+    int rc;
+    struct apd_config *cfg = jsonl_config(argc, argv, "answer-check", usage, &rc);
+    if (cfg == NULL)
+        return rc;
     struct answer_judge *j = answer_judge_of(cfg);
     if (j == NULL) {
         fprintf(stderr, "appealsd answer-check: %s has no [answer] section (lexicon = ...)\n",
-                path);
+                cfg->path);
         config_unref(cfg);
         return 2;
     }
-    int rc = run(j);
+    rc = run(j);
     config_unref(cfg);
     return rc;
 }

@@ -23,10 +23,10 @@
 #include "appealsd/classify.h"
 #include "chain.h"
 #include "cli.h"
-#include "jsonl.h"
 #include "config.h"
 #include "directory.h"
 #include "json.h"
+#include "jsonl.h"
 #include "sbuf.h"
 
 static void usage(FILE *f)

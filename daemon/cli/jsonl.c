@@ -1,9 +1,14 @@
 #include "jsonl.h"
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "diag.h"
 
 /* Longer lines are refused, not read into memory: no input is that big. */
 #define LINE_MAX_BYTES (4u << 20)
@@ -73,4 +78,45 @@ int jsonl_run(const char *cmd, jsonl_line_fn fn, void *arg)
         fprintf(stderr, "appealsd %s: %zu of %zu lines had errors (see their \"error\")\n", cmd,
                 bad, lineno);
     return bad ? 1 : 0;
+}
+
+struct apd_config *jsonl_config(int argc, char **argv, const char *cmd,
+                                void (*usage)(FILE *), int *rc)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = cli_default_config();
+    const char **sets = calloc((size_t)argc + 1, sizeof(char *));
+    size_t nsets = 0;
+    int opt;
+    *rc = 2;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 's': sets[nsets++] = optarg; break;
+        case 'h': usage(stdout); free(sets); *rc = 0; return NULL;
+        default: usage(stderr); free(sets); return NULL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "appealsd %s: unexpected argument '%s'\n", cmd, argv[optind]);
+        usage(stderr);
+        free(sets);
+        return NULL;
+    }
+    struct diag d = {0};
+    struct config_opts o = {.path = path, .overrides = sets};
+    struct apd_config *cfg = config_load(&o, &d);
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "%s\n", d.msg[i]);
+    diag_free(&d);
+    free(sets);
+    if (cfg == NULL)
+        fprintf(stderr, "appealsd %s: %s is not usable\n", cmd, path);
+    return cfg;
 }

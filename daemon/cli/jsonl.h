@@ -7,6 +7,7 @@
 #define APPEALSD_CLI_JSONL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "json.h"
 #include "sbuf.h"
@@ -19,6 +20,14 @@ typedef int (*jsonl_line_fn)(void *arg, const char *line, size_t len, size_t lin
 /* Reads standard input to its end; exit status 1 when some line had an
  * error (cmd names the subcommand in the summary on stderr), else 0. */
 int jsonl_run(const char *cmd, jsonl_line_fn fn, void *arg);
+
+struct apd_config;
+
+/* The options every JSON-lines subcommand takes (-c FILE, --set K=V, -h) and
+ * the configuration they name, loaded with its diagnostics on stderr; NULL
+ * with *rc = 0 after --help, 2 after a usage error or an unusable file. */
+struct apd_config *jsonl_config(int argc, char **argv, const char *cmd,
+                                void (*usage)(FILE *), int *rc);
 
 /* The input's "id" as given (string or number), else null. */
 void jsonl_put_id(struct jw *w, const struct json *id);

@@ -10,19 +10,18 @@
  * are numbered in order of their first report.  A bad line gets {"id", "line",
  * "error"}; exit status 0, 1 when some lines had errors, 2 when the
  * configuration is unusable. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chain.h"
 #include "cli.h"
-#include "jsonl.h"
 #include "config.h"
 #include "directory.h"
 #include "incident.h"
 #include "incident_conf.h"
 #include "json.h"
+#include "jsonl.h"
 #include "sbuf.h"
 #include "units.h"
 
@@ -151,47 +150,15 @@ static int run_lines(struct run *r)
 
 int incidents_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"set", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *path = cli_default_config();
-    const char **sets = calloc((size_t)argc + 1, sizeof(char *));
-    size_t nsets = 0;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': path = optarg; break;
-        case 's': sets[nsets++] = optarg; break;
-        case 'h': usage(stdout); free(sets); return 0;
-        default: usage(stderr); free(sets); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "appealsd incidents: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        free(sets);
-        return 2;
-    }
-    struct diag d = {0};
-    struct config_opts o = {.path = path, .overrides = sets, .skip_plugins = false};
-    struct apd_config *cfg = config_load(&o, &d);
-    for (size_t i = 0; i < d.n; i++)
-        fprintf(stderr, "%s\n", d.msg[i]);
-    diag_free(&d);
-    free(sets);
-    if (cfg == NULL) {
-        fprintf(stderr, "appealsd incidents: %s is not usable\n", path);
-        return 2;
-    }
+    int rc;
+    struct apd_config *cfg = jsonl_config(argc, argv, "incidents", usage, &rc);
+    if (cfg == NULL)
+        return rc;
     struct inc_params p;
     incident_params_of(incident_config_of(cfg), &p);
     struct run r = {.cfg = cfg, .ch = classify_chain_of(cfg), .g = inc_grouper_new(&p)};
     classify_result_init(&r.res);
-    int rc = r.g ? run_lines(&r) : 2;
+    rc = r.g ? run_lines(&r) : 2;
     classify_result_free(&r.res);
     inc_grouper_free(r.g);
     config_unref(cfg);
