@@ -87,6 +87,7 @@ struct req {
     char path[96];
     char hname[48];
     char hval[160];
+    char tsval[24];        /* generic: the signed X-Appealsd-Timestamp */
     char *body;
     char appeal[128];
 };
@@ -254,7 +255,7 @@ static enum src pick_source(struct gen *g)
 /* Path, auth header and appeal id of a request of source q->src. */
 static void finish_req(struct req *q, struct sbuf *b)
 {
-    q->hname[0] = q->hval[0] = '\0';
+    q->hname[0] = q->hval[0] = q->tsval[0] = '\0';
     switch (q->src) {
     case S_VK:
         snprintf(q->path, sizeof(q->path), "/webhook/vk");
@@ -278,8 +279,11 @@ static void finish_req(struct req *q, struct sbuf *b)
         snprintf(q->appeal, sizeof(q->appeal), "ok:" OK_CHAT ":lg%" PRId64, q->id);
         break;
     default: {
-        char mac[65];
-        hmac_sha256_hex(GEN_KEY, strlen(GEN_KEY), b->p, b->len, mac);
+        /* HMAC over TIMESTAMP "." BODY, as docs/generic-source.md asks */
+        char mac[65], prefix[32];
+        snprintf(q->tsval, sizeof(q->tsval), "%lld", (long long)time(NULL));
+        snprintf(prefix, sizeof(prefix), "%s.", q->tsval);
+        hmac_sha256_hex2(GEN_KEY, strlen(GEN_KEY), prefix, strlen(prefix), b->p, b->len, mac);
         snprintf(q->path, sizeof(q->path), "/webhook/generic");
         snprintf(q->hname, sizeof(q->hname), "X-Appealsd-Signature");
         snprintf(q->hval, sizeof(q->hval), "sha256=%s", mac);
@@ -451,6 +455,8 @@ static void send_one(struct conn *c)
     evhttp_add_header(h, "Content-Type", "application/json");
     if (c->cur.hname[0])
         evhttp_add_header(h, c->cur.hname, c->cur.hval);
+    if (c->cur.tsval[0])
+        evhttp_add_header(h, "X-Appealsd-Timestamp", c->cur.tsval);
     evbuffer_add(evhttp_request_get_output_buffer(req), c->cur.body, strlen(c->cur.body));
     c->busy = true;
     c->send_us = now_us();
