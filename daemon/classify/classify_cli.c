@@ -108,71 +108,50 @@ static const struct page *find_page(const struct directory *dir, const char *ref
     return NULL;
 }
 
-/* Classifies one input line into out; returns 0, or -1 after an error line. */
-static int one_line(struct apd_config *cfg, struct classify_chain *ch, const char *buf,
-                    size_t len, size_t lineno, struct classify_result *res, struct sbuf *out)
-{
-    char err[256];
-    struct json_doc *doc = json_parse(buf, len, 16, err, sizeof(err));
-    if (doc == NULL) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "not JSON: %s", err);
-        jsonl_put_error(out, NULL, lineno, msg);
-        return -1;
-    }
-    int rc = -1;
-    const struct json *id = json_get(&doc->root, "id");
-    const struct json *text = json_get(&doc->root, "text");
-    const struct json *page = json_get(&doc->root, "page");
-    const struct json *item_kind = json_get(&doc->root, "item_kind");
-    if (doc->root.type != JSON_OBJECT) {
-        jsonl_put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
-    } else if (text == NULL || text->type != JSON_STRING) {
-        jsonl_put_error(out, id, lineno, "\"text\" must be a string");
-    } else if (page && page->type != JSON_STRING && page->type != JSON_NULL) {
-        jsonl_put_error(out, id, lineno, "\"page\" must be a string such as \"vk:100001\"");
-    } else if (item_kind && item_kind->type != JSON_STRING && item_kind->type != JSON_NULL) {
-        jsonl_put_error(out, id, lineno, "\"item_kind\" must be a string such as \"message\"");
-    } else {
-        const struct page *p = page && page->type == JSON_STRING ? find_page(cfg->dir, page->u.s)
-                                                                 : NULL;
-        struct classify_request rq = {
-            .text = text->u.s, .len = text->len,
-            .source = p ? p->source : NULL, .page = p ? p->id : NULL,
-            .page_municipality = p ? p->municipality : NULL,
-            .item_kind = item_kind && item_kind->type == JSON_STRING ? item_kind->u.s : NULL,
-        };
-        classify_text(ch, &rq, res);
-        struct jw w;
-        jw_init(&w, out);
-        jw_obj(&w);
-        jsonl_put_id(&w, id);
-        classify_result_members(res, &w, true);
-        if (page && page->type == JSON_STRING && p == NULL)
-            jw_kstr(&w, "warning", "the page is not in the directory; no municipality fallback");
-        if (with_analysis)
-            put_analysis(&w, ch, text->u.s, text->len);
-        if (with_features)
-            put_features(&w, ch, &rq);
-        jw_obj_end(&w);
-        sbuf_addc(out, '\n');
-        rc = 0;
-    }
-    json_free(doc);
-    return rc;
-}
-
 struct run {
     struct apd_config *cfg;
     struct classify_chain *ch;
     struct classify_result res;
 };
 
-static int classify_line(void *arg, const char *line, size_t len, size_t lineno,
-                         struct sbuf *out)
+/* Classifies one input line into out; returns 0, or -1 after an error line. */
+static int classify_line(void *arg, const struct json *obj, const struct json *id,
+                         const struct json *text, size_t lineno, struct sbuf *out)
 {
     struct run *r = arg;
-    return one_line(r->cfg, r->ch, line, len, lineno, &r->res, out);
+    const struct json *page = json_get(obj, "page");
+    const struct json *item_kind = json_get(obj, "item_kind");
+    if (page && page->type != JSON_STRING && page->type != JSON_NULL) {
+        jsonl_put_error(out, id, lineno, "\"page\" must be a string such as \"vk:100001\"");
+        return -1;
+    }
+    if (item_kind && item_kind->type != JSON_STRING && item_kind->type != JSON_NULL) {
+        jsonl_put_error(out, id, lineno, "\"item_kind\" must be a string such as \"message\"");
+        return -1;
+    }
+    const struct page *p = page && page->type == JSON_STRING ? find_page(r->cfg->dir, page->u.s)
+                                                             : NULL;
+    struct classify_request rq = {
+        .text = text->u.s, .len = text->len,
+        .source = p ? p->source : NULL, .page = p ? p->id : NULL,
+        .page_municipality = p ? p->municipality : NULL,
+        .item_kind = item_kind && item_kind->type == JSON_STRING ? item_kind->u.s : NULL,
+    };
+    classify_text(r->ch, &rq, &r->res);
+    struct jw w;
+    jw_init(&w, out);
+    jw_obj(&w);
+    jsonl_put_id(&w, id);
+    classify_result_members(&r->res, &w, true);
+    if (page && page->type == JSON_STRING && p == NULL)
+        jw_kstr(&w, "warning", "the page is not in the directory; no municipality fallback");
+    if (with_analysis)
+        put_analysis(&w, r->ch, text->u.s, text->len);
+    if (with_features)
+        put_features(&w, r->ch, &rq);
+    jw_obj_end(&w);
+    sbuf_addc(out, '\n');
+    return 0;
 }
 
 static int run(struct apd_config *cfg, struct classify_chain *ch)

@@ -44,6 +44,31 @@ static bool blank(const char *s, size_t n)
     return true;
 }
 
+/* The checks every subcommand's line shares, then fn. */
+static int one_line(jsonl_line_fn fn, void *arg, const char *buf, size_t len, size_t lineno,
+                    struct sbuf *out)
+{
+    char err[256];
+    struct json_doc *doc = json_parse(buf, len, 16, err, sizeof(err));
+    if (doc == NULL) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "not JSON: %s", err);
+        jsonl_put_error(out, NULL, lineno, msg);
+        return -1;
+    }
+    const struct json *id = json_get(&doc->root, "id");
+    const struct json *text = json_get(&doc->root, "text");
+    int rc = -1;
+    if (doc->root.type != JSON_OBJECT)
+        jsonl_put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
+    else if (text == NULL || text->type != JSON_STRING)
+        jsonl_put_error(out, id, lineno, "\"text\" must be a string");
+    else
+        rc = fn(arg, &doc->root, id, text, lineno, out);
+    json_free(doc);
+    return rc;
+}
+
 int jsonl_run(const char *cmd, jsonl_line_fn fn, void *arg)
 {
     struct sbuf out = SBUF_INIT;
@@ -59,7 +84,7 @@ int jsonl_run(const char *cmd, jsonl_line_fn fn, void *arg)
         if ((size_t)n > LINE_MAX_BYTES) {
             jsonl_put_error(&out, NULL, lineno, "line longer than 4 MiB");
             bad++;
-        } else if (fn(arg, line, (size_t)n, lineno, &out) != 0) {
+        } else if (one_line(fn, arg, line, (size_t)n, lineno, &out) != 0) {
             bad++;
         }
         if (out.len >= 65536 || tty) {

@@ -12,10 +12,12 @@
 #include "json.h"
 #include "sbuf.h"
 
-/* Writes one result line for input line lineno into out; 0, or -1 after an
- * error line. */
-typedef int (*jsonl_line_fn)(void *arg, const char *line, size_t len, size_t lineno,
-                             struct sbuf *out);
+/* Writes the result line for input line lineno into out, given the line's
+ * object, its "id" (or NULL) and its "text" (a string: lines that are not an
+ * object with a string "text" get their error line before this is called);
+ * 0, or -1 after an error line. */
+typedef int (*jsonl_line_fn)(void *arg, const struct json *obj, const struct json *id,
+                             const struct json *text, size_t lineno, struct sbuf *out);
 
 /* Reads standard input to its end; exit status 1 when some line had an
  * error (cmd names the subcommand in the summary on stderr), else 0. */

@@ -92,33 +92,20 @@ static void classify_missing(struct run *r, const struct json *root, const char 
         *mun = r->res.municipality;
 }
 
-static int one_line(struct run *r, const char *buf, size_t len, size_t lineno,
-                    struct sbuf *out)
+static int group_line(void *arg, const struct json *obj, const struct json *id,
+                      const struct json *text, size_t lineno, struct sbuf *out)
 {
-    char err[256];
-    struct json_doc *doc = json_parse(buf, len, 16, err, sizeof(err));
-    if (doc == NULL) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "not JSON: %s", err);
-        jsonl_put_error(out, NULL, lineno, msg);
-        return -1;
-    }
+    struct run *r = arg;
     int rc = -1;
-    const struct json *id = json_get(&doc->root, "id");
-    const struct json *text = json_get(&doc->root, "text");
     int64_t at;
-    if (doc->root.type != JSON_OBJECT) {
-        jsonl_put_error(out, NULL, lineno, "expected an object {\"id\": ..., \"text\": \"...\"}");
-    } else if (text == NULL || text->type != JSON_STRING) {
-        jsonl_put_error(out, id, lineno, "\"text\" must be a string");
-    } else if (parse_at(json_get(&doc->root, "created_at"), r->cfg->daemon.timezone, &at) != 0) {
+    if (parse_at(json_get(obj, "created_at"), r->cfg->daemon.timezone, &at) != 0) {
         jsonl_put_error(out, id, lineno, "\"created_at\" must be ISO 8601 or epoch seconds");
     } else if (at < r->last_at) {
         jsonl_put_error(out, id, lineno, "\"created_at\" is earlier than the line before: "
                                    "the input must be in time order");
     } else {
         const char *cat, *mun;
-        classify_missing(r, &doc->root, text->u.s, text->len, &cat, &mun);
+        classify_missing(r, obj, text->u.s, text->len, &cat, &mun);
         struct inc_features f;
         inc_features_of(text->u.s, text->len, cat, mun, at, &f);
         size_t n = inc_grouper_add(r->g, &f);
@@ -134,13 +121,7 @@ static int one_line(struct run *r, const char *buf, size_t len, size_t lineno,
         sbuf_addc(out, '\n');
         rc = 0;
     }
-    json_free(doc);
     return rc;
-}
-
-static int group_line(void *r, const char *line, size_t len, size_t lineno, struct sbuf *out)
-{
-    return one_line(r, line, len, lineno, out);
 }
 
 static int run_lines(struct run *r)
