@@ -19,6 +19,7 @@
 #include "log.h"
 #include "rules.h"
 #include "sources.h"
+#include "tls.h"
 #include "topics.h"
 #include "units.h"
 
@@ -35,6 +36,22 @@ static void usage(FILE *f)
     fprintf(f, "\n  -c, --config FILE   the configuration (default: $APPEALSD_CONFIG, else %s)\n"
                "See appealsd(8) and appealsd.conf(5).\n",
             APD_SYSCONF_DIR "/appealsd.conf");
+}
+
+/* The listener's certificate and key load, and belong together. */
+static int check_tls(const struct apd_config *c, const char *path)
+{
+    if (c->http.tls_cert == NULL)
+        return 0;
+    char err[1024];
+    SSL_CTX *ctx = tls_ctx_load(c->http.tls_cert, c->http.tls_key, err, sizeof(err));
+    if (ctx == NULL) {
+        fprintf(stderr, "[http] tls_cert/tls_key: %s\n%s: the configuration is not usable\n",
+                err, path);
+        return -1;
+    }
+    SSL_CTX_free(ctx);
+    return 0;
 }
 
 static int check_config(const char *path, const char *const *sets)
@@ -62,6 +79,11 @@ static int check_config(const char *path, const char *const *sets)
         return 1;
     }
     sources_stop(srcs);
+    if (check_tls(c, path) != 0) {
+        diag_free(&d);
+        config_unref(c);
+        return 1;
+    }
     /* Warnings, not errors: the daemon runs, but some deadlines may be off. */
     calyears_check(c, now_ms(), stderr);
     calyears_check_hours(c, stderr);

@@ -8,6 +8,7 @@
 #include "apd_build.h"
 #include "log.h"
 #include "module.h"
+#include "proxy.h"
 #include "tz.h"
 
 #define DAEMON(f) offsetof(struct apd_config, daemon.f)
@@ -59,6 +60,14 @@ static const struct conf_key http_keys[] = {
      "total time from a connection's (or request's) start to the end of its header block"},
     {"body_timeout", CT_DURATION, HTTP(body_timeout_ms), "30s", 100, 3600000, NULL, 0,
      "total time for a request body once the headers are in"},
+    {"tls_cert", CT_PATH, HTTP(tls_cert), NULL, 0, 0, NULL, 0,
+     "certificate chain (PEM, leaf first); with tls_key the listener speaks HTTPS only "
+     "(files re-read on reload; turning TLS on or off needs a restart)"},
+    {"tls_key", CT_PATH, HTTP(tls_key), NULL, 0, 0, NULL, 0,
+     "private key of tls_cert (PEM, unencrypted, readable by the daemon's user only)"},
+    {"trusted_proxies", CT_LIST, HTTP(trusted_proxies), NULL, 0, 0, NULL, 0,
+     "networks (CIDR) of reverse proxies whose X-Forwarded-For names the client; "
+     "X-Forwarded-For from other peers is ignored"},
     {0},
 };
 
@@ -324,6 +333,18 @@ static void validate_redis_ha(struct cfg_redis *r, struct diag *d)
         diag_add(d, NULL, 0, "[redis] sentinels: empty list");
 }
 
+/* The files themselves are read by the listener (and --check-config): a
+ * broken certificate on reload keeps the running one, not the old config. */
+static void validate_http_front(const struct cfg_http *h, struct diag *d)
+{
+    if (!h->tls_cert != !h->tls_key)
+        diag_add(d, NULL, 0, "[http] tls_cert and tls_key go together");
+    for (size_t i = 0; i < h->trusted_proxies.n; i++)
+        if (!cidr_valid(h->trusted_proxies.v[i]))
+            diag_add(d, NULL, 0, "[http] trusted_proxies: '%s' is not an address or a CIDR "
+                     "network", h->trusted_proxies.v[i]);
+}
+
 static void validate_core(struct apd_config *c, struct ini *ini, struct diag *d)
 {
     struct ini_section *rs = ini_find(ini, "redis", NULL);
@@ -346,6 +367,7 @@ static void validate_core(struct apd_config *c, struct ini *ini, struct diag *d)
             diag_add(d, NULL, 0, "[kafka] property: '%s' must be name=value",
                      c->kafka.properties.v[i]);
     validate_kafka_security(&c->kafka, d);
+    validate_http_front(&c->http, d);
 }
 
 const char *const config_named_types[] = {"source", "page", "org", "rule", "policy",
@@ -416,6 +438,8 @@ void config_unref(struct apd_config *c)
 const char *config_restart_diff(const struct apd_config *a, const struct apd_config *b)
 {
     static char buf[128];
+    if (!a->http.tls_cert != !b->http.tls_cert)
+        return "http.tls_cert (turning HTTPS on or off)";
     for (size_t i = 0; i < sizeof(core_sections) / sizeof(core_sections[0]); i++) {
         const char *k = conf_restart_diff(core_sections[i].keys, a, b);
         if (k) {

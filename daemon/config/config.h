@@ -37,6 +37,9 @@ struct cfg_http {
     int64_t max_connections;  /* over it, new connections get 503 and are closed */
     int64_t header_timeout_ms; /* total time for a request's header block */
     int64_t body_timeout_ms;  /* total time for its body, after the headers */
+    char *tls_cert;           /* PEM chain: with tls_key set, HTTPS only */
+    char *tls_key;
+    struct strlist trusted_proxies; /* CIDRs whose X-Forwarded-For names the client */
 };
 
 struct cfg_spool {

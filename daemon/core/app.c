@@ -237,6 +237,7 @@ int app_reload(struct app *app, char *err, size_t errlen)
     app->cfg = next;
     health_preregister(app);   /* sources and organisations the new config adds */
     polls_sync(app->polls);    /* pages that started or stopped polling */
+    http_reload_tls(app->http);   /* a renewed certificate, same paths or new */
     config_unref(prev);   /* jobs still using it keep it alive */
     reload_log_level(app, prev_level);
     app->reloads++;

@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "sbuf.h"
 #include "spool.h"
+#include "tls.h"
 #include "webhook.h"
 
 struct http_server {
@@ -29,6 +30,7 @@ struct http_server {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct http_limits *limits;
+    SSL_CTX *tls;             /* NULL: plain HTTP; swapped on reload */
     int port;
     bool stopping;
 };
@@ -191,6 +193,47 @@ static int bind_listener(struct http_server *h, const char *listen, char *err, s
     return 0;
 }
 
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    struct http_server *h = arg;
+    return tls_bev_new(base, h->tls);
+}
+
+static int start_tls(struct http_server *h, char *err, size_t errlen)
+{
+    const struct cfg_http *c = &h->app->cfg->http;
+    if (c->tls_cert == NULL)
+        return 0;
+    if ((h->tls = tls_ctx_load(c->tls_cert, c->tls_key, err, errlen)) == NULL)
+        return -1;
+    http_limits_set_bevcb(h->limits, tls_bev, h);
+    char desc[512];
+    tls_ctx_describe(h->tls, desc, sizeof(desc));
+    log_info("http: HTTPS only, certificate %s (%s)", c->tls_cert, desc);
+    return 0;
+}
+
+void http_reload_tls(struct http_server *h)
+{
+    const struct cfg_http *c = &h->app->cfg->http;
+    if (h->tls == NULL || c->tls_cert == NULL)
+        return;   /* turning TLS on or off is refused as needing a restart */
+    char err[1024], desc[512];
+    SSL_CTX *next = tls_ctx_load(c->tls_cert, c->tls_key, err, sizeof(err));
+    if (next == NULL) {
+        tls_ctx_describe(h->tls, desc, sizeof(desc));
+        log_error("http: TLS reload failed: %s; still serving the certificate loaded before "
+                  "(%s)", err, desc);
+        return;
+    }
+    /* Open connections hold a reference to the context they began with. */
+    SSL_CTX_free(h->tls);
+    h->tls = next;
+    tls_ctx_describe(h->tls, desc, sizeof(desc));
+    log_info("http: TLS certificate reloaded from %s (%s); new connections get it",
+             c->tls_cert, desc);
+}
+
 struct http_server *http_start(struct app *app, char *err, size_t errlen)
 {
     const struct apd_config *c = app->cfg;
@@ -212,7 +255,7 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
      * soon as the headers are in. */
     evhttp_set_gencb(h->http, on_request, h);
     h->limits = http_limits_new(app, h->http);
-    if (bind_listener(h, c->http.listen, err, errlen) != 0) {
+    if (start_tls(h, err, errlen) != 0 || bind_listener(h, c->http.listen, err, errlen) != 0) {
         http_free(h);
         return NULL;
     }
@@ -240,5 +283,6 @@ void http_free(struct http_server *h)
     if (h->http)
         evhttp_free(h->http);
     http_limits_free(h->limits);
+    SSL_CTX_free(h->tls);
     free(h);
 }

@@ -20,6 +20,9 @@ void http_stop_intake(struct http_server *h);
 /* Requests accepted whose answer is still due (waiting for the spool). */
 unsigned http_inflight(const struct http_server *h);
 int http_port(const struct http_server *h);
+/* After a reload: re-read [http] tls_cert and tls_key into a new context;
+ * when they do not load, the running one stays and the log says why. */
+void http_reload_tls(struct http_server *h);
 void http_free(struct http_server *h);
 
 /* Shared by the webhook handler. */

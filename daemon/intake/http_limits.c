@@ -27,6 +27,7 @@ struct conn {
     struct event *attach, *deadline;
     enum phase phase;
     bool over_cap;
+    bool tls;                         /* the listener speaks TLS: no plain 503 */
     bool in_deadline;                 /* on_deadline is closing it */
     bool released;
 };
@@ -36,6 +37,8 @@ struct http_limits {
     struct evhttp *http;
     struct conn *head;
     unsigned open;
+    http_limits_bevcb make_bev;       /* NULL: plain sockets */
+    void *make_arg;
 };
 
 static struct mfam *m_refused, *m_cut, *m_open;
@@ -140,7 +143,9 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Answer 503 without reading the request: costs one send and a close, and
- * nothing stays allocated for the connection. */
+ * nothing stays allocated for the connection.  A TLS listener closes without
+ * an answer: a 503 would cost a handshake, which is what the cap saves (the
+ * client sees a failed connection and retries as after a 503). */
 static void refuse(struct conn *c)
 {
     char resp[256], sink[4096];
@@ -155,12 +160,13 @@ static void refuse(struct conn *c)
      * discard the answer on the client's side. */
     for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
         ;
-    if (send(fd, resp, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+    if (!c->tls && send(fd, resp, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
         log_debug("http: 503 to a connection over the cap not sent: %s", strerror(errno));
     metrics_add(m_refused, 1);
     log_limited(LOG_LVL_WARN, 1, 10000,
-                "http: %u connections open, http.max_connections is %lld; answering new ones "
-                "503 and closing them", c->l->open, (long long)cfg(c->l)->max_connections);
+                "http: %u connections open, http.max_connections is %lld; %s new ones",
+                c->l->open, (long long)cfg(c->l)->max_connections,
+                c->tls ? "closing" : "answering 503 and closing");
     evhttp_connection_free(c->evcon);  /* calls on_close */
 }
 
@@ -186,13 +192,18 @@ static void on_attach(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *on_accept(struct event_base *base, void *arg)
 {
     struct http_limits *l = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    bool over_cap = (int64_t)l->open >= cfg(l)->max_connections;
+    /* Over the cap no TLS state is made: the connection is only closed. */
+    struct bufferevent *bev = l->make_bev && !over_cap
+                                  ? l->make_bev(base, l->make_arg)
+                                  : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct conn *c = calloc(1, sizeof(*c));
     if (bev == NULL || c == NULL)
         abort();
     c->l = l;
     c->bev = bev;
-    c->over_cap = (int64_t)l->open >= cfg(l)->max_connections;
+    c->over_cap = over_cap;
+    c->tls = l->make_bev != NULL;
     c->attach = evtimer_new(base, on_attach, c);
     c->deadline = evtimer_new(base, on_deadline, c);
     c->watch = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
@@ -250,6 +261,12 @@ bool http_limits_admit(struct http_limits *l, struct evhttp_request *req)
         return true;
     metrics_add(m_refused, 1);
     return false;
+}
+
+void http_limits_set_bevcb(struct http_limits *l, http_limits_bevcb make, void *arg)
+{
+    l->make_bev = make;
+    l->make_arg = arg;
 }
 
 unsigned http_limits_open(const struct http_limits *l) { return l ? l->open : 0; }

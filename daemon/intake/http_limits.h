@@ -20,6 +20,8 @@
 #include <stdbool.h>
 
 struct app;
+struct bufferevent;
+struct event_base;
 struct evhttp;
 struct evhttp_request;
 struct http_limits;
@@ -32,6 +34,10 @@ void http_limits_free(struct http_limits *l);
  * accepted over the cap and the client sent the request before the 503
  * could go out: the caller answers 503 (the connection then closes). */
 bool http_limits_admit(struct http_limits *l, struct evhttp_request *req);
+/* Accepted connections get their bufferevent from make (a TLS one) instead
+ * of a plain socket one; over the cap they are closed without an answer. */
+typedef struct bufferevent *(*http_limits_bevcb)(struct event_base *base, void *arg);
+void http_limits_set_bevcb(struct http_limits *l, http_limits_bevcb make, void *arg);
 /* Connections open now (counted against http.max_connections). */
 unsigned http_limits_open(const struct http_limits *l);
 

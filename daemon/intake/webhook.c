@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 
 #include "app.h"
 #include "config.h"
@@ -14,6 +16,8 @@
 #include "log.h"
 #include "pevent.h"
 #include "pipeline.h"
+#include "proxy.h"
+#include "sbuf.h"
 #include "sources.h"
 #include "spool.h"
 #include "units.h"
@@ -118,6 +122,33 @@ static void accept_body(struct app *app, struct evhttp_request *req, struct sour
     inflight++;
 }
 
+/* Who sent the request: the TCP peer, or behind a trusted proxy the client
+ * its X-Forwarded-For names (proxy.h).  Every X-Forwarded-For header counts,
+ * joined in order, as a proxy that adds a header instead of appending to the
+ * existing one would otherwise hide the client's own. */
+static bool client_addr(struct app *app, struct evhttp_request *req, char *out, size_t outlen,
+                        char *peer_out, size_t peerlen)
+{
+    char *peer = NULL;
+    ev_uint16_t port;
+    evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+    snprintf(peer_out, peerlen, "%s", peer ? peer : "?");
+    const struct strlist *tp = &app->cfg->http.trusted_proxies;
+    struct sbuf xff = SBUF_INIT;
+    if (tp->n) {
+        struct evkeyval *kv;
+        TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
+            if (evutil_ascii_strcasecmp(kv->key, "X-Forwarded-For") == 0) {
+                if (xff.len)
+                    sbuf_addc(&xff, ',');
+                sbuf_adds(&xff, kv->value);
+            }
+    }
+    bool via = proxy_client(peer_out, xff.len ? xff.p : NULL, tp->v, tp->n, out, outlen);
+    sbuf_free(&xff);
+    return via;
+}
+
 /* What the operator does about a refused webhook, for the log line. */
 static const char *next_step(int status)
 {
@@ -158,10 +189,10 @@ void webhook_handle(struct app *app, struct evhttp_request *req, const char *pat
         .struct_size = sizeof(ar), .path = rest, .body = body, .body_len = len,
         .remote_addr = NULL, .header = get_header, .host_private = req,
     };
-    char *peer = NULL;
-    ev_uint16_t port;
-    evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
-    ar.remote_addr = peer;
+    char client[PROXY_ADDR_LEN], peer[PROXY_ADDR_LEN], via[PROXY_ADDR_LEN + 8] = "";
+    if (client_addr(app, req, client, sizeof(client), peer, sizeof(peer)))
+        snprintf(via, sizeof(via), " via %s", peer);
+    ar.remote_addr = client;
     struct apd_reply reply = {0};
     struct pevents ev = {0};
     enum apd_verdict v = src->ops->handle(src->state, &ar, 0, &reply, pevents_collect, &ev);
@@ -177,8 +208,8 @@ void webhook_handle(struct app *app, struct evhttp_request *req, const char *pat
     default: {
         int st = reply.status >= 400 && reply.status < 600 ? reply.status : 400;
         log_limited(LOG_LVL_INFO, 10, 10000,
-                    "http: %s webhook from %s refused with %d: %s; nothing stored%s", name,
-                    peer ? peer : "?", st,
+                    "http: %s webhook from %s%s refused with %d: %s; nothing stored%s", name,
+                    client, via, st,
                     reply.reason ? reply.reason : "rejected by the plugin", next_step(st));
         reply_status(app, req, name, st, reply.body[0] ? reply.body
                                          : reply.reason ? reply.reason : "rejected");

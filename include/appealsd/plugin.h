@@ -173,7 +173,9 @@ struct apd_request {
     const char *path;        /**< what follows the source's path: "" or "/TOKEN" */
     const char *body;        /**< NUL-terminated; body_len excludes the NUL */
     size_t body_len;
-    const char *remote_addr; /**< peer address as text, or NULL in replays */
+    /** client address as text: the TCP peer, or behind a proxy in [http]
+     *  trusted_proxies the client it names; NULL in replays */
+    const char *remote_addr;
     /** Header value by case-insensitive name, or NULL. */
     const char *(*header)(const struct apd_request *req, const char *name);
     void *host_private;

@@ -1,8 +1,9 @@
 /* OK (Odnoklassniki) Bot API source: private messages to a group.
  *
  * OK signs nothing.  A request is trusted when it comes from one of OK's
- * networks (allow_from, checked against the TCP peer: put no proxy in front,
- * or list the proxy) and names a page by an unguessable token in its path:
+ * networks (allow_from, checked against the client address the host passes:
+ * the TCP peer, or behind a proxy in [http] trusted_proxies the client its
+ * X-Forwarded-For names) and names a page by an unguessable token in its path:
  * POST /webhook/ok/TOKEN, with `token = TOKEN` in [page "ok:GROUP"].  Both
  * are checked before the body is parsed.
  *
