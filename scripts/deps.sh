@@ -19,6 +19,7 @@ packages=(
     libssl-dev zlib1g-dev libstemmer-dev libutf8proc-dev libsystemd-dev systemd
     redis-server kcat wrk haproxy python3-jsonschema liblinear-tools
     dpkg-dev debhelper fakeroot
+    nginx
 )
 
 installed() {
