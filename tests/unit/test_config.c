@@ -293,6 +293,35 @@ TEST(redis_ha_and_acl_settings)
     diag_free(&d);
 }
 
+TEST(https_and_trusted_proxies)
+{
+    struct diag d = {0};
+    struct apd_config *c = load("[http]\ntls_cert = tls/cert.pem\ntls_key = /k.pem\n"
+                                "trusted_proxies = 127.0.0.1, 10.0.0.0/8,2001:db8::/32\n",
+                                &d, NULL);
+    CHECK(c != NULL);
+    /* relative to the file's directory, like every path key */
+    CHECK(c && strstr(c->http.tls_cert, "/tls/cert.pem") && c->http.tls_cert[0] == '/');
+    CHECK(c && c->http.trusted_proxies.n == 3);
+    CHECK_STR(c ? c->http.trusted_proxies.v[1] : NULL, "10.0.0.0/8");
+    struct diag d2 = {0};
+    struct apd_config *plain = load("", &d2, NULL);
+    CHECK(plain && config_restart_diff(c, plain) &&
+          strstr(config_restart_diff(c, plain), "http.tls_cert"));
+    config_unref(plain);
+    config_unref(c);
+    diag_free(&d);
+    diag_free(&d2);
+    struct diag d3 = {0};
+    c = load("[http]\ntls_cert = /c.pem\ntrusted_proxies = 10.0.0.0/33, proxy.example\n",
+             &d3, NULL);
+    CHECK(c == NULL);
+    CHECK(diag_has(&d3, "[http] tls_cert and tls_key go together"));
+    CHECK(diag_has(&d3, "[http] trusted_proxies: '10.0.0.0/33' is not an address"));
+    CHECK(diag_has(&d3, "[http] trusted_proxies: 'proxy.example' is not an address"));
+    diag_free(&d3);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-test-config-XXXXXX");
@@ -310,6 +339,7 @@ int main(void)
     RUN(example_secret_warned_not_refused);
     RUN(shipped_secrets_all_listed);
     RUN(redis_ha_and_acl_settings);
+    RUN(https_and_trusted_proxies);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
