@@ -259,6 +259,10 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
         http_free(h);
         return NULL;
     }
+    if (c->http.trusted_proxies.n)
+        log_info("http: client addresses of requests from %zu trusted proxy network%s "
+                 "([http] trusted_proxies) are taken from X-Forwarded-For",
+                 c->http.trusted_proxies.n, c->http.trusted_proxies.n == 1 ? "" : "s");
     return h;
 }
 
