@@ -660,6 +660,18 @@ static void decide(struct job *j, struct recipients *rc)
 
 /* The municipality an event is about: the routing decision's, else the
  * classification's (text, else page), else the page's. */
+/* Whether a recipient takes author ids in clear (personal_data = yes): only
+ * then is the second body built (delivery.c picks it per recipient). */
+static bool wants_personal(const struct recipients *rc)
+{
+    if (rc->org && rc->org->personal_data)
+        return true;
+    for (size_t i = 0; i < rc->ncopies; i++)
+        if (rc->copies[i]->personal_data)
+            return true;
+    return false;
+}
+
 static const char *event_municipality(const struct job *j, const struct page *page)
 {
     if (j->route.rule)
@@ -754,7 +766,7 @@ static void step_publish(struct job *j)
      * delivery.c picks the body per topic and endpoint. */
     struct sbuf pub = SBUF_INIT, priv = SBUF_INIT;
     message_appeal(&pub, &v);
-    bool personal = ev->author_id && !is_answer;
+    bool personal = ev->author_id && !is_answer && wants_personal(&rc);
     if (personal) {
         v.author_id = ev->author_id;
         v.author_name = ev->author_name;
