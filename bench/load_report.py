@@ -18,8 +18,10 @@
     load_report.py jit KAFKA_PID
         CPU ticks of the JVM's JIT compiler threads so far.
     load_report.py report RESULTS.jsonl [NOTE]
-        The markdown tables of bench/README.md; exit 1 when an acknowledged
-        appeal never reached Kafka.
+        The markdown tables of bench/README.md and one PASS/FAIL line per
+        target of issue 14 (for "daemon"; "base", the build run-load.sh
+        --base names, is shown beside it); exit 1 when an acknowledged appeal
+        never reached Kafka or a target is missed.
 """
 
 import json
@@ -32,7 +34,11 @@ from collections import defaultdict
 
 EVENT = re.compile(rb'"event":"([a-z_.]+)"')
 MODES = {"fast": "as fast as possible", "rate": "open loop"}
-SERVERS = (("bare", "evhttp_ok (bare)"), ("daemon", "appealsd"))
+SERVERS = (("bare", "evhttp_ok (bare)"), ("daemon", "appealsd"),
+           ("base", "appealsd, base build"))
+APDS = ("daemon", "base")
+# issue 14, "Why": as fast as possible, c=16, real Kafka and Redis
+TARGETS = {"ratio_min_fast": 0.30, "e2e_p99_max_ms_fast": 100.0, "rss_max_mib": 48.0}
 
 
 def pct(sorted_xs, p):
@@ -228,8 +234,8 @@ def table_servers(runs, modes):
                      err("conn_error")))
 
 
-def paired(runs, mode, value):
-    d, b = runs[("daemon", mode)], runs[("bare", mode)]
+def paired(runs, mode, value, item="daemon"):
+    d, b = runs[(item, mode)], runs[("bare", mode)]
     return [value(d[rd]) / value(b[rd]) for rd in sorted(d) if rd in b and value(b[rd])]
 
 
@@ -241,12 +247,14 @@ def table_ratios(runs, modes):
     print("| paired ratio appealsd / bare, median (range) | " +
           " | ".join(load_label(next(iter(runs[("daemon", m)].values()))) for m in modes) + " |")
     print("| --- |" + " ---: |" * len(modes))
-    for name, value in cols:
-        cells = []
-        for m in modes:
-            rr = paired(runs, m, value)
-            cells.append("%.3f (%.3f–%.3f)" % (med(rr), min(rr), max(rr)) if rr else "–")
-        print("| %s | %s |" % (name, " | ".join(cells)))
+    for item in (i for i in APDS if any(runs[(i, m)] for m in modes)):
+        for name, value in cols:
+            cells = []
+            for m in modes:
+                rr = paired(runs, m, value, item)
+                cells.append("%.3f (%.3f–%.3f)" % (med(rr), min(rr), max(rr)) if rr else "–")
+            label = name if item == "daemon" else "%s (base build)" % name
+            print("| %s | %s |" % (label, " | ".join(cells)))
 
 
 def table_e2e(runs, modes):
@@ -254,14 +262,15 @@ def table_e2e(runs, modes):
           "| p99 ms | max ms | request → producer call p50 / p99 ms "
           "| producer call → consumed p50 / p99 ms | tail after last ack s |")
     print("| --- |" + " ---: |" * 11)
-    for m in modes:
-        rs = list(runs[("daemon", m)].values())
+    for item, m in ((i, m) for i in APDS for m in modes):
+        rs = list(runs[(item, m)].values())
         if not rs:
             continue
         e = [r["e2e"] for r in rs]
         q = lambda part, k: med([x[part][k] for x in e])
+        label = load_label(rs[0]) + ("" if item == "daemon" else ", base build")
         print("| %s | %d | %d | %d | %d | %s | %s | %s | %s | %s / %s | %s / %s | %s |" % (
-            load_label(rs[0]), sum(x["acked_new"] for x in e), sum(x["arrived"] for x in e),
+            label, sum(x["acked_new"] for x in e), sum(x["arrived"] for x in e),
             sum(x["missing"] for x in e), sum(x["duplicates"] for x in e),
             fmt(q("e2e_ms", "p50")), fmt(q("e2e_ms", "p90")), fmt(q("e2e_ms", "p99")),
             fmt(max(x["e2e_ms"]["max"] for x in e)),
@@ -301,6 +310,29 @@ def table_cpu(runs, modes):
               "second: " + "; ".join(idle) + ".")
 
 
+def targets(runs, item):
+    """PASS/FAIL lines of issue 14's load targets for one appealsd; -> (ok, lines)."""
+    ok, out = True, []
+
+    def line(good, text):
+        nonlocal ok
+        ok &= good
+        out.append("- %s %s: %s" % ("PASS" if good else "FAIL", item, text))
+    rs = list(runs[(item, "fast")].values())
+    if rs:
+        ratio = med(paired(runs, "fast", lambda r: r["rps"], item))
+        line(ratio >= TARGETS["ratio_min_fast"], "as fast as possible, req/s ratio to bare "
+             "%.3f ≥ %.2f" % (ratio, TARGETS["ratio_min_fast"]))
+        p99 = med([r["e2e"]["e2e_ms"]["p99"] for r in rs])
+        line(p99 <= TARGETS["e2e_p99_max_ms_fast"], "as fast as possible, end to end p99 "
+             "%s ms ≤ %.0f ms" % (fmt(p99), TARGETS["e2e_p99_max_ms_fast"]))
+    rss = [r["rss_kb"] / 1024 for m in MODES for r in runs[(item, m)].values()]
+    if rss:
+        line(max(rss) <= TARGETS["rss_max_mib"], "peak RSS %.1f MiB ≤ %.0f MiB"
+             % (max(rss), TARGETS["rss_max_mib"]))
+    return ok, out
+
+
 def report(path, note=""):
     runs = load(path)
     modes = [m for m in MODES if runs[("daemon", m)] or runs[("bare", m)]]
@@ -314,15 +346,21 @@ def report(path, note=""):
     print("\nCPU µs per appeal by process and thread (appealsd runs, from the start of the "
           "load until the daemon had drained):\n")
     table_cpu(runs, modes)
-    missing = sum(r["e2e"]["missing"] for (item, _), v in runs.items() if item == "daemon"
+    ok, lines = targets(runs, "daemon")
+    print("\nTargets (issue 14):")
+    print("\n".join(lines))
+    if any(runs[("base", m)] for m in modes):
+        print("\nThe base build against the same targets (before):")
+        print("\n".join(targets(runs, "base")[1]))
+    missing = sum(r["e2e"]["missing"] for (item, _), v in runs.items() if item in APDS
                   for r in v.values())
     if missing:
-        ids = [i for (item, _), v in runs.items() if item == "daemon"
+        ids = [i for (item, _), v in runs.items() if item in APDS
                for r in v.values() for i in r["e2e"]["missing_ids"]]
         print("\nERROR: %d acknowledged appeals never reached Kafka, e.g. %s"
               % (missing, ", ".join(ids[:5])))
         return 1
-    return 0
+    return 0 if ok else 1
 
 
 def main(argv):

@@ -5,7 +5,7 @@
 # run, alternating, at 1, 64 and 256 connections with realistic VK bodies.
 #
 #   bench/run-intake.sh [--build DIR] [--rounds N] [--seconds S] [--out FILE]
-#                       [--pipeline-paused]
+#                       [--pipeline-paused] [--base DIR]
 #
 # Per round and server: a fresh process, a 2 s warm-up at 64 connections,
 # then wrk -t1 -cC -dS --latency for each C.  Reported (bench/report.py):
@@ -17,11 +17,14 @@
 # --pipeline-paused points the daemon at a Redis that is not there: every
 # webhook is still answered only once durable, but nothing is processed
 # behind it (the daemon's "Redis away" mode) — the cost of the intake alone.
+# --base DIR adds a third server, "base": the appealsd of another build (the
+# previous commit, built beside this one), in the same rounds, so before and
+# after are compared on the same machine at the same time.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${APD_BUILD_DIR:-$root/build}
-rounds=3 secs=5 out= paused=0
+rounds=3 secs=5 out= paused=0 base=
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$2; shift 2 ;;
@@ -29,14 +32,18 @@ while [ $# -gt 0 ]; do
     --seconds) secs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --pipeline-paused) paused=1; shift ;;
+    --base) base=$2; shift 2 ;;
     *) echo "usage: $0 [--build DIR] [--rounds N] [--seconds S] [--out FILE]" \
-            "[--pipeline-paused]" >&2; exit 2 ;;
+            "[--pipeline-paused] [--base DIR]" >&2; exit 2 ;;
     esac
 done
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (scripts/deps.sh)" >&2; exit 77; }
 for bin in daemon/appealsd bench/evhttp_ok bench/mockkafka; do
     [ -x "$build/$bin" ] || { echo "bench: $build/$bin not built (ninja -C $build)" >&2; exit 1; }
 done
+if [ -n "$base" ] && [ ! -x "$base/daemon/appealsd" ]; then
+    echo "bench: $base/daemon/appealsd not built (ninja -C $base)" >&2; exit 1
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/apd-bench.XXXXXX")
 results=$work/results.jsonl
@@ -75,14 +82,16 @@ daemon_redis=$redis_url
 start_server() {
     case $1 in
     bare) "$build/bench/evhttp_ok" "$2" >/dev/null 2>>"$work/bare.log" & ;;
-    daemon)
+    daemon|base)
+        local bin=$build
+        [ "$1" = base ] && bin=$base
         rm -rf "$work/spool"
-        "$build/daemon/appealsd" -c "$root/config/appealsd.conf" \
-            --set daemon.plugin_dir="$build/plugins" --set daemon.log_level=warn \
+        "$bin/daemon/appealsd" -c "$root/config/appealsd.conf" \
+            --set daemon.plugin_dir="$bin/plugins" --set daemon.log_level=warn \
             --set daemon.pseudonym_key=bench-pseudonym-key-0123456789abcdef --set http.listen="127.0.0.1:$2" \
             --set spool.dir="$work/spool" --set control.socket="$work/ctl.sock" \
             --set kafka.brokers="$brokers" --set redis.url="$daemon_redis" \
-            --set redis.prefix="bench$RANDOM:" >/dev/null 2>>"$work/daemon.log" & ;;
+            --set redis.prefix="bench$RANDOM:" >/dev/null 2>>"$work/$1.log" & ;;
     esac
     server_pid=$!
     pids+=("$server_pid")
@@ -117,7 +126,11 @@ run_item() {   # ITEM ROUND
 
 say "$rounds rounds x ${secs}s per point; Redis $redis_url, mock Kafka $brokers"
 for r in $(seq "$rounds"); do
-    if [ $((r % 2)) = 1 ]; then order="bare daemon"; else order="daemon bare"; fi
+    if [ -n "$base" ]; then
+        case $((r % 3)) in
+        1) order="bare daemon base" ;; 2) order="daemon base bare" ;; *) order="base bare daemon" ;;
+        esac
+    elif [ $((r % 2)) = 1 ]; then order="bare daemon"; else order="daemon bare"; fi
     for item in $order; do run_item "$item" "$r"; done
 done
 if [ "$paused" = 0 ] && grep -qE ' error: | warn: ' "$work/daemon.log"; then

@@ -6,7 +6,7 @@
 # fresh process for every run.
 #
 #   bench/run-load.sh [--build DIR] [--rounds N] [--seconds S] [--conns C]
-#                     [--rate R] [--timeout T] [--warmup W] [--out FILE]
+#                     [--rate R] [--timeout T] [--warmup W] [--out FILE] [--base DIR]
 #
 # First, unmeasured, daemons take full load until the Kafka JVM has compiled
 # its hot paths (its JIT compiler threads below 5 % of a core during a run),
@@ -29,14 +29,17 @@
 # (the daemon's loop, spool fsync and librdkafka threads; Redis; the
 # broker's JIT, GC and other threads: network, requests, raft).
 # --out FILE also writes the per-run JSON lines to FILE.
+# --base DIR adds a third server, "base": the appealsd of another build (the
+# previous commit, built beside this one), in the same rounds, so before and
+# after are compared on the same machine at the same time.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${APD_BUILD_DIR:-$root/build}
-rounds=3 secs=10 conns=16 rate=300 timeout=120 warmup=120 out= idle_secs=2
+rounds=3 secs=10 conns=16 rate=300 timeout=120 warmup=120 out= idle_secs=2 base=
 usage() {
     echo "usage: $0 [--build DIR] [--rounds N] [--seconds S] [--conns C] [--rate R]" \
-         "[--timeout T] [--warmup W] [--out FILE]" >&2
+         "[--timeout T] [--warmup W] [--out FILE] [--base DIR]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2 ;;
     --warmup) warmup=$2 ;;
     --out) out=$2 ;;
+    --base) base=$2 ;;
     *) usage ;;
     esac
     shift 2
@@ -57,6 +61,9 @@ done
 for tool in kcat curl; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (scripts/deps.sh)" >&2; exit 77; }
 done
+if [ -n "$base" ] && [ ! -x "$base/daemon/appealsd" ]; then
+    echo "bench: $base/daemon/appealsd not built (ninja -C $base)" >&2; exit 1
+fi
 for bin in daemon/appealsd bench/evhttp_ok bench/loadgen tools/appealsctl/appealsctl; do
     [ -x "$build/$bin" ] || { echo "bench: $build/$bin not built (ninja -C $build)" >&2; exit 1; }
 done
@@ -113,7 +120,7 @@ healthy() { curl -sf -o /dev/null "http://127.0.0.1:$1/healthz"; }
 # repeat from run to run); OK's webhooks are allowed from loopback.
 daemon_args() {
     dargs=(-c "$root/config/appealsd.conf"
-        --set daemon.plugin_dir="$build/plugins" --set daemon.log_level=warn
+        --set daemon.plugin_dir="$(bin_of "${2:-daemon}")/plugins" --set daemon.log_level=warn
         --set daemon.pseudonym_key=bench-pseudonym-key-0123456789abcdef
         --set kafka.brokers="$brokers" --set redis.url="$redis_url" --set redis.prefix="$1:"
         --set kafka.topic_all="$1.all" --set kafka.topic_triage="$1.triage"
@@ -123,6 +130,11 @@ daemon_args() {
         --set spool.dir="$work/$1.spool" --set control.socket="$work/ctl.sock"
         --set source.ok.allow_from=127.0.0.1/32)
 }
+
+# is_apd ITEM: an appealsd (this build's, or the base build's).
+is_apd() { [ "$1" = daemon ] || [ "$1" = base ]; }
+# bin_of ITEM: the build directory an appealsd item runs from.
+bin_of() { if [ "$1" = base ]; then echo "$base"; else echo "$build"; fi; }
 
 # start_consumer U: kcat on U's all topic through the arrival stamper; a fifo
 # rather than a pipe so both pids are ours to stop.  The topic is new, so
@@ -147,9 +159,9 @@ stop_consumer() { stop "$kcat_pid"; stop "$stamp_pid"; }
 start_server() {
     case $1 in
     bare) "$build/bench/evhttp_ok" "$2" >/dev/null 2>>"$work/bare.log" & ;;
-    daemon)
-        daemon_args "$3"
-        "$build/daemon/appealsd" "${dargs[@]}" --set http.listen="127.0.0.1:$2" \
+    daemon|base)
+        daemon_args "$3" "$1"
+        "$(bin_of "$1")/daemon/appealsd" "${dargs[@]}" --set http.listen="127.0.0.1:$2" \
             >/dev/null 2>>"$work/daemon.log" & ;;
     esac
     server_pid=$!
@@ -177,7 +189,7 @@ daemon_drained() {
 ready() {
     until_ok 30 healthy "$2" || { say "$1 did not come up"; exit 1; }
     warm_up "$2" "$3" || { say "$1 refused the warm-up request"; exit 1; }
-    [ "$1" = daemon ] || return 0
+    is_apd "$1" || return 0
     until_ok 60 warm_arrived || { say "the warm-up appeal did not reach Kafka"; exit 1; }
     until_ok 60 daemon_drained || { say "the daemon did not drain the warm-up"; exit 1; }
 }
@@ -194,9 +206,9 @@ used() {
 # launch ITEM PORT U: (daemon: U's topics and their consumer,) the server,
 # ready and warmed up.
 launch() {
-    if [ "$1" = daemon ]; then
-        daemon_args "$3"
-        "$build/daemon/appealsd" --create-topics "${dargs[@]}" >/dev/null 2>>"$work/daemon.log"
+    if is_apd "$1"; then
+        daemon_args "$3" "$1"
+        "$(bin_of "$1")/daemon/appealsd" --create-topics "${dargs[@]}" >/dev/null 2>>"$work/daemon.log"
         : >"$work/arrivals"
         start_consumer "$3"
     fi
@@ -235,7 +247,7 @@ run_one() {
     s0=$(snap) th0=$(python3 "$report" threads "$server_pid" "$kpid")
     load "$mode" "$round" "$port"
     alive "$item"
-    if [ "$item" = daemon ]; then
+    if is_apd "$item"; then
         e2e=$(python3 "$report" join "$work/acked" "$work/arrivals" "$timeout")
         until_ok "$timeout" daemon_drained || say "round $round: the daemon did not drain"
         alive "$item"
@@ -245,7 +257,7 @@ run_one() {
     hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$server_pid/status")
     new_ok=$(awk '$2 == "new" && $3 == 200' "$work/acked" | wc -l)
     stop "$server_pid"
-    if [ "$item" = daemon ]; then stop_consumer; fi
+    if is_apd "$item"; then stop_consumer; fi
     printf '{"item":"%s","mode":"%s","round":%d,"conns":%d,"rate":%s,"seconds":%s,' \
         "$item" "$mode" "$round" "$conns" "$rate" "$secs" >>"$results"
     printf '"idle_cpu_s":%s,"idle_s":%s,%s,"hz":%d,"threads0":%s,"threads1":%s,' \
@@ -254,7 +266,7 @@ run_one() {
     printf '"rss_kb":%d,"new_ok":%d,"loadgen":%s,"e2e":%s}\n' \
         "$hwm" "$new_ok" "$(cat "$work/loadgen.json")" "$e2e" >>"$results"
     say "round $round $item $mode: $(cat "$work/loadgen.json")"
-    if [ "$item" = daemon ]; then say "round $round $item $mode: end to end $e2e"; fi
+    if is_apd "$item"; then say "round $round $item $mode: end to end $e2e"; fi
 }
 
 # warm_broker: unmeasured full-load runs, each on a fresh daemon as in the
@@ -291,7 +303,11 @@ if [ "$warmup" != 0 ]; then warm_broker; fi
 for r in $(seq "$rounds"); do
     # alternate which server goes first, so a drift in the machine's load
     # does not always favour the same one
-    if [ $((r % 2)) = 1 ]; then order="bare daemon"; else order="daemon bare"; fi
+    if [ -n "$base" ]; then
+        case $((r % 3)) in
+        1) order="bare daemon base" ;; 2) order="daemon base bare" ;; *) order="base bare daemon" ;;
+        esac
+    elif [ $((r % 2)) = 1 ]; then order="bare daemon"; else order="daemon bare"; fi
     for mode in fast rate; do
         for item in $order; do run_one "$item" "$mode" "$r"; done
     done

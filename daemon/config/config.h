@@ -136,6 +136,7 @@ struct apd_config {
     void *ack;                /* struct ack_config ([ack]) */
     void *answer;             /* struct answer_judge ([answer]) */
     void *incidents;          /* struct incident_config ([incidents]) */
+    void *pipeline;           /* struct pipeline_limits ([pipeline]) */
 };
 
 /* Options for building a config. */

@@ -206,6 +206,23 @@ static const struct sbuf *body_for(const struct delivery_msg *m, const struct or
     return o && o->personal_data && m->priv ? m->priv : m->pub;
 }
 
+static void produce_one(struct pub *p, const char *topic, const char *key, const char *body,
+                        size_t len, const struct kafka_header *hdrs)
+{
+    struct pub_produce *pp = calloc(1, sizeof(*pp));
+    if (pp == NULL)
+        abort();
+    pp->p = p;
+    snprintf(pp->topic, sizeof(pp->topic), "%s", topic);
+    p->pending++;
+    if (kafka_produce(p->dl->app->kafka, topic, key, body, len, hdrs, MESSAGE_NHEADERS,
+                      on_kafka_report, pp) != 0) {
+        free(pp);
+        p->pending--;
+        p->failed = true;
+    }
+}
+
 static void produce_all(struct pub *p, const struct delivery_msg *m)
 {
     const char *topics[3 + ROUTE_MAX_COPIES];
@@ -233,21 +250,23 @@ static void produce_all(struct pub *p, const struct delivery_msg *m)
         bool seen = false;
         for (size_t k = 0; k < i; k++)
             seen |= strcmp(topics[k], topics[i]) == 0;
-        if (seen)
-            continue;
-        struct pub_produce *pp = calloc(1, sizeof(*pp));
-        if (pp == NULL)
-            abort();
-        pp->p = p;
-        snprintf(pp->topic, sizeof(pp->topic), "%s", topics[i]);
-        p->pending++;
-        if (kafka_produce(p->dl->app->kafka, topics[i], m->appeal_id, bodies[i]->p,
-                          bodies[i]->len, hdrs, MESSAGE_NHEADERS, on_kafka_report, pp) != 0) {
-            free(pp);
-            p->pending--;
-            p->failed = true;
-        }
+        if (!seen)
+            produce_one(p, topics[i], m->appeal_id, bodies[i]->p, bodies[i]->len, hdrs);
     }
+}
+
+/* One outbox entry for an organisation's endpoint; schema with its version. */
+static void enqueue_org(struct pub *p, const struct org *o, const char *appeal,
+                        const char *event_id, const char *event, const char *schema,
+                        const char *body, size_t len)
+{
+    char ep[160], id[800];
+    snprintf(ep, sizeof(ep), "org:%s", o->code);
+    snprintf(id, sizeof(id), "%s|%s", ep, event_id);
+    const char *names[] = {"kind", "event", "schema", "body"};
+    const char *values[] = {"org", event, schema, body};
+    size_t lens[] = {3, strlen(event), strlen(schema), len};
+    add_entry(p, id, ep, appeal, names, values, lens, 4);
 }
 
 static void enqueue_http(struct pub *p, const struct delivery_msg *m)
@@ -266,14 +285,8 @@ static void enqueue_http(struct pub *p, const struct delivery_msg *m)
             seen |= orgs[k] == orgs[i];
         if (seen || orgs[i]->http_url == NULL)
             continue;
-        char ep[160], id[800];
-        snprintf(ep, sizeof(ep), "org:%s", orgs[i]->code);
-        snprintf(id, sizeof(id), "%s|%s", ep, m->event_id);
         const struct sbuf *b = body_for(m, orgs[i]);
-        const char *names[] = {"kind", "event", "schema", "body"};
-        const char *values[] = {"org", m->event, schema, b->p};
-        size_t lens[] = {3, strlen(m->event), strlen(schema), b->len};
-        add_entry(p, id, ep, m->appeal_id, names, values, lens, 4);
+        enqueue_org(p, orgs[i], m->appeal_id, m->event_id, m->event, schema, b->p, b->len);
     }
 }
 
@@ -290,8 +303,8 @@ static void enqueue_ack(struct pub *p, const struct apd_config *cfg, const struc
     ack_plan_free(&plan);
 }
 
-void delivery_publish(struct delivery *dl, const struct apd_config *cfg,
-                      const struct delivery_msg *m, delivery_cb cb, void *arg)
+static struct pub *pub_new(struct delivery *dl, const char *event, const char *appeal,
+                           delivery_cb cb, void *arg)
 {
     struct pub *p = calloc(1, sizeof(*p));
     if (p == NULL)
@@ -299,12 +312,43 @@ void delivery_publish(struct delivery *dl, const struct apd_config *cfg,
     p->dl = dl;
     p->cb = cb;
     p->arg = arg;
-    snprintf(p->what_buf, sizeof(p->what_buf), "%s of %s", m->event, m->appeal_id);
+    snprintf(p->what_buf, sizeof(p->what_buf), "%s of %s", event, appeal);
     p->what = p->what_buf;
     p->pending = 1;   /* guard: no completion while queueing */
+    return p;
+}
+
+void delivery_publish(struct delivery *dl, const struct apd_config *cfg,
+                      const struct delivery_msg *m, delivery_cb cb, void *arg)
+{
+    struct pub *p = pub_new(dl, m->event, m->appeal_id, cb, arg);
     produce_all(p, m);
     enqueue_http(p, m);
     enqueue_ack(p, cfg, m);
+    pub_done(p);
+}
+
+/* An organisation named in a stored event that no longer takes HTTP
+ * deliveries (configuration changed since) gets nothing: its topic, if it
+ * has one now, was not in the envelope either. */
+void delivery_publish_event(struct delivery *dl, const struct apd_config *cfg,
+                            const struct delivery_event *e, delivery_cb cb, void *arg)
+{
+    struct pub *p = pub_new(dl, e->event, e->key, cb, arg);
+    struct kafka_header hdrs[MESSAGE_NHEADERS];
+    message_headers(hdrs, e->event, e->schema);
+    for (size_t i = 0; i < e->ntopics; i++)
+        produce_one(p, e->topics[i], e->key, e->body, e->len, hdrs);
+    char schema[64];
+    snprintf(schema, sizeof(schema), "%s/%s", e->schema, MESSAGE_SCHEMA_VERSION);
+    for (size_t i = 0; i < e->norgs; i++) {
+        const struct org *o = directory_org(cfg->dir, e->orgs[i]);
+        if (o && o->http_url)
+            enqueue_org(p, o, e->key, e->event_id, e->event, schema, e->body, e->len);
+        else
+            log_warn("delivery: %s names organisation %s, which has no http_url now; "
+                     "its HTTP copy is skipped", p->what, e->orgs[i]);
+    }
     pub_done(p);
 }
 

@@ -1,12 +1,13 @@
 /* Delivery of events to their recipients, whatever the channel.
  *
- * delivery_publish() is the one call the pipeline (and the lifecycle and
- * SLA engines) make per event: it produces the message to every Kafka topic
- * the event belongs on and enqueues one durable outbox entry per recipient
- * that takes signed HTTP deliveries (outbox.h), plus the acknowledgement to
- * the citizen when one is due (ack.h).  Its callback says whether all of
- * that is durable: only then may the caller commit and release the spool
- * record.  HTTP sending itself happens later, from the outbox, so a slow
+ * Every event goes out through here: delivery_publish() for the pipeline's
+ * events, delivery_publish_event() for the events the lifecycle stored in
+ * its event outbox (status, SLA, answers, incidents; eventbox.h).  Both
+ * produce the message to every Kafka topic the event belongs on and enqueue
+ * one durable outbox entry per recipient that takes signed HTTP deliveries
+ * (outbox.h), plus the acknowledgement to the citizen when one is due
+ * (ack.h).  The callback says whether all of that is durable: only then may
+ * the caller commit and release the spool record (or the stored event).  HTTP sending itself happens later, from the outbox, so a slow
  * endpoint never holds up the pipeline or other recipients.
  *
  * Personal data: a topic gets the body with author ids in clear only when
@@ -71,6 +72,26 @@ typedef void (*delivery_cb)(void *arg, bool ok);
  * until cb has run. */
 void delivery_publish(struct delivery *dl, const struct apd_config *cfg,
                       const struct delivery_msg *m, delivery_cb cb, void *arg);
+
+/* An event already addressed by its producer (the lifecycle's and the
+ * incidents' stored events, eventbox.h): the Kafka topics it goes to, and
+ * the organisations, by code, that take it at their http_url.  One body for
+ * all: these events carry no personal data. */
+struct delivery_event {
+    const char *key;                /* the appeal id: Kafka key, outbox order */
+    const char *event_id;           /* outbox ids derive from it */
+    const char *event, *schema;     /* schema: family, without the version */
+    const char *const *topics;
+    size_t ntopics;
+    const char *const *orgs;
+    size_t norgs;
+    const char *body;
+    size_t len;
+};
+
+/* The same channels and the same callback rule as delivery_publish(). */
+void delivery_publish_event(struct delivery *dl, const struct apd_config *cfg,
+                            const struct delivery_event *e, delivery_cb cb, void *arg);
 
 struct delivery_stats {
     uint64_t outbox_added;          /* entries stored by this instance */

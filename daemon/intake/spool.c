@@ -670,13 +670,15 @@ static void aq_drop_through(struct spool *sp, const struct segment *seg, uint64_
     }
 }
 
-void spool_take(struct spool *sp, uint64_t id)
+uint64_t spool_take(struct spool *sp, uint64_t id)
 {
     if (!spool_is_next(sp, id))
-        return;
+        return 0;
+    uint64_t size = sp->aq[sp->aq_head].end - sp->roff;
     sp->roff = sp->aq[sp->aq_head].end;
     sp->rmin = (uint32_t)id + 1;
     aq_drop_through(sp, sp->rseg, sp->roff);
+    return size;
 }
 
 int spool_next(struct spool *sp, struct spool_rec *rec, void **buf)
@@ -702,6 +704,7 @@ int spool_next(struct spool *sp, struct spool_rec *rec, void **buf)
             continue;
         }
         sp->roff += (uint64_t)n;
+        rec->size = (uint64_t)n;
         sp->rmin = (uint32_t)rec->id + 1;
         aq_drop_through(sp, s, sp->roff);
         if (seg_is_released(s, (uint32_t)rec->id)) {

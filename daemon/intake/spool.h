@@ -37,6 +37,7 @@ struct spool_rec {
     const char *path;
     const char *body;
     size_t body_len;
+    uint64_t size;        /* bytes of the record in its segment (spool_next) */
 };
 
 /* Called on the loop when the record is durable (err 0) or could not be
@@ -87,8 +88,9 @@ int spool_next(struct spool *sp, struct spool_rec *rec, void **buf);
 /* True when id is the record spool_next would return next: lets the intake
  * hand over a just-synced record from memory without reading it back. */
 bool spool_is_next(struct spool *sp, uint64_t id);
-/* Moves the cursor past id after the caller took it from memory. */
-void spool_take(struct spool *sp, uint64_t id);
+/* Moves the cursor past id after the caller took it from memory; returns
+ * the record's bytes in its segment (0: id was not next, nothing moved). */
+uint64_t spool_take(struct spool *sp, uint64_t id);
 
 /* Releases a record: its pipeline is finished.  Idempotent. */
 void spool_release(struct spool *sp, uint64_t id);

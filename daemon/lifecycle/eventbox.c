@@ -9,9 +9,8 @@
 
 #include "app.h"
 #include "appeals.h"
-#include "kafka.h"
+#include "delivery.h"
 #include "log.h"
-#include "message.h"
 #include "metrics.h"
 #include "redis.h"
 #include "sbuf.h"
@@ -29,21 +28,22 @@ struct eventbox {
     struct mfam *m_events;
 };
 
-/* One event on its way to its topics. */
-struct pub {
-    struct eventbox *ob;
-    char *event_id;
-    int pending;
-    bool failed;
-};
-
 char *eventbox_envelope(const char *key, const char *event, const char *schema,
                       const char *const *topics, size_t ntopics, const char *body)
+{
+    return eventbox_envelope_to(key, event, schema, topics, ntopics, NULL, 0, body);
+}
+
+char *eventbox_envelope_to(const char *key, const char *event, const char *schema,
+                           const char *const *topics, size_t ntopics,
+                           const char *const *orgs, size_t norgs, const char *body)
 {
     struct sbuf b = SBUF_INIT;
     sbuf_printf(&b, "%s\n%s\n%s\n", key, event, schema);
     for (size_t i = 0; i < ntopics; i++)
         sbuf_printf(&b, "%s%s", i ? " " : "", topics[i]);
+    for (size_t i = 0; i < norgs; i++)
+        sbuf_printf(&b, "%s" EVENTBOX_ORG "%s", ntopics + i ? " " : "", orgs[i]);
     sbuf_addc(&b, '\n');
     sbuf_adds(&b, body);
     return sbuf_steal(&b);
@@ -71,10 +71,14 @@ int eventbox_parse(const char *env, struct eventbox_msg *m)
     m->schema = lines[2];
     m->body = p;
     char *save = NULL;
-    for (char *t = strtok_r(lines[3], " ", &save); t && m->ntopics < 16;
-         t = strtok_r(NULL, " ", &save))
-        m->topics[m->ntopics++] = t;
-    if (m->ntopics == 0 || *m->key == '\0') {
+    for (char *t = strtok_r(lines[3], " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        bool org = strncmp(t, EVENTBOX_ORG, strlen(EVENTBOX_ORG)) == 0;
+        if (org && m->norgs < 16)
+            m->orgs[m->norgs++] = t + strlen(EVENTBOX_ORG);
+        else if (!org && m->ntopics < 16)
+            m->topics[m->ntopics++] = t;
+    }
+    if (m->ntopics + m->norgs == 0 || *m->key == '\0') {
         eventbox_msg_free(m);
         return -1;
     }
@@ -130,20 +134,21 @@ static void queue_ack(struct eventbox *ob, char *event_id)
 
 /* ---- publishing ---- */
 
-static void on_delivered(void *arg, int err, const char *errstr)
+/* One event on its way to its topics and HTTP recipients. */
+struct pub {
+    struct eventbox *ob;
+    char *event_id;
+};
+
+static void on_delivered(void *arg, bool ok)
 {
     struct pub *p = arg;
     struct eventbox *ob = p->ob;
-    if (err) {
-        p->failed = true;
-        log_warn("outbox: event %s not delivered (%s); kept in Redis, published again when "
-                 "its lease expires", p->event_id, errstr);
-    }
-    if (--p->pending > 0)
-        return;
     ob->inflight--;
-    if (p->failed) {
+    if (!ok) {
         ob->st.failed++;
+        log_warn("outbox: event %s not delivered; kept in Redis, published again when its "
+                 "lease expires", p->event_id);
         free(p->event_id);
     } else {
         ob->st.published++;
@@ -160,27 +165,19 @@ void eventbox_publish(struct eventbox *ob, const char *event_id, const char *env
         queue_ack(ob, strdup(event_id));
         return;
     }
-    struct kafka_header hdrs[MESSAGE_NHEADERS];
-    message_headers(hdrs, m.event, m.schema);
     struct pub *p = calloc(1, sizeof(*p));
     if (p == NULL || (p->event_id = strdup(event_id)) == NULL)
         abort();
     p->ob = ob;
-    p->pending = 1;   /* guard while queueing */
     ob->inflight++;
-    size_t len = strlen(m.body);
-    for (size_t i = 0; i < m.ntopics; i++) {
-        int rc = kafka_produce(ob->app->kafka, m.topics[i], m.key, m.body, len, hdrs,
-                               MESSAGE_NHEADERS,
-                               on_delivered, p);
-        if (rc == 0)
-            p->pending++;
-        else
-            p->failed = true;
-    }
     metrics_add(ob->m_events, 1, m.event);
+    struct delivery_event e = {
+        .key = m.key, .event_id = event_id, .event = m.event, .schema = m.schema,
+        .topics = m.topics, .ntopics = m.ntopics, .orgs = m.orgs, .norgs = m.norgs,
+        .body = m.body, .len = strlen(m.body),
+    };
+    delivery_publish_event(ob->app->delivery, ob->app->cfg, &e, on_delivered, p);
     eventbox_msg_free(&m);
-    on_delivered(p, 0, NULL);   /* drop the guard */
 }
 
 size_t eventbox_inflight(const struct eventbox *ob)

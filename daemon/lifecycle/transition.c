@@ -156,22 +156,60 @@ static void set_state(struct tctx *t, const char *state)
 
 /* ---- messages ---- */
 
-static const char *owner_topic(const struct tctx *t, const char *org_code, bool triage)
+/* Where one event goes: Kafka topics, and organisations (codes) that take
+ * it at their http_url. */
+struct recips {
+    const char *topics[12];
+    const char *orgs[12];
+    size_t nt, no;
+};
+
+static void add_unique(const char **v, size_t *n, const char *s)
+{
+    if (s == NULL || *n == 12)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(v[i], s) == 0)
+            return;
+    v[(*n)++] = s;
+}
+
+static void add_topic(struct recips *rc, const char *topic)
+{
+    add_unique(rc->topics, &rc->nt, topic);
+}
+
+/* An organisation on its own channels: its topic (kafka = yes), its
+ * endpoint (http_url), or both. */
+static void add_org(struct recips *rc, const struct org *o)
+{
+    if (o->kafka)
+        add_topic(rc, o->topic);
+    if (o->http_url)
+        add_unique(rc->orgs, &rc->no, o->code);
+}
+
+/* The owner carries every numbered event of its appeals, on every channel
+ * it has, so that seq has no gaps there (docs/consuming-appeals.md, 5). */
+static void add_owner(const struct tctx *t, struct recips *rc, const char *org_code,
+                      bool triage)
 {
     const struct org *o = org_of(t, org_code);
     if (triage || o == NULL)
-        return t->cfg->kafka.topic_triage;
-    return o->kafka ? o->topic : NULL;
+        add_topic(rc, t->cfg->kafka.topic_triage);
+    else
+        add_org(rc, o);
 }
 
-static void add_topic(const char **v, size_t *n, size_t max, const char *topic)
+/* An escalation's recipient on the channel via= names, or on the one it
+ * has when it lacks that one (an HTTP-only body under via=kafka). */
+static void add_escalated(struct recips *rc, const struct org *o, enum esc_via via)
 {
-    if (topic == NULL || *n == max)
-        return;
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(v[i], topic) == 0)
-            return;
-    v[(*n)++] = topic;
+    bool http = o->http_url && (via == VIA_HTTP || !o->kafka);
+    if (http)
+        add_unique(rc->orgs, &rc->no, o->code);
+    else if (via != VIA_TOPIC && o->kafka)
+        add_topic(rc, o->topic);
 }
 
 static char *sla_json(const struct tctx *t)
@@ -234,7 +272,7 @@ void transition_add_audit(struct lc_plan *p, char *entry)
 }
 
 static void add_msg(struct tctx *t, const char *type, const char *event, const char *schema,
-                    const char **topics, size_t ntopics, struct sbuf *body)
+                    const struct recips *rc, struct sbuf *body)
 {
     struct lc_plan *p = t->plan;
     if (p->nmsgs == LC_MAX_MSGS) {
@@ -244,7 +282,8 @@ static void add_msg(struct tctx *t, const char *type, const char *event, const c
     struct lc_msg *m = &p->msgs[p->nmsgs++];
     if (asprintf(&m->event_id, "%s#%lld", t->r->id, (long long)t->r->seq) < 0)
         abort();
-    m->envelope = eventbox_envelope(t->r->id, event, schema, topics, ntopics, body->p);
+    m->envelope = eventbox_envelope_to(t->r->id, event, schema, rc->topics, rc->nt, rc->orgs,
+                                       rc->no, body->p);
     m->body = sbuf_steal(body);
     m->type = type;
     snprintf(m->event, sizeof(m->event), "%s", event);
@@ -352,13 +391,12 @@ static void emit_change(struct tctx *t, const char *action, const struct change_
         };
         struct sbuf body = SBUF_INIT;
         message_appeal(&body, &v);
-        const char *topics[4];
-        size_t n = 0;
-        add_topic(topics, &n, 4, t->cfg->kafka.topic_all);
-        add_topic(topics, &n, 4, owner_topic(t, r->org, r->triage));
+        struct recips rc = {0};
+        add_topic(&rc, t->cfg->kafka.topic_all);
+        add_owner(t, &rc, r->org, r->triage);
         if (o->prev_org)
-            add_topic(topics, &n, 4, owner_topic(t, o->prev_org, t->before->triage));
-        add_msg(t, "appeal", event, APPEAL_SCHEMA, topics, n, &body);
+            add_owner(t, &rc, o->prev_org, t->before->triage);
+        add_msg(t, "appeal", event, APPEAL_SCHEMA, &rc, &body);
         free(sla);
     }
     struct audit_more m = {.prev_org = o->prev_org, .link = o->answer_link, .days = o->ext_days};
@@ -382,21 +420,17 @@ static void emit_sla(struct tctx *t, const char *event, const struct sla_opts *o
     const struct org *to[8];
     size_t nto = o->esc ? clock_recipients(&x, o->esc, to, 8) : 0;
     const char *codes[8], *names[8];
-    const char *topics[12];
-    size_t n = 0;
-    add_topic(topics, &n, 12, t->cfg->kafka.topic_sla);
-    add_topic(topics, &n, 12, t->cfg->kafka.topic_all);
-    /* The owner's topic carries every numbered event of its appeals, so
-     * that seq has no gaps there (docs/consuming-appeals.md, section 5). */
-    add_topic(topics, &n, 12, owner_topic(t, r->org, r->triage));
+    struct recips rc = {0};
+    add_topic(&rc, t->cfg->kafka.topic_sla);
+    add_topic(&rc, t->cfg->kafka.topic_all);
+    add_owner(t, &rc, r->org, r->triage);
     for (size_t i = 0; i < nto; i++) {
         codes[i] = to[i]->code;
         names[i] = to[i]->name;
-        if (o->esc->via == VIA_KAFKA && to[i]->kafka)
-            add_topic(topics, &n, 12, to[i]->topic);
+        add_escalated(&rc, to[i], o->esc->via);
     }
     if (o->esc && o->esc->via == VIA_TOPIC)
-        add_topic(topics, &n, 12, o->esc->topic);
+        add_topic(&rc, o->esc->topic);
     const struct clock *k = &r->clk[o->clock];
     int64_t left = k->state == CS_RUN ? clock_between(&x, t->ev->now, k->due) : k->left;
     char *sla = sla_json(t);
@@ -414,7 +448,7 @@ static void emit_sla(struct tctx *t, const char *event, const struct sla_opts *o
     };
     struct sbuf body = SBUF_INIT;
     message_sla(&body, &v);
-    add_msg(t, "sla", event, SLA_SCHEMA, topics, n, &body);
+    add_msg(t, "sla", event, SLA_SCHEMA, &rc, &body);
     if (t->ev->kind == LC_TIMER && t->plan->nmsgs)
         t->plan->msgs[t->plan->nmsgs - 1].at = o->at;
     struct audit_more m = {.clock = clock_name(o->clock), .level = o->level, .to = codes,

@@ -23,6 +23,7 @@
 #include "message.h"
 #include "metrics.h"
 #include "pevent.h"
+#include "pipeline_limits.h"
 #include "quarantine.h"
 #include "redis.h"
 #include "route.h"
@@ -44,6 +45,7 @@ struct job {
     struct pipeline *pl;
     struct apd_config *cfg;       /* the snapshot this job started with */
     uint64_t rec_id;
+    uint64_t bytes;               /* the record's size in the spool */
     char source[64];
     int64_t received_ms;
     struct pevents ev;
@@ -91,12 +93,16 @@ struct pipeline {
     struct app *app;
     struct job *jobs;
     size_t inflight;
+    uint64_t inflight_bytes;
+    size_t peak_records;          /* highest since start, for the ceiling's gauges */
+    uint64_t peak_bytes;
     bool draining, pumping;
     struct strmap locks;
     struct job *redis_wait;
     struct event *tick;
     struct pipeline_stats st;
     struct mfam *m_appeals, *m_dups, *m_ignored, *m_quarantined, *m_dropped, *m_removed;
+    struct mfam *g_records, *g_bytes, *g_peak_records, *g_peak_bytes, *g_waiting;
 };
 
 static void start_event(struct job *j);
@@ -225,6 +231,7 @@ static void job_free(struct job *j)
     if (j->next)
         j->next->prev = j->prev;
     pl->inflight--;
+    pl->inflight_bytes -= j->bytes;
     if (j->retry_ev)
         event_free(j->retry_ev);
     free(j->lock_key);
@@ -653,6 +660,18 @@ static void decide(struct job *j, struct recipients *rc)
 
 /* The municipality an event is about: the routing decision's, else the
  * classification's (text, else page), else the page's. */
+/* Whether a recipient takes author ids in clear (personal_data = yes): only
+ * then is the second body built (delivery.c picks it per recipient). */
+static bool wants_personal(const struct recipients *rc)
+{
+    if (rc->org && rc->org->personal_data)
+        return true;
+    for (size_t i = 0; i < rc->ncopies; i++)
+        if (rc->copies[i]->personal_data)
+            return true;
+    return false;
+}
+
 static const char *event_municipality(const struct job *j, const struct page *page)
 {
     if (j->route.rule)
@@ -747,7 +766,7 @@ static void step_publish(struct job *j)
      * delivery.c picks the body per topic and endpoint. */
     struct sbuf pub = SBUF_INIT, priv = SBUF_INIT;
     message_appeal(&pub, &v);
-    bool personal = ev->author_id && !is_answer;
+    bool personal = ev->author_id && !is_answer && wants_personal(&rc);
     if (personal) {
         v.author_id = ev->author_id;
         v.author_name = ev->author_name;
@@ -890,13 +909,16 @@ static void step_commit(struct job *j)
 
 /* ---- intake side ---- */
 
-static struct job *job_new(struct pipeline *pl, uint64_t rec_id, const char *source,
-                           int64_t received_ms)
+static struct job *job_new(struct pipeline *pl, uint64_t rec_id, uint64_t bytes,
+                           const char *source, int64_t received_ms)
 {
     struct job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        abort();
     j->pl = pl;
     j->cfg = config_ref(pl->app->cfg);
     j->rec_id = rec_id;
+    j->bytes = bytes;
     snprintf(j->source, sizeof(j->source), "%s", source);
     j->received_ms = received_ms;
     j->next = pl->jobs;
@@ -904,6 +926,11 @@ static struct job *job_new(struct pipeline *pl, uint64_t rec_id, const char *sou
         pl->jobs->prev = j;
     pl->jobs = j;
     pl->inflight++;
+    pl->inflight_bytes += bytes;
+    if (pl->inflight > pl->peak_records)
+        pl->peak_records = pl->inflight;
+    if (pl->inflight_bytes > pl->peak_bytes)
+        pl->peak_bytes = pl->inflight_bytes;
     return j;
 }
 
@@ -915,19 +942,24 @@ static bool has_quarantine(const struct pevents *ev)
     return false;
 }
 
-static size_t max_inflight(struct pipeline *pl)
+/* Room for one more record: below both ceilings ([pipeline]).  The bytes
+ * are checked before the next record's size is known, so the last record
+ * taken may go past max_inflight_bytes by its own size. */
+static bool has_room(const struct pipeline *pl)
 {
-    return (size_t)pl->app->cfg->daemon.max_inflight;
+    struct pipeline_limits l;
+    pipeline_limits_of(pl->app->cfg, &l);
+    return pl->inflight < (size_t)l.max_records && pl->inflight_bytes < l.max_bytes;
 }
 
 void pipeline_offer(struct pipeline *pl, uint64_t rec_id, const char *source,
                     int64_t received_ms, struct pevents *ev)
 {
     /* Quarantined records are re-read from disk so their raw body is kept. */
-    if (!pl->draining && !pl->pumping && pl->inflight < max_inflight(pl) &&
+    if (!pl->draining && !pl->pumping && has_room(pl) &&
         !has_quarantine(ev) && spool_is_next(pl->app->spool, rec_id)) {
-        spool_take(pl->app->spool, rec_id);
-        struct job *j = job_new(pl, rec_id, source, received_ms);
+        uint64_t bytes = spool_take(pl->app->spool, rec_id);
+        struct job *j = job_new(pl, rec_id, bytes, source, received_ms);
         j->ev = *ev;
         ev->v = NULL;
         ev->n = 0;
@@ -944,7 +976,7 @@ static const char *header_none(const struct apd_request *req, const char *name) 
  * was authenticated when it was accepted). */
 static void take_from_disk(struct pipeline *pl, struct spool_rec *rec, void *buf)
 {
-    struct job *j = job_new(pl, rec->id, rec->source, rec->received_ms);
+    struct job *j = job_new(pl, rec->id, rec->size, rec->source, rec->received_ms);
     j->rawbuf = buf;
     j->body = rec->body;
     j->body_len = rec->body_len;
@@ -981,7 +1013,7 @@ void pipeline_pump(struct pipeline *pl)
     if (pl->pumping)
         return;
     pl->pumping = true;
-    while (!pl->draining && pl->inflight < max_inflight(pl)) {
+    while (!pl->draining && has_room(pl)) {
         struct spool_rec rec;
         void *buf = NULL;
         if (spool_next(pl->app->spool, &rec, &buf) <= 0)
@@ -997,6 +1029,41 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (pl->redis_wait && redis_up(pl->app->redis))
         resume_redis_waiters(pl);
     pipeline_pump(pl);
+}
+
+/* The ceiling at work (/metrics): what is in flight, the highest it has
+ * been, and what waits in the spool behind it. */
+static void render_ceiling(void *arg)
+{
+    struct pipeline *pl = arg;
+    struct spool_stats st;
+    spool_get_stats(pl->app->spool, &st);
+    metrics_set(pl->g_records, (double)pl->inflight);
+    metrics_set(pl->g_bytes, (double)pl->inflight_bytes);
+    metrics_set(pl->g_peak_records, (double)pl->peak_records);
+    metrics_set(pl->g_peak_bytes, (double)pl->peak_bytes);
+    metrics_set(pl->g_waiting, st.unreleased > pl->inflight
+                                   ? (double)(st.unreleased - pl->inflight) : 0);
+}
+
+static void ceiling_gauges(struct pipeline *pl)
+{
+    pl->g_records = metrics_family("appealsd_pipeline_inflight_records", M_GAUGE,
+                                   "Spool records in the pipeline now "
+                                   "([pipeline] max_inflight_records bounds it)", NULL);
+    pl->g_bytes = metrics_family("appealsd_pipeline_inflight_bytes", M_GAUGE,
+                                 "Bytes of the spool records in the pipeline now "
+                                 "([pipeline] max_inflight_bytes bounds it)", NULL);
+    pl->g_peak_records = metrics_family("appealsd_pipeline_inflight_records_peak", M_GAUGE,
+                                        "Most spool records in the pipeline at once since "
+                                        "start", NULL);
+    pl->g_peak_bytes = metrics_family("appealsd_pipeline_inflight_bytes_peak", M_GAUGE,
+                                      "Most bytes of spool records in the pipeline at once "
+                                      "since start", NULL);
+    pl->g_waiting = metrics_family("appealsd_spool_waiting_records", M_GAUGE,
+                                   "Accepted records waiting in the spool on disk for room "
+                                   "in the pipeline", NULL);
+    metrics_on_render(render_ceiling, pl);
 }
 
 struct pipeline *pipeline_new(struct app *app)
@@ -1019,6 +1086,7 @@ struct pipeline *pipeline_new(struct app *app)
                                    "Appeals deleted on the platform by the page (a moderator), "
                                    "not their author: published to triage, clocks running",
                                    "source");
+    ceiling_gauges(pl);
     redis_on_up(app->redis, on_redis_up, pl);
     pl->tick = event_new(app->base, -1, EV_PERSIST, on_tick, pl);
     struct timeval tv = {0, 250000};
@@ -1033,6 +1101,7 @@ void pipeline_free(struct pipeline *pl)
     if (pl == NULL)
         return;
     /* Unfinished jobs keep their spool records: they are replayed next start. */
+    metrics_remove_hook(render_ceiling, pl);
     while (pl->jobs)
         job_free(pl->jobs);
     for (size_t i = 0; i < pl->locks.cap; i++)
@@ -1047,4 +1116,5 @@ void pipeline_get_stats(struct pipeline *pl, struct pipeline_stats *st)
 {
     *st = pl->st;
     st->inflight = pl->inflight;
+    st->inflight_bytes = pl->inflight_bytes;
 }

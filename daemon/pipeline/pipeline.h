@@ -4,7 +4,8 @@
  *   Kafka (wait for every delivery report) → commit (Redis: record, timers,
  *   audit) → release the spool record
  *
- * Records are processed in spool order, at most daemon.max_inflight at once;
+ * Records are processed in spool order, at most [pipeline]
+ * max_inflight_records (and max_inflight_bytes) at once (pipeline_limits.h);
  * events of one appeal are serialised (an answer waits for the comment it
  * answers).  A step that fails because Kafka or Redis is away is retried
  * later from memory; nothing is released before the last step succeeded. */
@@ -20,6 +21,7 @@ struct pevents;
 
 struct pipeline_stats {
     uint64_t inflight;
+    uint64_t inflight_bytes;
     uint64_t jobs_done;
     uint64_t published;        /* appeal events published */
     uint64_t duplicates;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -122,10 +123,23 @@ uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-void format_iso8601(int64_t ms, const char *tz, char *out, size_t outlen)
+/* The date, time and offset of one second, formatted once: a message names
+ * the same few seconds (now, received, due) again and again, and strftime
+ * and the zone lookup were a few % of the loop under load (perf, issue 14).
+ * A few entries per thread, keyed on the second and the zone. */
+#define ISO_CACHE 4
+struct iso_entry {
+    int64_t secs;
+    bool valid;
+    char tz[64];              /* "" for UTC */
+    char text[40];            /* 2026-11-29T10:00:47.000+03:00: the fraction patched in */
+    size_t len, frac_at;
+};
+static _Thread_local struct iso_entry iso_cache[ISO_CACHE];
+static _Thread_local unsigned iso_next;
+
+static void iso_fill(struct iso_entry *c, int64_t secs, const char *tz)
 {
-    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    int frac = (int)(ms - secs * 1000);
     struct tm tm;
     int off = 0;
     if (tz) {
@@ -136,13 +150,47 @@ void format_iso8601(int64_t ms, const char *tz, char *out, size_t outlen)
     }
     char base[32];
     strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (tz == NULL) {
-        snprintf(out, outlen, "%s.%03dZ", base, frac);
-    } else {
-        int a = off < 0 ? -off : off;
-        snprintf(out, outlen, "%s.%03d%c%02d:%02d", base, frac, off < 0 ? '-' : '+',
-                 a / 3600, (a / 60) % 60);
+    int a = off < 0 ? -off : off, n;
+    if (tz == NULL)
+        n = snprintf(c->text, sizeof(c->text), "%s.000Z", base);
+    else
+        n = snprintf(c->text, sizeof(c->text), "%s.000%c%02d:%02d", base, off < 0 ? '-' : '+',
+                     a / 3600, (a / 60) % 60);
+    c->len = n > 0 && (size_t)n < sizeof(c->text) ? (size_t)n : 0;
+    c->frac_at = strlen(base) + 1;
+    c->secs = secs;
+    snprintf(c->tz, sizeof(c->tz), "%s", tz ? tz : "");
+    /* a zone name too long for the key is never found again */
+    c->valid = c->len > 0 && (tz == NULL || strlen(tz) < sizeof(c->tz));
+}
+
+static const struct iso_entry *iso_get(int64_t secs, const char *tz)
+{
+    const char *key = tz ? tz : "";
+    for (int i = 0; i < ISO_CACHE; i++) {
+        const struct iso_entry *c = &iso_cache[i];
+        if (c->valid && c->secs == secs && strcmp(c->tz, key) == 0)
+            return c;
     }
+    struct iso_entry *c = &iso_cache[iso_next++ % ISO_CACHE];
+    iso_fill(c, secs, tz);
+    return c;
+}
+
+void format_iso8601(int64_t ms, const char *tz, char *out, size_t outlen)
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int frac = (int)(ms - secs * 1000);
+    const struct iso_entry *c = iso_get(secs, tz);
+    if (outlen == 0)
+        return;
+    size_t n = c->len < outlen - 1 ? c->len : outlen - 1;
+    memcpy(out, c->text, n);
+    out[n] = '\0';
+    char digits[3] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+                      (char)('0' + frac % 10)};
+    for (size_t i = 0; i < 3 && c->frac_at + i < n; i++)
+        out[c->frac_at + i] = digits[i];
 }
 
 int parse_iso8601(const char *s, const char *tz, int64_t *ms)

@@ -195,6 +195,111 @@ def test_concurrency_is_bounded_and_an_appeals_events_stay_in_order():
         assert len(delivered(ep)) == 7, len(delivered(ep))
 
 
+SLA_FAST = """
+[sla]
+calendar = none
+hours = always
+policy = fast
+tick = 100ms
+[hours "always"]
+time = 00:00-24:00
+[policy "fast"]
+first_response = 2s
+resolution = 60s
+warning = 50%
+escalate = after=1s to=up
+"""
+
+
+def http_only_config(endpoint):
+    """hook (HTTP only) under hookboss (HTTP only) under maykop (Kafka)."""
+    return apd.directory_config("""
+[org "hookboss"]
+name = Дирекция водоотведения (HTTP only)
+type = service
+parent = maykop
+kafka = no
+http_url = %s/boss
+http_secret = %s
+
+[org "hook"]
+name = Водоотведение (HTTP only)
+type = service
+parent = hookboss
+kafka = no
+http_url = %s/hook
+http_secret = %s
+
+[rule "sewage"]
+keywords = канализац
+org = hook
+
+[delivery]
+poll_interval = 50ms
+%s
+""" % (endpoint, SECRET, endpoint, SECRET, SLA_FAST))
+
+
+def http_events(ep, path, aid):
+    """(event, seq, body) of the 2xx deliveries to path for appeal aid, by seq."""
+    out = []
+    for r in delivered(ep):
+        body = json.loads(r["body"])
+        if r["path"] == path and body["appeal_id"] == aid:
+            out.append((r["headers"]["x-appealsd-event"], body.get("seq"), r))
+    return sorted(out, key=lambda e: e[1] or 0)
+
+
+def test_an_http_only_organisation_receives_every_event_without_a_gap():
+    """Status, SLA, answers and closing reach an organisation with kafka = no
+    at its endpoint, as appeals.all has them: seq 1..N with no gap (issue 14)."""
+    with apd.FakeHTTP(lambda req: (200, {"ok": True})) as ep, h.Services() as svc, \
+            apd.Apd(svc, config_text=http_only_config(ep.url(""))) as a:
+        aid = vk_appeal_id(100001, 81)
+        a.post("/webhook/vk", vk_comment(100001, 81, "Канализация течёт во двор"))
+        # warning at 1 s, breach at 2 s, escalation to hookboss at 3 s
+        h.wait_until(lambda: [e for e in http_events(ep, "/boss", aid)
+                              if e[0] == "escalation"], timeout=30, what="the escalation")
+        edit = vk_event(100001, "wall_reply_edit", {"id": 81, "from_id": 7001,
+                        "date": 1795900300, "text": "канализация, уже неделя", "post_id": 42,
+                        "owner_id": -100001}, "edit81")
+        assert a.post("/webhook/vk", edit)[0] == 200
+        status = {"schema": "appealsd.status/1", "appeal_id": aid, "org": "hook",
+                  "status": "in_progress", "comment": "бригада выехала",
+                  "at": "2026-11-30T10:00:00+03:00"}
+        h.kafka_produce(svc.kafka_brokers, a.topic("status.hook"), aid,
+                        json.dumps(status, ensure_ascii=False))
+        h.wait_until(lambda: (a.appeal(aid) or {}).get("state") == "in_progress",
+                     timeout=30, what="the agency's status")
+        assert a.ctl("answer", {"id": aid, "link": "https://vk.com/wall-100001_42?reply=90",
+                                "reason": "ответ в личных"})["ok"]
+        assert a.ctl("close", {"id": aid, "reason": "прочищено"})["ok"]
+        seen = []
+
+        def on_all():
+            seen[:] = [(m["json"]["event"], m["json"]["seq"]) for m in a.consume("all", 0)
+                       if m["json"].get("appeal_id") == aid and "seq" in m["json"]]
+            return seen if "closed" in [e for e, _ in seen] else None
+        want = h.wait_until(on_all, timeout=30, what="the closing on appeals.all: %r" % seen)
+        kinds = {e for e, _ in want}
+        assert {"created", "warning", "breach", "escalation", "updated", "status_changed",
+                "answered", "closed"} <= kinds, want
+        assert [s for _, s in want] == list(range(1, len(want) + 1)), want
+        got = h.wait_until(lambda: (lambda v: v if len(v) >= len(want) else None)(
+            http_events(ep, "/hook", aid)), timeout=30, what="every event over HTTP")
+        assert [(e, s) for e, s, _ in got] == want, (got, want)
+        for event, _, r in got:
+            family = r["headers"]["x-appealsd-schema"].split("/")[0].split(".")[1]
+            apd.validate_message(r["body"], event if family == "appeal" else
+                                 "%s.%s" % (family, event))
+            apd.check_signature(SECRET, r)
+        # the supervisor, HTTP only too, got the escalation it is named in
+        boss = http_events(ep, "/boss", aid)
+        assert [e for e, _, _ in boss] == ["escalation"], boss
+        assert json.loads(boss[0][2]["body"])["recipients"][0]["code"] == "hookboss"
+        h.wait_until(lambda: outbox_empty(a), what="the outbox to empty")
+
+
 def vk_api(plan):
     """A fake VK API: plan(comment_id, attempt) -> the JSON answer."""
     attempts = {}

@@ -187,6 +187,19 @@ TEST(units)
     char buf[64];
     format_iso8601(1795935647945LL, "Europe/Moscow", buf, sizeof(buf));
     CHECK_STR(buf, "2026-11-29T10:00:47.945+03:00");
+    /* the per-second cache: same second, the next one, another zone, UTC, back */
+    format_iso8601(1795935647001LL, "Europe/Moscow", buf, sizeof(buf));
+    CHECK_STR(buf, "2026-11-29T10:00:47.001+03:00");
+    format_iso8601(1795935648000LL, "Europe/Moscow", buf, sizeof(buf));
+    CHECK_STR(buf, "2026-11-29T10:00:48.000+03:00");
+    format_iso8601(1795935648000LL, "Asia/Yekaterinburg", buf, sizeof(buf));
+    CHECK_STR(buf, "2026-11-29T12:00:48.000+05:00");
+    format_iso8601(1795935648000LL, NULL, buf, sizeof(buf));
+    CHECK_STR(buf, "2026-11-29T07:00:48.000Z");
+    format_iso8601(-1, NULL, buf, sizeof(buf));
+    CHECK_STR(buf, "1969-12-31T23:59:59.999Z");
+    format_iso8601(1795935648999LL, "Europe/Moscow", buf, sizeof(buf));
+    CHECK_STR(buf, "2026-11-29T10:00:48.999+03:00");
     CHECK(parse_iso8601("2026-11-29T10:00:47.945+03:00", NULL, &ms) == 0 && ms == 1795935647945LL);
     CHECK(parse_iso8601("2026-11-29T10:00", "Europe/Moscow", &ms) == 0 &&
           ms == 1795935600000LL);

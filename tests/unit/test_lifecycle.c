@@ -661,6 +661,25 @@ TEST(record_fields_round_trip_and_envelopes_parse)
     CHECK(m.body[0] == '{');
     eventbox_msg_free(&m);
     CHECK_INT(eventbox_parse("no newlines", &m), -1);
+    /* HTTP recipients ride among the topics as org:CODE; older envelopes
+     * without them read as before */
+    const char *topics[] = {"appeals.all"}, *orgs[] = {"hook", "boss"};
+    char *env = eventbox_envelope_to("k", "warning", "appealsd.sla", topics, 1, orgs, 2, "{}");
+    CHECK_STR(env, "k\nwarning\nappealsd.sla\nappeals.all org:hook org:boss\n{}");
+    CHECK_INT(eventbox_parse(env, &m), 0);
+    CHECK_INT(m.ntopics, 1);
+    CHECK_INT(m.norgs, 2);
+    CHECK_STR(m.topics[0], "appeals.all");
+    CHECK_STR(m.orgs[0], "hook");
+    CHECK_STR(m.orgs[1], "boss");
+    eventbox_msg_free(&m);
+    free(env);
+    env = eventbox_envelope_to("k", "warning", "appealsd.sla", NULL, 0, orgs, 1, "{}");
+    CHECK_INT(eventbox_parse(env, &m), 0);
+    CHECK_INT(m.ntopics, 0);
+    CHECK_STR(m.orgs[0], "hook");
+    eventbox_msg_free(&m);
+    free(env);
     transition_plan_free(&p);
     record_free(&back);
     record_free(&r);
