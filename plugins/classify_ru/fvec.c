@@ -278,10 +278,14 @@ static void structure(struct feat_state *fs, const struct apd_classify_input *in
     named(fs, v, "S:emoji-negative", t->emoji_negative ? 1 : 0);
     named(fs, v, "S:emoji", t->emoji ? 1 : 0);
     named(fs, v, "S:capitals", t->letters >= 12 && t->upper_letters * 10 >= t->letters * 6);
-    /* "[id1|Анна], ..." answers a neighbour, not the page */
-    bool reply = in->text_len > 3 && (strncmp(in->text, "[id", 3) == 0 ||
-                                      strncmp(in->text, "[club", 5) == 0);
-    named(fs, v, "S:reply-to-person", reply ? 1 : 0);
+    /* "[id1|Анна], ..." answers a neighbour: on the real pages three in four
+     * such replies are arguments; "[club1|Район], ..." answers the page,
+     * and three in four of those are appeals, so the two are told apart */
+    bool person = in->text_len > 3 && strncmp(in->text, "[id", 3) == 0;
+    bool page = (in->text_len > 5 && strncmp(in->text, "[club", 5) == 0) ||
+                (in->text_len > 7 && strncmp(in->text, "[public", 7) == 0);
+    named(fs, v, "S:reply-to-person", person ? 1 : 0);
+    named(fs, v, "S:reply-to-page", page ? 1 : 0);
     bool message = in->item_kind && strcmp(in->item_kind, "message") == 0;
     named(fs, v, "S:private-message", message ? 1 : 0);
 }

@@ -15,7 +15,8 @@
  *                 section of the lexicons (what the operators' lexicons say)
  *   K:KIND        the lexicon classifier's score of each kind, squashed
  *   S:NAME        structure: question mark, exclamation, link, phone,
- *                 emoji, capitals, a reply to a named person, length band
+ *                 emoji, capitals, a reply to a named person or to a
+ *                 community (the page), length band
  *
  * FEAT_VERSION names this recipe: a model file states the version it was
  * trained on and is refused by a plugin that computes another. */
@@ -28,7 +29,7 @@
 
 #include "appealsd/classify.h"
 
-#define FEAT_VERSION 2
+#define FEAT_VERSION 3
 #define FEAT_DIM (1u << 18)
 
 struct ru;

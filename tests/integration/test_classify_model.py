@@ -101,6 +101,22 @@ def test_features_are_what_the_model_scores():
     assert again[0]["features"] == again[1]["features"] == f["features"]
 
 
+def test_a_reply_to_the_page_is_not_a_reply_to_a_neighbour():
+    """Regression: "[club1|Район], ..." (a resident answering the page: on the
+    real pages three in four are appeals) had the same feature as "[id1|Анна],
+    ..." (answering a neighbour: three in four are arguments), so the model
+    could not tell them apart."""
+    body = "у нас во дворе тоже не горит фонарь"
+    rc, out, err = classify(["[id1|Анна], " + body, "[club1|Администрация района], " + body,
+                             "[public1|Район], " + body, body], "--features")
+    assert rc == 0, err
+    person, club, public, plain = [{i for i, _ in o["features"]} for o in out]
+    # both replies carry the host's mention signal; each adds one feature of its own
+    assert len(person - plain) == 2 and len(club - plain) == 2, (person - plain, club - plain)
+    assert person - club and club - person, (person - plain, club - plain)
+    assert club == public, club ^ public
+
+
 def load_trainer():
     import importlib.machinery
     import importlib.util
