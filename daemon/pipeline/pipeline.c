@@ -450,6 +450,25 @@ static void step_parent(struct job *j)
 
 /* ---- claim ---- */
 
+/* An item the host does not know under its id may be an appeal opened before
+ * its source made private conversations pseudonymous (ABI 1.6): the event
+ * then names it by its old id too, and the old record is the one to update. */
+static bool claim_legacy(struct job *j)
+{
+    struct pevent *ev = cur_ev(j);
+    if (ev->legacy_id == NULL || ev->type == APD_EV_CREATED)
+        return false;
+    if (ev->type == APD_EV_ANSWER)
+        ev->reply_to = ev->legacy_id;
+    else
+        ev->appeal_id = ev->legacy_id;
+    ev->legacy_id = NULL;
+    log_debug("pipeline: record %s event %zu names an item unknown under its pseudonymous "
+              "id; trying its id from before pseudonymisation", j->tag, j->cur);
+    step_claim(j);
+    return true;
+}
+
 static void on_claim(void *arg, const struct claim_result *res)
 {
     struct job *j = arg;
@@ -467,6 +486,8 @@ static void on_claim(void *arg, const struct claim_result *res)
         finish_event(j);
         return;
     case CLAIM_ABSENT:
+        if (claim_legacy(j))
+            return;
         pl->st.ignored++;
         metrics_add(pl->m_ignored, 1, j->source, ev->type == APD_EV_ANSWER ? "answer-to-non-appeal"
                                                                            : "update-of-unknown");
@@ -502,16 +523,13 @@ static void step_claim(struct job *j)
 
 /* ---- publish ---- */
 
-/* The keyed hash an author id is stored as: a pseudonym per source. */
+/* The keyed hash an author id is stored as: a pseudonym per source (the same
+ * derivation the sources use for private conversations, sources.c). */
 static void keyed_pseudonym(const struct job *j, const char *id, char out[17])
 {
-    char mac[65], msg[256];
-    snprintf(msg, sizeof(msg), "%s:%s", j->source, id);
     const char *key = j->cfg->daemon.pseudonym_key ? j->cfg->daemon.pseudonym_key
                                                    : j->pl->app->pseudonym_key;
-    hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
-    memcpy(out, mac, 16);
-    out[16] = '\0';
+    pseudonym_hex(key, j->source, id, out);
 }
 
 static void pseudonym(struct job *j, const char *author, char out[17])
@@ -751,6 +769,8 @@ static void step_publish(struct job *j)
     if (personal) {
         v.author_id = ev->author_id;
         v.author_name = ev->author_name;
+        if (ev->personal_link)
+            v.link = ev->personal_link;   /* a dialog's view names its user */
         message_appeal(&priv, &v);
     }
     char event_id[600];

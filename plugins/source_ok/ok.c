@@ -9,7 +9,9 @@
  * Payload: {"webhookType": "MESSAGE_CREATED" (absent in OK's own example),
  * "sender": {"user_id": "user:…", "name"}, "recipient": {"chat_id": "chat:…"},
  * "message": {"text", "mid": "mid:…", "seq"}, "timestamp": ms}.  Ids are
- * strings with a type prefix, which is dropped: ok:<chat>:<mid>.  seq exceeds
+ * strings with a type prefix, which is dropped.  A chat with the group's bot
+ * is one user's, so its id is replaced by "p" and the host's keyed pseudonym
+ * of it (ABI 1.6): ok:p<pseudo>:<mid>, thread ok:p<pseudo>.  seq exceeds
  * 2^53 and is never read as a number.  OK does not deliver the group's own
  * messages, so there are no answers to recognise.
  *
@@ -58,8 +60,8 @@ static int emit_ignored(const char *type, const char *quarantine, apd_emit_fn em
     return emit(ctx, &ev);
 }
 
-static int on_message(const struct json *root, const struct apd_page *page, const char *qr,
-                      apd_emit_fn emit, void *ctx)
+static int on_message(const struct oks *ok, const struct json *root, const struct apd_page *page,
+                      const char *qr, apd_emit_fn emit, void *ctx)
 {
     const char *mid = strip_prefix(json_text(json_path(root, "message.mid")), "mid:");
     const char *chat = strip_prefix(json_text(json_path(root, "recipient.chat_id")), "chat:");
@@ -67,7 +69,8 @@ static int on_message(const struct json *root, const struct apd_page *page, cons
         return emit_ignored("MESSAGE_CREATED", "OK message without message.mid or "
                             "recipient.chat_id", emit, ctx);
     const char *user = strip_prefix(json_text(json_path(root, "sender.user_id")), "user:");
-    char appeal[300], thread[160], dedup[160];
+    char appeal[300], thread[160], dedup[160], pseudo[18];
+    chat = pu_private_id(ok->api, ok->handle, chat, pseudo);
     snprintf(appeal, sizeof(appeal), "ok:%s:%s", chat, mid);
     snprintf(thread, sizeof(thread), "ok:%s", chat);
     snprintf(dedup, sizeof(dedup), "ok:mid:%s", mid);
@@ -116,7 +119,7 @@ static enum apd_verdict ok_handle(void *state, const struct apd_request *req, un
     int rc;
     if ((type == NULL || strcmp(type, "MESSAGE_CREATED") == 0) && msg &&
         msg->type == JSON_OBJECT)
-        rc = on_message(root, page, pu_quarantine_reason(doc->flags), emit, ctx);
+        rc = on_message(ok, root, page, pu_quarantine_reason(doc->flags), emit, ctx);
     else
         rc = emit_ignored(type ? type : "unknown", NULL, emit, ctx);
     json_free(doc);
