@@ -88,6 +88,39 @@ TEST(wall_comment_from_a_citizen)
     CHECK(e->quarantine == NULL);
 }
 
+/* Issue 12 item 1: mention markup keeps no name or id, in citizens' texts,
+ * the page's answers (which start with one) and private messages; a board
+ * reply still finds the post its markup names. */
+TEST(mentions_are_masked)
+{
+    sh_post(&h, vk("wall_reply_new",
+                   "{\"id\":502,\"from_id\":7002,\"date\":1,\"text\":\"[id7001|Анна], и у нас\","
+                   "\"post_id\":42,\"owner_id\":-100001,\"reply_to_comment\":501}", "mm1"));
+    CHECK_EVENT(&h, "created", "vk:-100001:wall:42:c502");
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->text, "[упоминание], и у нас");
+    sh_post(&h, vk("wall_reply_new",
+                   "{\"id\":503,\"from_id\":-100001,\"date\":1,\"text\":\"[id7001|Анна Смирнова], "
+                   "отремонтируем\",\"post_id\":42,\"owner_id\":-100001,\"reply_to_comment\":501}",
+                   "mm2"));
+    CHECK_EVENT(&h, "answer", "vk:-100001:wall:42:c501");
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->text, "[упоминание], отремонтируем");
+    sh_post(&h, vk("board_post_new",
+                   "{\"id\":77,\"from_id\":-100001,\"date\":1,\"text\":\"[post76|Иван], да\","
+                   "\"topic_id\":5,\"topic_owner_id\":-100001}", "mm3"));
+    CHECK_EVENT(&h, "answer", "vk:-100001:topic:5:c76");
+    if (sh_one(&h)) {
+        CHECK_STR(sh_one(&h)->reply_to, "vk:-100001:topic:5:c76");
+        CHECK_STR(sh_one(&h)->text, "[упоминание], да");
+    }
+    sh_post(&h, vk("message_new", "{\"message\":{\"date\":1,\"from_id\":7001,\"out\":0,"
+                   "\"peer_id\":7001,\"text\":\"как [club5|Водоканал]?\","
+                   "\"conversation_message_id\":60}}", "mm4"));
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->text, "как [упоминание]?");
+}
+
 TEST(wall_comment_variants_edit_restore_delete)
 {
     /* 2018 shape: post_owner_id only, no v */
@@ -495,6 +528,7 @@ int main(void)
     RUN(deletes_report_who_deleted);
     RUN(message_edit_updates_the_appeal);
     RUN(group_chats_only_where_the_page_enables_them);
+    RUN(mentions_are_masked);
     RUN(a_community_acts_only_on_its_own_items);
     sh_stop(&h);
     return test_done();
