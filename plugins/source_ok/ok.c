@@ -11,7 +11,9 @@
  * "message": {"text", "mid": "mid:…", "seq"}, "timestamp": ms}.  Ids are
  * strings with a type prefix, which is dropped.  A chat with the group's bot
  * is one user's, so its id is replaced by "p" and the host's keyed pseudonym
- * of it (ABI 1.6): ok:p<pseudo>:<mid>, thread ok:p<pseudo>.  seq exceeds
+ * of it (ABI 1.6): ok:p<pseudo>:<mid>, thread ok:p<pseudo>, where a mid
+ * that starts with its chat's id ("C3ecb9d02a600.15cea67d78d2059", as OK
+ * makes them) loses that prefix: "15cea67d78d2059".  seq exceeds
  * 2^53 and is never read as a number.  OK does not deliver the group's own
  * messages, so there are no answers to recognise.
  *
@@ -70,10 +72,18 @@ static int on_message(const struct oks *ok, const struct json *root, const struc
                             "recipient.chat_id", emit, ctx);
     const char *user = strip_prefix(json_text(json_path(root, "sender.user_id")), "user:");
     char appeal[300], thread[160], dedup[160], pseudo[18];
-    chat = pu_private_id(ok->api, ok->handle, chat, pseudo);
-    snprintf(appeal, sizeof(appeal), "ok:%s:%s", chat, mid);
-    snprintf(thread, sizeof(thread), "ok:%s", chat);
-    snprintf(dedup, sizeof(dedup), "ok:mid:%s", mid);
+    size_t cl = strlen(chat);
+    const char *own = strncmp(mid, chat, cl) == 0 && mid[cl] == '.' && mid[cl + 1] ? mid + cl + 1
+                                                                                 : mid;
+    const char *conv = pu_private_id(ok->api, ok->handle, chat, pseudo);
+    if (conv == chat)
+        own = mid;   /* a host without pseudonyms: the ids it always had */
+    snprintf(appeal, sizeof(appeal), "ok:%s:%s", conv, own);
+    snprintf(thread, sizeof(thread), "ok:%s", conv);
+    if (own == mid)
+        snprintf(dedup, sizeof(dedup), "ok:mid:%s", mid);
+    else
+        snprintf(dedup, sizeof(dedup), "ok:mid:%s:%s", conv, own);
     struct apd_event ev;
     pu_event(&ev, APD_EV_CREATED, "MESSAGE_CREATED");
     ev.dedup_key = dedup;
