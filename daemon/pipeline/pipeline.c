@@ -69,6 +69,8 @@ struct job {
     bool waiting_redis;
     uint64_t epoch;               /* Redis connection of the first write, 0 none yet */
     char pseudo[17];              /* author pseudonym of event pseudo_for - 1 */
+    char deleter[17];             /* DELETED: the deleter's pseudonym, read by the
+                                   * lifecycle after step_commit() returned */
     size_t pseudo_for;
     struct job *prev, *next;      /* all jobs */
     struct job *wnext;            /* lock queue / redis wait list */
@@ -886,10 +888,9 @@ static void step_commit(struct job *j)
                .quality_reasons = j->verdict.reasons},
         .cfg = j->cfg,
     };
-    char deleter[17];
     if (ev->type == APD_EV_DELETED && ev->deleter_id) {
-        keyed_pseudonym(j, ev->deleter_id, deleter);
-        rq.ev.deleter = deleter;
+        keyed_pseudonym(j, ev->deleter_id, j->deleter);
+        rq.ev.deleter = j->deleter;
     }
     /* An edit carries the classification of its new text; one that made an
      * appeal of a non-appeal also carries its routing decision. */

@@ -227,6 +227,9 @@ def test_private_chats_keep_one_thread():
         second = [m for m in msgs if m["appeal_id"] == vk16 and m["event"] == "created"][0]
         assert second["text"] == "И в соседнем доме [упоминание] тоже нет воды", second
         assert a.appeal(vk15)["state"] == "answered"
+        # the author's own deletion withdraws (the lifecycle once read the
+        # deleter's pseudonym from a stack buffer already gone, and saw a
+        # moderator's removal when other records kept the pipeline busy)
         assert a.appeal(mx).get("state") == "withdrawn", a.appeal(mx)
 
 
