@@ -251,7 +251,7 @@ static const struct apd_source_ops max_ops = {
     .ok_body = "ok",
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_max", .version = "1.0",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_max", .version = "1.1",
                   .description = "MAX Bot API webhook: messages in page chats and dialogs, "
                                  "edits, removals, the bot's replies",
                   .keys = max_keys, .config_size = sizeof(struct max_config),

@@ -180,7 +180,7 @@ static const struct apd_source_ops ok_ops = {
     .poll = &ok_poll_ops,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_ok", .version = "1.1",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_ok", .version = "1.2",
                   .description = "OK Bot API webhook: private messages to groups, "
                                  "authenticated by path token and source network; comments under the "
                                  "page's posts polled through the OK REST API",

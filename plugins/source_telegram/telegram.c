@@ -241,7 +241,7 @@ static const struct apd_source_ops tg_ops = {
     .poll = &tg_poll_ops,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_telegram", .version = "1.1",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_telegram", .version = "1.2",
                   .description = "Telegram Bot API webhook: channel comments in linked "
                                  "discussion groups, group and private messages, edits; getUpdates "
                                  "mode without a webhook",

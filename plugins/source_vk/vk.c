@@ -221,7 +221,7 @@ static const struct apd_source_ops vk_ops = {
     .poll = &vk_poll_ops,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_vk", .version = "1.3",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_vk", .version = "1.4",
                   .description = "VK Callback API: comments of every kind, suggested posts, "
                                  "private messages and their edits, edits, deletes (and who deleted), the "
                                  "page's answers; catch-up of wall comments through the VK API",
