@@ -17,6 +17,7 @@
 #include "apd_build.h"
 #include "config.h"
 #include "control.h"
+#include "crypto.h"
 #include "delivery.h"
 #include "engine.h"
 #include "health.h"
@@ -275,6 +276,8 @@ static int start(struct app *app, char *err, size_t errlen)
 {
     if (load_pseudonym_key(app, err, errlen) != 0)
         return -1;
+    if (app->cfg->daemon.pseudonym_key == NULL)
+        pseudonym_set_default_key(app->pseudonym_key);
     if ((app->kafka = kafka_new(app->cfg, app->base, err, errlen)) == NULL)
         return -1;
     app->redis = redis_new(app->cfg, app->base);

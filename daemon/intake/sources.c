@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "directory.h"
 #include "loader.h"
 #include "log.h"
@@ -50,6 +51,14 @@ static const struct apd_page *host_page_by_token(void *handle, const char *token
     return p ? &p->pub : NULL;
 }
 
+/* The same keyed hash as author.pseudonym (pipeline.c), so a private chat's
+ * pseudonymous thread and its author's pseudonym agree. */
+static void host_pseudonym(void *handle, const char *user_id, char out[17])
+{
+    struct source *s = handle;
+    pseudonym_hex(s->pkey, s->cfg->name, user_id ? user_id : "", out);
+}
+
 const struct apd_host_api sources_host_api = {
     .abi_major = APD_PLUGIN_ABI_MAJOR,
     .abi_minor = APD_PLUGIN_ABI_MINOR,
@@ -57,6 +66,7 @@ const struct apd_host_api sources_host_api = {
     .log = host_log,
     .page_find = host_page_find,
     .page_by_token = host_page_by_token,
+    .pseudonym = host_pseudonym,
 };
 
 static void free_source_cfg(struct source_cfg *s)
@@ -186,6 +196,7 @@ struct sources *sources_start(const struct apd_config *c, char *err, size_t errl
         struct source *s = &ss->v[ss->n];
         s->cfg = sc;
         s->dir = c->dir;
+        s->pkey = c->daemon.pseudonym_key;
         s->ops = sc->plugin->desc.source;
         char why[384] = "";
         s->state = sc->plugin->desc.init(&sources_host_api, s, sc->pcfg, why, sizeof(why));

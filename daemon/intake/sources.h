@@ -29,6 +29,7 @@ struct source_cfg {
 struct source {
     const struct source_cfg *cfg;
     const struct directory *dir;   /* the snapshot the instance was made with */
+    const char *pkey;              /* daemon.pseudonym_key, or NULL: the generated one */
     const struct apd_source_ops *ops;
     void *state;
 };

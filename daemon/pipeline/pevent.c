@@ -20,7 +20,7 @@ const char *pevent_type_name(enum apd_event_type t)
 /* Fields read from the plugin only when its struct_size says they exist. */
 #define HAS(ev, f) ((ev)->struct_size >= offsetof(struct apd_event, f) + sizeof((ev)->f))
 
-#define NSTR 14   /* the event's strings; the text (index 6) has its own length */
+#define NSTR 16   /* the event's strings; the text (index 6) has its own length */
 
 struct pevent *pevent_copy(const struct apd_event *ev)
 {
@@ -30,6 +30,8 @@ struct pevent *pevent_copy(const struct apd_event *ev)
         HAS(ev, item_kind) ? ev->item_kind : NULL, HAS(ev, quarantine) ? ev->quarantine : NULL,
         HAS(ev, deleter_id) ? ev->deleter_id : NULL,
         HAS(ev, ignore_reason) ? ev->ignore_reason : NULL,
+        HAS(ev, legacy_id) ? ev->legacy_id : NULL,
+        HAS(ev, personal_link) ? ev->personal_link : NULL,
     };
     size_t lens[NSTR], total = 0;
     size_t tl = ev->text ? ev->text_len : 0;
@@ -46,7 +48,7 @@ struct pevent *pevent_copy(const struct apd_event *ev)
     char **dst[NSTR] = {&p->platform_type, &p->dedup_key, &p->appeal_id, &p->page,
                         &p->author_id, &p->author_name, &p->text, &p->link, &p->reply_to,
                         &p->thread, &p->item_kind, &p->quarantine, &p->deleter_id,
-                        &p->ignore_reason};
+                        &p->ignore_reason, &p->legacy_id, &p->personal_link};
     char *o = p->data;
     for (int i = 0; i < NSTR; i++) {
         const char *s = i == 6 ? ev->text : src[i];

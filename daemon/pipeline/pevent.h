@@ -16,6 +16,8 @@ struct pevent {
         *reply_to, *thread, *item_kind, *quarantine;
     char *deleter_id;             /* DELETED: who removed it (ABI 1.4), or NULL */
     char *ignore_reason;          /* IGNORED: why (ABI 1.4), or NULL */
+    char *legacy_id;              /* the item's clear-id form before ABI 1.6, or NULL */
+    char *personal_link;          /* a link naming the user: personal bodies only (1.6) */
     char data[];
 };
 

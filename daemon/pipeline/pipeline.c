@@ -71,6 +71,8 @@ struct job {
     bool waiting_redis;
     uint64_t epoch;               /* Redis connection of the first write, 0 none yet */
     char pseudo[17];              /* author pseudonym of event pseudo_for - 1 */
+    char deleter[17];             /* DELETED: the deleter's pseudonym, read by the
+                                   * lifecycle after step_commit() returned */
     size_t pseudo_for;
     struct job *prev, *next;      /* all jobs */
     struct job *wnext;            /* lock queue / redis wait list */
@@ -457,6 +459,25 @@ static void step_parent(struct job *j)
 
 /* ---- claim ---- */
 
+/* An item the host does not know under its id may be an appeal opened before
+ * its source made private conversations pseudonymous (ABI 1.6): the event
+ * then names it by its old id too, and the old record is the one to update. */
+static bool claim_legacy(struct job *j)
+{
+    struct pevent *ev = cur_ev(j);
+    if (ev->legacy_id == NULL || ev->type == APD_EV_CREATED)
+        return false;
+    if (ev->type == APD_EV_ANSWER)
+        ev->reply_to = ev->legacy_id;
+    else
+        ev->appeal_id = ev->legacy_id;
+    ev->legacy_id = NULL;
+    log_debug("pipeline: record %s event %zu names an item unknown under its pseudonymous "
+              "id; trying its id from before pseudonymisation", j->tag, j->cur);
+    step_claim(j);
+    return true;
+}
+
 static void on_claim(void *arg, const struct claim_result *res)
 {
     struct job *j = arg;
@@ -474,6 +495,8 @@ static void on_claim(void *arg, const struct claim_result *res)
         finish_event(j);
         return;
     case CLAIM_ABSENT:
+        if (claim_legacy(j))
+            return;
         pl->st.ignored++;
         metrics_add(pl->m_ignored, 1, j->source, ev->type == APD_EV_ANSWER ? "answer-to-non-appeal"
                                                                            : "update-of-unknown");
@@ -509,16 +532,13 @@ static void step_claim(struct job *j)
 
 /* ---- publish ---- */
 
-/* The keyed hash an author id is stored as: a pseudonym per source. */
+/* The keyed hash an author id is stored as: a pseudonym per source (the same
+ * derivation the sources use for private conversations, sources.c). */
 static void keyed_pseudonym(const struct job *j, const char *id, char out[17])
 {
-    char mac[65], msg[256];
-    snprintf(msg, sizeof(msg), "%s:%s", j->source, id);
     const char *key = j->cfg->daemon.pseudonym_key ? j->cfg->daemon.pseudonym_key
                                                    : j->pl->app->pseudonym_key;
-    hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
-    memcpy(out, mac, 16);
-    out[16] = '\0';
+    pseudonym_hex(key, j->source, id, out);
 }
 
 static void pseudonym(struct job *j, const char *author, char out[17])
@@ -770,6 +790,8 @@ static void step_publish(struct job *j)
     if (personal) {
         v.author_id = ev->author_id;
         v.author_name = ev->author_name;
+        if (ev->personal_link)
+            v.link = ev->personal_link;   /* a dialog's view names its user */
         message_appeal(&priv, &v);
     }
     char event_id[600];
@@ -885,10 +907,9 @@ static void step_commit(struct job *j)
                .quality_reasons = j->verdict.reasons},
         .cfg = j->cfg,
     };
-    char deleter[17];
     if (ev->type == APD_EV_DELETED && ev->deleter_id) {
-        keyed_pseudonym(j, ev->deleter_id, deleter);
-        rq.ev.deleter = deleter;
+        keyed_pseudonym(j, ev->deleter_id, j->deleter);
+        rq.ev.deleter = j->deleter;
     }
     /* An edit carries the classification of its new text; one that made an
      * appeal of a non-appeal also carries its routing decision. */

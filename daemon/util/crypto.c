@@ -1,6 +1,7 @@
 #include "crypto.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -121,4 +122,24 @@ void md5_hex(const void *msg, size_t len, char out[33])
     if (EVP_Digest(msg, len, md, &n, EVP_md5(), NULL) != 1 || n != 16)
         abort();   /* libcrypto without MD5 (FIPS mode): OK request signing cannot work */
     to_hex(md, 16, out);
+}
+
+static char default_key[65];
+
+void pseudonym_set_default_key(const char *key)
+{
+    snprintf(default_key, sizeof(default_key), "%s", key ? key : "");
+}
+
+const char *pseudonym_default_key(void) { return default_key; }
+
+void pseudonym_hex(const char *key, const char *source, const char *id, char out[17])
+{
+    char mac[65], msg[256];
+    snprintf(msg, sizeof(msg), "%s:%s", source, id);
+    if (key == NULL)
+        key = default_key;
+    hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
+    memcpy(out, mac, 16);
+    out[16] = '\0';
 }

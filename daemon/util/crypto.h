@@ -27,4 +27,14 @@ uint64_t fnv1a64(const void *data, size_t len);
  * request signatures), never for authentication of our own. */
 void md5_hex(const void *msg, size_t len, char out[33]);
 
+/* The keyed pseudonym of a platform id of a source (an author, or the user of
+ * a private conversation): the first 16 hex digits of HMAC-SHA256(key,
+ * "SOURCE:ID").  The one derivation behind author.pseudonym and the
+ * pseudonymous parts of appeal ids; key NULL: the default key below. */
+void pseudonym_hex(const char *key, const char *source, const char *id, char out[17]);
+/* The key used when daemon.pseudonym_key is not configured (the one the
+ * daemon generated beside its spool); "" until set. */
+void pseudonym_set_default_key(const char *key);
+const char *pseudonym_default_key(void);
+
 #endif

@@ -45,14 +45,24 @@ enum apd_event_type {
  *     vk:<owner>:wall:<post>:c<comment>      and :photo:, :video:, :market:,
  *     vk:<owner>:topic:<topic>:c<post>         :topic: for the other kinds
  *     vk:<owner>:wall:<post>                 suggested post, citizen's post
- *     vk:-<group>:msg:<peer>:<conv_msg_id>   private message
- *     tg:<chat>:<message_id>                 Telegram (comments: the group)
- *     max:<chat>:<mid>                       MAX
- *     ok:<chat>:<mid>                        OK (type prefixes dropped)
+ *     vk:-<group>:msg:p<pseudo>:<conv_msg_id>  private message (ABI 1.6)
+ *     tg:<chat>:<message_id>                 Telegram groups (comments: the group)
+ *     tg:p<pseudo>:<message_id>              Telegram private chat (ABI 1.6)
+ *     max:<chat>:<mid>                       MAX chat that is a page
+ *     max:p<pseudo>:<mid>                    MAX dialog with the bot (ABI 1.6)
+ *     ok:p<pseudo>:<mid>                     OK private message (ABI 1.6)
  *     ok:<group>:topic:<topic>:c<comment>    OK comment under a post (polled, ABI 1.5)
  *     gen:<system>:<id>                      generic JSON
  *   Ids are printable ASCII without spaces, '|', quotes or braces: they
  *   become Redis and Kafka keys.
+ * - Personal data (ABI 1.6): no platform user id appears in appeal_id,
+ *   thread, reply_to, link or dedup_key.  Where a private conversation's
+ *   id is a user's (VK peer, Telegram private chat, MAX dialog, OK chat),
+ *   it is replaced by "p" and apd_host_api.pseudonym() of it; the thread
+ *   is derived the same way, so every later message, edit and answer of the
+ *   chat maps to the same ids.  Only author_id, author_name, deleter_id and
+ *   personal_link carry clear ids; the host publishes those only to
+ *   recipients configured for personal data.
  * - `dedup_key` identifies this delivery's content, e.g. "vk:ev:<event_id>";
  *   the host keeps it in Redis for at least 24 h and drops repeats.  When a
  *   body yields several events, the host suffixes "#<index>" to all but the
@@ -83,6 +93,15 @@ struct apd_event {
     /** IGNORED (ABI 1.4): a short code for why, e.g. "group_chat", counted
      *  separately in /metrics; NULL: counted under platform_type. */
     const char *ignore_reason;
+    /** ABI 1.6: the id this item (for ANSWER: the item answered) had under
+     *  the clear-id format of ABI 1.5 and before, or NULL.  When appeal_id
+     *  (reply_to) is unknown to the host, it tries this one: appeals opened
+     *  before the upgrade keep receiving their edits, deletions and answers. */
+    const char *legacy_id;
+    /** ABI 1.6: a URL of the item that names its user (VK's dialog view
+     *  `gim<group>?sel=<user>`), or NULL.  `link` must not name a user; this
+     *  one replaces it only in bodies for personal-data recipients. */
+    const char *personal_link;
     void *reserved[8];           /**< must be NULL */
 };
 

@@ -50,6 +50,16 @@
  *         apd_page.poll, poll_interval_ms and api_token.  1.0-1.4 plugins
  *         load unchanged (they do not poll).  A refusal may set
  *         apd_reply.body: the client reads it, the log reads `reason`.
+ *  - 1.6  private conversations are pseudonymous: apd_host_api.pseudonym
+ *         (the keyed pseudonym of a user id, the value author.pseudonym
+ *         takes) so a source builds the ids, threads and Kafka keys of a
+ *         private chat from it instead of the user's platform id;
+ *         apd_event.legacy_id (the id the item had before, so appeals opened
+ *         under clear ids keep receiving their edits and answers) and
+ *         apd_event.personal_link (a link that names the user, published
+ *         only where personal data is).  The host reads the new event fields
+ *         only when struct_size covers them; 1.0-1.5 plugins load unchanged
+ *         (their ids stay as they build them).
  *
  * Threading: every callback runs on the daemon's event-loop thread and must
  * not block.
@@ -71,7 +81,7 @@ extern "C" {
 #endif
 
 #define APD_PLUGIN_ABI_MAJOR 1
-#define APD_PLUGIN_ABI_MINOR 5
+#define APD_PLUGIN_ABI_MINOR 6
 
 /** Log levels for apd_host_api.log (syslog numbering). */
 enum apd_log_level {
@@ -164,6 +174,19 @@ struct apd_host_api {
     const struct apd_text *(*text_analyze)(void *handle, const char *s, size_t len);
     /** Releases what text_analyze returned (ABI 1.2). */
     void (*text_free)(void *handle, const struct apd_text *t);
+    /**
+     * @brief ABI 1.6 (NULL before, and for classifier plugins): the keyed
+     *        pseudonym of a platform user id of this source.
+     *
+     * 16 lowercase hex digits and a NUL in out: HMAC-SHA256 under the
+     * deployment's `pseudonym_key` of "SOURCE:ID", the very value the host
+     * publishes as author.pseudonym for the author id ID.  Deterministic, so
+     * every later event of one private conversation maps to the same thread;
+     * irreversible without the key.  A source uses it wherever a private
+     * conversation's user id would otherwise be part of an appeal id, thread
+     * or link.
+     */
+    void (*pseudonym)(void *handle, const char *user_id, char out[17]);
     void *reserved[8];
 };
 

@@ -1,6 +1,8 @@
 #include "plugin_util.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,71 @@
 #include <sys/random.h>
 
 #include "sbuf.h"
+
+const char *pu_private_id(const struct apd_host_api *api, void *handle, const char *user_id,
+                          char out[18])
+{
+    if (api->struct_size < offsetof(struct apd_host_api, pseudonym) + sizeof(api->pseudonym) ||
+        api->pseudonym == NULL)
+        return user_id;
+    out[0] = 'p';
+    api->pseudonym(handle, user_id, out + 1);
+    return out;
+}
+
+const char *pu_private_id64(const struct apd_host_api *api, void *handle, int64_t user_id,
+                            char out[24])
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRId64, user_id);
+    const char *p = pu_private_id(api, handle, id, out);
+    if (p == id)
+        snprintf(out, 24, "%s", id);
+    return out;
+}
+
+/* Length of the mention markup at s ("[id123|Имя]"), or 0. */
+static size_t mention_len(const char *s, const char *end)
+{
+    static const char *const kinds[] = {"id", "club", "public", "event", "post", NULL};
+    const char *p = s + 1;
+    size_t k = 0;
+    for (; kinds[k]; k++)
+        if ((size_t)(end - p) > strlen(kinds[k]) && strncmp(p, kinds[k], strlen(kinds[k])) == 0)
+            break;
+    if (kinds[k] == NULL)
+        return 0;
+    p += strlen(kinds[k]);
+    if (p >= end || *p < '0' || *p > '9')
+        return 0;
+    while (p < end && *p != '|' && *p != ']' && *p != '\n' && p - s < 64)
+        p++;
+    if (p >= end || *p != '|')
+        return 0;
+    while (p < end && *p != ']' && *p != '\n' && *p != '[' && p - s < 512)
+        p++;
+    return p < end && *p == ']' ? (size_t)(p - s + 1) : 0;
+}
+
+char *pu_mask_mentions(const char *s, size_t len, size_t *outlen)
+{
+    struct sbuf b = SBUF_INIT;
+    const char *end = s + len, *done = s;
+    for (const char *p = s; p < end; p++) {
+        size_t n = *p == '[' ? mention_len(p, end) : 0;
+        if (n == 0)
+            continue;
+        sbuf_add(&b, done, (size_t)(p - done));
+        sbuf_adds(&b, PU_MENTION);
+        p += n - 1;
+        done = p + 1;
+    }
+    if (done == s)
+        return NULL;
+    sbuf_add(&b, done, (size_t)(end - done));
+    *outlen = b.len;
+    return sbuf_steal(&b);
+}
 
 enum apd_verdict pu_reject(struct apd_reply *reply, int status, const char *reason)
 {

@@ -76,6 +76,23 @@ bool pu_map_get(const struct pu_map *m, int64_t k1, int64_t k2, int64_t v[2]);
 void pu_map_put(struct pu_map *m, int64_t k1, int64_t k2, const int64_t v[2]);
 size_t pu_map_len(const struct pu_map *m);
 
+/* ---- personal data (ABI 1.6) ---- */
+/* The id part of a private conversation whose platform id is a user's: "p"
+ * and the host's keyed pseudonym of user_id (apd_host_api.pseudonym), in out.
+ * A host older than 1.6 offers no pseudonyms: user_id itself is returned
+ * (the ids stay what that host's contract documents). */
+const char *pu_private_id(const struct apd_host_api *api, void *handle, const char *user_id,
+                          char out[18]);
+const char *pu_private_id64(const struct apd_host_api *api, void *handle, int64_t user_id,
+                            char out[24]);
+/* What mention markup becomes: no name, no id. */
+#define PU_MENTION "[упоминание]"
+/* VK mention markup "[id123|Анна]" (also club, public, event, post and
+ * "[id1:bp-2_3|Имя]" board references) replaced by PU_MENTION.  Returns a
+ * malloc'd copy with its length in *outlen, or NULL when s holds none (use
+ * s as it is). */
+char *pu_mask_mentions(const char *s, size_t len, size_t *outlen);
+
 /* ---- polling (ABI 1.5) ---- */
 struct sbuf;
 /* Writes v back as JSON text (a polled item becomes a webhook-shaped body). */

@@ -15,6 +15,10 @@
  *     records a removal by the page otherwise.
  *   links: the message's own `url` (the schema: null for dialogs and private
  *     chats), never built here.
+ *   a dialog with the bot (a chat that is no page) is one user's: its chat
+ *     id is replaced by "p" and the host's keyed pseudonym of it (ABI 1.6),
+ *     max:p<pseudo>:<mid>, thread max:p<pseudo>; edits, removals and answers
+ *     also carry the clear form max:<chat_id>:<mid> as legacy_id.
  *   everything else: IGNORED.
  * MAX has no event id: dedup keys are update_type + mid (+ timestamp for
  * edits, which reuse the mid).  seq values exceed 2^53; they are never read
@@ -59,6 +63,7 @@ struct mreq {
     const char *quarantine;
     char dedup[192];
     char page[24];
+    char chat[24];              /* the chat as ids name it (chat_ids) */
     apd_emit_fn emit;
     void *ctx;
 };
@@ -78,6 +83,21 @@ static const char *page_of(struct mreq *r, int64_t chat, bool dialog_ok)
     if (r->mx->api->page_find(r->mx->handle, r->page))
         return r->page;
     return dialog_ok ? r->mx->cfg->direct_page : NULL;
+}
+
+/* The ids of message mid in chat, and its clear-id form when they differ
+ * (a dialog, page is not the chat itself) and the item may predate them. */
+static const char *chat_ids(struct mreq *r, int64_t chat, const char *page, const char *mid,
+                            char appeal[160], char legacy[160], char thread[48])
+{
+    char clear[24], pseudo[18];
+    snprintf(clear, sizeof(clear), "%" PRId64, chat);
+    snprintf(r->chat, sizeof(r->chat), "%s",
+             page == r->page ? clear : pu_private_id(r->mx->api, r->mx->handle, clear, pseudo));
+    snprintf(appeal, 160, "max:%s:%s", r->chat, mid);
+    snprintf(legacy, 160, "max:%" PRId64 ":%s", chat, mid);
+    snprintf(thread, 48, "max:%s", r->chat);
+    return strcmp(appeal, legacy) != 0 ? legacy : NULL;
 }
 
 static void author_of(const struct json *sender, char *id, size_t idlen, char *name,
@@ -111,9 +131,8 @@ static int on_message(struct mreq *r, const struct json *m, bool edited)
     else
         snprintf(r->dedup, sizeof(r->dedup), "max:%s:%s", r->type, mid);
 
-    char appeal[160], thread[48], reply_to[160], author[32], name[256];
-    snprintf(appeal, sizeof(appeal), "max:%" PRId64 ":%s", chat, mid);
-    snprintf(thread, sizeof(thread), "max:%" PRId64, chat);
+    char appeal[160], thread[48], reply_to[160], author[32], name[256], legacy[160];
+    const char *old = chat_ids(r, chat, page, mid, appeal, legacy, thread);
     struct apd_event ev;
     pu_event(&ev, edited ? APD_EV_EDITED : APD_EV_CREATED, r->type);
     ev.dedup_key = r->dedup;
@@ -130,13 +149,16 @@ static int on_message(struct mreq *r, const struct json *m, bool edited)
         const char *lt = json_str(json_path(m, "link.type"));
         if (edited || lt == NULL || strcmp(lt, "reply") != 0 || !pu_token_ok(to, 128))
             return emit_ignored(r, NULL);
-        snprintf(reply_to, sizeof(reply_to), "max:%" PRId64 ":%s", chat, to);
+        char ignored[160];
+        old = chat_ids(r, chat, page, to, reply_to, legacy, ignored);
         ev.type = APD_EV_ANSWER;
         ev.reply_to = reply_to;
+        ev.legacy_id = old;
         return r->emit(r->ctx, &ev);
     }
     author_of(sender, author, sizeof(author), name, sizeof(name));
     ev.appeal_id = appeal;
+    ev.legacy_id = edited ? old : NULL;
     ev.author_id = author;
     ev.author_name = name[0] ? name : NULL;
     return r->emit(r->ctx, &ev);
@@ -151,15 +173,15 @@ static int on_removed(struct mreq *r, const struct json *root)
     const char *page = page_of(r, chat, true);
     if (page == NULL)
         return emit_ignored(r, NULL);
-    char appeal[160], thread[48];
-    snprintf(appeal, sizeof(appeal), "max:%" PRId64 ":%s", chat, mid);
-    snprintf(thread, sizeof(thread), "max:%" PRId64, chat);
+    char appeal[160], thread[48], legacy[160];
+    const char *old = chat_ids(r, chat, page, mid, appeal, legacy, thread);
     snprintf(r->dedup, sizeof(r->dedup), "max:%s:%s", r->type, mid);
     struct apd_event ev;
     pu_event(&ev, APD_EV_DELETED, r->type);
     ev.dedup_key = r->dedup;
     ev.page = page;
     ev.appeal_id = appeal;
+    ev.legacy_id = old;
     ev.thread = thread;
     ev.item_kind = "message";
     ev.created_ms = r->ts;
@@ -229,7 +251,7 @@ static const struct apd_source_ops max_ops = {
     .ok_body = "ok",
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_max", .version = "1.0",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_max", .version = "1.1",
                   .description = "MAX Bot API webhook: messages in page chats and dialogs, "
                                  "edits, removals, the bot's replies",
                   .keys = max_keys, .config_size = sizeof(struct max_config),

@@ -10,7 +10,11 @@
  * Payload: {"webhookType": "MESSAGE_CREATED" (absent in OK's own example),
  * "sender": {"user_id": "user:…", "name"}, "recipient": {"chat_id": "chat:…"},
  * "message": {"text", "mid": "mid:…", "seq"}, "timestamp": ms}.  Ids are
- * strings with a type prefix, which is dropped: ok:<chat>:<mid>.  seq exceeds
+ * strings with a type prefix, which is dropped.  A chat with the group's bot
+ * is one user's, so its id is replaced by "p" and the host's keyed pseudonym
+ * of it (ABI 1.6): ok:p<pseudo>:<mid>, thread ok:p<pseudo>, where a mid
+ * that starts with its chat's id ("C3ecb9d02a600.15cea67d78d2059", as OK
+ * makes them) loses that prefix: "15cea67d78d2059".  seq exceeds
  * 2^53 and is never read as a number.  OK does not deliver the group's own
  * messages, so there are no answers to recognise.
  *
@@ -59,8 +63,8 @@ static int emit_ignored(const char *type, const char *quarantine, apd_emit_fn em
     return emit(ctx, &ev);
 }
 
-static int on_message(const struct json *root, const struct apd_page *page, const char *qr,
-                      apd_emit_fn emit, void *ctx)
+static int on_message(const struct oks *ok, const struct json *root, const struct apd_page *page,
+                      const char *qr, apd_emit_fn emit, void *ctx)
 {
     const char *mid = strip_prefix(json_text(json_path(root, "message.mid")), "mid:");
     const char *chat = strip_prefix(json_text(json_path(root, "recipient.chat_id")), "chat:");
@@ -68,10 +72,19 @@ static int on_message(const struct json *root, const struct apd_page *page, cons
         return emit_ignored("MESSAGE_CREATED", "OK message without message.mid or "
                             "recipient.chat_id", emit, ctx);
     const char *user = strip_prefix(json_text(json_path(root, "sender.user_id")), "user:");
-    char appeal[300], thread[160], dedup[160];
-    snprintf(appeal, sizeof(appeal), "ok:%s:%s", chat, mid);
-    snprintf(thread, sizeof(thread), "ok:%s", chat);
-    snprintf(dedup, sizeof(dedup), "ok:mid:%s", mid);
+    char appeal[300], thread[160], dedup[160], pseudo[18];
+    size_t cl = strlen(chat);
+    const char *own = strncmp(mid, chat, cl) == 0 && mid[cl] == '.' && mid[cl + 1] ? mid + cl + 1
+                                                                                 : mid;
+    const char *conv = pu_private_id(ok->api, ok->handle, chat, pseudo);
+    if (conv == chat)
+        own = mid;   /* a host without pseudonyms: the ids it always had */
+    snprintf(appeal, sizeof(appeal), "ok:%s:%s", conv, own);
+    snprintf(thread, sizeof(thread), "ok:%s", conv);
+    if (own == mid)
+        snprintf(dedup, sizeof(dedup), "ok:mid:%s", mid);
+    else
+        snprintf(dedup, sizeof(dedup), "ok:mid:%s:%s", conv, own);
     struct apd_event ev;
     pu_event(&ev, APD_EV_CREATED, "MESSAGE_CREATED");
     ev.dedup_key = dedup;
@@ -117,7 +130,7 @@ static enum apd_verdict ok_handle(void *state, const struct apd_request *req, un
     int rc;
     if ((type == NULL || strcmp(type, "MESSAGE_CREATED") == 0) && msg &&
         msg->type == JSON_OBJECT)
-        rc = on_message(root, page, pu_quarantine_reason(doc->flags), emit, ctx);
+        rc = on_message(ok, root, page, pu_quarantine_reason(doc->flags), emit, ctx);
     else
         rc = emit_ignored(type ? type : "unknown", NULL, emit, ctx);
     json_free(doc);
@@ -168,7 +181,7 @@ static const struct apd_source_ops ok_ops = {
     .poll = &ok_poll_ops,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_ok", .version = "1.1",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_ok", .version = "1.2",
                   .description = "OK Bot API webhook: private messages to groups, "
                                  "authenticated by path token and source network; comments under the "
                                  "page's posts polled through the OK REST API",

@@ -94,13 +94,23 @@ static const char *update_kind(const struct json *root, const struct json **payl
     return "empty_update";
 }
 
+const char *tg_chat_part(const struct tg *tg, const struct json *chat, int64_t id, char out[24])
+{
+    const char *type = json_str(json_get(chat, "type"));
+    if (type && strcmp(type, "private") == 0)
+        return pu_private_id64(tg->api, tg->handle, id, out);
+    snprintf(out, 24, "%" PRId64, id);
+    return out;
+}
+
 static void set_dedup(struct tg_req *r, const struct json *m)
 {
     int64_t chat, msg;
+    char part[24];
     if (json_int64(json_path(m, "chat.id"), &chat) &&
         json_int64(json_get(m, "message_id"), &msg))
-        snprintf(r->dedup, sizeof(r->dedup), "tg:u%" PRId64 ":%" PRId64 ":%" PRId64,
-                 r->update_id, chat, msg);
+        snprintf(r->dedup, sizeof(r->dedup), "tg:u%" PRId64 ":%s:%" PRId64, r->update_id,
+                 tg_chat_part(r->tg, json_get(m, "chat"), chat, part), msg);
     else
         snprintf(r->dedup, sizeof(r->dedup), "tg:u%" PRId64, r->update_id);
 }
@@ -231,7 +241,7 @@ static const struct apd_source_ops tg_ops = {
     .poll = &tg_poll_ops,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_telegram", .version = "1.1",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_telegram", .version = "1.2",
                   .description = "Telegram Bot API webhook: channel comments in linked "
                                  "discussion groups, group and private messages, edits; getUpdates "
                                  "mode without a webhook",

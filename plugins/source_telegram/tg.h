@@ -67,6 +67,10 @@ struct tg_req {
 };
 
 int tg_emit_ignored(struct tg_req *r);
+/* How chat appears in ids, threads and dedup keys: a private chat's id is
+ * its user's, so "p" and the host's keyed pseudonym of it (ABI 1.6); any
+ * other chat's id as it is. */
+const char *tg_chat_part(const struct tg *tg, const struct json *chat, int64_t id, char out[24]);
 /* message / edited_message */
 int tg_on_message(struct tg_req *r, const struct json *m, bool edited);
 /* channel_post / edited_channel_post: only learned from */

@@ -22,6 +22,7 @@ struct msg {
     int64_t post;               /* the channel post commented on, or 0 */
     const char *page;
     char page_buf[24];
+    char chat_part[24];         /* the chat as ids name it (tg_chat_part) */
 };
 
 /* Records the discussion copy → channel post relation an automatic forward
@@ -131,7 +132,7 @@ static int emit_answer(struct tg_req *r, struct msg *x, bool edited)
     if (to <= 0)
         return tg_emit_ignored(r);   /* the page commenting its own post, or editing */
     char reply_to[96], link[192];
-    snprintf(reply_to, sizeof(reply_to), "tg:%" PRId64 ":%" PRId64, x->chat_id, to);
+    snprintf(reply_to, sizeof(reply_to), "tg:%s:%" PRId64, x->chat_part, to);
     comment_link(link, sizeof(link), r->tg, x);
     struct apd_event ev;
     pu_event(&ev, APD_EV_ANSWER, r->kind);
@@ -147,14 +148,15 @@ static int emit_answer(struct tg_req *r, struct msg *x, bool edited)
 
 static int emit_appeal(struct tg_req *r, struct msg *x, bool edited, const char *kind)
 {
-    char appeal[96], thread[96], link[192], author[24], name[256];
-    snprintf(appeal, sizeof(appeal), "tg:%" PRId64 ":%" PRId64, x->chat_id, x->id);
+    char appeal[96], thread[96], link[192], author[24], name[256], legacy[96];
+    snprintf(appeal, sizeof(appeal), "tg:%s:%" PRId64, x->chat_part, x->id);
+    snprintf(legacy, sizeof(legacy), "tg:%" PRId64 ":%" PRId64, x->chat_id, x->id);
     if (x->post && x->channel)
         snprintf(thread, sizeof(thread), "tg:%" PRId64 ":%" PRId64, x->channel, x->post);
     else if (x->thread_id)
-        snprintf(thread, sizeof(thread), "tg:%" PRId64 ":%" PRId64, x->chat_id, x->thread_id);
+        snprintf(thread, sizeof(thread), "tg:%s:%" PRId64, x->chat_part, x->thread_id);
     else
-        snprintf(thread, sizeof(thread), "tg:%" PRId64, x->chat_id);
+        snprintf(thread, sizeof(thread), "tg:%s", x->chat_part);
     comment_link(link, sizeof(link), r->tg, x);
     author_of(x, author, sizeof(author), name, sizeof(name));
     struct apd_event ev;
@@ -163,6 +165,8 @@ static int emit_appeal(struct tg_req *r, struct msg *x, bool edited, const char 
     ev.quarantine = r->quarantine;
     ev.page = x->page;
     ev.appeal_id = appeal;
+    /* an edit may be of a message sent before private chats were pseudonymous */
+    ev.legacy_id = edited && strcmp(appeal, legacy) != 0 ? legacy : NULL;
     ev.thread = thread;
     ev.link = link[0] ? link : NULL;
     ev.item_kind = kind;
@@ -190,6 +194,7 @@ int tg_on_message(struct tg_req *r, const struct json *m, bool edited)
         return r->emit(r->ctx, &ev);
     }
     x.thread_id = pu_i64(m, "message_thread_id", 0);
+    tg_chat_part(tg, x.chat, x.chat_id, x.chat_part);
     tg_learn_chat(tg, x.chat);
     const char *type = json_str(json_get(x.chat, "type"));
     if (type && strcmp(type, "private") == 0) {

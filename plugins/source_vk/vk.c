@@ -40,6 +40,19 @@ void vk_event_base(struct vk_req *r, struct apd_event *ev, enum apd_event_type t
     ev->quarantine = t == APD_EV_IGNORED ? NULL : r->quarantine;
 }
 
+void vk_event_text(struct vk_req *r, struct apd_event *ev, const struct json *v)
+{
+    ev->text = pu_str(v, &ev->text_len);
+    size_t n;
+    char *masked = pu_mask_mentions(ev->text, ev->text_len, &n);
+    if (masked == NULL)
+        return;
+    free(r->text_buf);
+    r->text_buf = masked;
+    ev->text = masked;
+    ev->text_len = n;
+}
+
 int vk_emit_ignored(struct vk_req *r)
 {
     struct apd_event ev;
@@ -143,6 +156,7 @@ static enum apd_verdict vk_handle(void *state, const struct apd_request *req, un
         h++;
     int rc = h->type && r.obj && r.obj->type == JSON_OBJECT ? h->fn(&r, h->t, h->arg)
                                                             : vk_emit_ignored(&r);
+    free(r.text_buf);
     json_free(doc);
     if (rc == VK_FOREIGN)
         return pu_reject(reply, 403, "the event is about an item of another community than "
@@ -207,7 +221,7 @@ static const struct apd_source_ops vk_ops = {
     .poll = &vk_poll_ops,
 };
 
-APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_vk", .version = "1.3",
+APD_PLUGIN_DEFINE(.kind = APD_PLUGIN_SOURCE, .name = "source_vk", .version = "1.4",
                   .description = "VK Callback API: comments of every kind, suggested posts, "
                                  "private messages and their edits, edits, deletes (and who deleted), the "
                                  "page's answers; catch-up of wall comments through the VK API",

@@ -9,8 +9,12 @@
  *   vk:<owner>:market:<item>:c<comment>   market (product) comment
  *   vk:<owner>:topic:<topic>:c<post>      discussion board post
  *   vk:<owner>:wall:<post>                suggested post / post by a citizen
- *   vk:<-group>:msg:<peer>:<cmid>         private message (conversation message id)
- * Dedup key: vk:ev:<event_id>. */
+ *   vk:<-group>:msg:p<pseudo>:<cmid>      private message (conversation message id;
+ *                                         p<pseudo>: the host's keyed pseudonym of the
+ *                                         user, ABI 1.6; before: the peer id in clear)
+ *   vk:<-group>:msg:<peer>:<cmid>         message in a group chat the page opted in
+ * Dedup key: vk:ev:<event_id>.  Texts: mention markup ("[id123|Анна]") is
+ * replaced by PU_MENTION before any event carries them. */
 #ifndef APPEALSD_SOURCE_VK_H
 #define APPEALSD_SOURCE_VK_H
 
@@ -47,6 +51,7 @@ struct vk_req {
     char page[24];              /* group_id as text: the page id */
     const struct apd_page *pg;  /* that page (borrowed) */
     char dedup[128];
+    char *text_buf;             /* the masked text of the request's events, or NULL */
     const char *quarantine;
     apd_emit_fn emit;
     void *ctx;
@@ -55,6 +60,8 @@ struct vk_req {
 /* Fills the fields every event of the request shares. */
 void vk_event_base(struct vk_req *r, struct apd_event *ev, enum apd_event_type t);
 int vk_emit_ignored(struct vk_req *r);
+/* Sets ev's text to v's with mention markup masked; valid for the request. */
+void vk_event_text(struct vk_req *r, struct apd_event *ev, const struct json *v);
 
 /* Handlers: return what emit returned (0, or -errno when the host could not
  * take the event), or VK_FOREIGN for an event about an item of another

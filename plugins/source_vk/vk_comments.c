@@ -148,12 +148,13 @@ int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kindp)
     int64_t from = pu_i64(o, "from_id", 0);
     snprintf(author, sizeof(author), "%" PRId64, from);
     ev.author_id = author;
-    ev.text = pu_str(json_get(o, "text"), &ev.text_len);
+    const char *raw = json_str(json_get(o, "text"));   /* board replies name their target */
+    vk_event_text(r, &ev, json_get(o, "text"));
     ev.created_ms = pu_i64(o, "date", 0) * 1000;
     if (from != -r->group_id) {
         /* A resident's reply in a thread names the thread's first comment:
          * the host decides whether it is the author's word on an answer. */
-        int64_t to = t == APD_EV_CREATED ? (root > 0 ? root : reply_target(r, k, ev.text)) : -1;
+        int64_t to = t == APD_EV_CREATED ? (root > 0 ? root : reply_target(r, k, raw)) : -1;
         if (to > 0 && to != id) {
             snprintf(reply_to, sizeof(reply_to), "vk:%" PRId64 ":%s:%" PRId64 ":c%" PRId64,
                      owner, k->name, item, to);
@@ -164,7 +165,7 @@ int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kindp)
 
     /* The community in its own thread: an answer to the comment it replies
      * to.  Its edits, and comments that answer nobody, are not appeals. */
-    int64_t to = t == APD_EV_CREATED ? reply_target(r, k, ev.text) : -1;
+    int64_t to = t == APD_EV_CREATED ? reply_target(r, k, raw) : -1;
     if (to <= 0)
         return vk_emit_ignored(r);
     snprintf(reply_to, sizeof(reply_to), "vk:%" PRId64 ":%s:%" PRId64 ":c%" PRId64, owner,
@@ -205,7 +206,7 @@ int vk_on_wall_post(struct vk_req *r, enum apd_event_type t, const void *unused)
     ev.link = link;
     ev.item_kind = suggest ? "suggested_post" : "post";
     ev.author_id = author;
-    ev.text = pu_str(json_get(o, "text"), &ev.text_len);
+    vk_event_text(r, &ev, json_get(o, "text"));
     ev.created_ms = pu_i64(o, "date", 0) * 1000;
     return r->emit(r->ctx, &ev);
 }

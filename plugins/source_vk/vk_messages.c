@@ -2,7 +2,14 @@
  *
  * message_new: from API 5.103 on, object = {message, client_info}; before
  * it, object is the message itself.  Each incoming message is an appeal,
- * vk:<-group>:msg:<peer>:<conversation_message_id>.
+ * vk:<-group>:msg:<conv>:<conversation_message_id>, in the thread
+ * vk:<-group>:msg:<conv>.  For a dialog with a user, conv is "p" and the
+ * host's keyed pseudonym of the user (ABI 1.6): the same for every message,
+ * edit and answer of the dialog, and no user id in the ids, the Kafka key or
+ * the link.  The dialog's view for the page's admins (gim<group>?sel=<user>)
+ * names the user: it is only the personal_link.  Events about messages that
+ * may predate the pseudonyms (edits, answers) carry the clear-id form as
+ * legacy_id.  A group chat's conv is its peer id (a chat, not a person).
  *
  * message_reply (and an outgoing message_new): the community writing in the
  * dialog, i.e. its answer.  It answers the message it quotes (reply_message)
@@ -47,13 +54,48 @@ static int64_t cmid_of(const struct json *m)
     return -1;
 }
 
-/* The community's own view of a dialog (opens for the page's admins). */
+/* The community's own view of a dialog (opens for the page's admins); it
+ * names the user, so it is personal data. */
 static void dialog_link(char *buf, size_t n, int64_t group, int64_t peer)
 {
     if (peer >= VK_CHAT_PEER_BASE)
         buf[0] = '\0';
     else
         snprintf(buf, n, "https://vk.com/gim%" PRId64 "?sel=%" PRId64, group, peer);
+}
+
+/* The ids of one conversation: its thread (pseudonymous for a user), the id
+ * of one message in it, and that message's id before ABI 1.6. */
+struct conv {
+    char part[24], thread[96], link[96];
+};
+
+static void conv_of(const struct vk_req *r, int64_t peer, struct conv *c)
+{
+    if (peer >= VK_CHAT_PEER_BASE)
+        snprintf(c->part, sizeof(c->part), "%" PRId64, peer);
+    else
+        pu_private_id64(r->vk->api, r->vk->handle, peer, c->part);
+    snprintf(c->thread, sizeof(c->thread), "vk:-%" PRId64 ":msg:%s", r->group_id, c->part);
+    dialog_link(c->link, sizeof(c->link), r->group_id, peer);
+}
+
+static void message_ids(const struct vk_req *r, const struct conv *c, int64_t peer, int64_t cmid,
+                        char id[128], char legacy[128])
+{
+    snprintf(id, 128, "%s:%" PRId64, c->thread, cmid);
+    snprintf(legacy, 128, "vk:-%" PRId64 ":msg:%" PRId64 ":%" PRId64, r->group_id, peer, cmid);
+}
+
+/* Sets the conversation's fields of an event (legacy: NULL when the ids are
+ * the same, as in group chats). */
+static void conv_event(struct apd_event *ev, const struct conv *c, const char *id,
+                       const char *legacy)
+{
+    ev->thread = c->thread;
+    ev->link = NULL;
+    ev->personal_link = c->link[0] ? c->link : NULL;
+    ev->legacy_id = strcmp(id, legacy) != 0 ? legacy : NULL;
 }
 
 /* A group chat the page has not opted in: acknowledged, counted, ignored. */
@@ -109,19 +151,17 @@ static int emit_answers(struct vk_req *r, const struct json *m, int64_t peer, in
     if (n == 0)
         return vk_emit_ignored(r);
 
-    char link[96], thread[96], reply_to[128];
-    dialog_link(link, sizeof(link), r->group_id, peer);
-    snprintf(thread, sizeof(thread), "vk:-%" PRId64 ":msg:%" PRId64, r->group_id, peer);
+    struct conv c;
+    char reply_to[128], legacy[128];
+    conv_of(r, peer, &c);
     for (size_t i = 0; i < n; i++) {
         struct apd_event ev;
         vk_event_base(r, &ev, APD_EV_ANSWER);
-        snprintf(reply_to, sizeof(reply_to), "vk:-%" PRId64 ":msg:%" PRId64 ":%" PRId64,
-                 r->group_id, peer, targets[i]);
+        message_ids(r, &c, peer, targets[i], reply_to, legacy);
         ev.reply_to = reply_to;
-        ev.thread = thread;
-        ev.link = link[0] ? link : NULL;
+        conv_event(&ev, &c, reply_to, legacy);
         ev.item_kind = "message";
-        ev.text = pu_str(json_get(m, "text"), &ev.text_len);
+        vk_event_text(r, &ev, json_get(m, "text"));
         ev.created_ms = pu_i64(m, "date", 0) * 1000;
         int rc = r->emit(r->ctx, &ev);
         if (rc != 0)
@@ -164,20 +204,20 @@ static int emit_message(struct vk_req *r, const struct json *m, enum apd_event_t
     }
     if (chat_ignored(r, peer))
         return emit_chat_ignored(r);
-    char appeal[128], thread[96], link[96], author[24];
-    snprintf(appeal, sizeof(appeal), "vk:-%" PRId64 ":msg:%" PRId64 ":%" PRId64, r->group_id,
-             peer, cmid);
-    snprintf(thread, sizeof(thread), "vk:-%" PRId64 ":msg:%" PRId64, r->group_id, peer);
-    dialog_link(link, sizeof(link), r->group_id, peer);
+    struct conv c;
+    char appeal[128], legacy[128], author[24];
+    conv_of(r, peer, &c);
+    message_ids(r, &c, peer, cmid, appeal, legacy);
     snprintf(author, sizeof(author), "%" PRId64, from);
     struct apd_event ev;
     vk_event_base(r, &ev, t);
     ev.appeal_id = appeal;
-    ev.thread = thread;
-    ev.link = link[0] ? link : NULL;
+    conv_event(&ev, &c, appeal, legacy);
+    if (t == APD_EV_CREATED)
+        ev.legacy_id = NULL;      /* a new message has only the new id */
     ev.item_kind = "message";
     ev.author_id = author;
-    ev.text = pu_str(json_get(m, "text"), &ev.text_len);
+    vk_event_text(r, &ev, json_get(m, "text"));
     ev.created_ms = pu_i64(m, "date", 0) * 1000;
     int rc = r->emit(r->ctx, &ev);
     if (rc == 0 && t == APD_EV_CREATED)

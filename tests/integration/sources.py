@@ -24,6 +24,26 @@ GEN_KEY = "adygea-generic-example-key"
 GEN_PAGE = "pos-adygea"              # org cur
 
 
+# apd.base_overrides: the key every test daemon pseudonymises with
+PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
+
+
+def pseudonym(source, user_id, key=PSEUDONYM_KEY):
+    """author.pseudonym of user_id on source, computed here (not by the
+    daemon): the first 16 hex digits of HMAC-SHA256(key, "SOURCE:ID")."""
+    return hmac.new(key.encode(), ("%s:%s" % (source, user_id)).encode(),
+                    hashlib.sha256).hexdigest()[:16]
+
+
+def private(source, user_id):
+    """How a private conversation's user appears in ids and threads."""
+    return "p" + pseudonym(source, user_id)
+
+
+def vk_message_id(group_id, peer, cmid):
+    return "vk:-%d:msg:%s:%d" % (group_id, private("vk", peer), cmid)
+
+
 def _json(obj):
     return json.dumps(obj, ensure_ascii=False).encode()
 
@@ -108,7 +128,11 @@ def ok_post(mid, text, token=OK_TOKEN, chat="C3ecb9d02a600"):
 
 
 def ok_appeal_id(mid, chat="C3ecb9d02a600"):
-    return "ok:%s:%s" % (chat, mid)
+    """Every OK webhook chat is one user's with the group: pseudonymous, and
+    the mid loses the chat id it starts with."""
+    if mid.startswith(chat + "."):
+        mid = mid[len(chat) + 1:]
+    return "ok:%s:%s" % (private("ok", chat), mid)
 
 
 # ---- generic -----------------------------------------------------------------

@@ -42,7 +42,7 @@ def test_vk_every_comment_kind_and_private_messages():
             ("message_new", {"message": {"id": 1015, "date": 1795900000, "peer_id": 7001,
                                          "from_id": 7001, "text": "Добрый день, вопрос",
                                          "conversation_message_id": 15, "out": 0},
-                             "client_info": {}}, "vk:-100001:msg:7001:15"),
+                             "client_info": {}}, s.vk_message_id(100001, 7001, 15)),
         ]
         for i, (typ, obj, _) in enumerate(posts):
             st, _, body = a.post("/webhook/vk", vk_event(100001, typ, obj, "k%d" % i))
@@ -58,14 +58,14 @@ def test_vk_every_comment_kind_and_private_messages():
                                         "conversation_message_id": 16}, "k11"))
         msgs = a.consume("all", 10)   # + two "met" (first response)
         want = [(aid, "created") for _, _, aid in posts] + \
-            [("vk:-100001:topic:5:c12", "answered"), ("vk:-100001:msg:7001:15", "answered")]
+            [("vk:-100001:topic:5:c12", "answered"), (s.vk_message_id(100001, 7001, 15), "answered")]
         # the two answers are about different appeals: either may be published first
         got = events(msgs)
         assert got[:6] == want[:6] and sorted(got[6:]) == sorted(want[6:]), got
         kinds = [m["json"]["item"]["kind"] for m in msgs[:6]]
         assert kinds == ["comment"] * 4 + ["suggested_post", "message"], kinds
         a.wait_idle()
-        assert a.appeal("vk:-100001:msg:7001:15")["state"] == "answered"
+        assert a.appeal(s.vk_message_id(100001, 7001, 15))["state"] == "answered"
         assert a.appeal("vk:-100001:photo:77:c9")["state"] == "open"
 
 
@@ -273,7 +273,7 @@ def test_vk_message_edit_and_group_chats():
         st, _, body = a.post("/webhook/vk", vk_event(100001, "message_new",
                                                      {"message": chat, "client_info": {}}, "m3"))
         assert (st, body) == (200, b"ok"), (st, body)
-        aid = "vk:-100001:msg:7001:15"
+        aid = s.vk_message_id(100001, 7001, 15)
         assert events(a.consume("all", 2)) == [(aid, "created"), (aid, "updated")]
         a.wait_idle()
         assert a.appeal(aid)["text"] == "Нет воды на ул. Пушкина, 5"

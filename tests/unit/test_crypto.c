@@ -43,10 +43,34 @@ TEST(constant_time_compare)
     CHECK(!ct_streq("x", NULL));
 }
 
+/* Issue 12 item 1: the one derivation behind author.pseudonym and the
+ * pseudonymous ids of private conversations.  Expected values are HMAC-SHA256
+ * computed outside the daemon (Python's hmac module) over "SOURCE:ID". */
+TEST(pseudonym_derivation)
+{
+    char out[17];
+    pseudonym_hex("test-pseudonym-key-0123456789abcdef", "vk", "7001", out);
+    CHECK_STR(out, "6029fe23ed786ba5");
+    pseudonym_hex("", "vk", "7001", out);
+    CHECK_STR(out, "740a37d3a47fd5fb");
+    /* the source is part of it: one id on two networks, two pseudonyms */
+    pseudonym_hex("", "telegram", "5001", out);
+    CHECK_STR(out, "e4ff6c89beef8510");
+    /* NULL: the default key, which the daemon sets when none is configured */
+    pseudonym_set_default_key("test-pseudonym-key-0123456789abcdef");
+    pseudonym_hex(NULL, "vk", "7001", out);
+    CHECK_STR(out, "6029fe23ed786ba5");
+    CHECK_STR(pseudonym_default_key(), "test-pseudonym-key-0123456789abcdef");
+    pseudonym_set_default_key(NULL);
+    pseudonym_hex(NULL, "vk", "7001", out);
+    CHECK_STR(out, "740a37d3a47fd5fb");
+}
+
 int main(void)
 {
     RUN(hmac_rfc4231);
     RUN(sha256);
     RUN(constant_time_compare);
+    RUN(pseudonym_derivation);
     return test_done();
 }

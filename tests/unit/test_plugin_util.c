@@ -1,6 +1,8 @@
 /* The helpers source plugins share: the bounded map (eviction order, deletion
  * by backward shift under heavy collisions), CIDR allow-lists, id tokens. */
 #include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "plugin_util.h"
 #include "test.h"
@@ -111,6 +113,55 @@ TEST(id_tokens)
     CHECK(pu_token_ok("abcde", 5));
 }
 
+/* Issue 12 item 1: mention markup keeps no name and no id. */
+static void check_masked(const char *in, const char *want)
+{
+    size_t n = 0;
+    char *out = pu_mask_mentions(in, strlen(in), &n);
+    if (want == NULL) {
+        CHECK(out == NULL);
+    } else {
+        CHECK_STR(out ? out : "(null)", want);
+        CHECK_INT(n, strlen(want));
+    }
+    free(out);
+}
+
+TEST(mention_markup_is_masked)
+{
+    check_masked("[id123|Анна], спасибо", "[упоминание], спасибо");
+    check_masked("вопрос к [club5|Администрации] и [id7|Ивану Петрову]!",
+                 "вопрос к [упоминание] и [упоминание]!");
+    check_masked("[post12345|Имя], ответ", "[упоминание], ответ");
+    check_masked("[id1:bp-2_3|Имя] да", "[упоминание] да");
+    check_masked("[public9|x][event8|y]", "[упоминание][упоминание]");
+    /* not markup: left as written */
+    check_masked("просто текст", NULL);
+    check_masked("[1|2] [id|x] [idx1|y] [https://vk.com|ссылка]", NULL);
+    check_masked("[id12|без конца", NULL);
+    check_masked("[id12|Анна\n]", NULL);
+    check_masked("", NULL);
+}
+
+/* A host before ABI 1.6 has no pseudonyms: the id stays (its contract). */
+static void fake_pseudonym(void *handle, const char *id, char out[17])
+{
+    snprintf(out, 17, "%016zx", strlen(id));
+}
+
+TEST(private_ids)
+{
+    struct apd_host_api api = {.struct_size = sizeof(api), .pseudonym = fake_pseudonym};
+    char out[24];
+    CHECK_STR(pu_private_id64(&api, NULL, 7001, out), "p0000000000000004");
+    CHECK_STR(pu_private_id(&api, NULL, "12345", out), "p0000000000000005");
+    api.pseudonym = NULL;
+    CHECK_STR(pu_private_id64(&api, NULL, 7001, out), "7001");
+    api.struct_size = offsetof(struct apd_host_api, pseudonym);
+    api.pseudonym = fake_pseudonym;   /* not covered by struct_size: not there */
+    CHECK_STR(pu_private_id(&api, NULL, "42", out), "42");
+}
+
 int main(void)
 {
     RUN(map_get_put_update);
@@ -118,5 +169,7 @@ int main(void)
     RUN(map_matches_a_reference_under_churn);
     RUN(cidr_allow_lists);
     RUN(id_tokens);
+    RUN(mention_markup_is_masked);
+    RUN(private_ids);
     return test_done();
 }

@@ -111,7 +111,7 @@ TEST(dialogs_with_direct_page)
                 CITIZEN ",\"recipient\":{\"chat_id\":9007199254740993,\"chat_type\":\"dialog\"},"
                 "\"timestamp\":5,\"body\":{\"mid\":\"mid.10\",\"text\":\"Вопрос\"}}}",
             .headers = auth);
-    CHECK_EVENT(&d, "created", "max:9007199254740993:mid.10");
+    CHECK_EVENT(&d, "created", "max:pf79769f6e399e145:mid.10");
     if (sh_one(&d)) {
         CHECK_STR(sh_one(&d)->page, "bot");
         CHECK(sh_one(&d)->link == NULL);   /* finding 7: a dialog has no link, none is made */

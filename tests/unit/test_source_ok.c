@@ -34,7 +34,7 @@ TEST(network_and_token_before_parsing)
 TEST(message_created)
 {
     sh_post(&h, example, .path = "/Zq8LrT0pXw3nY6vB1cKd", .peer = OK_PEER);
-    CHECK_EVENT(&h, "created", "ok:C3ecb9d02a600:C3ecb9d02a600.15cea67d78d2059");
+    CHECK_EVENT(&h, "created", "ok:pb82b9b4b3fd9bb2f:15cea67d78d2059");
     const struct pevent *e = sh_one(&h);
     if (e) {
         CHECK_STR(e->page, "70000001234567");
@@ -42,8 +42,8 @@ TEST(message_created)
         CHECK_STR(e->author_name, "Пётр Иванов");
         CHECK_STR(e->text, "Когда дадут воду?");
         CHECK_INT(e->created_ms, 1498581292941LL);
-        CHECK_STR(e->dedup_key, "ok:mid:C3ecb9d02a600.15cea67d78d2059");
-        CHECK_STR(e->thread, "ok:C3ecb9d02a600");
+        CHECK_STR(e->dedup_key, "ok:mid:pb82b9b4b3fd9bb2f:15cea67d78d2059");
+        CHECK_STR(e->thread, "ok:pb82b9b4b3fd9bb2f");   /* no chat id in clear */
         CHECK(e->link == NULL);   /* finding 7: OK documents no message links; none is made */
     }
     /* explicit webhookType, an IPv4 peer on a dual-stack socket */
@@ -51,7 +51,7 @@ TEST(message_created)
                 "\"recipient\":{\"chat_id\":\"chat:C1\"},\"message\":{\"text\":\"x\","
                 "\"mid\":\"mid:C1.1\"},\"timestamp\":1}",
             .path = "/Zq8LrT0pXw3nY6vB1cKd", .peer = "::ffff:217.20.145.200");
-    CHECK_EVENT(&h, "created", "ok:C1:C1.1");
+    CHECK_EVENT(&h, "created", "ok:pae4b7aa82d4aa508:1");
     sh_post(&h, "{\"webhookType\":\"CHAT_SYSTEM\",\"recipient\":{\"chat_id\":\"chat:C1\"}}",
             .path = "/Zq8LrT0pXw3nY6vB1cKd", .peer = OK_PEER);
     CHECK_EVENT(&h, "ignored", NULL);
@@ -68,11 +68,11 @@ TEST(replay_and_parse_need_no_peer_or_token)
 {
     sh_post(&h, example, .path = "/Zq8LrT0pXw3nY6vB1cKd", .peer = NULL,
             .flags = APD_HANDLE_NOAUTH);
-    CHECK_EVENT(&h, "created", "ok:C3ecb9d02a600:C3ecb9d02a600.15cea67d78d2059");
+    CHECK_EVENT(&h, "created", "ok:pb82b9b4b3fd9bb2f:15cea67d78d2059");
     if (sh_one(&h))
         CHECK_STR(sh_one(&h)->page, "70000001234567");
     sh_post(&h, example, .flags = APD_HANDLE_NOAUTH);
-    CHECK_EVENT(&h, "created", "ok:C3ecb9d02a600:C3ecb9d02a600.15cea67d78d2059");
+    CHECK_EVENT(&h, "created", "ok:pb82b9b4b3fd9bb2f:15cea67d78d2059");
     if (sh_one(&h))
         CHECK(sh_one(&h)->page == NULL);
 }

@@ -168,7 +168,7 @@ TEST(other_updates_chats_and_private_messages)
     sh_post(&d, update(24, "message", "{\"message_id\":1," USER ",\"chat\":{\"id\":5001,"
                                       "\"type\":\"private\"},\"date\":1,\"text\":\"Здравствуйте\"}"),
             .headers = auth);
-    CHECK_EVENT(&d, "created", "tg:5001:1");
+    CHECK_EVENT(&d, "created", "tg:pe4ff6c89beef8510:1");
     if (sh_one(&d))
         CHECK_STR(sh_one(&d)->page, "bot");
     sh_stop(&d);
@@ -187,7 +187,7 @@ TEST(private_chats_have_no_link)
                                       "\"username\":\"anna_k\",\"type\":\"private\"},"
                                       "\"date\":1795900000,\"text\":\"Не вывозят мусор\"}"),
             .headers = auth);
-    CHECK_EVENT(&d, "created", "tg:5001:52");
+    CHECK_EVENT(&d, "created", "tg:pe4ff6c89beef8510:52");
     if (sh_one(&d))
         CHECK(sh_one(&d)->link == NULL);
     /* the edit of it, too */
@@ -197,7 +197,7 @@ TEST(private_chats_have_no_link)
                                              "\"type\":\"private\"},\"date\":1,"
                                              "\"edit_date\":2,\"text\":\"Не вывозят мусор!\"}"),
             .headers = auth);
-    CHECK_EVENT(&d, "edited", "tg:5001:52");
+    CHECK_EVENT(&d, "edited", "tg:pe4ff6c89beef8510:52");
     if (sh_one(&d))
         CHECK(sh_one(&d)->link == NULL);
     /* a public supergroup that is a page keeps t.me/<username>/<id> */

@@ -88,6 +88,39 @@ TEST(wall_comment_from_a_citizen)
     CHECK(e->quarantine == NULL);
 }
 
+/* Issue 12 item 1: mention markup keeps no name or id, in citizens' texts,
+ * the page's answers (which start with one) and private messages; a board
+ * reply still finds the post its markup names. */
+TEST(mentions_are_masked)
+{
+    sh_post(&h, vk("wall_reply_new",
+                   "{\"id\":502,\"from_id\":7002,\"date\":1,\"text\":\"[id7001|Анна], и у нас\","
+                   "\"post_id\":42,\"owner_id\":-100001,\"reply_to_comment\":501}", "mm1"));
+    CHECK_EVENT(&h, "created", "vk:-100001:wall:42:c502");
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->text, "[упоминание], и у нас");
+    sh_post(&h, vk("wall_reply_new",
+                   "{\"id\":503,\"from_id\":-100001,\"date\":1,\"text\":\"[id7001|Анна Смирнова], "
+                   "отремонтируем\",\"post_id\":42,\"owner_id\":-100001,\"reply_to_comment\":501}",
+                   "mm2"));
+    CHECK_EVENT(&h, "answer", "vk:-100001:wall:42:c501");
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->text, "[упоминание], отремонтируем");
+    sh_post(&h, vk("board_post_new",
+                   "{\"id\":77,\"from_id\":-100001,\"date\":1,\"text\":\"[post76|Иван], да\","
+                   "\"topic_id\":5,\"topic_owner_id\":-100001}", "mm3"));
+    CHECK_EVENT(&h, "answer", "vk:-100001:topic:5:c76");
+    if (sh_one(&h)) {
+        CHECK_STR(sh_one(&h)->reply_to, "vk:-100001:topic:5:c76");
+        CHECK_STR(sh_one(&h)->text, "[упоминание], да");
+    }
+    sh_post(&h, vk("message_new", "{\"message\":{\"date\":1,\"from_id\":7001,\"out\":0,"
+                   "\"peer_id\":7001,\"text\":\"как [club5|Водоканал]?\","
+                   "\"conversation_message_id\":60}}", "mm4"));
+    if (sh_one(&h))
+        CHECK_STR(sh_one(&h)->text, "как [упоминание]?");
+}
+
 TEST(wall_comment_variants_edit_restore_delete)
 {
     /* 2018 shape: post_owner_id only, no v */
@@ -261,14 +294,18 @@ static const char *msg_new(int64_t cmid, const char *eid, bool old_shape)
 TEST(private_messages_and_the_pages_replies)
 {
     sh_post(&h, msg_new(15, "n1", false));
-    CHECK_EVENT(&h, "created", "vk:-100001:msg:7001:15");
+    CHECK_EVENT(&h, "created", "vk:-100001:msg:p740a37d3a47fd5fb:15");
     if (sh_one(&h)) {
         CHECK_STR(sh_one(&h)->item_kind, "message");
         CHECK_STR(sh_one(&h)->text, "сообщение 15");
-        CHECK_STR(sh_one(&h)->link, "https://vk.com/gim100001?sel=7001");
+        /* the dialog's view names the user: personal_link only (ABI 1.6) */
+        CHECK(sh_one(&h)->link == NULL);
+        CHECK_STR(sh_one(&h)->personal_link, "https://vk.com/gim100001?sel=7001");
+        CHECK_STR(sh_one(&h)->thread, "vk:-100001:msg:p740a37d3a47fd5fb");
+        CHECK(sh_one(&h)->legacy_id == NULL);   /* a new message has only the new id */
     }
     sh_post(&h, msg_new(16, "n2", true));   /* API < 5.103: object is the message */
-    CHECK_EVENT(&h, "created", "vk:-100001:msg:7001:16");
+    CHECK_EVENT(&h, "created", "vk:-100001:msg:p740a37d3a47fd5fb:16");
     const char *reply = vk("message_reply", "{\"id\":2000,\"date\":11,\"peer_id\":7001,"
                            "\"from_id\":-100001,\"text\":\"Ответ\",\"out\":1,"
                            "\"conversation_message_id\":17}", "r1");
@@ -278,8 +315,11 @@ TEST(private_messages_and_the_pages_replies)
     CHECK_INT(h.ev.n, 2);
     if (h.ev.n == 2) {
         CHECK_STR(pevent_type_name(h.ev.v[0]->type), "answer");
-        CHECK_STR(h.ev.v[0]->reply_to, "vk:-100001:msg:7001:15");
-        CHECK_STR(h.ev.v[1]->reply_to, "vk:-100001:msg:7001:16");
+        CHECK_STR(h.ev.v[0]->reply_to, "vk:-100001:msg:p740a37d3a47fd5fb:15");
+        CHECK_STR(h.ev.v[1]->reply_to, "vk:-100001:msg:p740a37d3a47fd5fb:16");
+        /* appeals opened under the clear ids still get their answers */
+        CHECK_STR(h.ev.v[0]->legacy_id, "vk:-100001:msg:7001:15");
+        CHECK_STR(h.ev.v[1]->thread, "vk:-100001:msg:p740a37d3a47fd5fb");
     }
     /* the same record parsed again (replay, backlog) gives the same events */
     sh_post(&h, again);
@@ -289,7 +329,7 @@ TEST(private_messages_and_the_pages_replies)
     sh_post(&h, vk("message_reply", "{\"id\":2001,\"date\":12,\"peer_id\":7001,"
                    "\"from_id\":-100001,\"text\":\"Ещё\",\"out\":1,"
                    "\"conversation_message_id\":19}", "r2"));
-    CHECK_EVENT(&h, "answer", "vk:-100001:msg:7001:18");
+    CHECK_EVENT(&h, "answer", "vk:-100001:msg:p740a37d3a47fd5fb:18");
     /* a dialog nothing is known of: the message before, and the quoted one */
     sh_post(&h, vk("message_reply", "{\"id\":2002,\"date\":12,\"peer_id\":7009,"
                    "\"from_id\":-100001,\"text\":\"?\",\"out\":1,"
@@ -297,8 +337,8 @@ TEST(private_messages_and_the_pages_replies)
                    "\"conversation_message_id\":33,\"text\":\"q\"}}", "r3"));
     CHECK_INT(h.ev.n, 2);
     if (h.ev.n == 2) {
-        CHECK_STR(h.ev.v[0]->reply_to, "vk:-100001:msg:7009:33");
-        CHECK_STR(h.ev.v[1]->reply_to, "vk:-100001:msg:7009:39");
+        CHECK_STR(h.ev.v[0]->reply_to, "vk:-100001:msg:p67108663d3dd961f:33");
+        CHECK_STR(h.ev.v[1]->reply_to, "vk:-100001:msg:p67108663d3dd961f:39");
     }
     /* the community editing its own message: nothing */
     sh_post(&h, vk("message_edit", "{\"id\":2002,\"peer_id\":7009,\"from_id\":-100001,"
@@ -411,7 +451,7 @@ TEST(message_edit_updates_the_appeal)
                    "\"conversation_message_id\":15,\"fwd_messages\":[],\"important\":false,"
                    "\"random_id\":0,\"attachments\":[],\"is_hidden\":false,"
                    "\"update_time\":1795900160}", "me1"));
-    CHECK_EVENT(&h, "edited", "vk:-100001:msg:7001:15");
+    CHECK_EVENT(&h, "edited", "vk:-100001:msg:p740a37d3a47fd5fb:15");
     const struct pevent *e = sh_one(&h);
     if (!e)
         return;
@@ -420,10 +460,11 @@ TEST(message_edit_updates_the_appeal)
     CHECK_STR(e->item_kind, "message");
     CHECK_STR(e->platform_type, "message_edit");
     CHECK_STR(e->dedup_key, "vk:ev:me1");
+    CHECK_STR(e->legacy_id, "vk:-100001:msg:7001:15");
     /* the 5.103+ wrapper shape is read too */
     sh_post(&h, vk("message_edit", "{\"message\":{\"date\":1,\"from_id\":7001,\"out\":0,"
                    "\"peer_id\":7001,\"text\":\"x\",\"conversation_message_id\":16}}", "me2"));
-    CHECK_EVENT(&h, "edited", "vk:-100001:msg:7001:16");
+    CHECK_EVENT(&h, "edited", "vk:-100001:msg:p740a37d3a47fd5fb:16");
 }
 
 /* Finding 6: community group chats (peer_id >= 2000000000) are not private
@@ -458,13 +499,14 @@ TEST(group_chats_only_where_the_page_enables_them)
     if (sh_one(&h)) {
         CHECK(sh_one(&h)->link == NULL);
         CHECK(sh_one(&h)->ignore_reason == NULL);
+        CHECK(sh_one(&h)->legacy_id == NULL);   /* a chat's id is no person's */
     }
-    /* a private dialog keeps its (admin) link */
+    /* a private dialog keeps its (admin) link, as personal data */
     sh_post(&h, vk_to(100003, "message_new", "{\"message\":{\"date\":1,\"from_id\":7001,"
                       "\"out\":0,\"peer_id\":7001,\"text\":\"a\",\"conversation_message_id\":3}}",
                       "gc5"));
     if (sh_one(&h))
-        CHECK_STR(sh_one(&h)->link, "https://vk.com/gim100003?sel=7001");
+        CHECK_STR(sh_one(&h)->personal_link, "https://vk.com/gim100003?sel=7001");
 }
 
 int main(void)
@@ -486,6 +528,7 @@ int main(void)
     RUN(deletes_report_who_deleted);
     RUN(message_edit_updates_the_appeal);
     RUN(group_chats_only_where_the_page_enables_them);
+    RUN(mentions_are_masked);
     RUN(a_community_acts_only_on_its_own_items);
     sh_stop(&h);
     return test_done();
