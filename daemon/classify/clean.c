@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "appealsd/event.h"
 #include "utf8.h"
 
 /* Top-level domains that make "name.tld/…" a link when no scheme is
@@ -150,6 +151,11 @@ static size_t phone(const unsigned char *s, size_t len, size_t i)
 /* VK mention markup "[id1|Имя]", "[club1|…]", "[public1|…]": its end or 0. */
 static size_t vk_mention(const unsigned char *s, size_t len, size_t i)
 {
+    /* the masks a source put in place of the markup count as the markup */
+    static const char *const masks[] = {APD_MENTION_PERSON, APD_MENTION_COMMUNITY, NULL};
+    for (size_t k = 0; masks[k]; k++)
+        if (len - i >= strlen(masks[k]) && memcmp(s + i, masks[k], strlen(masks[k])) == 0)
+            return i + strlen(masks[k]);
     static const char *const kinds[] = {"id", "club", "public", "event", NULL};
     for (size_t k = 0; kinds[k]; k++) {
         size_t n = strlen(kinds[k]);

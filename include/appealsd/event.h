@@ -63,11 +63,16 @@ enum apd_event_type {
  *   chat maps to the same ids.  Only author_id, author_name, deleter_id and
  *   personal_link carry clear ids; the host publishes those only to
  *   recipients configured for personal data.
+ * - Mention markup in texts ("[id123|Анна]", "[club5|Район]") is replaced
+ *   by APD_MENTION_PERSON or APD_MENTION_COMMUNITY: no name, no id, but the
+ *   classifier still tells a reply to a neighbour from one to the page.
  * - `dedup_key` identifies this delivery's content, e.g. "vk:ev:<event_id>";
  *   the host keeps it in Redis for at least 24 h and drops repeats.  When a
  *   body yields several events, the host suffixes "#<index>" to all but the
  *   first.
  */
+#define APD_MENTION_PERSON "[упоминание]"
+#define APD_MENTION_COMMUNITY "[сообщество]"
 struct apd_event {
     size_t struct_size;          /**< sizeof(struct apd_event) as the plugin was built */
     enum apd_event_type type;

@@ -258,6 +258,13 @@ static void named(struct feat_state *fs, struct fvec *v, const char *name, doubl
         push(fs, v, bucket(fnv_str('S', name)), (float)x, (struct feat_origin){-1, name});
 }
 
+/* Whether the text opens with prefix (and goes on after it). */
+static bool starts(const struct apd_classify_input *in, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return in->text_len > n && strncmp(in->text, prefix, n) == 0;
+}
+
 static void structure(struct feat_state *fs, const struct apd_classify_input *in,
                       const struct apd_text *t, struct fvec *v)
 {
@@ -281,9 +288,8 @@ static void structure(struct feat_state *fs, const struct apd_classify_input *in
     /* "[id1|Анна], ..." answers a neighbour: on the real pages three in four
      * such replies are arguments; "[club1|Район], ..." answers the page,
      * and three in four of those are appeals, so the two are told apart */
-    bool person = in->text_len > 3 && strncmp(in->text, "[id", 3) == 0;
-    bool page = (in->text_len > 5 && strncmp(in->text, "[club", 5) == 0) ||
-                (in->text_len > 7 && strncmp(in->text, "[public", 7) == 0);
+    bool person = starts(in, "[id") || starts(in, APD_MENTION_PERSON);
+    bool page = starts(in, "[club") || starts(in, "[public") || starts(in, APD_MENTION_COMMUNITY);
     named(fs, v, "S:reply-to-person", person ? 1 : 0);
     named(fs, v, "S:reply-to-page", page ? 1 : 0);
     bool message = in->item_kind && strcmp(in->item_kind, "message") == 0;

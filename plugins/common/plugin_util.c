@@ -33,8 +33,9 @@ const char *pu_private_id64(const struct apd_host_api *api, void *handle, int64_
     return out;
 }
 
-/* Length of the mention markup at s ("[id123|Имя]"), or 0. */
-static size_t mention_len(const char *s, const char *end)
+/* Length of the mention markup at s ("[id123|Имя]"), or 0; *community
+ * tells a community's from a person's. */
+static size_t mention_len(const char *s, const char *end, bool *community)
 {
     static const char *const kinds[] = {"id", "club", "public", "event", "post", NULL};
     const char *p = s + 1;
@@ -44,6 +45,7 @@ static size_t mention_len(const char *s, const char *end)
             break;
     if (kinds[k] == NULL)
         return 0;
+    *community = k >= 1 && k <= 3;
     p += strlen(kinds[k]);
     if (p >= end || *p < '0' || *p > '9')
         return 0;
@@ -61,11 +63,12 @@ char *pu_mask_mentions(const char *s, size_t len, size_t *outlen)
     struct sbuf b = SBUF_INIT;
     const char *end = s + len, *done = s;
     for (const char *p = s; p < end; p++) {
-        size_t n = *p == '[' ? mention_len(p, end) : 0;
+        bool community = false;
+        size_t n = *p == '[' ? mention_len(p, end, &community) : 0;
         if (n == 0)
             continue;
         sbuf_add(&b, done, (size_t)(p - done));
-        sbuf_adds(&b, PU_MENTION);
+        sbuf_adds(&b, community ? APD_MENTION_COMMUNITY : APD_MENTION_PERSON);
         p += n - 1;
         done = p + 1;
     }

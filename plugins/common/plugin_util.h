@@ -85,12 +85,10 @@ const char *pu_private_id(const struct apd_host_api *api, void *handle, const ch
                           char out[18]);
 const char *pu_private_id64(const struct apd_host_api *api, void *handle, int64_t user_id,
                             char out[24]);
-/* What mention markup becomes: no name, no id. */
-#define PU_MENTION "[упоминание]"
-/* VK mention markup "[id123|Анна]" (also club, public, event, post and
- * "[id1:bp-2_3|Имя]" board references) replaced by PU_MENTION.  Returns a
- * malloc'd copy with its length in *outlen, or NULL when s holds none (use
- * s as it is). */
+/* VK mention markup "[id123|Анна]" (also post and "[id1:bp-2_3|Имя]" board
+ * references) replaced by APD_MENTION_PERSON, "[club5|Район]" (public, event)
+ * by APD_MENTION_COMMUNITY.  Returns a malloc'd copy with its length in
+ * *outlen, or NULL when s holds none (use s as it is). */
 char *pu_mask_mentions(const char *s, size_t len, size_t *outlen);
 
 /* ---- polling (ABI 1.5) ---- */

@@ -14,7 +14,7 @@
  *                                         user, ABI 1.6; before: the peer id in clear)
  *   vk:<-group>:msg:<peer>:<cmid>         message in a group chat the page opted in
  * Dedup key: vk:ev:<event_id>.  Texts: mention markup ("[id123|Анна]") is
- * replaced by PU_MENTION before any event carries them. */
+ * replaced by APD_MENTION_PERSON or APD_MENTION_COMMUNITY before any event carries them. */
 #ifndef APPEALSD_SOURCE_VK_H
 #define APPEALSD_SOURCE_VK_H
 

@@ -117,6 +117,22 @@ def test_a_reply_to_the_page_is_not_a_reply_to_a_neighbour():
     assert club == public, club ^ public
 
 
+def test_masked_mentions_weigh_as_the_markup_they_replace():
+    """Regression: the sources replace mention markup by a mask (no name, no
+    id) before the daemon classifies; the mask read as a word, so the model
+    saw texts unlike the ones it was trained on and lost the reply signals."""
+    body = "у нас во дворе тоже не горит фонарь"
+    rc, out, err = classify(["[id1|Анна], " + body, "[упоминание], " + body,
+                             "[club1|Район], " + body, "[сообщество], " + body,
+                             "и у " + "[id7|Ивана] " + body, "и у [упоминание] " + body],
+                            "--features")
+    assert rc == 0, err
+    person, pmask, club, cmask, inner, imask = [o["features"] for o in out]
+    assert person == pmask, (person, pmask)
+    assert club == cmask, (club, cmask)
+    assert inner == imask, (inner, imask)
+
+
 def load_trainer():
     import importlib.machinery
     import importlib.util

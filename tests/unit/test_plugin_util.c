@@ -131,10 +131,10 @@ TEST(mention_markup_is_masked)
 {
     check_masked("[id123|Анна], спасибо", "[упоминание], спасибо");
     check_masked("вопрос к [club5|Администрации] и [id7|Ивану Петрову]!",
-                 "вопрос к [упоминание] и [упоминание]!");
+                 "вопрос к [сообщество] и [упоминание]!");
     check_masked("[post12345|Имя], ответ", "[упоминание], ответ");
     check_masked("[id1:bp-2_3|Имя] да", "[упоминание] да");
-    check_masked("[public9|x][event8|y]", "[упоминание][упоминание]");
+    check_masked("[public9|x][event8|y]", "[сообщество][сообщество]");
     /* not markup: left as written */
     check_masked("просто текст", NULL);
     check_masked("[1|2] [id|x] [idx1|y] [https://vk.com|ссылка]", NULL);

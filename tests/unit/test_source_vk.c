@@ -118,7 +118,7 @@ TEST(mentions_are_masked)
                    "\"peer_id\":7001,\"text\":\"как [club5|Водоканал]?\","
                    "\"conversation_message_id\":60}}", "mm4"));
     if (sh_one(&h))
-        CHECK_STR(sh_one(&h)->text, "как [упоминание]?");
+        CHECK_STR(sh_one(&h)->text, "как [сообщество]?");
 }
 
 TEST(wall_comment_variants_edit_restore_delete)
