@@ -168,6 +168,14 @@ static const struct conf_key control_keys[] = {
      "bytes buffered per client; a tail that falls further behind loses events"},
     {"recent_events", CT_INT, CONTROL(recent_events), "1000", 0, 100000, NULL, CF_RESTART,
      "events remembered for appealsctl tail -n (the last N, then follow); 0 remembers none"},
+    {"max_clients", CT_INT, CONTROL(max_clients), "256", 4, 4096, NULL, 0,
+     "connections at once; more are answered busy and closed"},
+    {"max_clients_per_uid", CT_INT, CONTROL(max_clients_per_uid), "8", 1, 4096, NULL, 0,
+     "connections one non-admin user may hold at once (admins are not counted against it)"},
+    {"admin_reserve", CT_INT, CONTROL(admin_reserve), "16", 0, 4096, NULL, 0,
+     "of max_clients, the connections only admins may take, so that they always get in"},
+    {"idle_timeout", CT_DURATION, CONTROL(idle_timeout_ms), "60s", 100, 86400000, NULL, 0,
+     "a connection that sends no request this long is closed (tail streams are not)"},
     {0},
 };
 

@@ -107,6 +107,10 @@ struct cfg_control {
     char *admin_group;        /* peers in this group (or root/same uid) may steer */
     uint64_t max_output;      /* per-client buffered bytes before events are dropped */
     int64_t recent_events;    /* events remembered for tail's "last" (0: none) */
+    int64_t max_clients;      /* connections at once, admins' reserve included */
+    int64_t max_clients_per_uid;  /* per non-admin peer uid */
+    int64_t admin_reserve;    /* of max_clients, slots only admins may take */
+    int64_t idle_timeout_ms;  /* a request/reply client silent this long is closed */
 };
 
 struct source_cfg;
