@@ -430,6 +430,34 @@ def test_stalled_tails_cost_neither_pace_nor_memory():
                      what="closed subscribers to be gone")
 
 
+_STEERING = ["\x1b", "\x9b", "\x7f", "\r", "\u202e", "\u2066"]
+
+
+def test_terminal_controls_in_a_citizens_text_reach_no_terminal():
+    """A webhook whose text clears the screen (ESC [2J), reverses the line
+    (U+202E) or hides in C1 and DEL: appealsctl's show, tail and list print
+    visible escapes, human or --json, never the characters themselves."""
+    text = "Яма\x1b[2J на \u202eдороге\u2066 и\x9b\x7f\rконец"
+    with h.Services() as svc, apd.Apd(svc) as a:
+        a.post("/webhook/vk", vk_comment(100001, 501, text))
+        a.wait_idle()
+        h.wait_until(lambda: a.ctl("list")["result"]["appeals"], what="the appeal stored")
+        # the daemon keeps what the citizen wrote; only the display escapes it
+        assert a.ctl("show", {"id": ID_MAYKOP})["result"]["appeal"]["text"] == text
+        outs = {" ".join(args): a.appealsctl(*args).stdout
+                for args in (("show", ID_MAYKOP), ("--json", "show", ID_MAYKOP),
+                             ("tail", "-n", "5"), ("--json", "tail", "-n", "5"),
+                             ("list",), ("--json", "list"))}
+        for name, out in outs.items():
+            bad = [c for c in _STEERING if c in out]
+            assert not bad, (name, bad, out)
+        assert "\\x1b[2J на \\u202eдороге\\u2066" in outs["show " + ID_MAYKOP], outs
+        assert "\\x1b[2J" in outs["tail -n 5"], outs["tail -n 5"]
+        # --json still means the same text
+        shown = json.loads(outs["--json show " + ID_MAYKOP])["result"]["appeal"]["text"]
+        assert shown == text, shown
+
+
 # Run as another user: opens N connections (the first a tail when asked),
 # says which were refused busy, then, on a line on stdin, which of them the
 # daemon has closed since.
