@@ -137,6 +137,7 @@ struct apd_config {
     void *ack;                /* struct ack_config ([ack]) */
     void *answer;             /* struct answer_judge ([answer]) */
     void *incidents;          /* struct incident_config ([incidents]) */
+    void *metrics;            /* struct metrics_conf ([metrics]) */
 };
 
 /* Options for building a config. */
