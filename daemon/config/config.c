@@ -69,6 +69,10 @@ static const struct conf_key spool_keys[] = {
      "disk quota of the spool; when reached, webhooks get 503 with Retry-After"},
     {"segment_size", CT_SIZE, SPOOL(segment_size), "64MiB", 64 << 10, 1LL << 32, NULL, 0,
      "size at which a spool segment file is closed and a new one started"},
+    {"quarantine_max_size", CT_SIZE, SPOOL(quarantine_max_size), "16MiB", 4096, 1LL << 40, NULL,
+     0, "size at which quarantine.jsonl is rotated (it and its copies count in max_size)"},
+    {"quarantine_files", CT_INT, SPOOL(quarantine_files), "4", 1, 100, NULL, 0,
+     "rotated quarantine files kept (quarantine.jsonl.1 .. .N); older ones are deleted"},
     {0},
 };
 

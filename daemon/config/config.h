@@ -43,6 +43,8 @@ struct cfg_spool {
     char *dir;
     uint64_t max_size;        /* quota over all live segments */
     uint64_t segment_size;
+    uint64_t quarantine_max_size;  /* quarantine.jsonl is rotated past this */
+    int64_t quarantine_files;      /* rotated quarantine files kept */
 };
 
 struct cfg_kafka {
