@@ -401,7 +401,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void on_timeout(struct ctl_client *c)
 {
     if (c->sub || c->busy) {
-        bufferevent_enable(c->bev, EV_READ);   /* libevent stopped reading */
+        if (!c->throttled)
+            bufferevent_enable(c->bev, EV_READ);   /* libevent stopped reading */
         return;
     }
     if (c->ctl)
