@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +34,12 @@ struct quarantine {
     struct spool *sp;
     pthread_t th;
     pthread_mutex_t mu;
-    pthread_cond_t cv, idle;
+    pthread_cond_t cv;
     struct qline *head, *tail;
     size_t queued;
-    bool stop, busy;
+    bool stop;
     /* sizes: [0] quarantine.jsonl, [i] quarantine.jsonl.i; thread only after open */
     uint64_t size[Q_MAX_FILES + 1];
-    _Atomic uint64_t total;
 };
 
 static void base64(struct sbuf *b, const unsigned char *p, size_t n)
@@ -71,7 +69,6 @@ static void account(struct quarantine *q)
     uint64_t t = 0;
     for (unsigned i = 0; i <= Q_MAX_FILES; i++)
         t += q->size[i];
-    atomic_store(&q->total, t);
     spool_set_extra_bytes(q->sp, t);
 }
 
@@ -143,7 +140,6 @@ static void *q_main(void *arg)
         struct qline *batch = q->head;
         q->head = q->tail = NULL;
         q->queued = 0;
-        q->busy = true;
         pthread_mutex_unlock(&q->mu);
         write_batch(q, batch);
         while (batch) {
@@ -152,8 +148,6 @@ static void *q_main(void *arg)
             batch = n;
         }
         pthread_mutex_lock(&q->mu);
-        q->busy = false;
-        pthread_cond_broadcast(&q->idle);
     }
     pthread_mutex_unlock(&q->mu);
     return NULL;
@@ -178,7 +172,6 @@ struct quarantine *quarantine_open(const char *dir, struct spool *sp)
     q->sp = sp;
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
-    pthread_cond_init(&q->idle, NULL);
     measure(q);
     if (pthread_create(&q->th, NULL, q_main, q) != 0) {
         log_error("quarantine: cannot start its writer thread; quarantined events are "
@@ -186,16 +179,6 @@ struct quarantine *quarantine_open(const char *dir, struct spool *sp)
         q->stop = true;
     }
     return q;
-}
-
-void quarantine_flush(struct quarantine *q)
-{
-    if (q == NULL)
-        return;
-    pthread_mutex_lock(&q->mu);
-    while (!q->stop && (q->head || q->busy))
-        pthread_cond_wait(&q->idle, &q->mu);
-    pthread_mutex_unlock(&q->mu);
 }
 
 void quarantine_close(struct quarantine *q)
@@ -211,14 +194,8 @@ void quarantine_close(struct quarantine *q)
         pthread_join(q->th, NULL);
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->cv);
-    pthread_cond_destroy(&q->idle);
     free(q->dir);
     free(q);
-}
-
-uint64_t quarantine_bytes(const struct quarantine *q)
-{
-    return q ? atomic_load(&((struct quarantine *)q)->total) : 0;
 }
 
 static void format_line(struct sbuf *b, uint64_t rec_id, const char *source,

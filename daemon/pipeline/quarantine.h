@@ -30,9 +30,5 @@ void quarantine_close(struct quarantine *q);
 /* Queues one line (the limits are c's, so a reload changes them). */
 void quarantine_write(struct quarantine *q, const struct apd_config *c, uint64_t rec_id,
                       const char *source, const char *reason, const char *body, size_t len);
-/* Bytes of quarantine.jsonl and its rotated copies (any thread). */
-uint64_t quarantine_bytes(const struct quarantine *q);
-/* Blocks until everything queued so far is written (tests, shutdown). */
-void quarantine_flush(struct quarantine *q);
 
 #endif
