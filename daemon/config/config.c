@@ -78,6 +78,10 @@ static const struct conf_key spool_keys[] = {
      "disk quota of the spool; when reached, webhooks get 503 with Retry-After"},
     {"segment_size", CT_SIZE, SPOOL(segment_size), "64MiB", 64 << 10, 1LL << 32, NULL, 0,
      "size at which a spool segment file is closed and a new one started"},
+    {"quarantine_max_size", CT_SIZE, SPOOL(quarantine_max_size), "16MiB", 4096, 1LL << 40, NULL,
+     0, "size at which quarantine.jsonl is rotated (it and its copies count in max_size)"},
+    {"quarantine_files", CT_INT, SPOOL(quarantine_files), "4", 1, 100, NULL, 0,
+     "rotated quarantine files kept (quarantine.jsonl.1 .. .N); older ones are deleted"},
     {0},
 };
 
@@ -177,6 +181,14 @@ static const struct conf_key control_keys[] = {
      "bytes buffered per client; a tail that falls further behind loses events"},
     {"recent_events", CT_INT, CONTROL(recent_events), "1000", 0, 100000, NULL, CF_RESTART,
      "events remembered for appealsctl tail -n (the last N, then follow); 0 remembers none"},
+    {"max_clients", CT_INT, CONTROL(max_clients), "256", 4, 4096, NULL, 0,
+     "connections at once; more are answered busy and closed"},
+    {"max_clients_per_uid", CT_INT, CONTROL(max_clients_per_uid), "8", 1, 4096, NULL, 0,
+     "connections one non-admin user may hold at once (admins are not counted against it)"},
+    {"admin_reserve", CT_INT, CONTROL(admin_reserve), "16", 0, 4096, NULL, 0,
+     "of max_clients, the connections only admins may take, so that they always get in"},
+    {"idle_timeout", CT_DURATION, CONTROL(idle_timeout_ms), "60s", 100, 86400000, NULL, 0,
+     "a connection that sends no request this long is closed (tail streams are not)"},
     {0},
 };
 

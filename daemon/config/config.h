@@ -46,6 +46,8 @@ struct cfg_spool {
     char *dir;
     uint64_t max_size;        /* quota over all live segments */
     uint64_t segment_size;
+    uint64_t quarantine_max_size;  /* quarantine.jsonl is rotated past this */
+    int64_t quarantine_files;      /* rotated quarantine files kept */
 };
 
 struct cfg_kafka {
@@ -110,6 +112,10 @@ struct cfg_control {
     char *admin_group;        /* peers in this group (or root/same uid) may steer */
     uint64_t max_output;      /* per-client buffered bytes before events are dropped */
     int64_t recent_events;    /* events remembered for tail's "last" (0: none) */
+    int64_t max_clients;      /* connections at once, admins' reserve included */
+    int64_t max_clients_per_uid;  /* per non-admin peer uid */
+    int64_t admin_reserve;    /* of max_clients, slots only admins may take */
+    int64_t idle_timeout_ms;  /* a request/reply client silent this long is closed */
 };
 
 struct source_cfg;
@@ -137,6 +143,7 @@ struct apd_config {
     void *answer;             /* struct answer_judge ([answer]) */
     void *incidents;          /* struct incident_config ([incidents]) */
     void *pipeline;           /* struct pipeline_limits ([pipeline]) */
+    void *metrics;            /* struct metrics_conf ([metrics]) */
 };
 
 /* Options for building a config. */

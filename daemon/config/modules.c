@@ -13,6 +13,7 @@ extern const struct conf_module classifier_conf_module;
 extern const struct conf_module answer_conf_module;
 extern const struct conf_module incident_conf_module;
 extern const struct conf_module pipeline_conf_module;
+extern const struct conf_module metrics_conf_module;
 
 const struct conf_module *const conf_modules[] = {
     &sources_conf_module,
@@ -25,5 +26,6 @@ const struct conf_module *const conf_modules[] = {
     &answer_conf_module,
     &incident_conf_module,
     &pipeline_conf_module,
+    &metrics_conf_module,
     NULL,
 };

@@ -108,6 +108,7 @@ static int cmd_status(struct ctl_client *c, struct app *app, const struct json *
     jw_kstr(w, "dir", app->cfg->spool.dir);
     jw_kint(w, "bytes", (int64_t)ss.bytes);
     jw_kint(w, "max_bytes", (int64_t)app->cfg->spool.max_size);
+    jw_kint(w, "quarantine_bytes", (int64_t)ss.extra_bytes);
     jw_kint(w, "segments", (int64_t)ss.segments);
     jw_kint(w, "unreleased", (int64_t)ss.unreleased);
     jw_kint(w, "appended", (int64_t)ss.appended);

@@ -27,9 +27,6 @@
 #include "utf8.h"
 
 #define CTL_MAX_LINE (64 * 1024)
-/* Connections beyond this are answered "busy" and closed: each one may
- * hold up to control.max_output bytes, so their number bounds memory too. */
-#define CTL_MAX_CLIENTS 256
 
 struct ctl_sub {
     struct ctl_filter filter;
@@ -43,7 +40,7 @@ struct control {
     char *path;
     struct ctl_client *clients;
     size_t nclients, nsubs;
-    uint64_t accepted, refused_busy, requests, forbidden;
+    uint64_t accepted, refused_busy, refused_uid, idle_closed, requests, forbidden;
     uint64_t events_sent, events_dropped;
     size_t output_high_water;   /* the most bytes ever waiting for one client */
     struct recent *recent;      /* the last events, for tail's "last" */
@@ -399,10 +396,29 @@ static void on_write(struct bufferevent *bev, void *arg)
     }
 }
 
+/* Only a request/reply client that sends nothing is idle: a tail stream
+ * never sends, and a client waiting for a slow command has asked already. */
+static void on_timeout(struct ctl_client *c)
+{
+    if (c->sub || c->busy) {
+        if (!c->throttled)
+            bufferevent_enable(c->bev, EV_READ);   /* libevent stopped reading */
+        return;
+    }
+    if (c->ctl)
+        c->ctl->idle_closed++;
+    log_debug("control: uid %u pid %d sent no request for %lld ms; closing its connection",
+              (unsigned)c->uid, (int)c->pid,
+              c->ctl ? (long long)c->ctl->app->cfg->control.idle_timeout_ms : 0LL);
+    client_close(c);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         client_close(arg);
+    else if (what & BEV_EVENT_TIMEOUT)
+        on_timeout(arg);
 }
 
 static bool in_group(uid_t uid, gid_t gid, const char *group)
@@ -423,16 +439,52 @@ static bool in_group(uid_t uid, gid_t gid, const char *group)
     return false;
 }
 
-static void refuse_busy(struct control *ctl, evutil_socket_t fd)
+static void refuse_busy(struct control *ctl, evutil_socket_t fd, uid_t uid, bool per_uid)
 {
-    static const char msg[] = "{\"ok\":false,\"code\":\"busy\",\"error\":\"too many control "
+    static const char all[] = "{\"ok\":false,\"code\":\"busy\",\"error\":\"too many control "
                               "connections; try again later\"}\n";
-    ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    static const char mine[] = "{\"ok\":false,\"code\":\"busy\",\"error\":\"this user holds "
+                               "control.max_clients_per_uid connections already; close some "
+                               "or try again later\"}\n";
+    const char *msg = per_uid ? mine : all;
+    ssize_t w = send(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)w;
     close(fd);
-    if (ctl->refused_busy++ == 0)
-        log_warn("control: %d connections are open; refusing more until some close",
-                 CTL_MAX_CLIENTS);
+    if (per_uid ? ctl->refused_uid++ == 0 : ctl->refused_busy++ == 0)
+        log_warn("control: %s; refusing uid %u's connection (and, unlogged, others like it) "
+                 "until some close", per_uid ? "a user reached control.max_clients_per_uid"
+                 : "the connections open reach control.max_clients (or its admin reserve)",
+                 (unsigned)uid);
+}
+
+static size_t uid_clients(const struct control *ctl, uid_t uid)
+{
+    size_t n = 0;
+    for (const struct ctl_client *c = ctl->clients; c; c = c->next)
+        n += !c->closed && c->uid == uid;
+    return n;
+}
+
+/* Admins may take every slot and any number per uid; others leave the
+ * admin reserve free and stay under their own per-uid cap, so no operator
+ * (nor a stuck script) can lock the admins or `systemctl reload` out. */
+static int admit(const struct control *ctl, uid_t uid, bool admin)
+{
+    const struct cfg_control *cc = &ctl->app->cfg->control;
+    size_t max = (size_t)cc->max_clients;
+    size_t reserve = (size_t)cc->admin_reserve < max ? (size_t)cc->admin_reserve : max - 1;
+    if (ctl->nclients >= max || (!admin && ctl->nclients >= max - reserve))
+        return -1;
+    if (!admin && uid_clients(ctl, uid) >= (size_t)cc->max_clients_per_uid)
+        return -2;
+    return 0;
+}
+
+static void set_idle_timeout(struct ctl_client *c)
+{
+    int64_t ms = c->ctl->app->cfg->control.idle_timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
 }
 
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
@@ -441,25 +493,28 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     struct control *ctl = arg;
     struct ucred cred;
     socklen_t cl = sizeof(cred);
-    if (ctl->nclients >= CTL_MAX_CLIENTS)
-        return refuse_busy(ctl, fd);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
         close(fd);
         return;
     }
+    bool admin = cred.uid == 0 || cred.uid == geteuid() ||
+                 in_group(cred.uid, cred.gid, ctl->app->cfg->control.admin_group);
+    int why = admit(ctl, cred.uid, admin);
+    if (why != 0)
+        return refuse_busy(ctl, fd, cred.uid, why == -2);
     struct ctl_client *c = calloc(1, sizeof(*c));
     c->ctl = ctl;
     c->uid = cred.uid;
     c->gid = cred.gid;
     c->pid = cred.pid;
-    c->admin = cred.uid == 0 || cred.uid == geteuid() ||
-               in_group(cred.uid, cred.gid, ctl->app->cfg->control.admin_group);
+    c->admin = admin;
     c->refs = 1;
     c->bev = bufferevent_socket_new(ctl->app->base, fd, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_MAX_LINE * 2);
     bufferevent_setwatermark(c->bev, EV_WRITE, max_output(ctl) / 2, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    set_idle_timeout(c);
     c->next = ctl->clients;
     if (ctl->clients)
         ctl->clients->prev = c;
@@ -516,6 +571,7 @@ int ctl_cmd_tail(struct ctl_client *c, struct app *app, const struct json *args,
     }
     c->sub = s;
     c->ctl->nsubs++;
+    bufferevent_set_timeouts(c->bev, NULL, NULL);   /* a stream is never idle */
     jw_kbool(w, "streaming", true);
     jw_kint(w, "max_output", (int64_t)max_output(c->ctl));
     return 0;
@@ -624,6 +680,8 @@ void control_write_stats(const struct control *ctl, struct jw *w)
     jw_kint(w, "tail_subscribers", ctl ? (int64_t)ctl->nsubs : 0);
     jw_kint(w, "connections", ctl ? (int64_t)ctl->accepted : 0);
     jw_kint(w, "refused_busy", ctl ? (int64_t)ctl->refused_busy : 0);
+    jw_kint(w, "refused_per_uid", ctl ? (int64_t)ctl->refused_uid : 0);
+    jw_kint(w, "idle_closed", ctl ? (int64_t)ctl->idle_closed : 0);
     jw_kint(w, "requests", ctl ? (int64_t)ctl->requests : 0);
     jw_kint(w, "forbidden", ctl ? (int64_t)ctl->forbidden : 0);
     jw_kint(w, "events_sent", ctl ? (int64_t)ctl->events_sent : 0);

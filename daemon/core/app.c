@@ -21,6 +21,7 @@
 #include "delivery.h"
 #include "engine.h"
 #include "health.h"
+#include "metrics_http.h"
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
@@ -293,6 +294,9 @@ static int start(struct app *app, char *err, size_t errlen)
         return -1;
     if ((app->control = control_start(app, err, errlen)) == NULL)
         return -1;
+    if (metrics_listen_of(app->cfg) &&
+        (app->metrics_http = metrics_http_start(app, err, errlen)) == NULL)
+        return -1;
     app->health = health_new(app);
     health_preregister(app);
     app->polls = polls_new(app);
@@ -305,6 +309,7 @@ static void teardown(struct app *app)
         pipeline_drain(app->pipeline);
     sla_engine_stop(app);
     control_free(app->control);
+    metrics_http_free(app->metrics_http);
     http_free(app->http);
     /* Kafka before Redis: late delivery reports may still commit. */
     kafka_free(app->kafka, 2000);

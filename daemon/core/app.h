@@ -49,6 +49,7 @@ struct app {
     struct delivery *delivery;
     struct http_server *http;
     struct control *control;
+    struct metrics_http *metrics_http;   /* NULL: /metrics is on the HTTP listener */
     struct sla_engine *sla;   /* lifecycle, SLA timers, agency statuses (sla/engine.h) */
     struct health *health;    /* /metrics health series and /healthz (metrics/health.h) */
     struct incidents *incidents;  /* grouping into incidents (incident/incident_store.h) */

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 
@@ -185,15 +186,97 @@ struct fetch *fetch_new(struct event_base *base, const char *user_agent)
     return f;
 }
 
+static const char *const secret_params[] = {
+    "access_token", "token", "key", "api_key", "apikey", "sig", "signature", "secret",
+    "password", "passwd", "auth", "session_key", "client_secret", NULL,
+};
+
+static bool secret_param(const char *name, size_t len)
+{
+    for (const char *const *p = secret_params; *p; p++)
+        if (strlen(*p) == len && strncasecmp(name, *p, len) == 0)
+            return true;
+    return false;
+}
+
+/* One "name=value" of a query (up to '&' or '#'): the name, and "***"
+ * for the value when the name says it is a credential. */
+static const char *redact_param(struct sbuf *b, const char *p)
+{
+    size_t n = strcspn(p, "&#"), k = strcspn(p, "=&#");
+    if (k < n && secret_param(p, k)) {
+        sbuf_add(b, p, k + 1);
+        sbuf_adds(b, "***");
+    } else {
+        sbuf_add(b, p, n);
+    }
+    return p + n;
+}
+
+/* A path segment "bot<id>:<secret>" (Telegram's token) becomes "bot***". */
+static const char *redact_segment(struct sbuf *b, const char *p)
+{
+    size_t n = strcspn(p, "/?#");
+    if (n > 3 && strncmp(p, "bot", 3) == 0 && memchr(p, ':', n))
+        sbuf_adds(b, "bot***");
+    else
+        sbuf_add(b, p, n);
+    return p + n;
+}
+
+void fetch_url_for_log(const char *url, char *out, size_t outlen)
+{
+    struct sbuf b = SBUF_INIT;
+    const char *p = url, *scheme = strstr(url, "://");
+    if (scheme) {
+        const char *host = scheme + 3, *end = host + strcspn(host, "/?#");
+        const char *at = memchr(host, '@', (size_t)(end - host));
+        sbuf_add(&b, url, (size_t)(host - url));
+        if (at)
+            sbuf_adds(&b, "***");
+        p = at ? at : host;
+        sbuf_add(&b, p, (size_t)(end - p));
+        p = end;
+    }
+    while (*p == '/' || (*p && !strchr("?#", *p))) {
+        if (*p == '/')
+            sbuf_addc(&b, *p++);
+        else
+            p = redact_segment(&b, p);
+    }
+    while (*p == '?' || *p == '&') {
+        sbuf_addc(&b, *p++);
+        p = redact_param(&b, p);
+    }
+    if (*p == '#')
+        sbuf_adds(&b, "#***");
+    snprintf(out, outlen, "%.*s", (int)b.len, b.p ? b.p : "");
+    sbuf_free(&b);
+}
+
 static int setup(struct fetch_xfer *x, const struct fetch_req *r, const char *ua)
 {
     CURL *e = x->easy;
     int64_t connect_ms = r->timeout_ms < 10000 ? r->timeout_ms : 10000;
+    char shown[512];
+    /* curl would refuse a malformed URL only once the transfer runs, with
+     * an error that does not say which URL: say it here, without its secrets. */
+    CURLU *u = curl_url();
+    CURLUcode uc = u ? curl_url_set(u, CURLUPART_URL, r->url, 0) : CURLUE_OUT_OF_MEMORY;
+    curl_url_cleanup(u);
+    if (uc != CURLUE_OK) {
+        fetch_url_for_log(r->url, shown, sizeof(shown));
+        log_error("fetch: cannot request %s: %s; the request is not sent", shown,
+                  curl_url_strerror(uc));
+        return -1;
+    }
     CURLcode rc = curl_easy_setopt(e, CURLOPT_URL, r->url);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     if (rc != CURLE_OK) {
-        log_error("fetch: cannot request %s: %s", r->url, curl_easy_strerror(rc));
+        fetch_url_for_log(r->url, shown, sizeof(shown));
+        log_error("fetch: cannot request %s: %s; the request is not sent", shown,
+                  curl_easy_strerror(rc));
         return -1;
     }
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
@@ -243,7 +326,10 @@ struct fetch_xfer *fetch_start(struct fetch *f, const struct fetch_req *r, fetch
     }
     CURLMcode mc = curl_multi_add_handle(f->multi, x->easy);
     if (mc != CURLM_OK) {
-        log_error("fetch: cannot start a request to %s: %s", r->url, curl_multi_strerror(mc));
+        char shown[512];
+        fetch_url_for_log(r->url, shown, sizeof(shown));
+        log_error("fetch: cannot start a request to %s: %s; the request is not sent", shown,
+                  curl_multi_strerror(mc));
         xfer_free(x);
         return NULL;
     }

@@ -54,4 +54,10 @@ struct fetch_xfer *fetch_start(struct fetch *f, const struct fetch_req *req, fet
 void fetch_cancel(struct fetch *f, struct fetch_xfer *x);
 size_t fetch_active(const struct fetch *f);
 
+/* url for a log line: a password in it, a Telegram bot token (/bot<token>/)
+ * and the values of query parameters that carry credentials (access_token,
+ * token, key, sig, signature, secret, password, ...) become "***".  Always
+ * NUL-terminates out; cuts, never overflows. */
+void fetch_url_for_log(const char *url, char *out, size_t outlen);
+
 #endif

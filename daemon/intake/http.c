@@ -19,6 +19,7 @@
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "notify.h"
 #include "sbuf.h"
 #include "spool.h"
@@ -129,7 +130,9 @@ static void on_request(struct evhttp_request *req, void *arg)
         reply_unavailable(h->app, req, "shutting down\n");
         return;
     }
-    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
+    /* With [metrics] listen set, /metrics is not public: webhook_handle's 404. */
+    if (strcmp(path, "/healthz") == 0 ||
+        (strcmp(path, "/metrics") == 0 && metrics_listen_of(h->app->cfg) == NULL)) {
         if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
             http_reply_text(req, 405, "use GET\n");

@@ -597,7 +597,7 @@ int spool_append(struct spool *sp, const char *source, const char *path, int64_t
     uint64_t need = spool_rec_size(strlen(source), strlen(path), body_len);
     if (need > SPOOL_REC_MAX)
         return -EMSGSIZE;
-    if (sp->bytes + need > sp->max_size) {
+    if (sp->bytes + atomic_load(&sp->extra) + need > sp->max_size) {
         sp->quota_hit = true;
         return -EDQUOT;
     }
@@ -734,6 +734,13 @@ void spool_get_stats(struct spool *sp, struct spool_stats *st)
 {
     *st = sp->st;
     st->bytes = sp->bytes;
+    st->extra_bytes = atomic_load(&sp->extra);
+}
+
+void spool_set_extra_bytes(struct spool *sp, uint64_t bytes)
+{
+    if (sp)
+        atomic_store(&sp->extra, bytes);
 }
 
 int64_t spool_oldest_unreleased_ms(struct spool *sp)
@@ -750,5 +757,5 @@ int64_t spool_oldest_unreleased_ms(struct spool *sp)
 
 bool spool_full(struct spool *sp)
 {
-    return sp->quota_hit || sp->bytes + 4096 > sp->max_size;
+    return sp->quota_hit || sp->bytes + atomic_load(&sp->extra) + 4096 > sp->max_size;
 }

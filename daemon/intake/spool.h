@@ -51,6 +51,7 @@ struct spool_stats {
     uint64_t unreleased;   /* records not yet released (in the pipeline or waiting) */
     uint64_t appended, released, fsyncs, write_errors, corrupt;
     uint64_t rejected;     /* written, but their fsync failed: answered 503, released */
+    uint64_t extra_bytes;  /* other files under the same quota (the quarantine) */
 };
 
 /**
@@ -96,6 +97,9 @@ uint64_t spool_take(struct spool *sp, uint64_t id);
 void spool_release(struct spool *sp, uint64_t id);
 
 void spool_get_stats(struct spool *sp, struct spool_stats *st);
+/* Bytes of other files in the spool directory that share its quota (the
+ * quarantine and its rotated copies).  Any thread. */
+void spool_set_extra_bytes(struct spool *sp, uint64_t bytes);
 
 /* The write and data sync the fsync thread calls (pwrite, fdatasync).
  * Replaceable only by fault-injection tests, before spool_open. */

@@ -5,6 +5,7 @@
 #define APPEALSD_SPOOL_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -84,6 +85,7 @@ struct spool {
     int wake[2];
     struct event *wake_ev;
     bool quota_hit;             /* an append was refused for quota since bytes last fell */
+    _Atomic uint64_t extra;     /* spool_set_extra_bytes: the quarantine's share */
     struct spool_stats st;
 };
 

@@ -93,6 +93,7 @@ struct alock {
 
 struct pipeline {
     struct app *app;
+    struct quarantine *quarantine;
     struct job *jobs;
     size_t inflight;
     uint64_t inflight_bytes;
@@ -342,7 +343,8 @@ static void start_event(struct job *j)
     j->kept = j->promoted = j->removed = false;
     snprintf(j->tag, sizeof(j->tag), "%016" PRIx64 "/%zu", j->rec_id, j->cur);
     if (ev->quarantine) {
-        quarantine_write(j->cfg, j->rec_id, j->source, ev->quarantine, j->body, j->body_len);
+        quarantine_write(pl->quarantine, j->cfg, j->rec_id, j->source, ev->quarantine, j->body,
+                         j->body_len);
         metrics_add(pl->m_quarantined, 1, j->source);
         pl->st.quarantined++;
         log_limited(LOG_LVL_WARN, 10, 10000,
@@ -1005,7 +1007,8 @@ static void take_from_disk(struct pipeline *pl, struct spool_rec *rec, void *buf
     if (src == NULL) {
         log_error("spool: record %016" PRIx64 " is from source '%s', which is no longer "
                   "configured; quarantining it", rec->id, rec->source);
-        quarantine_write(j->cfg, rec->id, rec->source, "source no longer configured",
+        quarantine_write(pl->quarantine, j->cfg, rec->id, rec->source,
+                         "source no longer configured",
                          rec->body, rec->body_len);
         pl->st.quarantined++;
         job_done(j);
@@ -1019,7 +1022,8 @@ static void take_from_disk(struct pipeline *pl, struct spool_rec *rec, void *buf
     if (v != APD_ACCEPT) {
         log_error("spool: record %016" PRIx64 " of %s no longer parses (%s); quarantining it",
                   rec->id, rec->source, reply.reason ? reply.reason : "rejected");
-        quarantine_write(j->cfg, rec->id, rec->source, reply.reason ? reply.reason : "rejected",
+        quarantine_write(pl->quarantine, j->cfg, rec->id, rec->source,
+                         reply.reason ? reply.reason : "rejected",
                          rec->body, rec->body_len);
         pl->st.quarantined++;
         pevents_free(&j->ev);
@@ -1091,6 +1095,7 @@ struct pipeline *pipeline_new(struct app *app)
 {
     struct pipeline *pl = calloc(1, sizeof(*pl));
     pl->app = app;
+    pl->quarantine = quarantine_open(app->cfg->spool.dir, app->spool);
     pl->m_appeals = metrics_family("appealsd_appeals_total", M_COUNTER,
                                    "Appeal events published, by organisation and event", "org,event");
     pl->m_dups = metrics_family("appealsd_duplicates_total", M_COUNTER,
@@ -1130,6 +1135,7 @@ void pipeline_free(struct pipeline *pl)
             free(pl->locks.slots[i].val);
     strmap_free(&pl->locks);
     event_free(pl->tick);
+    quarantine_close(pl->quarantine);
     free(pl);
 }
 

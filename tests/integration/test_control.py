@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -427,6 +428,120 @@ def test_stalled_tails_cost_neither_pace_nor_memory():
             s.close()
         h.wait_until(lambda: a.ctl("status")["result"]["control"]["tail_subscribers"] == 0,
                      what="closed subscribers to be gone")
+
+
+_STEERING = ["\x1b", "\x9b", "\x7f", "\r", "\u202e", "\u2066"]
+
+
+def test_terminal_controls_in_a_citizens_text_reach_no_terminal():
+    """A webhook whose text clears the screen (ESC [2J), reverses the line
+    (U+202E) or hides in C1 and DEL: appealsctl's show, tail and list print
+    visible escapes, human or --json, never the characters themselves."""
+    text = "Яма\x1b[2J на \u202eдороге\u2066 и\x9b\x7f\rконец"
+    with h.Services() as svc, apd.Apd(svc) as a:
+        a.post("/webhook/vk", vk_comment(100001, 501, text))
+        a.wait_idle()
+        h.wait_until(lambda: a.ctl("list")["result"]["appeals"], what="the appeal stored")
+        # the daemon keeps what the citizen wrote; only the display escapes it
+        assert a.ctl("show", {"id": ID_MAYKOP})["result"]["appeal"]["text"] == text
+        outs = {" ".join(args): a.appealsctl(*args).stdout
+                for args in (("show", ID_MAYKOP), ("--json", "show", ID_MAYKOP),
+                             ("tail", "-n", "5"), ("--json", "tail", "-n", "5"),
+                             ("list",), ("--json", "list"))}
+        for name, out in outs.items():
+            bad = [c for c in _STEERING if c in out]
+            assert not bad, (name, bad, out)
+        assert "\\x1b[2J на \\u202eдороге\\u2066" in outs["show " + ID_MAYKOP], outs
+        assert "\\x1b[2J" in outs["tail -n 5"], outs["tail -n 5"]
+        # --json still means the same text
+        shown = json.loads(outs["--json show " + ID_MAYKOP])["result"]["appeal"]["text"]
+        assert shown == text, shown
+
+
+# Run as another user: opens N connections (the first a tail when asked),
+# says which were refused busy, then, on a line on stdin, which of them the
+# daemon has closed since.
+_HOLDER = r"""
+import json, socket, sys, time
+sock, n, tail = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "tail"
+conns, refused = [], []
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    if i == 0 and tail:
+        s.sendall(b'{"cmd":"tail"}\n')
+        s.settimeout(5)
+        assert b"streaming" in s.recv(4096)
+    s.settimeout(0.3)
+    try:
+        got = s.recv(4096)
+        refused.append(b'"busy"' in got)
+    except socket.timeout:
+        refused.append(False)
+    conns.append(s)
+print(json.dumps(refused), flush=True)
+sys.stdin.readline()
+closed = []
+for s in conns:
+    s.settimeout(0.2)
+    try:
+        closed.append(s.recv(4096) == b"")
+    except socket.timeout:
+        closed.append(False)
+print(json.dumps(closed), flush=True)
+"""
+
+
+def _holder(user, group, sock, n, tail):
+    p = subprocess.Popen(["setpriv", "--reuid=" + user, "--regid=" + group, "--clear-groups",
+                          sys.executable, "-c", _HOLDER, sock, str(n), "tail" if tail else "idle"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return p, json.loads(p.stdout.readline())
+
+
+def _closed(p):
+    p.stdin.write("check\n")
+    p.stdin.flush()
+    out = json.loads(p.stdout.readline())
+    p.wait(timeout=10)
+    return out
+
+
+def test_operators_cannot_lock_the_admins_out():
+    """Per-uid caps, a reserve only admins may use and an idle timeout for
+    request/reply clients: idle connections of read-only users never keep
+    root (or systemctl reload) out, and a tail is never idle."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        raise h.Skip("needs root and setpriv to run clients as other users")
+    d = _world_dir()
+    try:
+        sock = os.path.join(d, "ctl.sock")
+        with h.Services() as svc, apd.Apd(svc, overrides={
+                "control.socket": sock, "control.mode": "0666", "control.max_clients": "10",
+                "control.admin_reserve": "3", "control.max_clients_per_uid": "5",
+                "control.idle_timeout": "5s"}) as a:
+            t0 = time.monotonic()
+            # nobody: a tail and four idle ones, the sixth over its cap
+            nobody, refused = _holder("nobody", "nogroup", sock, 6, tail=True)
+            assert refused == [False] * 5 + [True], refused
+            # daemon (uid 1): 7 open now, the admins' 3 left, so its third is refused
+            other, refused = _holder("daemon", "daemon", sock, 3, tail=False)
+            assert refused == [False, False, True], refused
+            opened = time.monotonic()
+            # root still gets in, several times over, while the others idle
+            for _ in range(3):
+                assert a.ctl("status")["result"]["state"] == "running"
+            assert time.monotonic() - t0 < 5, "the check ran past the idle timeout"
+            st = a.ctl("status")["result"]["control"]
+            assert st["refused_per_uid"] == 1 and st["refused_busy"] == 1, st
+            time.sleep(max(0.0, opened + 6.5 - time.monotonic()))
+            # the idle ones are closed, the tail stays
+            assert _closed(nobody) == [False] + [True] * 4 + [True], "nobody"
+            assert _closed(other) == [True, True, True], "daemon"
+            st = a.ctl("status")["result"]["control"]
+            assert st["idle_closed"] == 6 and st["tail_subscribers"] == 0, st
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -370,5 +370,22 @@ def test_acknowledgement_on_vk_with_pacing_retry_and_give_up():
             assert 'appealsd_acks_total{page="vk:100001",result="sent"} 2' in m.decode()
 
 
+def test_a_refused_url_is_logged_without_its_credentials():
+    """An organisation's URL that curl refuses (a space in its path) is
+    logged with the reason, and its access_token, password and the sig
+    parameter are "***" in the log; the delivery waits in the outbox."""
+    url = "http://ops:PASSW0RD-XYZ@127.0.0.1:9/in box?access_token=TOPSECRET-123&sig=SIGSECRET"
+    with h.Services() as svc, apd.Apd(svc, config_text=config(url)) as a:
+        a.post("/webhook/vk", vk_comment(100001, 71, "Канализация течёт во двор"))
+        h.wait_until(lambda: "fetch: cannot request" in a.daemon.log(), timeout=20,
+                     what="the refused request to be logged")
+        log = a.daemon.log()
+        line = next(x for x in log.splitlines() if "fetch: cannot request" in x)
+        assert "http://***@127.0.0.1:9/in box?access_token=***&sig=***" in line, line
+        for secret in ("PASSW0RD-XYZ", "TOPSECRET-123", "SIGSECRET"):
+            assert secret not in log, (secret, [x for x in log.splitlines() if secret in x])
+        assert "waits in the outbox" in log, a.daemon.log_tail()
+
+
 if __name__ == "__main__":
     h.main(globals())

@@ -228,5 +228,37 @@ def test_healthz_names_each_check_and_fails_while_kafka_is_down_too_long():
         assert s["appealsd_spool_oldest_unreleased_seconds"] == 0, s
 
 
+def _free_port():
+    s = h.listen_tcp()
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_metrics_listen_takes_metrics_off_the_public_listener():
+    """[metrics] listen set: /metrics answers there alone and the webhook
+    listener says 404 for it (health stays public); unset, /metrics is on
+    the webhook listener as before."""
+    with h.Services() as svc:
+        with apd.Apd(svc) as a:
+            st, _, body = h.http_get(a.url("/metrics"))
+            assert st == 200 and b"appealsd_" in body, st
+        port = _free_port()
+        with apd.Apd(svc, overrides={"metrics.listen": "127.0.0.1:%d" % port}) as a:
+            st, _, _ = h.http_get(a.url("/metrics"))
+            assert st == 404, st
+            assert h.http_get(a.url("/healthz"))[0] == 200
+            st, hdrs, body = h.http_get("http://127.0.0.1:%d/metrics" % port)
+            assert st == 200 and b"appealsd_" in body, st
+            assert hdrs["content-type"].startswith("text/plain; version=0.0.4"), hdrs
+            assert h.http_get("http://127.0.0.1:%d/healthz" % port)[0] == 404
+            st, _, _ = h.http_request("POST", "http://127.0.0.1:%d/metrics" % port, b"x")
+            assert st in (405, 413), st   # a scraper only GETs; no body is read
+        p = subprocess.run([str(h.daemon_binary()), "--check-config",
+                            "-c", str(apd.EXAMPLE_CONFIG), "--set", "metrics.listen=nonsense"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode != 0 and "[metrics] listen" in p.stderr, (p.returncode, p.stderr)
+
+
 if __name__ == "__main__":
     h.main(globals())

@@ -94,8 +94,11 @@ def test_broken_text_is_acknowledged_and_quarantined():
         a.wait_idle()
         st = a.ctl("status")["result"]["pipeline"]
         assert st["quarantined"] == 3 and st["ignored"] >= 2, st
-        lines = [json.loads(x) for x in
-                 (a.tmp / "spool" / "quarantine.jsonl").read_text().splitlines()]
+        qfile = a.tmp / "spool" / "quarantine.jsonl"
+        # written off the loop: on disk moments after the pipeline is idle
+        h.wait_until(lambda: qfile.exists() and len(qfile.read_text().splitlines()) == 3,
+                     what="three quarantined lines on disk")
+        lines = [json.loads(x) for x in qfile.read_text().splitlines()]
         reasons = sorted((q["source"], q["reason"]) for q in lines)
         assert reasons == [("max", "text holds a NUL character"),
                            ("telegram", "text holds an unpaired UTF-16 surrogate escape"),
@@ -224,6 +227,52 @@ def test_a_plugin_of_another_abi_is_refused_with_a_clear_line():
         d.start()
         assert d.wait(30) == 1
         assert why in d.log(), d.log_tail()
+
+
+def _quarantine_files(spool):
+    return {p.name: p.stat().st_size for p in spool.glob("quarantine.jsonl*")}
+
+
+def test_quarantine_shares_the_spool_quota_and_rotates():
+    """quarantine.jsonl and its rotated copies count in [spool] max_size (an
+    earlier run's copy filling the quota turns webhooks away with 503), the
+    file is rotated at quarantine_max_size and only quarantine_files copies
+    are kept, the oldest deleted, and the quota gets its bytes back."""
+    spool = h.tmpdir() / "qspool"
+    spool.mkdir()
+    over = {"spool.dir": str(spool), "spool.max_size": "1MiB",
+            "spool.quarantine_max_size": "4KiB", "spool.quarantine_files": "2"}
+    (spool / "quarantine.jsonl.2").write_bytes(b"{}\n" * ((1 << 20) // 3 + 1))
+    big = (spool / "quarantine.jsonl.2").stat().st_size
+    with h.Services() as svc:
+        with apd.Apd(svc, overrides=over) as a:
+            st = a.ctl("status")["result"]["spool"]
+            assert st["quarantine_bytes"] == big, st
+            assert a.post("/webhook/vk", vk_comment(100001, 20, "яма"))[0] == 503
+        with open(spool / "quarantine.jsonl.2", "r+b") as f:
+            f.truncate(900 * 1024)
+        with apd.Apd(svc, overrides=over) as a:
+            assert a.post("/webhook/vk", vk_comment(100001, 21, "яма"))[0] == 200
+            for i in range(8):
+                body = json.dumps(vk_comment(100001, 100 + i, "PLACEHOLDER" + "x" * 1500))
+                st, _, _ = a.post("/webhook/vk", body.encode().replace(b"PLACEHOLDER",
+                                                                         b"\xd0\xff\xfe"))
+                assert st == 200, st
+            a.wait_idle()
+
+            def settled():
+                files = _quarantine_files(spool)
+                st = a.ctl("status")["result"]["spool"]
+                return st["quarantine_bytes"] == sum(files.values()) and \
+                    "quarantine.jsonl.2" in files and files["quarantine.jsonl.2"] < 8192
+            h.wait_until(settled, what="the quarantine to rotate past the old copy")
+            files = _quarantine_files(spool)
+            assert set(files) == {"quarantine.jsonl", "quarantine.jsonl.1",
+                                  "quarantine.jsonl.2"}, files
+            assert all(n <= 4096 + 8192 for n in files.values()), files
+            lines = sum(len(p.read_text().splitlines()) for p in spool.glob("quarantine.jsonl*"))
+            assert 3 <= lines <= 8, lines   # the oldest lines went with the deleted copies
+            assert "rotated, 2 older files kept" in a.daemon.log()
 
 
 if __name__ == "__main__":

@@ -110,6 +110,7 @@ def test_dpkg_buildpackage_builds_the_package():
     unit = (root / "lib/systemd/system/appealsd.service").read_text()
     assert "ExecStart=/usr/sbin/appealsd -c /etc/appealsd/appealsd.conf\n" in unit, unit
     assert "ExecReload=/usr/bin/appealsctl -c /etc/appealsd/appealsd.conf reload --wait" in unit
+    operators_cannot_read_the_secrets(root, postinst, unit)
     p = run([root / "usr/sbin/appealsd", "--version"], timeout=30)
     assert p.returncode == 0 and p.stdout.startswith("appealsd "), p
     packaged_config_refuses_to_start(root)
@@ -147,6 +148,21 @@ def upgrade_restarts_running_instances(postinst):
     asked = calls.read_text()
     for inst in ("adygea", "maykop"):
         assert "deb-systemd-invoke try-restart appealsd@%s.service" % inst in asked, asked
+
+
+def operators_cannot_read_the_secrets(root, postinst, unit):
+    """The control socket's group is appealsd-operators, created by the
+    package, the daemon is a member (to chown its socket), and /etc/appealsd
+    belongs to root and appealsd alone."""
+    sysusers = (root / "usr/lib/sysusers.d/appealsd.conf").read_text()
+    assert re.search(r"^g appealsd-operators -$", sysusers, re.M), sysusers
+    conf = (root / "etc/appealsd/appealsd.conf").read_text()
+    control = conf.split("[control]", 1)[1].split("\n[", 1)[0]
+    assert re.search(r"^group = appealsd-operators$", control, re.M), control
+    assert not re.search(r"^group = appealsd$", control, re.M), control
+    assert "SupplementaryGroups=appealsd-operators\n" in unit, unit
+    assert "--add root appealsd 0750 /etc/appealsd" in postinst
+    assert "appealsd-operators" not in postinst, postinst
 
 
 SECRET_LINE = re.compile(r"^\s*(secret|secret_token|hmac_key|token|ack_token|http_secret|"

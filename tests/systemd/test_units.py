@@ -17,8 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 import harness as h  # noqa: E402
 
 # systemd-analyze's exposure scale is 0 (locked down) to 10 (unsafe).  The
-# units score 1.2 today; a change that weakens the sandbox past this fails.
-SECURITY_LIMIT = 1.2
+# units score 1.3 today; a change that weakens the sandbox past this fails.
+# (1.2 before SupplementaryGroups=appealsd-operators, which systemd-analyze
+# rates 0.1 whatever the group: it lets the daemon give its control socket
+# to the operators' group, and grants it nothing else.)
+SECURITY_LIMIT = 1.3
 
 
 def units_dir():
@@ -93,7 +96,7 @@ def test_security_exposure():
             re.sub(r"\s{2,}", " ", l) for l in failing)))
         assert score <= SECURITY_LIMIT, "%s: exposure %.1f > %.1f" % (name, score,
                                                                     SECURITY_LIMIT)
-    # --threshold makes the same judgement (0-100 scale): 1.2 passes 12, fails 11
+    # --threshold makes the same judgement (0-100 scale): 1.3 passes 13, fails 12
     p = subprocess.run([analyze(), "security", "--offline=yes", "--threshold=%d"
                         % round(SECURITY_LIMIT * 10), str(staged("appealsd.service"))],
                        capture_output=True, text=True, timeout=60)

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "json.h"
 #include "output.h"
+#include "sbuf.h"
 #include "test.h"
 
 /* ---- arguments -> request ---- */
@@ -456,6 +457,43 @@ TEST(tail_lines)
     CHECK_OUT("-- 42 events dropped");
 }
 
+static char *defang(const char *line, bool visible)
+{
+    struct sbuf b = SBUF_INIT;
+    out_defang_json(&b, line, strlen(line), visible);
+    sbuf_addc(&b, '\0');
+    return b.p;
+}
+
+/* A citizen's text that clears the screen, turns the rest of a line
+ * around (U+202E) or hides in C1 controls reaches the operator as visible
+ * escapes; newlines and tabs stay; --json keeps the meaning in escapes. */
+TEST(terminal_controls_in_daemon_strings_are_made_visible)
+{
+    const char *line = "{\"text\":\"a\\u001b[2Jb\xe2\x80\xae" "c\xc2\x9b" "d\\r\x7f\\n\\te\","
+                       "\"org\":\"x\xe2\x81\xa6y\\u202Ez\",\"n\":1}";
+    char *v = defang(line, true);
+    CHECK_STR(v, "{\"text\":\"a\\\\x1b[2Jb\\\\u202ec\\\\u009bd\\\\x0d\\\\x7f\\n\\te\","
+                 "\"org\":\"x\\\\u2066y\\\\u202ez\",\"n\":1}");
+    char perr[128];
+    struct json_doc *d = json_parse(v, strlen(v), 16, perr, sizeof(perr));
+    CHECK(d != NULL);
+    if (d) {
+        CHECK_STR(json_str(json_get(&d->root, "text")),
+                  "a\\x1b[2Jb\\u202ec\\u009bd\\x0d\\x7f\n\te");
+        json_free(d);
+    }
+    free(v);
+    char *j = defang(line, false);
+    CHECK_STR(j, "{\"text\":\"a\\u001b[2Jb\\u202ec\\u009bd\\r\\u007f\\n\\te\","
+                 "\"org\":\"x\\u2066y\\u202Ez\",\"n\":1}");
+    free(j);
+    /* outside strings nothing changes, and a quote inside one does not end it */
+    j = defang("{\"a\":\"q\\\"\xe2\x80\xae\"}", true);
+    CHECK_STR(j, "{\"a\":\"q\\\"\\\\u202e\"}");
+    free(j);
+}
+
 TEST(usage_lists_every_command)
 {
     FILE *f = capture();
@@ -529,6 +567,7 @@ int main(void)
     RUN(tail_lines);
     RUN(show_clocks_in_words_and_raw);
     RUN(usage_lists_every_command);
+    RUN(terminal_controls_in_daemon_strings_are_made_visible);
     RUN(incident_commands);
     free(out);
     return test_done();

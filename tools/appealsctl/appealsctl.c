@@ -86,23 +86,42 @@ static int refused(struct ctx *c, const struct cli_request *req, const struct js
     return EXIT_REFUSED;
 }
 
+/* Every string the daemon sends may carry a citizen's text (or a field a
+ * webhook chose), so no line reaches the terminal as it came: *line is
+ * rewritten for --json (escapes that mean the same) and the document the
+ * formatters read is parsed from the visible form ("\x1b", "\u202e"). */
+static struct json_doc *made_safe(const struct ctx *c, struct sbuf *line, char *err,
+                                  size_t errlen)
+{
+    struct sbuf b = SBUF_INIT;
+    out_defang_json(&b, line->p, line->len, true);
+    struct json_doc *d = json_parse(b.p, b.len, 64, err, errlen);
+    if (c->json) {
+        sbuf_reset(&b);
+        out_defang_json(&b, line->p, line->len, false);
+    }
+    sbuf_free(line);
+    *line = b;
+    return d;
+}
+
 /* Prints a stream line; returns 1 for an event, 0 otherwise, -1 when stdout
  * is gone (a closed pipe ends the tail quietly). */
-static int stream_line(struct ctx *c, const struct sbuf *line)
+static int stream_line(struct ctx *c, struct sbuf *line)
 {
     int rc = 0;
+    char err[128];
+    struct json_doc *d = made_safe(c, line, err, sizeof(err));
     if (c->json) {
         printf("%s\n", line->p);
         rc = strstr(line->p, "\"event\"") != NULL;
     } else {
-        char err[128];
-        struct json_doc *d = json_parse(line->p, line->len, 64, err, sizeof(err));
         rc = d ? fmt_stream_line(stdout, &d->root) : -1;
         if (rc < 0)
             fprintf(stderr, "appealsctl: unexpected line from the daemon: %.200s\n", line->p);
-        json_free(d);
         rc = rc > 0;
     }
+    json_free(d);
     return fflush(stdout) != 0 || ferror(stdout) ? -1 : rc;
 }
 
@@ -154,6 +173,10 @@ static int run(struct ctx *c, const struct cli_request *req)
         return fail(c, err);
     struct sbuf raw = SBUF_INIT;
     struct json_doc *d = client_call(c->fd, req->line, c->timeout_ms, &raw, err, sizeof(err));
+    if (d) {
+        json_free(d);
+        d = made_safe(c, &raw, err, sizeof(err));
+    }
     int rc = 0;
     if (d == NULL)
         rc = fail(c, err);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <utf8proc.h>
 
+#include "sbuf.h"
+
 #define TABLE_MAX_COLS 12
 
 static bool use_color;
@@ -48,6 +50,89 @@ void fit_width(char *out, size_t outlen, const char *s, size_t width)
         w += (size_t)cw;
     }
     memcpy(out + o, "\xe2\x80\xa6", 4);
+}
+
+static bool steers_terminal(uint32_t cp, bool visible)
+{
+    if (cp < 0x20)
+        return !visible || (cp != '\n' && cp != '\t');
+    return cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static void add_escape(struct sbuf *out, uint32_t cp, bool visible)
+{
+    if (!visible)
+        sbuf_printf(out, "\\u%04x", (unsigned)cp);
+    else if (cp < 0x80)
+        sbuf_printf(out, "\\\\x%02x", (unsigned)cp);
+    else
+        sbuf_printf(out, "\\\\u%04x", (unsigned)cp);
+}
+
+/* The code point of the raw UTF-8 sequence at p when it is one that
+ * steers a terminal (C1 or bidi; none of them is shorter than 2 bytes),
+ * with its length in *n; 0 otherwise. */
+static uint32_t raw_danger(const unsigned char *p, size_t left, size_t *n)
+{
+    if (left >= 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+        *n = 2;
+        return p[1];
+    }
+    if (left >= 3 && p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+                                      (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9))) {
+        *n = 3;
+        return 0x2000u | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3fu);
+    }
+    return 0;
+}
+
+/* A JSON escape at p (p[0] is the backslash): its length, and in *cp the
+ * character it stands for when that one steers a terminal, else 0. */
+static size_t json_escape(const char *p, size_t left, bool visible, uint32_t *cp)
+{
+    *cp = 0;
+    if (left < 2)
+        return left;
+    if (p[1] == 'u' && left >= 6) {
+        char hex[5] = {p[2], p[3], p[4], p[5], 0};
+        uint32_t v = (uint32_t)strtoul(hex, NULL, 16);
+        if (steers_terminal(v, visible))
+            *cp = v;
+        return 6;
+    }
+    if (p[1] == 'b' || p[1] == 'f' || p[1] == 'r')
+        *cp = p[1] == 'b' ? 8 : p[1] == 'f' ? 12 : 13;
+    return 2;
+}
+
+void out_defang_json(struct sbuf *out, const char *in, size_t len, bool visible)
+{
+    bool in_str = false;
+    for (size_t i = 0; i < len;) {
+        const unsigned char *p = (const unsigned char *)in + i;
+        uint32_t cp = 0;
+        size_t n = 1;
+        if (in_str && *p == '\\') {
+            n = json_escape(in + i, len - i, visible, &cp);
+            if (cp == 0 || !visible) {
+                sbuf_add(out, p, n);
+                i += n;
+                continue;
+            }
+        } else if (*p == '"') {
+            in_str = !in_str;
+        } else if (in_str && (*p < 0x20 || *p == 0x7f)) {
+            cp = *p;
+        } else if (in_str) {
+            cp = raw_danger(p, len - i, &n);
+        }
+        if (cp)
+            add_escape(out, cp, visible);
+        else
+            sbuf_add(out, p, n);
+        i += n;
+    }
 }
 
 void out_init(enum color_mode mode)

@@ -18,6 +18,16 @@ size_t display_width(const char *s);
 void fit_width(char *out, size_t outlen, const char *s, size_t width);
 
 void out_init(enum color_mode mode);
+
+struct sbuf;
+/* Appends the JSON line in[0..len) to out with every character that could
+ * steer a terminal (C0 controls but newline and tab, DEL, C1 controls, the
+ * bidi embeddings, overrides and isolates U+202A-202E and U+2066-2069)
+ * replaced.  visible: by the text "\x1b" or "\u202e", so that the parsed
+ * strings show the escape instead of acting on it (human output); else by
+ * the JSON escape of the same character, so the line means what it meant
+ * and still prints harmlessly (--json). */
+void out_defang_json(struct sbuf *out, const char *in, size_t len, bool visible);
 /* Escape sequence for "ok", "bad", "warn", "dim", "head"; "reset" ends it.
  * Empty strings when colour is off. */
 const char *out_color(const char *what);
