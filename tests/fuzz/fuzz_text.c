@@ -2,12 +2,15 @@
  * forged webhook) can put in a text: the cleaning and tokenisation
  * (classify/clean.c, text.c), the shipped classifier chain (conf.d's
  * classify_ru with its model and classify_spam, loaded as the daemon loads
- * them), the answer judge and the incident text features.
+ * them) with its model's features, the answer judge and the incident text
+ * features.
  *
  * The configuration is the repository's own conf.d, included from a file
  * written at start (APD_FUZZ_SOURCE_ROOT and APD_FUZZ_BUILD_DIR come from the
  * build).  Checked besides crashes: the cleaned text is valid UTF-8, tokens
  * lie inside it, the decision's JSON parses, a text is fully like itself. */
+#include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +99,31 @@ static void check_decision(void)
     sbuf_free(&b);
 }
 
+struct feat_seen {
+    uint32_t max_index;
+    bool bad_value;
+};
+
+static void on_feature(void *ctx, uint32_t index, double value)
+{
+    struct feat_seen *fs = ctx;
+    if (index > fs->max_index)
+        fs->max_index = index;
+    if (!isfinite(value))
+        fs->bad_value = true;
+}
+
+/* The model's features (tools/classify_train reads the same): inside the
+ * space the model declares, and numbers. */
+static void check_features(const struct classify_request *rq)
+{
+    struct feat_seen fs = {0, false};
+    const char *name = NULL;
+    uint32_t space = classify_chain_features(classify_chain_of(cfg), rq, on_feature, &fs, &name);
+    if (fs.bad_value || (space && fs.max_index >= space))
+        abort();
+}
+
 static void check_incident(const char *s, size_t len)
 {
     struct inc_features a, b;
@@ -124,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   .item_kind = "comment"};
     classify_text(classify_chain_of(cfg), &rq, &res);
     check_decision();
+    check_features(&rq);
     struct answer_verdict v;
     answer_judge_text(answer_judge_of(cfg), s, size, size & 1, &v);
     if (v.quality == AQ_NONE)

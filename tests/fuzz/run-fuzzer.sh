@@ -12,6 +12,8 @@
 # $APD_FUZZ_MAX_LEN is the longest input in bytes (default 16384): meson.build
 # sets it per target to what the daemon lets reach that parser.
 set -eu
+# Undefined behaviour fails the run like a crash (UBSan only reports it by default).
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 target=$1 seeds=$2 dict=${3:-}
 work=$(dirname "$target")/fuzz-work/$(basename "$target")
 mkdir -p "$work/corpus" "$work/artifacts"
