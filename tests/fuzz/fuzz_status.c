@@ -6,7 +6,8 @@
  * The first input byte is flags: bit 0 gives the message a Kafka key (the
  * seeds' appeal id), bit 1 reads its time in UTC instead of Moscow time; the
  * rest is the message value.  Checked besides crashes: an accepted message
- * has every required field, and a dead letter is a JSON object. */
+ * has every required field, and a dead letter is a JSON object that carries
+ * the message as it came. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,12 @@ static void check_dead_letter(const char *payload, size_t len, const char *key,
     char err[160];
     struct json_doc *d = json_parse(out.p, out.len, 8, err, sizeof(err));
     if (d == NULL || d->root.type != JSON_OBJECT || d->flags)
+        abort();
+    /* text survives verbatim; anything else goes as base64 */
+    const struct json *text = json_get(&d->root, "payload");
+    if (text && (text->type != JSON_STRING || text->len != len || memcmp(text->u.s, payload, len)))
+        abort();
+    if (text == NULL && !json_is_str(json_get(&d->root, "payload_base64")))
         abort();
     json_free(d);
     sbuf_free(&out);

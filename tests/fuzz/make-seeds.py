@@ -262,8 +262,8 @@ INI = [
 
 
 def write_plain(name, inputs):
-    """Seeds named seed-NNN; other files (regress-*: inputs that once failed)
-    are kept."""
+    """Seeds named seed-NNN; other files there (inputs that once failed) are
+    kept."""
     d = HERE / "corpus" / name
     d.mkdir(parents=True, exist_ok=True)
     for old in d.glob("seed-*"):
