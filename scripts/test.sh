@@ -4,7 +4,7 @@
 #   2. build/      (debugoptimized): configure or reconfigure, build;
 #   3. build-san/  (ASan+UBSan): build, run the `unit` suite;
 #      build-fuzz/ (clang, libFuzzer, ASan+UBSan): build, run the `fuzz` suite
-#      (each target $APD_FUZZ_SECONDS, default 20 s);
+#      (each target $APD_FUZZ_SECONDS, default 20 s, 5 s for the daemon's parsers);
 #   4. one Redis and one Kafka for the whole run (scripts/services.sh), exported
 #      as APD_REDIS_URL, APD_KAFKA_BROKERS, ...;
 #   5. meson test on build/, every suite but `bench`.
@@ -143,7 +143,7 @@ else
     say "configuring and building build-fuzz/ (clang, libFuzzer, address, undefined)"
     if CC=clang configure build-fuzz --buildtype=debugoptimized -Dfuzzing=true \
         -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-fuzz; then
-        say "fuzz suite: ${APD_FUZZ_SECONDS:-20} s per target"
+        say "fuzz suite: ${APD_FUZZ_SECONDS:-20 (5 for the daemon parsers)} s per target"
         meson test -C build-fuzz --suite fuzz --print-errorlogs --num-processes 1
         check_meson_test build-fuzz $?
     else

@@ -185,6 +185,93 @@ def spool_seeds():
         (d / ("seed-%03d" % i)).write_bytes(s)
 
 
+# The daemon's own parsers (fuzz_text.c, fuzz_control.c, fuzz_status.c,
+# fuzz_ini.c).  Texts are written for these seeds, not taken from real appeals.
+TEXTS = [
+    "Третью неделю во дворе на ул. Пролетарской, 12 не вывозят мусор, контейнеры переполнены!!!",
+    "[id123|Ольга], спасибо большое за помощь)))",
+    "Когда починят освещение в переулке Школьном? Вечером совсем темно 😡",
+    "Продам гараж недорого, звоните +7 900 123-45-67 https://example.org/ad",
+    "<b>Нет воды</b> &amp; &quot;света&quot; в мкр Восход&nbsp;с утра &#1103;",
+    "пoдъeзд нe убирaют, вМайкопе зa\u0301мок сломан, и\u0306од ",
+    "Сообщаем, что ваше обращение передано в управление ЖКХ. В соответствии с 59-ФЗ "
+    "ответ будет дан в течение 30 дней.",
+    "Яму на дороге заделали 15.05.2026, бригада выехала утром.",
+    "В Адыгейске автобус №5 не ходит, школа № 3 без отопления??? @mayor_press write@example.org",
+]
+TEXT_BYTES = [t.encode() for t in TEXTS] + [
+    b"\xd0\xff\xfe \xe2\x80\x8b\xe2\x80\x8b \xef\xb8\x8f\xd0\xb9 \x00\x01\x7f",
+    "не не не нет воды воды нет".encode() * 40,
+]
+
+STATUS_ID = "vk:-100001:wall:42:c501"
+
+
+def status(**kw):
+    msg = {"schema": "appealsd.status/1", "appeal_id": STATUS_ID, "org": "maykop",
+           "status": "accepted", "at": "2026-11-30T10:15:00+03:00"}
+    msg.update(kw)
+    return j({k: v for k, v in msg.items() if v is not None})
+
+
+# first byte: bit 0 the Kafka key is the appeal id, bit 1 times in UTC
+STATUS = [
+    b"\x01" + status(),
+    b"\x00" + status(status="rejected", comment="не наша территория", reroute_to="minzdrav"),
+    b"\x02" + status(status="answered", answer_link="https://vk.com/wall-100001_42?reply=9",
+                      message_id="m-77", executor="Отдел благоустройства",
+                      at="2026-12-01T08:00:00Z"),
+    b"\x00" + status(status="need_info", comment="уточните адрес", at="2026-12-01 08:00"),
+    b"\x01" + status(appeal_id="tg:5:6"),
+    b"\x00" + status(schema="appealsd.status/2", org="Bad Org"),
+    b"\x00" + status(status="", at=None),
+    b"\x00" + b'{"appeal_id": ',
+    b"\x03" + b"\xff\xfe" + status()[:20],
+    b"\x00" + b'[{"org": [1, 2, {"a": null}]}]',
+]
+
+CONTROL = [
+    b'{"cmd": "status"}\n',
+    b'{"cmd": "tail", "args": {"org": "maykop, minzdrav", "types": ["appeal", "sla"], '
+    b'"last": 10}}\n',
+    b'{"cmd": "list", "args": {"overdue": true, "due_within_s": 3600, "limit": 20, '
+    b'"category": ["roads", "water,power"]}}\n',
+    b'{"cmd": "show", "args": {"id": "vk:-100001:wall:42:c501"}}\n{"cmd": "help"}\n',
+    '{"cmd": "answer", "args": {"id": "x", "text": "Ответ дан по телефону \\u001b[31m"}}\n'
+    .encode(),
+    b'{"cmd": 1}\n{"cmd": "tail", "args": []}\nnot json\n\n{"cmd": "list", "args": '
+    b'{"types": "appeal", "state": ""}}\n',
+    b'{"cmd": "tail", "args": {"types": "nothing", "last": -1}}\n{"cmd": "tail"',
+]
+
+INI = [
+    "[daemon]\ninstance = fuzz-1\nlog_level = info\n[http]\nlisten = 127.0.0.1:8080\n"
+    "max_body = 1MiB\n[kafka]\nbrokers = 127.0.0.1:9092\npartitions = 3\n",
+    "# organisations\n[org \"cur\"]\nname = ЦУР\ntype = cur\ncalendar = none\nhours = duty\n"
+    "[org \"maykop\"]\nname = \"Администрация \\\"города\\\"\\n\"\ntype = municipal\n"
+    "parent = cur\nmunicipality = maykop\n"
+    "[page \"vk:100001\"]\nname = Страница\norg = maykop\nsecret = seed-secret-0123456789\n",
+    "\ufeff[sla]\ncalendar = adygea\nstatus_max_bytes = 64KiB\n; comment\n[redis]\n"
+    "prefix = apd:\n",
+    "!http.max_body=2MiB\n[http]\nmax_body = 1KiB\n",
+    "!org.maykop.parent=cur\n[org maykop]\nname = x\n[org maykop]\nname = y\n",
+    "key = outside\n[bad section\n[ok]\n= no key\nvalue \"unterminated\n[x \"\"]\n",
+    "include *\n[daemon]\nlog_level = debug\n",
+    "include missing.conf\n[control]\nmode = 0660\nmax_output = 4MiB\n",
+]
+
+
+def write_plain(name, inputs):
+    """Seeds named seed-NNN; other files there (inputs that once failed) are
+    kept."""
+    d = HERE / "corpus" / name
+    d.mkdir(parents=True, exist_ok=True)
+    for old in d.glob("seed-*"):
+        old.unlink()
+    for i, b in enumerate(inputs):
+        (d / ("seed-%03d" % i)).write_bytes(b if isinstance(b, bytes) else b.encode())
+
+
 if __name__ == "__main__":
     write("source_vk", VK + [b"{\"type\":", b"[]", b"{}"])
     write("source_telegram", TG + [b"{\"update_id\":1}"])
@@ -192,3 +279,7 @@ if __name__ == "__main__":
     write("source_ok", OK)
     write("source_generic", GEN)
     spool_seeds()
+    write_plain("text", TEXT_BYTES)
+    write_plain("status", STATUS)
+    write_plain("control", CONTROL)
+    write_plain("ini", INI)
