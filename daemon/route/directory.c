@@ -135,8 +135,8 @@ static void check_delivery(const struct org *o, const char *label, struct diag *
         return;
     }
     if (strncmp(o->http_url, "http://", 7) != 0 && strncmp(o->http_url, "https://", 8) != 0)
-        diag_add(d, o->file, o->line, "%s http_url: '%s' must start with http:// or https://",
-                 label, o->http_url);
+        /* the URL itself is not echoed: it may carry a token (file:line finds it) */
+        diag_add(d, o->file, o->line, "%s http_url: must start with http:// or https://", label);
     if (o->http_secret == NULL || strlen(o->http_secret) < 16)
         diag_add(d, o->file, o->line, "%s http_secret: required with http_url, at least 16 "
                  "characters (deliveries are signed with it)", label);
