@@ -28,11 +28,6 @@
 #define MAX_CANDIDATES 200      /* open incidents read per join */
 #define MAX_ATTEMPTS 20         /* conflicts before a join gives up */
 
-struct incidents {
-    struct app *app;
-    unsigned inflight;
-    struct mfam *m_joined, *m_size, *m_answered, *m_conflicts;
-};
 
 /* ---- scripts ---- */
 
@@ -448,6 +443,8 @@ static void on_joined(struct redis *r, redisReply *rep, void *arg)
         if (j->size > 1)
             log_info("incidents: %s joined %s (%lld reports, lead %s)", j->appeal,
                      j->incident, (long long)j->size, j->lead);
+        if (j->size > 1)
+            incident_sync(j->in, j->incident, j->appeal);   /* its clocks: the lead's */
         if (rep->integer == 2)
             answer_late(j->in, j->appeal, j->incident);
     }
@@ -680,6 +677,7 @@ struct incidents *incidents_new(struct app *app)
     in->m_conflicts = metrics_family("appealsd_incident_conflicts_total", M_COUNTER,
                                      "Joins decided again because another writer came first",
                                      NULL);
+    incident_sync_metrics(in);
     struct lifecycle *lc = sla_engine_lifecycle(app);
     if (lc)
         lifecycle_on_stored(lc, on_stored, in);
