@@ -46,4 +46,11 @@ void incident_announce(struct incidents *in, const struct inc_event *e, const ch
 void incident_sync(struct incidents *in, const char *incident, const char *only);
 void incident_sync_metrics(struct incidents *in);
 
+/* With acknowledgements on, queues a reply to the author of rec (answered
+ * because its incident was) in their own thread (incident_reply.c). */
+struct appeal_rec;
+void incident_reply(struct incidents *in, const struct appeal_rec *rec, const char *incident,
+                    const char *answer, const char *link);
+void incident_reply_metrics(struct incidents *in);
+
 #endif

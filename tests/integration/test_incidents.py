@@ -231,6 +231,47 @@ def test_merge_gives_the_earliest_clocks():
         assert due(a, ids[0]) is not None and due(a, ids[2]) is None
 
 
+def test_each_citizen_hears_the_answer_in_their_own_thread():
+    """Acknowledgements on: an operator's answer to one report of an
+    incident of five reaches each of the five citizens, once, in the thread
+    of their own comment (the acknowledgements' path: the page's token, VK
+    wall.createComment under their comment)."""
+    token = "vk1.a.community-token"
+
+    def respond(req):
+        assert req["path"] == "/method/wall.createComment", req["path"]
+        return (200, {"response": {"comment_id": 9000 + req["n"], "parents_stack": []}})
+
+    with apd.FakeHTTP(respond) as api, h.Services() as svc:
+        over = dict(ON, **{"ack.enabled": "yes", "ack.vk_api": api.url("/method"),
+                           "ack.min_interval": "50ms", "page.vk:100001.ack_token": token})
+        with apd.Apd(svc, overrides=over) as a:
+            ids, other = post_reports(a)
+            wait_for(lambda: (lambda r: r if r and r["size"] == 5 else None)(
+                incident_of(a, ids[0])), what="one incident of five")
+            api.wait_for(6)                      # the acknowledgements on open
+            r = a.ctl("answer", {"id": ids[2], "reason": "ответ на инцидент",
+                                 "text": "Линию восстановили, свет дали в 14:00."})
+            assert r.get("ok"), r
+
+            def replies():
+                return [q["form"] for q in api.requests
+                        if "рассмотрено вместе" in q["form"].get("message", "")]
+            got = wait_for(lambda: (lambda x: x if len(x) >= 5 else None)(replies()),
+                           what="a reply to each citizen")
+            time.sleep(1)                        # and no more than one each
+            got = replies()
+            assert sorted(int(f["reply_to_comment"]) for f in got) == [801, 802, 803, 804, 805], \
+                got
+            numbers = {m["json"]["appeal_id"]: m["json"]["number"] for m in a.consume("all", 6)
+                       if m["json"]["event"] == "created"}
+            for f in got:
+                assert "Линию восстановили" in f["message"] and f["access_token"] == token, f
+                own = ids[int(f["reply_to_comment"]) - 801]
+                assert numbers[own] in f["message"], (own, f["message"])
+            assert a.metric('appealsd_incident_replies_total{outcome="queued"}') == 5
+
+
 def test_off_by_default():
     with h.Services() as svc, apd.Apd(svc) as a:
         ids, _ = post_reports(a)
