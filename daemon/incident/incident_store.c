@@ -243,8 +243,8 @@ struct redis_script split_script = {
         "return {e[1], e[2], to, from}\n",
 };
 
-/* KEYS[1] = P  ARGV: appeal  -> {id, appeal, appeal, ...} or {} when the
- * appeal is in no incident; marks the incident answered. */
+/* KEYS[1] = P  ARGV: appeal  -> {id, state before, appeal, appeal, ...} or {}
+ * when the appeal is in no incident; marks the incident answered. */
 static struct redis_script answer_script = {
     .name = "incident_answer",
     .src =
@@ -252,8 +252,9 @@ static struct redis_script answer_script = {
         "local id = redis.call('GET', p .. 'inc:of:' .. ARGV[1])\n"
         "if not id then return {} end\n"
         "local k = p .. 'inc:' .. id\n"
+        "local was = redis.call('HGET', k, 'state') or ''\n"
         "redis.call('HSET', k, 'state', 'answered')\n"
-        "local out = {id}\n"
+        "local out = {id, was}\n"
         "for _, m in ipairs(redis.call('ZRANGE', k .. ':a', 0, -1)) do out[#out + 1] = m end\n"
         "return out\n",
 };
@@ -623,13 +624,16 @@ static void on_members(struct redis *r, redisReply *rep, void *arg)
         snprintf(reason, sizeof(reason), "answered with incident %s (the answer to %s)", id,
                  a->appeal);
         size_t others = 0;
-        for (size_t i = 1; i < rep->elements; i++) {
+        for (size_t i = 2; i < rep->elements; i++) {
             const char *m = str_el(rep, i);
             if (m == NULL || strcmp(m, a->appeal) == 0)
                 continue;
             answer_member(a->in, m, id, reason, a->text, a->link);
             others++;
         }
+        if (strcmp(str_el(rep, 1) ? str_el(rep, 1) : "", "answered") != 0)
+            report_incident_answered(a->in->app->report, a->rec.org, a->rec.municipality,
+                                     (int64_t)rep->elements - 2);
         if (others && a->reply_direct)
             incident_reply(a->in, &a->rec, id, a->text, a->link);
         log_info("incidents: %s was answered (%s); answering the %zu other appeals of %s",

@@ -81,6 +81,21 @@ def test_five_reports_one_incident_answered_once():
             assert a.appeal(i)["fr"].startswith("m"), (i, a.appeal(i))
         assert incident_of(a, ids[0])["state"] == "answered"
         assert a.metric("appealsd_incident_answers_total") == 4
+        # the report's figures as series, by organisation and municipality
+        org = a.appeal(ids[0])["org"]
+        lbl = '{org="%s",municipality="maykop"}' % org
+        assert a.metric("appealsd_incident_size_count" + lbl) == 1
+        assert a.metric("appealsd_incident_size_sum" + lbl) == 5
+        assert a.metric('appealsd_incident_size_bucket{org="%s",municipality="maykop",le="3"}'
+                        % org) == 0
+        assert a.metric('appealsd_incident_size_bucket{org="%s",municipality="maykop",le="5"}'
+                        % org) == 1
+        same = [i for i in ids + [other] if a.appeal(i)["org"] == org]
+        assert a.metric('appealsd_report_figures_total{figure="appeals",org="%s",'
+                        'municipality="maykop"}' % org) == len(same)
+        met = [l for l in h.http_get(a.url("/metrics"))[2].decode().splitlines()
+               if l.startswith('appealsd_report_figures_total{figure="fr_met"')]
+        assert sum(float(l.rsplit(" ", 1)[1]) for l in met) == 5, met   # one per answer
 
         answered = wait_for(lambda: [m["json"] for m in a.consume("all", 60)
                                      if m["json"]["event"] == "answered"
