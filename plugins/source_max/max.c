@@ -139,6 +139,14 @@ static int on_message(struct mreq *r, const struct json *m, bool edited)
     ev.appeal_id = appeal;
     ev.author_id = author;
     ev.author_name = name[0] ? name : NULL;
+    /* A citizen's reply to a message of the chat: the host follows it up
+     * when that message is the author's own answered appeal. */
+    const char *to = json_str(json_path(m, "link.message.mid"));
+    const char *lt = json_str(json_path(m, "link.type"));
+    if (!edited && lt && strcmp(lt, "reply") == 0 && pu_token_ok(to, 128)) {
+        snprintf(reply_to, sizeof(reply_to), "max:%" PRId64 ":%s", chat, to);
+        ev.reply_to = reply_to;
+    }
     return r->emit(r->ctx, &ev);
 }
 

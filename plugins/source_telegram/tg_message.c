@@ -147,7 +147,7 @@ static int emit_answer(struct tg_req *r, struct msg *x, bool edited)
 
 static int emit_appeal(struct tg_req *r, struct msg *x, bool edited, const char *kind)
 {
-    char appeal[96], thread[96], link[192], author[24], name[256];
+    char appeal[96], thread[96], link[192], author[24], name[256], reply_to[96];
     snprintf(appeal, sizeof(appeal), "tg:%" PRId64 ":%" PRId64, x->chat_id, x->id);
     if (x->post && x->channel)
         snprintf(thread, sizeof(thread), "tg:%" PRId64 ":%" PRId64, x->channel, x->post);
@@ -168,6 +168,15 @@ static int emit_appeal(struct tg_req *r, struct msg *x, bool edited, const char 
     ev.item_kind = kind;
     ev.author_id = author;
     ev.author_name = name[0] ? name : NULL;
+    /* A reply to another message of the chat (not to the channel post's
+     * automatic copy that roots a comment thread): the host follows it up
+     * when that message is the author's own answered appeal. */
+    int64_t to = 0;
+    if (!edited && x->reply && !json_truthy(json_get(x->reply, "is_automatic_forward")) &&
+        json_int64(json_get(x->reply, "message_id"), &to) && to > 0 && to != x->thread_id) {
+        snprintf(reply_to, sizeof(reply_to), "tg:%" PRId64 ":%" PRId64, x->chat_id, to);
+        ev.reply_to = reply_to;
+    }
     const struct json *t = json_get(x->m, "text");
     if (t == NULL)
         t = json_get(x->m, "caption");
