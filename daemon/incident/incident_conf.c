@@ -25,6 +25,11 @@ static const struct conf_key incident_keys[] = {
      "an incident with this many reports is at least high priority (0: never)"},
     {"urgent_at", CT_INT, I(urgent_at), "10", 0, 100000, NULL, 0,
      "an incident with this many reports is urgent (0: never)"},
+    {"answer_reply", CT_STR, I(answer_reply),
+     "Здравствуйте! Ваше обращение № {number} рассмотрено вместе с другими сообщениями о той "
+     "же проблеме. Ответ: {answer}", 0, 0, NULL, 0,
+     "with [ack] enabled, the reply in each citizen's own thread when their incident is "
+     "answered; {number}, {incident}, {answer} (the answer's text, else its link), {link}"},
     {0},
 };
 

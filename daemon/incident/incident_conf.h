@@ -17,6 +17,8 @@ struct incident_config {
     double min_similarity, min_similarity_place;
     int64_t max_size;
     int64_t high_at, urgent_at;      /* reports that make it high, urgent (0: never) */
+    char *answer_reply;              /* the reply to each citizen of an answered incident
+                                      * ([ack] enabled): {number}, {incident}, {answer}, {link} */
 };
 
 /* The running snapshot's settings (defaults when the section is absent). */

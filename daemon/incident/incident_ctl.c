@@ -157,6 +157,9 @@ static void on_changed(struct redis *r, redisReply *rep, void *arg)
     e.appeal_id = appeal;
     if (eid && env)
         incident_announce(x->app->incidents, &e, eid, env);
+    /* The clocks follow: the earliest appeal of each incident leads it. */
+    incident_sync(x->app->incidents, el(rep, 2), NULL);
+    incident_sync(x->app->incidents, el(rep, 3), NULL);
     struct sbuf b = SBUF_INIT;
     struct jw w;
     jw_init(&w, &b);

@@ -7,7 +7,15 @@
 
 #include "redis.h"
 
-struct incidents;
+struct app;
+struct mfam;
+
+struct incidents {
+    struct app *app;
+    unsigned inflight;
+    struct mfam *m_joined, *m_size, *m_answered, *m_conflicts;
+    struct mfam *m_synced, *m_replies;
+};
 
 #define INCIDENT_SCHEMA "appealsd.incident"
 #define INCIDENT_MEMBERS_KEPT 8        /* reports compared per incident */
@@ -30,5 +38,19 @@ void incident_event_json(struct sbuf *b, const struct inc_event *e, const char *
 /* Publishes an event stored in the outbox and shows it to `appealsctl tail`. */
 void incident_announce(struct incidents *in, const struct inc_event *e, const char *event_id,
                        const char *env);
+
+/* The incident's clocks (incident_sla.c): tells the appeals of `incident`
+ * (all of them, or only `only` and the lead) which incident they are in and
+ * who leads it, through the lifecycle (LC_INCIDENT): the lead's clocks run,
+ * the others' are held.  Called after every join, merge and split. */
+void incident_sync(struct incidents *in, const char *incident, const char *only);
+void incident_sync_metrics(struct incidents *in);
+
+/* With acknowledgements on, queues a reply to the author of rec (answered
+ * because its incident was) in their own thread (incident_reply.c). */
+struct appeal_rec;
+void incident_reply(struct incidents *in, const struct appeal_rec *rec, const char *incident,
+                    const char *answer, const char *link);
+void incident_reply_metrics(struct incidents *in);
 
 #endif

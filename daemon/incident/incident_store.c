@@ -28,11 +28,6 @@
 #define MAX_CANDIDATES 200      /* open incidents read per join */
 #define MAX_ATTEMPTS 20         /* conflicts before a join gives up */
 
-struct incidents {
-    struct app *app;
-    unsigned inflight;
-    struct mfam *m_joined, *m_size, *m_answered, *m_conflicts;
-};
 
 /* ---- scripts ---- */
 
@@ -248,8 +243,8 @@ struct redis_script split_script = {
         "return {e[1], e[2], to, from}\n",
 };
 
-/* KEYS[1] = P  ARGV: appeal  -> {id, appeal, appeal, ...} or {} when the
- * appeal is in no incident; marks the incident answered. */
+/* KEYS[1] = P  ARGV: appeal  -> {id, state before, appeal, appeal, ...} or {}
+ * when the appeal is in no incident; marks the incident answered. */
 static struct redis_script answer_script = {
     .name = "incident_answer",
     .src =
@@ -257,8 +252,9 @@ static struct redis_script answer_script = {
         "local id = redis.call('GET', p .. 'inc:of:' .. ARGV[1])\n"
         "if not id then return {} end\n"
         "local k = p .. 'inc:' .. id\n"
+        "local was = redis.call('HGET', k, 'state') or ''\n"
         "redis.call('HSET', k, 'state', 'answered')\n"
-        "local out = {id}\n"
+        "local out = {id, was}\n"
         "for _, m in ipairs(redis.call('ZRANGE', k .. ':a', 0, -1)) do out[#out + 1] = m end\n"
         "return out\n",
 };
@@ -351,22 +347,59 @@ void incident_announce(struct incidents *in, const struct inc_event *e, const ch
 
 /* ---- joining ---- */
 
-static void on_member_answered(void *arg, const struct lc_result *res);
+/* One appeal answered because its incident was: its author hears of it. */
+struct member_answer {
+    struct incidents *in;
+    char *incident, *answer, *link;
+};
 
-/* A report that joins an incident already answered is answered with it. */
-static void answer_late(struct incidents *in, const char *appeal, const char *incident)
+static void on_member_answered(void *arg, const struct lc_result *res)
+{
+    struct member_answer *m = arg;
+    m->in->inflight--;
+    if (res->status == LCR_OK) {
+        metrics_add(m->in->m_answered, 1);
+        incident_reply(m->in, res->rec, m->incident, m->answer, m->link);
+    }
+    free(m->incident);
+    free(m->answer);
+    free(m->link);
+    free(m);
+}
+
+/* Answers one appeal on behalf of its incident. */
+static void answer_member(struct incidents *in, const char *appeal, const char *incident,
+                          const char *reason, const char *answer, const char *link)
 {
     struct lifecycle *lc = sla_engine_lifecycle(in->app);
-    char actor[64], reason[160];
+    char actor[64];
     snprintf(actor, sizeof(actor), "incident:%s", incident);
-    snprintf(reason, sizeof(reason), "answered with incident %s (it was answered before this "
-             "report joined)", incident);
     struct lc_request rq = {.appeal_id = appeal,
                             .ev = {.kind = LC_ANSWER, .actor = actor, .reason = reason,
-                                   .now = now_ms()}};
+                                   .link = link, .now = now_ms()}};
+    struct member_answer *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        abort();
+    m->in = in;
+    m->incident = strdup(incident);
+    m->answer = answer ? strdup(answer) : NULL;
+    m->link = link ? strdup(link) : NULL;
     in->inflight++;
-    if (lc == NULL || lifecycle_submit(lc, &rq, on_member_answered, in) != 0)
-        in->inflight--;
+    if (lc == NULL || lifecycle_submit(lc, &rq, on_member_answered, m) != 0) {
+        struct lc_result none = {.status = LCR_RETRY};
+        on_member_answered(m, &none);
+    }
+}
+
+/* A report that joins an incident already answered is answered with it
+ * (the incident's answer reached the others before; this citizen hears of
+ * it in the reply, without its text). */
+static void answer_late(struct incidents *in, const char *appeal, const char *incident)
+{
+    char reason[160];
+    snprintf(reason, sizeof(reason), "answered with incident %s (it was answered before this "
+             "report joined)", incident);
+    answer_member(in, appeal, incident, reason, NULL, NULL);
     log_info("incidents: %s joined %s, which was answered already; answering it too", appeal,
              incident);
 }
@@ -448,6 +481,8 @@ static void on_joined(struct redis *r, redisReply *rep, void *arg)
         if (j->size > 1)
             log_info("incidents: %s joined %s (%lld reports, lead %s)", j->appeal,
                      j->incident, (long long)j->size, j->lead);
+        if (j->size > 1)
+            incident_sync(j->in, j->incident, j->appeal);   /* its clocks: the lead's */
         if (rep->integer == 2)
             answer_late(j->in, j->appeal, j->incident);
     }
@@ -573,16 +608,10 @@ static void join(struct incidents *in, const struct appeal_rec *a)
 
 struct answer {
     struct incidents *in;
-    char *appeal, *link, *why;
+    char *appeal, *link, *why, *text;
+    bool reply_direct;            /* not the page's reply in its thread: its author hears too */
+    struct appeal_rec rec;        /* the answered appeal, after the answer */
 };
-
-static void on_member_answered(void *arg, const struct lc_result *res)
-{
-    struct incidents *in = arg;
-    in->inflight--;
-    if (res->status == LCR_OK)
-        metrics_add(in->m_answered, 1);
-}
 
 static void on_members(struct redis *r, redisReply *rep, void *arg)
 {
@@ -591,23 +620,22 @@ static void on_members(struct redis *r, redisReply *rep, void *arg)
     struct lifecycle *lc = sla_engine_lifecycle(a->in->app);
     const char *id = str_el(rep, 0);
     if (id && lc) {
-        char actor[64], reason[256];
-        snprintf(actor, sizeof(actor), "incident:%s", id);
+        char reason[256];
         snprintf(reason, sizeof(reason), "answered with incident %s (the answer to %s)", id,
                  a->appeal);
         size_t others = 0;
-        for (size_t i = 1; i < rep->elements; i++) {
+        for (size_t i = 2; i < rep->elements; i++) {
             const char *m = str_el(rep, i);
             if (m == NULL || strcmp(m, a->appeal) == 0)
                 continue;
-            struct lc_request rq = {.appeal_id = m,
-                                    .ev = {.kind = LC_ANSWER, .actor = actor, .reason = reason,
-                                           .link = a->link, .now = now_ms()}};
-            a->in->inflight++;
-            if (lifecycle_submit(lc, &rq, on_member_answered, a->in) != 0)
-                a->in->inflight--;
+            answer_member(a->in, m, id, reason, a->text, a->link);
             others++;
         }
+        if (strcmp(str_el(rep, 1) ? str_el(rep, 1) : "", "answered") != 0)
+            report_incident_answered(a->in->app->report, a->rec.org, a->rec.municipality,
+                                     (int64_t)rep->elements - 2);
+        if (others && a->reply_direct)
+            incident_reply(a->in, &a->rec, id, a->text, a->link);
         log_info("incidents: %s was answered (%s); answering the %zu other appeals of %s",
                  a->appeal, a->why, others, id);
     } else if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
@@ -618,19 +646,26 @@ static void on_members(struct redis *r, redisReply *rep, void *arg)
     free(a->appeal);
     free(a->link);
     free(a->why);
+    free(a->text);
+    record_free(&a->rec);
     free(a);
 }
 
-static void answer_all(struct incidents *in, const char *appeal, const char *link,
-                       const char *why)
+static void answer_all(struct incidents *in, const struct appeal_rec *rec, const char *link,
+                       const struct lc_event *ev)
 {
+    const char *appeal = rec->id, *text = ev->text ? ev->text : ev->reason;
+    const char *why = lc_kind_name(ev->kind);
     struct answer *a = calloc(1, sizeof(*a));
     if (a == NULL)
         abort();
     a->in = in;
+    a->reply_direct = ev->kind != LC_REPLY;
+    record_copy(&a->rec, rec);
     a->appeal = strdup(appeal);
     a->link = link ? strdup(link) : NULL;
     a->why = strdup(why);
+    a->text = text ? strdup(text) : NULL;
     in->inflight++;
     char *px = prefix_of(in);
     const char *argv[] = {px, appeal};
@@ -660,7 +695,7 @@ static void on_stored(void *arg, const struct lc_event *ev, const struct lc_plan
     /* An answer the incident itself gave does not go round again. */
     bool by_incident = ev->actor && strncmp(ev->actor, "incident:", 9) == 0;
     if (!by_incident && (has_event(p, "answered") || p->counts.fr_met))
-        answer_all(in, a->id, ev->link ? ev->link : a->fr_link, lc_kind_name(ev->kind));
+        answer_all(in, a, ev->link ? ev->link : a->fr_link, ev);
 }
 
 struct incidents *incidents_new(struct app *app)
@@ -680,6 +715,8 @@ struct incidents *incidents_new(struct app *app)
     in->m_conflicts = metrics_family("appealsd_incident_conflicts_total", M_COUNTER,
                                      "Joins decided again because another writer came first",
                                      NULL);
+    incident_sync_metrics(in);
+    incident_reply_metrics(in);
     struct lifecycle *lc = sla_engine_lifecycle(app);
     if (lc)
         lifecycle_on_stored(lc, on_stored, in);

@@ -81,6 +81,9 @@ static void copy_event(struct lc_op *op, const struct lc_event *ev)
     op->ev.org = keep(op, ev->org);
     op->ev.sender = keep(op, ev->sender);
     op->ev.text = keep(op, ev->text);
+    op->ev.incident = keep(op, ev->incident);
+    op->ev.lead = keep(op, ev->lead);
+    op->ev.members = keep(op, ev->members);
     if (ev->created) {
         const struct lc_created *c = ev->created;
         struct lc_created *d = &op->created;

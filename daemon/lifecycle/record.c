@@ -23,6 +23,8 @@ static const struct {
     {"policy", STR(policy)},       {"formal", STR(formal)},
     {"fr_link", STR(fr_link)},     {"copies", STR(copies)},
     {"answer_quality", STR(answer_quality)}, {"answer_reasons", STR(answer_reasons)},
+    {"inc", STR(inc)},             {"inc_lead", STR(inc_lead)},
+    {"inc_apps", STR(inc_apps)},
 };
 #define NSTR (sizeof(str_fields) / sizeof(str_fields[0]))
 
@@ -36,6 +38,7 @@ static const struct {
     {"fz_received_ms", STR(fz_received_ms)}, {"registered_ms", STR(registered_ms)},
     {"forwarded_ms", STR(forwarded_ms)},
     {"confirmed_ms", STR(confirmed_ms)}, {"reopens", STR(reopens)},
+    {"inc_ver", STR(inc_ver)},
 };
 #define NINT (sizeof(int_fields) / sizeof(int_fields[0]))
 
@@ -218,6 +221,11 @@ bool state_is_active(const char *s)
                  strcmp(s, "in_progress") == 0 || strcmp(s, "answered") == 0);
 }
 
+bool record_inc_held(const struct appeal_rec *r)
+{
+    return r->inc && r->inc_lead && r->id && strcmp(r->inc_lead, r->id) != 0;
+}
+
 bool clock_overdue(const struct clock *c)
 {
     return (c->state == CS_RUN || c->state == CS_PAUSE) && (c->fired & 1u << STAGE_BREACH);
@@ -251,6 +259,30 @@ static const char *state_word(char s)
     }
 }
 
+/* "incident": whose clocks count, and (on the lead) the appeals they count for. */
+static void incident_json(struct jw *w, const struct appeal_rec *r)
+{
+    jw_key(w, "incident");
+    jw_obj(w);
+    jw_kstr(w, "id", r->inc);
+    if (r->inc_lead)
+        jw_kstr(w, "lead", r->inc_lead);
+    jw_kbool(w, "held", record_inc_held(r));
+    if (r->inc_apps && !record_inc_held(r)) {
+        jw_key(w, "appeals");
+        jw_arr(w);
+        for (const char *p = r->inc_apps; *p;) {
+            const char *e = strchr(p, ',');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            if (n)
+                jw_strn(w, p, n);
+            p += n + (e != NULL);
+        }
+        jw_arr_end(w);
+    }
+    jw_obj_end(w);
+}
+
 void record_sla_json(struct jw *w, const struct appeal_rec *r, const char *tz)
 {
     jw_obj(w);
@@ -276,6 +308,8 @@ void record_sla_json(struct jw *w, const struct appeal_rec *r, const char *tz)
             jw_ktime(w, "forward_due", r->clk[CLK_FWD].due, tz);
     }
     jw_kbool(w, "overdue", record_overdue(r));
+    if (r->inc)
+        incident_json(w, r);
     jw_key(w, "clocks");
     jw_obj(w);
     for (int c = 0; c < CLK_N; c++) {

@@ -73,6 +73,13 @@ struct appeal_rec {
     int64_t exts;            /* ... and how many */
     int64_t confirmed_ms;    /* the author confirmed the fix under the answer (0: not) */
     int64_t reopens;         /* times the author reopened it under an answer */
+    /* Its incident (daemon/incident): the SLA runs on the incident's lead,
+     * the earliest appeal; a member's own clocks are held (never fire) while
+     * another appeal leads.  The lead keeps the incident's appeals for its
+     * SLA events.  inc_ver is the incident version last applied (a
+     * compare-and-set against syncs that arrive out of order). */
+    char *inc, *inc_lead, *inc_apps;
+    int64_t inc_ver;
     struct clock clk[CLK_N];
     char *text;              /* a:{ID}:text */
 };
@@ -109,6 +116,9 @@ bool state_is_final(const char *state);    /* resolved, closed, withdrawn, dropp
  * appeal. */
 bool state_is_kept(const char *state);
 bool state_is_active(const char *state);   /* open, accepted, in_progress, answered */
+
+/* In an incident led by another appeal: its clocks do not fire. */
+bool record_inc_held(const struct appeal_rec *r);
 
 /* A clock has breached and is not yet met or stopped. */
 bool clock_overdue(const struct clock *c);

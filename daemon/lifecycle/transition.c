@@ -22,7 +22,7 @@ static const char *const kind_names[] = {
     "created", "updated", "withdrawn", "restored", "answered",
     "accepted", "in_progress", "answered", "resolved", "needs_info", "not_ours",
     "answered", "closed", "reopened", "paused", "resumed", "extended", "converted", "rerouted",
-    "timer", "registered", "followup",
+    "timer", "registered", "followup", "incident_changed",
 };
 
 const char *lc_kind_name(enum lc_kind k) { return kind_names[k]; }
@@ -313,7 +313,8 @@ static void actor_of(const struct lc_event *ev, const char **type, const char **
         *type = "agency";
         snprintf(buf, len, "org:%s", a + 7);
         *id = buf;
-    } else if (ev->kind == LC_TIMER || strcmp(a, "sla") == 0 || strcmp(a, "rebuild") == 0) {
+    } else if (ev->kind == LC_TIMER || ev->kind == LC_INCIDENT || strcmp(a, "sla") == 0 ||
+               strcmp(a, "rebuild") == 0) {
         *type = "daemon";
     } else if (ev->kind == LC_FOLLOWUP) {
         *type = "citizen";
@@ -1214,9 +1215,69 @@ static void fire_stage(struct tctx *t, enum clock_id c, const struct clock_ctx *
     }
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Why the incident change matters for this appeal's clocks. */
+static void incident_reason(const struct tctx *t, char *out, size_t len)
+{
+    const struct appeal_rec *r = t->r;
+    bool was = record_inc_held(t->before), now = record_inc_held(r);
+    char due[48] = "";
+    int64_t at = record_next_due(r);
+    if (at)
+        format_iso8601(at, t->tz, due, sizeof(due));
+    if (now && !was)
+        snprintf(out, len, "joined incident %s led by %s: the SLA runs on the incident (the "
+                 "lead's clocks); this appeal's own clocks are held", r->inc, r->inc_lead);
+    else if (now)
+        snprintf(out, len, "incident %s is led by %s now (its earliest appeal); this appeal's "
+                 "own clocks stay held", r->inc, r->inc_lead);
+    else if (was)
+        snprintf(out, len, "%s %s: its own clocks run again from its receipt (policy %s%s%s)",
+                 r->inc && same_str(r->inc, t->before->inc) ? "leads incident" : "split into",
+                 r->inc ? r->inc : "no incident", r->policy ? r->policy : "none",
+                 *due ? ", next deadline " : "", due);
+    else
+        snprintf(out, len, "leads incident %s: its clocks are the incident's (for %s)",
+                 r->inc ? r->inc : "none", r->inc_apps ? r->inc_apps : r->id);
+}
+
+/* The incident the appeal is in, as the incidents read it at version
+ * inc_ver: an older version than the one applied changes nothing, so syncs
+ * that cross (two daemons, a merge and a join) cannot undo a newer one. */
+static void t_incident(struct tctx *t)
+{
+    if (!need_exists(t))
+        return;
+    struct appeal_rec *r = t->r;
+    const struct lc_event *ev = t->ev;
+    if (ev->inc_ver <= t->before->inc_ver) {
+        noop(t);
+        return;
+    }
+    bool lead = ev->incident && ev->lead && strcmp(ev->lead, r->id) == 0;
+    record_set(&r->inc, ev->incident);
+    record_set(&r->inc_lead, ev->incident ? ev->lead : NULL);
+    record_set(&r->inc_apps, lead ? ev->members : NULL);
+    r->inc_ver = ev->inc_ver;
+    const struct appeal_rec *b = t->before;
+    if (same_str(b->inc, r->inc) && same_str(b->inc_lead, r->inc_lead) &&
+        same_str(b->inc_apps, r->inc_apps)) {
+        noop(t);
+        return;
+    }
+    char reason[768];
+    incident_reason(t, reason, sizeof(reason));
+    emit_change(t, "incident_changed", &(struct change_opts){.reason = reason});
+}
+
 static void t_timer(struct tctx *t)
 {
-    if (!t->before->exists) {
+    /* A member of an incident led by another appeal: the lead's clocks fire. */
+    if (!t->before->exists || record_inc_held(t->before)) {
         noop(t);
         return;
     }
@@ -1254,6 +1315,8 @@ int64_t transition_next_at(const struct apd_config *cfg, const struct appeal_rec
     struct tctx t = {.cfg = cfg, .before = r, .r = (struct appeal_rec *)r, .ev = &ev,
                      .plan = &plan};
     int64_t best = INT64_MAX;
+    if (record_inc_held(r))
+        return best;
     for (int c = 0; c < CLK_N; c++) {
         if (r->clk[c].state != CS_RUN)
             continue;
@@ -1296,6 +1359,7 @@ void transition_plan(const struct apd_config *cfg, const struct appeal_rec *befo
     case LC_TIMER: t_timer(&t); break;
     case LC_REGISTER: t_register(&t); break;
     case LC_FOLLOWUP: t_followup(&t); break;
+    case LC_INCIDENT: t_incident(&t); break;
     }
     if (plan->status == LC_OK && ev->kind != LC_TIMER)
         emit_met(&t);

@@ -36,6 +36,9 @@ enum lc_kind {
     /* from the pipeline: the appeal's author commented in its thread after an
      * answer (text, link): reopens, confirms, or updates (answer/followup.h) */
     LC_FOLLOWUP,
+    /* from the incidents (daemon/incident): the appeal's incident, its lead
+     * and (for the lead) its appeals, as of incident version inc_ver */
+    LC_INCIDENT,
 };
 
 const char *lc_kind_name(enum lc_kind k);
@@ -81,6 +84,10 @@ struct lc_event {
      * `reason`, with the configuration's judge) and its reasons (AR_*). */
     int quality;
     unsigned quality_reasons;
+    /* LC_INCIDENT: the incident (NULL: none), its lead, its appeals
+     * (comma-separated) and the incident version this was read at */
+    const char *incident, *lead, *members;
+    int64_t inc_ver;
 };
 
 #define LC_MAX_MSGS 24

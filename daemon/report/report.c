@@ -25,6 +25,7 @@
 struct report {
     struct app *app;
     struct mfam *m_events, *m_incidents;
+    struct mfam *m_figures, *m_inc_size;
 };
 
 /* KEYS[1] = P  ARGV: day, ttl, org, muni, appeal, frt seconds or "", what, n, ...
@@ -193,6 +194,11 @@ static void on_stored(void *arg, const struct lc_event *ev, const struct lc_plan
     for (size_t i = 0; i < p.n; i++)
         if (strncmp(p.what[i], "ev:", 3) == 0)
             metrics_add(rp->m_events, 1, p.what[i] + 3, dimv(a->org), dimv(a->municipality));
+        else
+            metrics_add(rp->m_figures, 1, p.what[i], dimv(a->org), dimv(a->municipality));
+    if (plan->counts.confirmed)
+        metrics_add(rp->m_figures, 1, "confirmed_by_citizen", dimv(a->org),
+                    dimv(a->municipality));
     char day[16], ttl[24], frt[24] = "";
     /* a new appeal counts on the day it came in; the rest on the day it happened */
     local_day(rp->app, ev->kind == LC_CREATED && a->received_ms ? a->received_ms : plan->now, day,
@@ -229,6 +235,13 @@ void report_incident(struct report *rp, const char *incident, const char *org,
     redis_eval(rp->app->redis, &incident_script, on_counted, NULL, 1, 7, argv, NULL);
 }
 
+void report_incident_answered(struct report *rp, const char *org, const char *municipality,
+                              int64_t size)
+{
+    if (rp)
+        metrics_observe(rp->m_inc_size, (double)size, dimv(org), dimv(municipality));
+}
+
 struct report *report_new(struct app *app)
 {
     struct report *rp = calloc(1, sizeof(*rp));
@@ -242,6 +255,17 @@ struct report *report_new(struct app *app)
     rp->m_incidents = metrics_family("appealsd_incidents_total", M_COUNTER,
                                      "New incidents, by the organisation and municipality of "
                                      "their first report", "org,municipality");
+    rp->m_figures = metrics_family("appealsd_report_figures_total", M_COUNTER,
+                                   "The report's figures as they are counted (appeals, fr_met, "
+                                   "fr_ontime, formal_answers, reworks, reopened_by_citizen, "
+                                   "reopened_by_operator, confirmed_by_citizen), by organisation "
+                                   "and municipality", "figure,org,municipality");
+    static const double sizes[] = {1, 2, 3, 5, 10, 20, 50, 100, 200, 500};
+    rp->m_inc_size = metrics_family("appealsd_incident_size", M_HISTOGRAM,
+                                    "Reports in an incident when it was first answered, by the "
+                                    "organisation and municipality of the answered appeal",
+                                    "org,municipality");
+    metrics_set_buckets(rp->m_inc_size, sizes, sizeof(sizes) / sizeof(sizes[0]));
     struct lifecycle *lc = sla_engine_lifecycle(app);
     if (lc && lifecycle_on_stored(lc, on_stored, rp) != 0)
         log_error("report: no room to watch the lifecycle; the daily figures stay empty");

@@ -39,6 +39,11 @@ void report_free(struct report *rp);
 void report_incident(struct report *rp, const char *incident, const char *org,
                      const char *municipality, int64_t first_ms, int64_t size);
 
+/* An incident of size reports was answered for the first time: its size
+ * goes into the histogram appealsd_incident_size{org,municipality}. */
+void report_incident_answered(struct report *rp, const char *org, const char *municipality,
+                              int64_t size);
+
 /* The control command `report`: {"from": DATE, "to": DATE, "by": "org" |
  * "municipality"} -> {"from", "to", "by", "rows": [{"key", "appeals",
  * "answered", "answered_on_time", "on_time_share", "median_first_response_s",

@@ -161,6 +161,15 @@ static int on_message(struct mreq *r, const struct json *m, bool edited)
     ev.legacy_id = edited ? old : NULL;
     ev.author_id = author;
     ev.author_name = name[0] ? name : NULL;
+    /* A citizen's reply to a message of the chat: the host follows it up
+     * when that message is the author's own answered appeal. */
+    const char *to = json_str(json_path(m, "link.message.mid"));
+    const char *lt = json_str(json_path(m, "link.type"));
+    if (!edited && lt && strcmp(lt, "reply") == 0 && pu_token_ok(to, 128)) {
+        char clear_to[160], thread_to[48]; /* named as the appeal it replies to is */
+        chat_ids(r, chat, page, to, reply_to, clear_to, thread_to);
+        ev.reply_to = reply_to;
+    }
     return r->emit(r->ctx, &ev);
 }
 

@@ -405,10 +405,17 @@ int ok_on_polled(const struct json *root, const char *quarantine, apd_emit_fn em
     ev.author_name = json_str(json_get(c, "author_name"));
     ev.text = pu_str(json_get(c, "text"), &ev.text_len);
     ev.created_ms = ok_date(json_str(json_get(c, "date"))) * 1000;
-    if (!own_comment(c, group))
-        return emit(ctx, &ev);
-    /* the page in its own thread: an answer to the comment it replies to */
     const char *to = json_text(json_get(c, "reply_to_comment_id"));
+    if (!own_comment(c, group)) {
+        /* a citizen's reply to a comment: the host follows it up when that
+         * comment is the author's own answered appeal */
+        if (t == APD_EV_CREATED && id_ok(to)) {
+            snprintf(reply_to, sizeof(reply_to), "ok:%s:topic:%s:c%s", group, topic, to);
+            ev.reply_to = reply_to;
+        }
+        return emit(ctx, &ev);
+    }
+    /* the page in its own thread: an answer to the comment it replies to */
     if (t != APD_EV_CREATED || !id_ok(to)) {
         struct apd_event ig;
         pu_event(&ig, APD_EV_IGNORED, ev.platform_type);

@@ -148,7 +148,7 @@ static int emit_answer(struct tg_req *r, struct msg *x, bool edited)
 
 static int emit_appeal(struct tg_req *r, struct msg *x, bool edited, const char *kind)
 {
-    char appeal[96], thread[96], link[192], author[24], name[256], legacy[96];
+    char appeal[96], thread[96], link[192], author[24], name[256], legacy[96], reply_to[96];
     snprintf(appeal, sizeof(appeal), "tg:%s:%" PRId64, x->chat_part, x->id);
     snprintf(legacy, sizeof(legacy), "tg:%" PRId64 ":%" PRId64, x->chat_id, x->id);
     if (x->post && x->channel)
@@ -172,6 +172,15 @@ static int emit_appeal(struct tg_req *r, struct msg *x, bool edited, const char 
     ev.item_kind = kind;
     ev.author_id = author;
     ev.author_name = name[0] ? name : NULL;
+    /* A reply to another message of the chat (not to the channel post's
+     * automatic copy that roots a comment thread): the host follows it up
+     * when that message is the author's own answered appeal. */
+    int64_t to = 0;
+    if (!edited && x->reply && !json_truthy(json_get(x->reply, "is_automatic_forward")) &&
+        json_int64(json_get(x->reply, "message_id"), &to) && to > 0 && to != x->thread_id) {
+        snprintf(reply_to, sizeof(reply_to), "tg:%s:%" PRId64, x->chat_part, to);
+        ev.reply_to = reply_to;
+    }
     const struct json *t = json_get(x->m, "text");
     if (t == NULL)
         t = json_get(x->m, "caption");

@@ -51,6 +51,9 @@ escalate = none
 [answer]
 lexicon = {config}/classifier/ru/05-common.lex, {config}/answer/ru.lex
 [source "vk"]
+[source "telegram"]
+secret_token = adygea-telegram-example-secret
+linked_chats = -1002087654321=-1001987654321
 include {conf_d}/10-organisations.conf
 include {conf_d}/20-pages.conf
 include {conf_d}/30-rules.conf
@@ -207,6 +210,47 @@ def test_the_authors_follow_up_reopens_or_confirms():
         actors = [x["actor"] for x in apd_audit(a, aid) if x["action"] in ("reopened",
                                                                            "confirmed")]
         assert len(actors) == 2 and all(x.startswith("citizen:") for x in actors), actors
+        m = 'appealsd_citizen_followups_total{outcome="%s",org="maykop"}'
+        assert a.metric(m % "reopened") == 1 and a.metric(m % "confirmed") == 1
+
+
+def test_the_authors_follow_up_on_telegram():
+    """Telegram gives the author and the message a comment replies to: the
+    author replying to their own answered comment in the channel's
+    discussion thread reopens the appeal, then confirms it; another
+    resident's reply to it is an appeal of its own."""
+    import sources as s
+    with h.Services() as svc, answers_apd(svc) as a:
+        copy = s.tg_copy(post_id=42, copy_id=100)
+        a.post(*s.tg_post(1, "message", copy))
+        mine = s.tg_comment(101, COMPLAINT, copy, 100, user=5001)
+        st, _, _ = a.post(*s.tg_post(2, "message", mine))
+        assert st == 200
+        aid = s.tg_appeal_id(101)
+        wait_record(a, aid, lambda r: r.get("fr") == "r", "the appeal")
+        a.post(*s.tg_post(3, "message", s.tg_comment(102, SUBSTANTIVE, mine, 100,
+                                                      sender_chat=s.TG_CHANNEL)))
+        wait_record(a, aid, lambda r: r.get("state") == "answered", "answered")
+        a.post(*s.tg_post(4, "message", s.tg_comment(103, "Прошла неделя, до сих пор не "
+                                                      "сделали", mine, 100, user=5001)))
+        rec = wait_record(a, aid, lambda r: r.get("state") == "open", "reopened")
+        assert rec["reopens"] == "1", rec
+        assert not a.appeal(s.tg_appeal_id(103))             # no appeal of its own
+        a.post(*s.tg_post(5, "message", s.tg_comment(104, "Светильники заменили сегодня.",
+                                                      mine, 100, sender_chat=s.TG_CHANNEL)))
+        wait_record(a, aid, lambda r: r.get("state") == "answered", "answered again")
+        a.post(*s.tg_post(6, "message", s.tg_comment(105, "Спасибо, всё сделали!", mine, 100,
+                                                      user=5001)))
+        rec = wait_record(a, aid, lambda r: int(r.get("confirmed_ms", 0)) > 0, "confirmed")
+        assert rec["state"] == "answered", rec
+        other = s.tg_comment(106, "У нас в соседнем дворе до сих пор не горит свет", mine,
+                             100, user=5002)
+        a.post(*s.tg_post(7, "message", other))
+        wait_record(a, s.tg_appeal_id(106), lambda r: r.get("state") == "open",
+                    "the neighbour's appeal")
+        names = [e["event"] for e in events_of(a, aid, 12)
+                 if e["schema"] == "appealsd.appeal/1"]
+        assert names == ["created", "answered", "reopened", "answered", "confirmed"], names
         m = 'appealsd_citizen_followups_total{outcome="%s",org="maykop"}'
         assert a.metric(m % "reopened") == 1 and a.metric(m % "confirmed") == 1
 

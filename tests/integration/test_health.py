@@ -77,7 +77,11 @@ LABELLED_AT_USE = sorted([
     # by quality or outcome and organisation (the answer judge), and the
     # replica waits of a Sentinel setup (by outcome)
     "appealsd_answers_by_quality_total", "appealsd_rework_opened_total",
-    "appealsd_citizen_followups_total", "appealsd_redis_replica_waits_total"])
+    "appealsd_citizen_followups_total", "appealsd_redis_replica_waits_total"] + [
+    # the report's figures by organisation and municipality, incident sizes,
+    # and the incidents' clock syncs and replies (by outcome)
+    "appealsd_report_figures_total", "appealsd_incident_size",
+    "appealsd_incident_clock_syncs_total", "appealsd_incident_replies_total"])
 PRESENT = [
     "appealsd_spool_bytes", "appealsd_spool_max_bytes", "appealsd_spool_segments",
     "appealsd_spool_fsyncs_total", "appealsd_kafka_brokers_up", "appealsd_kafka_up",

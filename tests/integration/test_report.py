@@ -143,6 +143,21 @@ def test_report_over_a_test_day():
                   if l.startswith("appealsd_incidents_total{")]
         assert sum(float(l.rsplit(" ", 1)[1]) for l in series) == len(incidents), series
         assert a.metric('appealsd_appeal_events_total{event="reopened",org="minzdrav"') == 1
+        # the report's figures as counters by organisation and municipality: summed
+        # over municipalities they are the report's rows
+        text = h.http_get(a.url("/metrics"))[2].decode()
+        for org, w in want.items():
+            for fig, col in (("appeals", "appeals"), ("fr_met", "answered"),
+                             ("fr_ontime", "answered_on_time"),
+                             ("formal_answers", "formal_answers"), ("reworks", "reworks"),
+                             ("reopened_by_operator", "reopened_by_operator")):
+                pre = 'appealsd_report_figures_total{figure="%s",org="%s",' % (fig, org)
+                n = sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+                        if l.startswith(pre))
+                assert n == rows[org][col], (org, fig, n, rows[org][col])
+        # the incident of three was answered once: its size in the histogram
+        pre = 'appealsd_incident_size_count{org="%s",' % lead["org"]
+        assert [l.rsplit(" ", 1)[1] for l in text.splitlines() if l.startswith(pre)] == ["1"]
 
 
 def report_day(a, day):

@@ -222,6 +222,18 @@ static void appeal_events(struct sbuf *b)
     v.reason = "the author confirmed the fix under the answer";
     message_appeal(b, &v);
     emit("appeal.confirmed", b);
+
+    v = base("incident_changed", 17);   /* the lead of an incident of two */
+    v.state = "open";
+    v.previous_state = "open";
+    v.actor_type = "daemon";
+    v.actor_id = "incident:inc-7";
+    v.reason = "leads incident inc-7: its clocks are the incident's";
+    v.sla_json = "{\"policy\":\"municipal\",\"overdue\":false,\"incident\":{\"id\":\"inc-7\","
+                 "\"lead\":\"vk:-100001:wall:42:c501\",\"held\":false,\"appeals\":"
+                 "[\"vk:-100001:wall:42:c501\",\"vk:-100001:wall:42:c502\"]},\"clocks\":{}}";
+    message_appeal(b, &v);
+    emit("appeal.incident_changed", b);
 }
 
 static void sla_events(struct sbuf *b)

@@ -811,6 +811,51 @@ TEST(the_authors_follow_up_reopens_confirms_or_updates)
     config_unref(c);
 }
 
+TEST(an_incident_holds_a_members_clocks_and_only_a_newer_version_moves_them)
+{
+    struct apd_config *c = load();
+    struct appeal_rec r;
+    create(c, &r, "maykop", NULL, at("2026-11-30T10:00"));
+    int64_t due = r.clk[CLK_FR].due;
+    struct lc_plan p;
+    /* joined an incident led by another appeal: its clocks are held */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_INCIDENT, .actor = "incident:inc-1",
+                                             .incident = "inc-1", .lead = "vk:-1:wall:1:c0",
+                                             .members = "vk:-1:wall:1:c0,vk:-1:wall:1:c1",
+                                             .inc_ver = 5, .now = at("2026-11-30T10:01")}, &p),
+              LC_OK);
+    CHECK_STR(msg_event(&p, 0), "incident_changed");
+    CHECK(strstr(p.msgs[0].body, "\"held\":true") != NULL);
+    CHECK(p.next_at == INT64_MAX);
+    transition_plan_free(&p);
+    CHECK(record_inc_held(&r));
+    CHECK(r.inc_apps == NULL);      /* the lead keeps the list */
+    /* its own deadline passes: nothing fires for it */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_TIMER, .now = due + 86400000}, &p),
+              LC_NOOP);
+    transition_plan_free(&p);
+    /* a sync read before the join (older version) cannot undo it */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_INCIDENT, .incident = "inc-1",
+                                             .lead = "vk:-1:wall:1:c1", .inc_ver = 4,
+                                             .now = at("2026-11-30T10:02")}, &p), LC_NOOP);
+    transition_plan_free(&p);
+    CHECK(record_inc_held(&r));
+    /* split off, it leads its own incident: its own clock runs again, as it was */
+    CHECK_INT(apply(c, &r, (struct lc_event){.kind = LC_INCIDENT, .actor = "incident:inc-2",
+                                             .incident = "inc-2", .lead = "vk:-1:wall:1:c1",
+                                             .members = "vk:-1:wall:1:c1", .inc_ver = 7,
+                                             .now = at("2026-11-30T10:03")}, &p), LC_OK);
+    CHECK(strstr(p.msgs[0].body, "own clocks run again from its receipt") != NULL);
+    CHECK(strstr(p.msgs[0].body, "\"appeals\":[\"vk:-1:wall:1:c1\"]") != NULL);
+    CHECK(p.next_at <= due);
+    transition_plan_free(&p);
+    CHECK(!record_inc_held(&r));
+    CHECK_INT(r.clk[CLK_FR].due, due);
+    CHECK_INT(r.inc_ver, 7);
+    record_free(&r);
+    config_unref(c);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -835,6 +880,7 @@ int main(void)
     RUN(a_formal_answer_opens_rework_and_a_substantive_one_meets_it);
     RUN(under_answer_quality_required_a_formal_answer_leaves_the_clock_running);
     RUN(the_authors_follow_up_reopens_confirms_or_updates);
+    RUN(an_incident_holds_a_members_clocks_and_only_a_newer_version_moves_them);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
