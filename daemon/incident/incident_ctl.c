@@ -66,19 +66,6 @@ static void ictl_fail(struct ictl *x, const redisReply *rep)
     ictl_done(x, NULL);
 }
 
-static const char *el(const redisReply *r, size_t i)
-{
-    return r && r->type == REDIS_REPLY_ARRAY && i < r->elements &&
-                   r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : NULL;
-}
-
-static const char *hget(const redisReply *h, const char *name)
-{
-    for (size_t i = 0; h && i + 1 < h->elements; i += 2)
-        if (strcmp(el(h, i) ? el(h, i) : "", name) == 0)
-            return el(h, i + 1);
-    return NULL;
-}
 
 static void kstr_if(struct jw *w, const char *k, const char *v)
 {
@@ -100,23 +87,23 @@ static void on_show(struct redis *r, redisReply *rep, void *arg)
         return;
     }
     const redisReply *h = rep->element[2], *m = rep->element[3];
-    const char *size = hget(h, "size");
+    const char *size = inc_hget(h, "size");
     int64_t n = size ? strtoll(size, NULL, 10) : 0;
     struct sbuf b = SBUF_INIT;
     struct jw w;
     jw_init(&w, &b);
     jw_obj(&w);
-    jw_kstr(&w, "incident", el(rep, 1));
-    kstr_if(&w, "state", hget(h, "state"));
+    jw_kstr(&w, "incident", inc_el(rep, 1));
+    kstr_if(&w, "state", inc_hget(h, "state"));
     jw_kint(&w, "size", n);
-    kstr_if(&w, "lead", hget(h, "lead"));
-    kstr_if(&w, "category", hget(h, "category"));
-    kstr_if(&w, "municipality", hget(h, "municipality"));
-    kstr_if(&w, "org", hget(h, "org"));
+    kstr_if(&w, "lead", inc_hget(h, "lead"));
+    kstr_if(&w, "category", inc_hget(h, "category"));
+    kstr_if(&w, "municipality", inc_hget(h, "municipality"));
+    kstr_if(&w, "org", inc_hget(h, "org"));
     kstr_if(&w, "priority", incident_priority(incident_config_of(x->app->cfg), n));
-    kstr_if(&w, "merged_into", hget(h, "merged_into"));
-    kstr_if(&w, "split_from", hget(h, "split_from"));
-    const char *first = hget(h, "first_ms"), *last = hget(h, "last_ms");
+    kstr_if(&w, "merged_into", inc_hget(h, "merged_into"));
+    kstr_if(&w, "split_from", inc_hget(h, "split_from"));
+    const char *first = inc_hget(h, "first_ms"), *last = inc_hget(h, "last_ms");
     if (first && n)
         jw_ktime(&w, "first_at", strtoll(first, NULL, 10), x->tz);
     if (last && n)
@@ -125,8 +112,8 @@ static void on_show(struct redis *r, redisReply *rep, void *arg)
     jw_arr(&w);
     for (size_t i = 0; m->type == REDIS_REPLY_ARRAY && i + 1 < m->elements; i += 2) {
         jw_obj(&w);
-        jw_kstr(&w, "id", el(m, i));
-        jw_ktime(&w, "created_at", strtoll(el(m, i + 1) ? el(m, i + 1) : "0", NULL, 10),
+        jw_kstr(&w, "id", inc_el(m, i));
+        jw_ktime(&w, "created_at", strtoll(inc_el(m, i + 1) ? inc_el(m, i + 1) : "0", NULL, 10),
                  x->tz);
         jw_obj_end(&w);
     }
@@ -145,10 +132,10 @@ static void on_changed(struct redis *r, redisReply *rep, void *arg)
         ictl_fail(x, rep);
         return;
     }
-    const char *eid = el(rep, 0), *env = el(rep, 1);
+    const char *eid = inc_el(rep, 0), *env = inc_el(rep, 1);
     bool merge = strstr(env ? env : "", "\nincident_merged\n") != NULL;
     struct inc_event e = {.event = merge ? "incident_merged" : "incident_split",
-                          .appeal_id = eid, .incident = el(rep, 2)};
+                          .appeal_id = eid, .incident = inc_el(rep, 2)};
     char appeal[512];
     snprintf(appeal, sizeof(appeal), "%s", eid ? eid : "");
     char *hash = strrchr(appeal, '#');
@@ -158,14 +145,14 @@ static void on_changed(struct redis *r, redisReply *rep, void *arg)
     if (eid && env)
         incident_announce(x->app->incidents, &e, eid, env);
     /* The clocks follow: the earliest appeal of each incident leads it. */
-    incident_sync(x->app->incidents, el(rep, 2), NULL);
-    incident_sync(x->app->incidents, el(rep, 3), NULL);
+    incident_sync(x->app->incidents, inc_el(rep, 2), NULL);
+    incident_sync(x->app->incidents, inc_el(rep, 3), NULL);
     struct sbuf b = SBUF_INIT;
     struct jw w;
     jw_init(&w, &b);
     jw_obj(&w);
-    jw_kstr(&w, "incident", el(rep, 2));
-    jw_kstr(&w, merge ? "merged_from" : "split_from", el(rep, 3));
+    jw_kstr(&w, "incident", inc_el(rep, 2));
+    jw_kstr(&w, merge ? "merged_from" : "split_from", inc_el(rep, 3));
     jw_kstr(&w, "event", e.event);
     jw_obj_end(&w);
     ictl_done(x, &b);

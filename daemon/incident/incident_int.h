@@ -1,4 +1,4 @@
-/* Shared by incident_store.c and incident_ctl.c; not for other modules. */
+/* Shared by the incident module's files; not for other modules. */
 #ifndef APPEALSD_INCIDENT_INT_H
 #define APPEALSD_INCIDENT_INT_H
 
@@ -28,6 +28,12 @@ struct inc_event {
 };
 
 extern struct redis_script show_script, merge_script, split_script;
+
+struct redisReply;
+/* Element i of an array reply when it is a string, else NULL. */
+const char *inc_el(const struct redisReply *r, size_t i);
+/* The value of field name in an HGETALL-shaped array reply, or NULL. */
+const char *inc_hget(const struct redisReply *h, const char *name);
 
 struct sbuf;
 /* The body of an incident_joined message (merge and split build theirs in

@@ -26,19 +26,6 @@ struct sync {
     char *only;
 };
 
-static const char *el(const redisReply *r, size_t i)
-{
-    return r && r->type == REDIS_REPLY_ARRAY && i < r->elements &&
-                   r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : NULL;
-}
-
-static const char *hget(const redisReply *h, const char *name)
-{
-    for (size_t i = 0; h && i + 1 < h->elements; i += 2)
-        if (strcmp(el(h, i) ? el(h, i) : "", name) == 0)
-            return el(h, i + 1);
-    return NULL;
-}
 
 static void on_synced(void *arg, const struct lc_result *res)
 {
@@ -72,10 +59,10 @@ static void on_read(struct redis *r, redisReply *rep, void *arg)
 {
     struct sync *s = arg;
     (void)r;
-    const char *id = el(rep, 1);
+    const char *id = inc_el(rep, 1);
     const redisReply *h = id && rep->elements >= 4 ? rep->element[2] : NULL;
     const redisReply *m = h ? rep->element[3] : NULL;
-    const char *lead = hget(h, "lead"), *state = hget(h, "state");
+    const char *lead = inc_hget(h, "lead"), *state = inc_hget(h, "state");
     if (h == NULL || m->type != REDIS_REPLY_ARRAY || lead == NULL ||
         (state && strcmp(state, "merged") == 0)) {
         if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
@@ -83,17 +70,17 @@ static void on_read(struct redis *r, redisReply *rep, void *arg)
                      "appeals keep their clocks as they were", rep ? rep->str : "Redis went away");
         goto out;
     }
-    int64_t ver = strtoll(el(rep, 0) ? el(rep, 0) : "0", NULL, 10);
+    int64_t ver = strtoll(inc_el(rep, 0) ? inc_el(rep, 0) : "0", NULL, 10);
     struct sbuf ids = SBUF_INIT;
     for (size_t i = 0; i + 1 < m->elements; i += 2) {
-        if (el(m, i) == NULL)
+        if (inc_el(m, i) == NULL)
             continue;
         if (ids.len)
             sbuf_addc(&ids, ',');
-        sbuf_adds(&ids, el(m, i));
+        sbuf_adds(&ids, inc_el(m, i));
     }
     for (size_t i = 0; i + 1 < m->elements; i += 2) {
-        const char *a = el(m, i);
+        const char *a = inc_el(m, i);
         if (a && (s->only == NULL || strcmp(a, s->only) == 0 || strcmp(a, lead) == 0))
             submit(s->in, a, id, lead, sbuf_str(&ids), ver);
     }

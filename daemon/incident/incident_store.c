@@ -271,15 +271,23 @@ static int64_t lease_until(struct incidents *in)
     return now_ms() + sla_cfg(in->app->cfg)->lease_ms;
 }
 
-static const char *str_el(const redisReply *r, size_t i)
+const char *inc_el(const redisReply *r, size_t i)
 {
     return r && r->type == REDIS_REPLY_ARRAY && i < r->elements &&
                    r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : NULL;
 }
 
+const char *inc_hget(const redisReply *h, const char *name)
+{
+    for (size_t i = 0; h && i + 1 < h->elements; i += 2)
+        if (strcmp(inc_el(h, i) ? inc_el(h, i) : "", name) == 0)
+            return inc_el(h, i + 1);
+    return NULL;
+}
+
 static int64_t int_el(const redisReply *r, size_t i)
 {
-    const char *s = str_el(r, i);
+    const char *s = inc_el(r, i);
     return s ? strtoll(s, NULL, 10) : 0;
 }
 
@@ -504,11 +512,11 @@ static void join_commit(struct join *j, const redisReply *rep, int best,
         free(j->lead);
         j->lead = strdup(j->appeal);
     } else {
-        snprintf(j->incident, sizeof(j->incident), "%s", str_el(e, 0));
+        snprintf(j->incident, sizeof(j->incident), "%s", inc_el(e, 0));
         j->size = int_el(e, 1) + 1;
         j->first_ms = int_el(e, 5) ? int_el(e, 5) : j->received_ms;
         free(j->lead);
-        j->lead = strdup(str_el(e, 3) ? str_el(e, 3) : j->appeal);
+        j->lead = strdup(inc_el(e, 3) ? inc_el(e, 3) : j->appeal);
     }
     j->priority = incident_priority(ic, j->size);
     free(j->event_id);
@@ -528,7 +536,7 @@ static void join_commit(struct join *j, const redisReply *rep, int best,
     snprintf(lease, sizeof(lease), "%lld", (long long)lease_until(j->in));
     char rx[24];
     snprintf(rx, sizeof(rx), "%lld", (long long)j->received_ms);
-    const char *argv[] = {px, str_el(rep, 0), j->appeal, j->incident, fresh ? "1" : "0", seqs,
+    const char *argv[] = {px, inc_el(rep, 0), j->appeal, j->incident, fresh ? "1" : "0", seqs,
                           j->feat_text, at, j->f.category, j->f.municipality, j->org ? j->org : "",
                           keep, lease, j->event_id, j->env, j->priority ? j->priority : "", rx};
     if (redis_eval(j->in->app->redis, &join_script, on_joined, j, 1, 17, argv, NULL) != 0)
@@ -618,20 +626,20 @@ static void on_members(struct redis *r, redisReply *rep, void *arg)
     struct answer *a = arg;
     (void)r;
     struct lifecycle *lc = sla_engine_lifecycle(a->in->app);
-    const char *id = str_el(rep, 0);
+    const char *id = inc_el(rep, 0);
     if (id && lc) {
         char reason[256];
         snprintf(reason, sizeof(reason), "answered with incident %s (the answer to %s)", id,
                  a->appeal);
         size_t others = 0;
         for (size_t i = 2; i < rep->elements; i++) {
-            const char *m = str_el(rep, i);
+            const char *m = inc_el(rep, i);
             if (m == NULL || strcmp(m, a->appeal) == 0)
                 continue;
             answer_member(a->in, m, id, reason, a->text, a->link);
             others++;
         }
-        if (strcmp(str_el(rep, 1) ? str_el(rep, 1) : "", "answered") != 0)
+        if (strcmp(inc_el(rep, 1) ? inc_el(rep, 1) : "", "answered") != 0)
             report_incident_answered(a->in->app->report, a->rec.org, a->rec.municipality,
                                      (int64_t)rep->elements - 2);
         if (others && a->reply_direct)
