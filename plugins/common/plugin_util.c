@@ -162,6 +162,11 @@ const char *pu_str(const struct json *v, size_t *len)
     return v->u.s;
 }
 
+int64_t pu_ms_of_seconds(int64_t s)
+{
+    return s >= 0 && s <= 253402300799 ? s * 1000 : 0;
+}
+
 int64_t pu_i64(const struct json *o, const char *key, int64_t dflt)
 {
     int64_t v;

@@ -51,6 +51,10 @@ const char *pu_str(const struct json *v, size_t *len);
 
 /* Integer member of an object, or dflt. */
 int64_t pu_i64(const struct json *o, const char *key, int64_t dflt);
+/* A platform's time in seconds as milliseconds; 0 (unknown: the host uses
+ * the receipt time) for one before 1970 or after 9999, which no platform
+ * sends and which would overflow. */
+int64_t pu_ms_of_seconds(int64_t s);
 /* The first of keys (NULL-terminated) present as an integer. */
 bool pu_i64_any(const struct json *o, const char *const *keys, int64_t *out);
 

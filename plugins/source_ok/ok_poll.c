@@ -404,7 +404,7 @@ int ok_on_polled(const struct json *root, const char *quarantine, apd_emit_fn em
     ev.author_id = json_text(json_get(c, "author_id"));
     ev.author_name = json_str(json_get(c, "author_name"));
     ev.text = pu_str(json_get(c, "text"), &ev.text_len);
-    ev.created_ms = ok_date(json_str(json_get(c, "date"))) * 1000;
+    ev.created_ms = pu_ms_of_seconds(ok_date(json_str(json_get(c, "date"))));
     const char *to = json_text(json_get(c, "reply_to_comment_id"));
     if (!own_comment(c, group)) {
         /* a citizen's reply to a comment: the host follows it up when that

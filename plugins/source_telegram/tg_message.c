@@ -142,7 +142,7 @@ static int emit_answer(struct tg_req *r, struct msg *x, bool edited)
     ev.reply_to = reply_to;
     ev.link = link[0] ? link : NULL;
     ev.item_kind = "comment";
-    ev.created_ms = pu_i64(x->m, "date", 0) * 1000;
+    ev.created_ms = pu_ms_of_seconds(pu_i64(x->m, "date", 0));
     return r->emit(r->ctx, &ev);
 }
 
@@ -185,7 +185,7 @@ static int emit_appeal(struct tg_req *r, struct msg *x, bool edited, const char 
     if (t == NULL)
         t = json_get(x->m, "caption");
     ev.text = pu_str(t, &ev.text_len);
-    ev.created_ms = pu_i64(x->m, "date", 0) * 1000;
+    ev.created_ms = pu_ms_of_seconds(pu_i64(x->m, "date", 0));
     return r->emit(r->ctx, &ev);
 }
 

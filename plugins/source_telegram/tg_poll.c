@@ -63,7 +63,8 @@ static void on_error(const struct json *root, long status, struct apd_poll_res *
     int64_t after = pu_i64(json_get(root, "parameters"), "retry_after", 0);
     if (code == 429 || after > 0) {
         res->retry = 1;
-        res->retry_after_ms = after * 1000;
+        /* an absurd wait from the API is capped, not multiplied past int64 */
+        res->retry_after_ms = (after < 0 ? 0 : after > 3600 ? 3600 : after) * 1000;
     }
 }
 

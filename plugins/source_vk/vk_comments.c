@@ -150,7 +150,7 @@ int vk_on_comment(struct vk_req *r, enum apd_event_type t, const void *kindp)
     ev.author_id = author;
     const char *raw = json_str(json_get(o, "text"));   /* board replies name their target */
     vk_event_text(r, &ev, json_get(o, "text"));
-    ev.created_ms = pu_i64(o, "date", 0) * 1000;
+    ev.created_ms = pu_ms_of_seconds(pu_i64(o, "date", 0));
     if (from != -r->group_id) {
         /* A resident's reply in a thread names the thread's first comment:
          * the host decides whether it is the author's word on an answer. */
@@ -207,6 +207,6 @@ int vk_on_wall_post(struct vk_req *r, enum apd_event_type t, const void *unused)
     ev.item_kind = suggest ? "suggested_post" : "post";
     ev.author_id = author;
     vk_event_text(r, &ev, json_get(o, "text"));
-    ev.created_ms = pu_i64(o, "date", 0) * 1000;
+    ev.created_ms = pu_ms_of_seconds(pu_i64(o, "date", 0));
     return r->emit(r->ctx, &ev);
 }

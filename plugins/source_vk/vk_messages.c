@@ -162,7 +162,7 @@ static int emit_answers(struct vk_req *r, const struct json *m, int64_t peer, in
         conv_event(&ev, &c, reply_to, legacy);
         ev.item_kind = "message";
         vk_event_text(r, &ev, json_get(m, "text"));
-        ev.created_ms = pu_i64(m, "date", 0) * 1000;
+        ev.created_ms = pu_ms_of_seconds(pu_i64(m, "date", 0));
         int rc = r->emit(r->ctx, &ev);
         if (rc != 0)
             return rc;
@@ -218,7 +218,7 @@ static int emit_message(struct vk_req *r, const struct json *m, enum apd_event_t
     ev.item_kind = "message";
     ev.author_id = author;
     vk_event_text(r, &ev, json_get(m, "text"));
-    ev.created_ms = pu_i64(m, "date", 0) * 1000;
+    ev.created_ms = pu_ms_of_seconds(pu_i64(m, "date", 0));
     int rc = r->emit(r->ctx, &ev);
     if (rc == 0 && t == APD_EV_CREATED)
         remember_dialog(r, peer, cmid);

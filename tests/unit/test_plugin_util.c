@@ -1,5 +1,6 @@
 /* The helpers source plugins share: the bounded map (eviction order, deletion
  * by backward shift under heavy collisions), CIDR allow-lists, id tokens. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,6 +128,19 @@ static void check_masked(const char *in, const char *want)
     free(out);
 }
 
+TEST(platform_seconds_become_milliseconds_without_overflow)
+{
+    /* regression: a polled VK comment dated 4102442404102442400 s was
+     * multiplied by 1000 past int64 (UBSan in fuzz_poll_source_vk) */
+    CHECK(pu_ms_of_seconds(1700000000) == 1700000000000LL);
+    CHECK(pu_ms_of_seconds(0) == 0);
+    CHECK(pu_ms_of_seconds(253402300799) == 253402300799000LL);
+    CHECK(pu_ms_of_seconds(253402300800) == 0);
+    CHECK(pu_ms_of_seconds(4102442404102442400LL) == 0);
+    CHECK(pu_ms_of_seconds(-1) == 0);
+    CHECK(pu_ms_of_seconds(INT64_MIN) == 0);
+}
+
 TEST(mention_markup_is_masked)
 {
     check_masked("[id123|Анна], спасибо", "[упоминание], спасибо");
@@ -170,6 +184,7 @@ int main(void)
     RUN(cidr_allow_lists);
     RUN(id_tokens);
     RUN(mention_markup_is_masked);
+    RUN(platform_seconds_become_milliseconds_without_overflow);
     RUN(private_ids);
     return test_done();
 }
