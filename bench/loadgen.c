@@ -252,6 +252,19 @@ static enum src pick_source(struct gen *g)
     return S_VK;
 }
 
+/* How the daemon names the OK chat in ids: the chat itself, or (with
+ * --pseudonym-key, the daemon's [daemon] pseudonym_key) "p" and its keyed
+ * pseudonym, as a private conversation is named since ABI 1.6. */
+static char ok_conv[24] = OK_CHAT;
+
+static void set_pseudonym_key(const char *key)
+{
+    char mac[65];
+    const char *msg = "ok:" OK_CHAT;
+    hmac_sha256_hex2(key, strlen(key), msg, strlen(msg), "", 0, mac);
+    snprintf(ok_conv, sizeof(ok_conv), "p%.16s", mac);
+}
+
 /* Path, auth header and appeal id of a request of source q->src. */
 static void finish_req(struct req *q, struct sbuf *b)
 {
@@ -276,7 +289,7 @@ static void finish_req(struct req *q, struct sbuf *b)
         break;
     case S_OK:
         snprintf(q->path, sizeof(q->path), "/webhook/ok/" OK_TOKEN);
-        snprintf(q->appeal, sizeof(q->appeal), "ok:" OK_CHAT ":lg%" PRId64, q->id);
+        snprintf(q->appeal, sizeof(q->appeal), "ok:%s:lg%" PRId64, ok_conv, q->id);
         break;
     default: {
         /* HMAC over TIMESTAMP "." BODY, as docs/generic-source.md asks */
@@ -557,7 +570,7 @@ int main(int argc, char **argv)
     const char *url = "http://127.0.0.1:8080", *acked = NULL, *texts = NULL;
     const char *mix = "vk=60,telegram=15,max=10,ok=10,generic=5";
     long seed = 1;
-    enum { O_NOISE = 256, O_REDELIVER, O_EDIT, O_DELETE, O_ACKED, O_SEED, O_MIX };
+    enum { O_NOISE = 256, O_REDELIVER, O_EDIT, O_DELETE, O_ACKED, O_SEED, O_MIX, O_PSEUDO };
     static const struct option opts[] = {
         {"url", required_argument, NULL, 'u'},       {"connections", required_argument, NULL, 'c'},
         {"rate", required_argument, NULL, 'r'},      {"duration", required_argument, NULL, 'd'},
@@ -566,6 +579,7 @@ int main(int argc, char **argv)
         {"edit", required_argument, NULL, O_EDIT},   {"delete", required_argument, NULL, O_DELETE},
         {"acked", required_argument, NULL, O_ACKED}, {"seed", required_argument, NULL, O_SEED},
         {"mix", required_argument, NULL, O_MIX},
+        {"pseudonym-key", required_argument, NULL, O_PSEUDO},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -584,10 +598,12 @@ int main(int argc, char **argv)
         case O_ACKED: acked = optarg; break;
         case O_SEED: seed = atol(optarg); break;
         case O_MIX: mix = optarg; break;
+        case O_PSEUDO: set_pseudonym_key(optarg); break;
         default:
             fprintf(stderr, "usage: loadgen -u URL [-c CONNS] [-r RATE] [-d SECONDS | -n COUNT] "
                             "[-t TEXTS.jsonl] [--noise P] [--redeliver P] [--edit P] "
-                            "[--delete P] [--acked FILE] [--seed N] [--mix vk=60,telegram=15,...]\n");
+                            "[--delete P] [--acked FILE] [--seed N] [--mix vk=60,telegram=15,...] "
+                            "[--pseudonym-key KEY]\n");
             return 2;
         }
     }

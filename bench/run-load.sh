@@ -224,7 +224,8 @@ load() {
     # in the background and waited for, so a signal to this script reaches
     # the cleanup at once and the cleanup stops loadgen too
     "$build/bench/loadgen" -u "http://127.0.0.1:$3" -c "$conns" "${rate_args[@]}" \
-        -d "${4:-$secs}" --seed "$2" --acked "$work/acked" >"$work/loadgen.json" \
+        -d "${4:-$secs}" --seed "$2" --acked "$work/acked" \
+        --pseudonym-key bench-pseudonym-key-0123456789abcdef >"$work/loadgen.json" \
         2>>"$work/loadgen.log" &
     local lg=$!
     pids+=("$lg")

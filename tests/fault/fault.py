@@ -36,7 +36,9 @@ class Load:
     def __init__(self, url, rate=300, seconds=10, conns=8, extra=()):
         self.acked = h.tmpdir() / ("acked-%s.txt" % h.unique("l"))
         cmd = [str(loadgen_binary()), "-u", url, "-c", str(conns), "-r", str(rate),
-               "-d", str(seconds), "--acked", str(self.acked)] + list(extra)
+               "-d", str(seconds), "--acked", str(self.acked),
+               # the ids it writes are the daemon's: OK chats are pseudonymous
+               "--pseudonym-key", apd.PSEUDONYM_KEY] + list(extra)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._cleanup = h._register(self.kill)
         self.summary = None

@@ -196,10 +196,14 @@ def check_contract(brokers, u):
     return len(records)
 
 
+# the key every test daemon pseudonymises with (tests compute ids with it)
+PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
+
+
 def base_overrides(svc, tmp, u):
     return {
         "daemon.plugin_dir": str(h.build_dir() / "plugins"),
-        "daemon.pseudonym_key": "test-pseudonym-key-0123456789abcdef",
+        "daemon.pseudonym_key": PSEUDONYM_KEY,
         "kafka.brokers": svc.kafka_brokers,
         "redis.url": svc.redis_url,
         "redis.prefix": u + ":",
